@@ -1,0 +1,215 @@
+//! The command table and the two calling conventions commands are written in.
+//!
+//! Each family file (strings, keys, lists, ...) exports `COMMANDS: &[CommandSpec]`, one small
+//! function per command. Data commands see only the keyspace and their reply buffer through `Cx`;
+//! server commands (INFO, CONFIG, CLIENT, PUBLISH, ...) get the whole `Server` and a `Call`.
+//! Dispatch (in `core::dispatch`) has already checked arity, authentication, pub/sub mode and
+//! MULTI queuing before a handler runs; `args[0]` is the command name as the client sent it.
+
+pub mod client;
+pub mod config;
+pub mod connection;
+pub mod hashes;
+pub mod introspection;
+pub mod keys;
+pub mod lists;
+pub mod multi;
+pub mod pubsub;
+pub mod server;
+pub mod sets;
+pub mod strings;
+pub mod zsets;
+
+use crate::core::{Now, Server};
+use crate::db::{Db, ExpiryMode, Keyspace};
+use crate::resp::Out;
+use bytes::Bytes;
+use rand_chacha::ChaCha8Rng;
+
+pub use crate::db::WRONGTYPE;
+
+/// Command flags (a subset of Redis' that dispatch and COMMAND need).
+pub mod flags {
+    pub const WRITE: u32 = 1;
+    pub const READONLY: u32 = 1 << 1;
+    pub const ADMIN: u32 = 1 << 2;
+    /// Allowed before AUTH.
+    pub const NO_AUTH: u32 = 1 << 3;
+    /// Allowed while the client is in RESP2 pub/sub mode.
+    pub const PUBSUB: u32 = 1 << 4;
+    /// Executed at once inside MULTI instead of being queued.
+    pub const NO_MULTI: u32 = 1 << 5;
+    pub const FAST: u32 = 1 << 6;
+    /// May grow memory (Redis' "denyoom").
+    pub const DENYOOM: u32 = 1 << 7;
+    /// Served by a replica whose link is down with replica-serve-stale-data no.
+    pub const STALE: u32 = 1 << 8;
+    pub const LOADING: u32 = 1 << 9;
+    pub const NOSCRIPT: u32 = 1 << 10;
+}
+
+/// What a data command gets: the keyspace, the client's selected db, the time, its reply buffer,
+/// the server's seeded RNG, and places to report effects.
+pub struct Cx<'a> {
+    pub now: Now,
+    pub ks: &'a mut Keyspace,
+    pub db_index: usize,
+    pub out: Out<'a>,
+    pub rng: &'a mut ChaCha8Rng,
+    /// Changes this command made (Redis' `server.dirty` delta). Write commands must add to it.
+    pub dirty: u64,
+    /// How the command reaches replicas and the AOF (effects, not the original call).
+    pub propagate: Propagate,
+}
+
+/// What to replicate for a command that changed the dataset.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub enum Propagate {
+    /// The command as the client sent it.
+    #[default]
+    AsIs,
+    /// These commands instead (e.g. `SET k v PXAT t` for `SETEX`, `SREM` for `SPOP`).
+    Replace(Vec<Vec<Bytes>>),
+}
+
+impl Cx<'_> {
+    /// The selected database.
+    pub fn db(&mut self) -> &mut Db {
+        &mut self.ks.dbs[self.db_index]
+    }
+    pub fn mode(&self) -> ExpiryMode {
+        self.ks.mode
+    }
+    pub fn now_ms(&self) -> u64 {
+        self.now.unix_ms
+    }
+    /// Reads a key for a read command, counting keyspace hits and misses for INFO.
+    pub fn read(&mut self, key: &[u8]) -> Option<&crate::db::Entry> {
+        let (now, mode, idx) = (self.now.unix_ms, self.ks.mode, self.db_index);
+        let ks = &mut *self.ks;
+        let found = ks.dbs[idx].get(key, now, mode).is_some();
+        if found {
+            ks.stats.hits += 1;
+        } else {
+            ks.stats.misses += 1;
+        }
+        ks.dbs[idx].get(key, now, mode)
+    }
+    /// A uniform random number from the server's seeded generator.
+    pub fn random_u64(&mut self) -> u64 {
+        rand_core::RngCore::next_u64(self.rng)
+    }
+    pub fn wrongtype(&mut self) {
+        self.out.error(WRONGTYPE);
+    }
+    pub fn syntax_error(&mut self) {
+        self.out.error("ERR syntax error");
+    }
+}
+
+/// What a server command gets besides the server: who called, with what, and when.
+pub struct Call<'a> {
+    pub id: crate::core::ConnId,
+    pub args: &'a [Bytes],
+    pub now: Now,
+}
+
+#[derive(Clone, Copy)]
+pub enum Handler {
+    Data(fn(&mut Cx, &[Bytes])),
+    Server(fn(&mut Server, &Call)),
+}
+
+/// One row of the command table, with Redis' arity convention (negative = at least).
+#[derive(Clone, Copy)]
+pub struct CommandSpec {
+    pub name: &'static str,
+    pub arity: i32,
+    pub flags: u32,
+    pub first_key: i32,
+    pub last_key: i32,
+    pub step: i32,
+    pub handler: Handler,
+}
+
+/// A data command row.
+pub const fn data(
+    name: &'static str,
+    arity: i32,
+    flags: u32,
+    keys: (i32, i32, i32),
+    f: fn(&mut Cx, &[Bytes]),
+) -> CommandSpec {
+    CommandSpec {
+        name,
+        arity,
+        flags,
+        first_key: keys.0,
+        last_key: keys.1,
+        step: keys.2,
+        handler: Handler::Data(f),
+    }
+}
+
+/// A server command row.
+pub const fn server(
+    name: &'static str,
+    arity: i32,
+    flags: u32,
+    keys: (i32, i32, i32),
+    f: fn(&mut Server, &Call),
+) -> CommandSpec {
+    CommandSpec {
+        name,
+        arity,
+        flags,
+        first_key: keys.0,
+        last_key: keys.1,
+        step: keys.2,
+        handler: Handler::Server(f),
+    }
+}
+
+/// Every command this server knows, in family order.
+pub fn all() -> impl Iterator<Item = &'static CommandSpec> {
+    [
+        connection::COMMANDS,
+        strings::COMMANDS,
+        keys::COMMANDS,
+        lists::COMMANDS,
+        hashes::COMMANDS,
+        sets::COMMANDS,
+        zsets::COMMANDS,
+        multi::COMMANDS,
+        pubsub::COMMANDS,
+        server::COMMANDS,
+        introspection::COMMANDS,
+        client::COMMANDS,
+        config::COMMANDS,
+    ]
+    .into_iter()
+    .flatten()
+}
+
+/// Parses an integer argument or replies Redis' error; `None` means the reply was written.
+pub fn int_arg(out: &mut Out, arg: &[u8]) -> Option<i64> {
+    let v = crate::resp::parse_i64(arg);
+    if v.is_none() {
+        out.error("ERR value is not an integer or out of range");
+    }
+    v
+}
+
+/// Parses a float argument or replies Redis' error; `None` means the reply was written.
+pub fn float_arg(out: &mut Out, arg: &[u8]) -> Option<f64> {
+    let v = crate::text::parse_f64(arg);
+    if v.is_none() {
+        out.error("ERR value is not a valid float");
+    }
+    v
+}
+
+/// True if `arg` equals `word` ignoring ASCII case.
+pub fn is(arg: &[u8], word: &str) -> bool {
+    arg.eq_ignore_ascii_case(word.as_bytes())
+}

@@ -1,0 +1,5 @@
+//! (stub) filled in by its family owner.
+
+use super::CommandSpec;
+
+pub const COMMANDS: &[CommandSpec] = &[];

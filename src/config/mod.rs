@@ -1,0 +1,110 @@
+//! Server configuration: the typed `Config` the core reads, with Redis 7.2 defaults.
+//! The directive table (names, parsing, CONFIG GET/SET formatting) lives in `table.rs`;
+//! reading redis.conf and the command line, and CONFIG REWRITE, live in `file.rs`.
+
+pub mod file;
+pub mod table;
+
+use bytes::Bytes;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogLevel {
+    Debug,
+    Verbose,
+    Notice,
+    Warning,
+    Nothing,
+}
+
+impl LogLevel {
+    /// The character Redis prints in each log line.
+    pub fn mark(self) -> char {
+        match self {
+            LogLevel::Debug => '.',
+            LogLevel::Verbose => '-',
+            LogLevel::Notice => '*',
+            LogLevel::Warning | LogLevel::Nothing => '#',
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub port: u16,
+    pub bind: Vec<String>,
+    pub databases: usize,
+    pub requirepass: Option<Bytes>,
+    pub proto_max_bulk_len: i64,
+    pub client_query_buffer_limit: i64,
+    pub maxclients: usize,
+    /// Close idle normal clients after this many seconds (0 = never).
+    pub timeout_s: u64,
+    pub hz: u32,
+    pub loglevel: LogLevel,
+    /// Empty = stdout.
+    pub logfile: String,
+    pub dir: String,
+    pub dbfilename: String,
+    pub save_points: Vec<(u64, u64)>,
+    pub appendonly: bool,
+    pub replicaof: Option<(String, u16)>,
+    pub masterauth: Option<Bytes>,
+    pub masteruser: Option<Bytes>,
+    pub replica_read_only: bool,
+    pub replica_serve_stale_data: bool,
+    pub replica_priority: u32,
+    pub replica_announced: bool,
+    pub replica_announce_ip: Option<String>,
+    pub replica_announce_port: u16,
+    pub repl_backlog_size: i64,
+    pub repl_timeout_s: u64,
+    pub repl_ping_replica_period_s: u64,
+    pub min_replicas_to_write: u32,
+    pub min_replicas_max_lag_s: u64,
+    pub protected_mode: bool,
+    pub maxmemory: i64,
+    /// Absolute path of the config file this server was started with, if any (CONFIG REWRITE).
+    pub config_file: Option<String>,
+    /// Directives accepted and remembered verbatim but with no effect here (see `table.rs`).
+    pub noop: std::collections::BTreeMap<String, String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            port: 6379,
+            bind: vec!["*".into(), "-::*".into()],
+            databases: 16,
+            requirepass: None,
+            proto_max_bulk_len: 512 * 1024 * 1024,
+            client_query_buffer_limit: 1024 * 1024 * 1024,
+            maxclients: 10000,
+            timeout_s: 0,
+            hz: 10,
+            loglevel: LogLevel::Notice,
+            logfile: String::new(),
+            dir: ".".into(),
+            dbfilename: "dump.rdb".into(),
+            save_points: vec![(3600, 1), (300, 100), (60, 10000)],
+            appendonly: false,
+            replicaof: None,
+            masterauth: None,
+            masteruser: None,
+            replica_read_only: true,
+            replica_serve_stale_data: true,
+            replica_priority: 100,
+            replica_announced: true,
+            replica_announce_ip: None,
+            replica_announce_port: 0,
+            repl_backlog_size: 1024 * 1024,
+            repl_timeout_s: 60,
+            repl_ping_replica_period_s: 10,
+            min_replicas_to_write: 0,
+            min_replicas_max_lag_s: 10,
+            protected_mode: true,
+            maxmemory: 0,
+            config_file: None,
+            noop: Default::default(),
+        }
+    }
+}

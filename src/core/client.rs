@@ -1,0 +1,154 @@
+//! One connected client as the core sees it: buffers, selected db, auth, MULTI/WATCH state,
+//! pub/sub subscriptions, and what CLIENT LIST prints about it.
+
+use bytes::{Bytes, BytesMut};
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+
+pub type ConnId = u64;
+
+/// A queued MULTI transaction.
+#[derive(Debug, Default)]
+pub struct Multi {
+    pub queued: Vec<Vec<Bytes>>,
+    /// A command failed to queue: EXEC must abort.
+    pub errored: bool,
+}
+
+#[derive(Debug)]
+pub struct Client {
+    pub id: ConnId,
+    pub peer: SocketAddr,
+    pub local: SocketAddr,
+    pub name: Option<Bytes>,
+    pub db: usize,
+    pub authenticated: bool,
+    pub resp: u8,
+    pub qbuf: BytesMut,
+    pub out: BytesMut,
+    pub created_ms: u64,
+    pub last_interaction_ms: u64,
+    pub multi: Option<Multi>,
+    /// (db, key) pairs this client WATCHes.
+    pub watched: Vec<(usize, Bytes)>,
+    /// A watched key changed: the next EXEC fails.
+    pub dirty_cas: bool,
+    pub channels: BTreeSet<Bytes>,
+    pub patterns: BTreeSet<Bytes>,
+    /// Close once the pending output is sent (QUIT, protocol errors, CLIENT KILL).
+    pub close_after_reply: bool,
+    /// Waiting for a disk operation (token) before its reply; input is not processed meanwhile.
+    pub blocked_on: Option<u64>,
+    pub last_cmd: String,
+    pub lib_name: Option<Bytes>,
+    pub lib_ver: Option<Bytes>,
+}
+
+impl Client {
+    pub fn new(
+        id: ConnId,
+        peer: SocketAddr,
+        local: SocketAddr,
+        authenticated: bool,
+        now_ms: u64,
+    ) -> Self {
+        Client {
+            id,
+            peer,
+            local,
+            name: None,
+            db: 0,
+            authenticated,
+            resp: 2,
+            qbuf: BytesMut::new(),
+            out: BytesMut::new(),
+            created_ms: now_ms,
+            last_interaction_ms: now_ms,
+            multi: None,
+            watched: Vec::new(),
+            dirty_cas: false,
+            channels: BTreeSet::new(),
+            patterns: BTreeSet::new(),
+            close_after_reply: false,
+            blocked_on: None,
+            last_cmd: "NULL".into(),
+            lib_name: None,
+            lib_ver: None,
+        }
+    }
+
+    /// In RESP2 a client with subscriptions may only run pub/sub commands.
+    pub fn in_pubsub_mode(&self) -> bool {
+        self.resp == 2 && self.subscriptions() > 0
+    }
+
+    pub fn subscriptions(&self) -> usize {
+        self.channels.len() + self.patterns.len()
+    }
+
+    /// Redis' CLIENT LIST `flags` field.
+    pub fn flags(&self) -> String {
+        let mut f = String::new();
+        if self.multi.is_some() {
+            f.push('x');
+        }
+        if self.subscriptions() > 0 {
+            f.push('P');
+        }
+        if self.dirty_cas {
+            f.push('d');
+        }
+        if self.close_after_reply {
+            f.push('c');
+        }
+        if self.blocked_on.is_some() {
+            f.push('b');
+        }
+        if f.is_empty() {
+            f.push('N');
+        }
+        f
+    }
+
+    /// One CLIENT LIST / CLIENT INFO line, fields in Redis 7.2's order.
+    pub fn info_line(&self, now_ms: u64) -> String {
+        let name = self
+            .name
+            .as_ref()
+            .map(|n| String::from_utf8_lossy(n).into_owned())
+            .unwrap_or_default();
+        let lib = |v: &Option<Bytes>| {
+            v.as_ref()
+                .map(|n| String::from_utf8_lossy(n).into_owned())
+                .unwrap_or_default()
+        };
+        let (multi, qbuf) = (
+            self.multi.as_ref().map_or(-1, |m| m.queued.len() as i64),
+            self.qbuf.len(),
+        );
+        format!(
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} \
+             qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem={} events=r \
+             cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+            self.id,
+            self.peer,
+            self.local,
+            self.id + 7,
+            name,
+            now_ms.saturating_sub(self.created_ms) / 1000,
+            now_ms.saturating_sub(self.last_interaction_ms) / 1000,
+            self.flags(),
+            self.db,
+            self.channels.len(),
+            self.patterns.len(),
+            multi,
+            qbuf,
+            self.qbuf.capacity() - qbuf,
+            qbuf + self.out.len() + 1024,
+            self.last_cmd,
+            self.resp,
+            lib(&self.lib_name),
+            lib(&self.lib_ver),
+        )
+    }
+}

@@ -1,0 +1,188 @@
+//! From query buffer to reply: frame parsing with limits, command lookup, the checks Redis makes
+//! before running a command (arity, auth, pub/sub mode), MULTI queuing, and execution.
+
+use super::{ConnId, Now, Server};
+use crate::commands::{flags, Call, CommandSpec, Cx, Handler};
+use crate::config::LogLevel;
+use crate::resp::{self, Limits, Out, Parsed};
+use bytes::Bytes;
+
+impl Server {
+    /// Parses and runs every complete command in the client's query buffer.
+    pub(crate) fn process_input(&mut self, id: ConnId, now: Now) {
+        loop {
+            let Some(c) = self.clients.get_mut(&id) else {
+                return;
+            };
+            if c.blocked_on.is_some() || c.close_after_reply || self.shutting_down {
+                return;
+            }
+            let limits = Limits {
+                proto_max_bulk_len: self.config.proto_max_bulk_len,
+                authenticated: c.authenticated,
+            };
+            match resp::parse_request(&c.qbuf, limits) {
+                Ok(Parsed::Incomplete) => {
+                    if c.qbuf.len() as i64 > self.config.client_query_buffer_limit {
+                        let line = c.info_line(now.mono_ms);
+                        c.qbuf.clear();
+                        self.log(
+                            LogLevel::Warning,
+                            format!("Closing client that reached max query buffer length: {line}"),
+                        );
+                        self.close_after_reply(id);
+                    }
+                    return;
+                }
+                Ok(Parsed::Empty(n)) => resp::consume(&mut c.qbuf, n),
+                Ok(Parsed::Command(args, n)) => {
+                    resp::consume(&mut c.qbuf, n);
+                    self.call(id, args, now);
+                }
+                Err(e) => {
+                    c.qbuf.clear();
+                    let peer = c.peer;
+                    self.reply(id)
+                        .error(&format!("ERR Protocol error: {}", e.0));
+                    self.log(
+                        LogLevel::Verbose,
+                        format!("Protocol error ({}) from client: addr={peer}", e.0),
+                    );
+                    self.close_after_reply(id);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Runs one command as Redis' `processCommand` does.
+    fn call(&mut self, id: ConnId, args: Vec<Bytes>, now: Now) {
+        let name = String::from_utf8_lossy(&args[0]).to_ascii_lowercase();
+        let spec = self.commands.get(&name).copied();
+        let c = self.clients.get_mut(&id).expect("caller exists");
+        c.last_cmd = spec.map_or_else(|| "NULL".into(), |s| s.name.to_string());
+        let in_multi = c.multi.is_some();
+        let Some(spec) = spec else {
+            let msg = unknown_command_error(&args);
+            self.reject(id, &msg, in_multi);
+            return;
+        };
+        if (spec.arity > 0 && args.len() as i32 != spec.arity) || (args.len() as i32) < -spec.arity
+        {
+            let msg = format!("ERR wrong number of arguments for '{}' command", spec.name);
+            self.reject(id, &msg, in_multi);
+            return;
+        }
+        let c = &self.clients[&id];
+        if !c.authenticated && spec.flags & flags::NO_AUTH == 0 {
+            self.reject(id, "NOAUTH Authentication required.", in_multi);
+            return;
+        }
+        if c.in_pubsub_mode() && spec.flags & flags::PUBSUB == 0 {
+            let msg = format!(
+                "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+                spec.name
+            );
+            self.reply(id).error(&msg);
+            return;
+        }
+        if in_multi && spec.flags & flags::NO_MULTI == 0 {
+            let c = self.clients.get_mut(&id).expect("caller exists");
+            c.multi.as_mut().expect("in multi").queued.push(args);
+            self.reply(id).simple("QUEUED");
+            return;
+        }
+        self.execute(id, spec, &args, now);
+    }
+
+    /// Replies an error for a command that could not run; inside MULTI it also dooms the EXEC.
+    fn reject(&mut self, id: ConnId, msg: &str, in_multi: bool) {
+        self.stats.total_error_replies += 1;
+        self.reply(id).error(msg);
+        if in_multi {
+            if let Some(m) = self.clients.get_mut(&id).and_then(|c| c.multi.as_mut()) {
+                m.errored = true;
+            }
+        }
+    }
+
+    /// Runs a command that passed all checks (also used by EXEC for queued commands).
+    pub(crate) fn execute(&mut self, id: ConnId, spec: &CommandSpec, args: &[Bytes], now: Now) {
+        self.stats.total_commands_processed += 1;
+        match spec.handler {
+            Handler::Server(f) => f(self, &Call { id, args, now }),
+            Handler::Data(f) => {
+                let Some(c) = self.clients.get_mut(&id) else {
+                    return;
+                };
+                let db_index = c.db;
+                let mut cx = Cx {
+                    now,
+                    ks: &mut self.ks,
+                    db_index,
+                    out: Out { buf: &mut c.out },
+                    rng: &mut self.rng,
+                    dirty: 0,
+                    propagate: Default::default(),
+                };
+                f(&mut cx, args);
+                self.dirty += cx.dirty;
+                self.pending.insert(id);
+            }
+        }
+        self.drain_expired();
+    }
+
+    /// Counts keys removed by expiry since the last call (lazy or active).
+    pub(crate) fn drain_expired(&mut self) {
+        for db in &mut self.ks.dbs {
+            self.ks.stats.expired_keys += db.expired.len() as u64;
+            db.expired.clear();
+        }
+    }
+
+    /// Looks up a command spec by (case-insensitive) name.
+    pub fn command(&self, name: &[u8]) -> Option<&'static CommandSpec> {
+        self.commands
+            .get(&String::from_utf8_lossy(name).to_ascii_lowercase())
+            .copied()
+    }
+}
+
+/// Redis 7.2's message for an unknown command, quoting up to 128 bytes of arguments.
+fn unknown_command_error(args: &[Bytes]) -> String {
+    let name: String = String::from_utf8_lossy(&args[0])
+        .chars()
+        .take(128)
+        .collect();
+    let mut shown = String::new();
+    for a in &args[1..] {
+        if shown.len() >= 128 {
+            break;
+        }
+        let room = 128 - shown.len();
+        let a = String::from_utf8_lossy(a);
+        let a: String = a.chars().take(room).collect();
+        shown.push_str(&format!("'{a}' "));
+    }
+    format!("ERR unknown command '{name}', with args beginning with: {shown}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_command_message_matches_redis() {
+        let args: Vec<Bytes> = ["foo", "a", "b"].iter().map(|s| Bytes::from(*s)).collect();
+        assert_eq!(
+            unknown_command_error(&args),
+            "ERR unknown command 'foo', with args beginning with: 'a' 'b' "
+        );
+        let args = vec![Bytes::from("foo")];
+        assert_eq!(
+            unknown_command_error(&args),
+            "ERR unknown command 'foo', with args beginning with: "
+        );
+    }
+}

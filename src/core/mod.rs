@@ -1,0 +1,436 @@
+//! The sans-IO server core: every decision a Redis server makes, with no clock, socket, file or
+//! RNG of its own.
+//!
+//! # Calling protocol
+//!
+//! The driver (see `crate::shell`) owns sockets, timers and files, and talks to `Server` only
+//! through these calls, always passing the current time as `Now`:
+//!
+//! 1. `Server::new(config, seed, now)` — the seed feeds the only RNG (run id, RANDOMKEY, SPOP...).
+//! 2. `handle_accept(now, conn, peer, local)` when a connection is accepted; `handle_data(now, conn,
+//!    bytes)` for every read; `handle_closed(now, conn)` when the peer hung up or a write failed.
+//! 3. `poll_timeout()` says when the core next wants `handle_timeout(now)` (its `serverCron`).
+//! 4. After every `handle_*`, the driver drains `poll_action()` until `None` and performs each
+//!    action in order: `Send` bytes, `Close` a connection (after what was already sent), run a
+//!    `Disk` operation and report it with `handle_disk_done(now, token, result)`, write a `Log`
+//!    line, record a `Trace` event, or `Exit` the process.
+//!
+//! Ordering matters: actions come out in the order their effects must happen (a disk write that a
+//! reply depends on precedes the reply), so a driver must not reorder them.
+
+mod client;
+mod dispatch;
+#[cfg(test)]
+pub mod testing;
+
+pub use client::{Client, ConnId, Multi};
+
+use crate::commands::CommandSpec;
+use crate::config::{Config, LogLevel};
+use crate::db::Keyspace;
+use bytes::Bytes;
+use rand_chacha::ChaCha8Rng;
+use rand_core::{RngCore, SeedableRng};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::net::SocketAddr;
+
+/// The time, as the driver read it: a monotonic clock for timers and the wall clock for expiry
+/// and TIME. In simulation the wall clock may jump; the monotonic one never goes back.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Now {
+    pub mono_ms: u64,
+    pub unix_ms: u64,
+}
+
+/// A file operation the driver performs for the core.
+#[derive(Clone, Debug, PartialEq)]
+pub enum DiskOp {
+    /// Write to a temporary file, fsync, rename over `path`, fsync the directory.
+    WriteAtomic { path: String, data: Bytes },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    Send {
+        conn: ConnId,
+        data: Bytes,
+    },
+    Close {
+        conn: ConnId,
+    },
+    Disk {
+        token: u64,
+        op: DiskOp,
+    },
+    /// A log line; the driver adds pid, role and timestamp (`crate::log`).
+    Log {
+        level: LogLevel,
+        role: char,
+        msg: String,
+    },
+    /// A meaningful transition for simulation traces, in Redis' words.
+    Trace(String),
+    Exit {
+        code: i32,
+    },
+}
+
+/// Counters INFO stats reports.
+#[derive(Clone, Debug, Default)]
+pub struct Stats {
+    pub total_connections_received: u64,
+    pub total_commands_processed: u64,
+    pub rejected_connections: u64,
+    pub net_input_bytes: u64,
+    pub net_output_bytes: u64,
+    pub unexpected_error_replies: u64,
+    pub total_error_replies: u64,
+    /// Ring of (mono_ms, commands processed) samples for instantaneous_ops_per_sec.
+    pub ops_samples: VecDeque<(u64, u64)>,
+}
+
+/// Most keys active expiry deletes per cron tick; the rest wait for the next tick.
+const EXPIRE_BUDGET_PER_TICK: usize = 2000;
+/// Samples kept for instantaneous_ops_per_sec (Redis: 16).
+const OPS_SAMPLES: usize = 16;
+
+pub struct Server {
+    pub config: Config,
+    pub ks: Keyspace,
+    pub clients: BTreeMap<ConnId, Client>,
+    pub rng: ChaCha8Rng,
+    pub run_id: String,
+    pub stats: Stats,
+    pub started: Now,
+    /// Changes since the last save (Redis' `server.dirty`).
+    pub dirty: u64,
+    /// channel -> subscribers; pattern -> subscribers.
+    pub channels: BTreeMap<Bytes, BTreeSet<ConnId>>,
+    pub patterns: BTreeMap<Bytes, BTreeSet<ConnId>>,
+    /// The text of the config file as loaded or last rewritten (CONFIG REWRITE keeps comments).
+    pub config_text: Option<String>,
+    pub(crate) commands: BTreeMap<String, &'static CommandSpec>,
+    actions: VecDeque<Action>,
+    /// Clients with output or a close pending since the last flush.
+    pending: BTreeSet<ConnId>,
+    next_cron_ms: u64,
+    next_disk_token: u64,
+    /// Disk operations in flight and the client waiting on each.
+    disk_waiters: BTreeMap<u64, (ConnId, DiskWaiter)>,
+    pub(crate) shutting_down: bool,
+}
+
+/// What to reply when a disk operation a client waits on completes.
+#[derive(Clone, Copy, Debug)]
+pub enum DiskWaiter {
+    ConfigRewrite,
+}
+
+impl Server {
+    pub fn new(config: Config, seed: u64, config_text: Option<String>, now: Now) -> Self {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut id = [0u8; 20];
+        rng.fill_bytes(&mut id);
+        let run_id = id.iter().map(|b| format!("{b:02x}")).collect();
+        let commands = crate::commands::all()
+            .map(|c| (c.name.to_string(), c))
+            .collect();
+        let mut s = Server {
+            ks: Keyspace::new(config.databases),
+            config,
+            clients: BTreeMap::new(),
+            rng,
+            run_id,
+            stats: Stats::default(),
+            started: now,
+            dirty: 0,
+            channels: BTreeMap::new(),
+            patterns: BTreeMap::new(),
+            config_text,
+            commands,
+            actions: VecDeque::new(),
+            pending: BTreeSet::new(),
+            next_cron_ms: now.mono_ms,
+            next_disk_token: 1,
+            disk_waiters: BTreeMap::new(),
+            shutting_down: false,
+        };
+        s.log(
+            LogLevel::Notice,
+            "oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo".into(),
+        );
+        s.log(
+            LogLevel::Notice,
+            format!(
+                "Redis version={}, bits=64, commit=00000000, modified=0, pid=0, just started",
+                crate::REDIS_VERSION
+            ),
+        );
+        s.log(LogLevel::Notice, "Server initialized".into());
+        s.log(LogLevel::Notice, "Ready to accept connections tcp".into());
+        s.trace("ready".into());
+        s
+    }
+
+    // ---- calling protocol -------------------------------------------------------------------
+
+    pub fn handle_accept(&mut self, now: Now, conn: ConnId, peer: SocketAddr, local: SocketAddr) {
+        self.stats.total_connections_received += 1;
+        let authed = self.config.requirepass.is_none();
+        let mut client = Client::new(conn, peer, local, authed, now.mono_ms);
+        if self.clients.len() >= self.config.maxclients {
+            self.stats.rejected_connections += 1;
+            client
+                .out
+                .extend_from_slice(b"-ERR max number of clients reached\r\n");
+            client.close_after_reply = true;
+        }
+        self.clients.insert(conn, client);
+        self.pending.insert(conn);
+        self.flush();
+    }
+
+    pub fn handle_data(&mut self, now: Now, conn: ConnId, data: &[u8]) {
+        let Some(c) = self.clients.get_mut(&conn) else {
+            return;
+        };
+        if c.close_after_reply {
+            return;
+        }
+        self.stats.net_input_bytes += data.len() as u64;
+        c.qbuf.extend_from_slice(data);
+        c.last_interaction_ms = now.mono_ms;
+        self.process_input(conn, now);
+        self.flush();
+    }
+
+    pub fn handle_closed(&mut self, _now: Now, conn: ConnId) {
+        self.free_client(conn);
+        self.flush();
+    }
+
+    pub fn handle_disk_done(&mut self, now: Now, token: u64, result: Result<(), String>) {
+        let Some((conn, waiter)) = self.disk_waiters.remove(&token) else {
+            return;
+        };
+        let Some(c) = self.clients.get_mut(&conn) else {
+            return;
+        };
+        c.blocked_on = None;
+        let mut out = crate::resp::Out { buf: &mut c.out };
+        match (waiter, result) {
+            (DiskWaiter::ConfigRewrite, Ok(())) => {
+                out.ok();
+                self.log(
+                    LogLevel::Notice,
+                    "CONFIG REWRITE executed with success.".into(),
+                );
+            }
+            (DiskWaiter::ConfigRewrite, Err(e)) => {
+                out.error(&format!("ERR Rewriting config file: {e}"));
+                self.log(LogLevel::Warning, format!("CONFIG REWRITE failed: {e}"));
+            }
+        }
+        self.pending.insert(conn);
+        self.process_input(conn, now);
+        self.flush();
+    }
+
+    /// When the core next needs `handle_timeout` (monotonic ms).
+    pub fn poll_timeout(&self) -> Option<u64> {
+        (!self.shutting_down).then_some(self.next_cron_ms)
+    }
+
+    /// Redis' `serverCron`: runs `hz` times a second.
+    pub fn handle_timeout(&mut self, now: Now) {
+        if now.mono_ms < self.next_cron_ms {
+            return;
+        }
+        let period_ms = 1000 / self.config.hz.clamp(1, 500) as u64;
+        self.next_cron_ms = now.mono_ms + period_ms;
+        self.cron_expire(now);
+        self.cron_clients(now);
+        self.cron_stats(now);
+        self.flush();
+    }
+
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    // ---- helpers for commands ---------------------------------------------------------------
+
+    /// A reply buffer for client `id` (a no-op sink if the client is gone).
+    pub fn reply(&mut self, id: ConnId) -> crate::resp::Out<'_> {
+        self.pending.insert(id);
+        let c = self.clients.get_mut(&id).expect("reply to a live client");
+        crate::resp::Out { buf: &mut c.out }
+    }
+
+    pub fn log(&mut self, level: LogLevel, msg: String) {
+        if level >= self.config.loglevel && level != LogLevel::Nothing {
+            self.actions.push_back(Action::Log {
+                level,
+                role: self.role_char(),
+                msg,
+            });
+        }
+    }
+
+    pub fn trace(&mut self, event: String) {
+        self.actions.push_back(Action::Trace(event));
+    }
+
+    pub fn role_char(&self) -> char {
+        if self.config.replicaof.is_some() {
+            'S'
+        } else {
+            'M'
+        }
+    }
+
+    /// Starts a disk operation; `conn` is blocked until `handle_disk_done` answers it.
+    pub fn start_disk(&mut self, conn: ConnId, op: DiskOp, waiter: DiskWaiter) {
+        let token = self.next_disk_token;
+        self.next_disk_token += 1;
+        self.disk_waiters.insert(token, (conn, waiter));
+        if let Some(c) = self.clients.get_mut(&conn) {
+            c.blocked_on = Some(token);
+        }
+        self.actions.push_back(Action::Disk { token, op });
+    }
+
+    /// Marks a client to be closed after its pending output.
+    pub fn close_after_reply(&mut self, id: ConnId) {
+        if let Some(c) = self.clients.get_mut(&id) {
+            c.close_after_reply = true;
+            self.pending.insert(id);
+        }
+    }
+
+    /// Stops the server: the driver exits the process after draining actions.
+    pub fn exit(&mut self, code: i32) {
+        self.shutting_down = true;
+        self.trace("shutdown".into());
+        self.flush();
+        self.actions.push_back(Action::Exit { code });
+    }
+
+    pub fn random_u64(&mut self) -> u64 {
+        self.rng.next_u64()
+    }
+
+    /// Seconds since start (INFO uptime).
+    pub fn uptime_s(&self, now: Now) -> u64 {
+        now.mono_ms.saturating_sub(self.started.mono_ms) / 1000
+    }
+
+    pub fn instantaneous_ops_per_sec(&self) -> u64 {
+        let (Some(first), Some(last)) = (
+            self.stats.ops_samples.front(),
+            self.stats.ops_samples.back(),
+        ) else {
+            return 0;
+        };
+        let dt = last.0.saturating_sub(first.0);
+        if dt == 0 {
+            0
+        } else {
+            (last.1 - first.1) * 1000 / dt
+        }
+    }
+
+    // ---- internals --------------------------------------------------------------------------
+
+    pub(crate) fn free_client(&mut self, id: ConnId) {
+        let Some(c) = self.clients.remove(&id) else {
+            return;
+        };
+        for (db, key) in &c.watched {
+            self.ks.dbs[*db].unwatch(key);
+        }
+        for ch in &c.channels {
+            crate::commands::pubsub::remove_subscriber(&mut self.channels, ch, id);
+        }
+        for p in &c.patterns {
+            crate::commands::pubsub::remove_subscriber(&mut self.patterns, p, id);
+        }
+        self.disk_waiters.retain(|_, (conn, _)| *conn != id);
+        self.pending.remove(&id);
+    }
+
+    /// Turns buffered output into `Send` actions (and `Close` where asked), in client-id order.
+    fn flush(&mut self) {
+        self.mark_dirty_cas();
+        for id in std::mem::take(&mut self.pending) {
+            let Some(c) = self.clients.get_mut(&id) else {
+                continue;
+            };
+            if !c.out.is_empty() {
+                let data = c.out.split().freeze();
+                self.stats.net_output_bytes += data.len() as u64;
+                self.actions.push_back(Action::Send { conn: id, data });
+            }
+            if c.close_after_reply {
+                self.actions.push_back(Action::Close { conn: id });
+                self.free_client(id);
+            }
+        }
+    }
+
+    /// Flags clients whose WATCHed keys were touched so their EXEC fails.
+    fn mark_dirty_cas(&mut self) {
+        for (idx, db) in self.ks.dbs.iter_mut().enumerate() {
+            if db.touched.is_empty() {
+                continue;
+            }
+            let touched: BTreeSet<Bytes> = std::mem::take(&mut db.touched).into_iter().collect();
+            for c in self.clients.values_mut() {
+                if c.watched
+                    .iter()
+                    .any(|(d, k)| *d == idx && touched.contains(k))
+                {
+                    c.dirty_cas = true;
+                }
+            }
+        }
+    }
+
+    fn cron_expire(&mut self, now: Now) {
+        if self.ks.mode == crate::db::ExpiryMode::Hide {
+            return;
+        }
+        let mut budget = EXPIRE_BUDGET_PER_TICK;
+        for db in &mut self.ks.dbs {
+            budget -= db.expire_cycle(now.unix_ms, budget);
+        }
+        self.drain_expired();
+    }
+
+    fn cron_clients(&mut self, now: Now) {
+        if self.config.timeout_s == 0 {
+            return;
+        }
+        let limit_ms = self.config.timeout_s * 1000;
+        let idle: Vec<ConnId> = self
+            .clients
+            .values()
+            .filter(|c| c.subscriptions() == 0 && c.blocked_on.is_none())
+            .filter(|c| now.mono_ms.saturating_sub(c.last_interaction_ms) > limit_ms)
+            .map(|c| c.id)
+            .collect();
+        for id in idle {
+            self.log(LogLevel::Verbose, "Closing idle client".into());
+            self.close_after_reply(id);
+        }
+    }
+
+    fn cron_stats(&mut self, now: Now) {
+        let s = &mut self.stats;
+        s.ops_samples
+            .push_back((now.mono_ms, s.total_commands_processed));
+        while s.ops_samples.len() > OPS_SAMPLES {
+            s.ops_samples.pop_front();
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! The one boundary between node logic and the world: clocks, network, tasks, disk and seed.
+//!
+//! `TokioEnv` (in `tokio_env.rs`) implements it for real processes; `SimEnv` (in the `sim/` crate)
+//! implements it over madsim with a disk that loses unsynced bytes on a crash. The shell in
+//! `shell.rs` is written once against this trait and runs unchanged on both.
+
+use crate::core::Now;
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use tokio::io::{AsyncRead, AsyncWrite};
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A listening socket.
+pub trait Listener: Send + Sync + 'static {
+    type Stream: AsyncRead + AsyncWrite + Unpin + Send + 'static;
+    /// The next connection: stream, peer address, local address.
+    fn accept(&self) -> BoxFuture<'_, io::Result<(Self::Stream, SocketAddr, SocketAddr)>>;
+    fn local_addr(&self) -> io::Result<SocketAddr>;
+}
+
+/// Everything a node may touch outside its own memory.
+pub trait Env: Clone + Send + Sync + 'static {
+    type Listener: Listener<Stream = Self::Stream>;
+    type Stream: AsyncRead + AsyncWrite + Unpin + Send + 'static;
+
+    /// Monotonic milliseconds since an arbitrary origin; never goes back.
+    fn mono_ms(&self) -> u64;
+    /// Wall-clock unix milliseconds; may jump (in simulation, on purpose).
+    fn unix_ms(&self) -> u64;
+    /// Both clocks, read together.
+    fn now(&self) -> Now {
+        Now {
+            mono_ms: self.mono_ms(),
+            unix_ms: self.unix_ms(),
+        }
+    }
+    /// Completes once `mono_ms()` has reached `deadline_ms`.
+    fn sleep_until(&self, deadline_ms: u64) -> BoxFuture<'static, ()>;
+    /// This node's seed: every random choice the node makes derives from it.
+    fn seed(&self) -> u64;
+
+    fn bind(&self, addr: SocketAddr) -> BoxFuture<'static, io::Result<Self::Listener>>;
+    fn connect(
+        &self,
+        host: String,
+        port: u16,
+    ) -> BoxFuture<'static, io::Result<(Self::Stream, SocketAddr)>>;
+    fn spawn(&self, task: BoxFuture<'static, ()>);
+
+    fn disk(&self) -> &dyn Disk;
+    /// Writes a finished log line (stdout or the configured logfile in production).
+    fn log_line(&self, line: &str);
+    /// Stops this node's process with `code` (SHUTDOWN, fatal errors).
+    fn exit(&self, code: i32);
+    /// This process's id as logs show it.
+    fn pid(&self) -> u32;
+}
+
+/// Named files on this node's disk. Synchronous like Redis' own disk I/O in its main thread.
+/// Bytes are durable only after `fsync` (and a rename or new name only after `fsync_dir`).
+pub trait Disk: Send + Sync {
+    fn read(&self, path: &str) -> io::Result<Vec<u8>>;
+    /// Creates or truncates `path` and writes `data`.
+    fn write(&self, path: &str, data: &[u8]) -> io::Result<()>;
+    fn append(&self, path: &str, data: &[u8]) -> io::Result<()>;
+    fn fsync(&self, path: &str) -> io::Result<()>;
+    fn rename(&self, from: &str, to: &str) -> io::Result<()>;
+    fn remove(&self, path: &str) -> io::Result<()>;
+    /// Makes renames, creations and removals in the directory of `path` durable.
+    fn fsync_dir(&self, path: &str) -> io::Result<()>;
+}
+
+/// Write a temp file, fsync it, rename it over `path`, fsync the directory: Redis' way of
+/// replacing a file so a crash leaves either the old or the new content.
+pub fn write_atomic(disk: &dyn Disk, path: &str, data: &[u8]) -> io::Result<()> {
+    let tmp = format!("{path}.tmp-redsim");
+    disk.write(&tmp, data)?;
+    disk.fsync(&tmp)?;
+    disk.rename(&tmp, path)?;
+    disk.fsync_dir(path)
+}

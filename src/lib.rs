@@ -1,0 +1,17 @@
+//! redsim: a Redis-compatible server (and, later, replication and Sentinel) whose logic is
+//! written sans-IO (`core`) and driven by one async shell (`shell`) over an `Env` boundary:
+//! `TokioEnv` for real processes, `SimEnv` (crate `redsim-sim`) for deterministic simulation.
+
+pub mod commands;
+pub mod config;
+pub mod core;
+pub mod db;
+pub mod env;
+pub mod log;
+pub mod resp;
+pub mod shell;
+pub mod text;
+pub mod tokio_env;
+
+/// The Redis version this server reports and whose behaviour it follows.
+pub const REDIS_VERSION: &str = "7.2.6";

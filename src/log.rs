@@ -1,0 +1,63 @@
+//! Redis' log line format: `pid:role dd Mon yyyy hh:mm:ss.mmm <mark> message`.
+
+use crate::config::LogLevel;
+
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+/// Formats one log line for a message at `unix_ms` (UTC).
+pub fn format_line(pid: u32, role: char, unix_ms: u64, level: LogLevel, msg: &str) -> String {
+    let (y, m, d) = civil_from_days((unix_ms / 86_400_000) as i64);
+    let ms_of_day = unix_ms % 86_400_000;
+    let (h, mi, s, ms) = (
+        ms_of_day / 3_600_000,
+        ms_of_day / 60_000 % 60,
+        ms_of_day / 1000 % 60,
+        ms_of_day % 1000,
+    );
+    let month = MONTHS[(m - 1) as usize];
+    format!(
+        "{pid}:{role} {d:02} {month} {y} {h:02}:{mi:02}:{s:02}.{ms:03} {} {msg}",
+        level.mark()
+    )
+}
+
+/// Days since 1970-01-01 to (year, month, day), after Howard Hinnant's civil calendar algorithm.
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_like_redis() {
+        // 2019-07-29 00:13:25.469 UTC
+        let line = format_line(
+            2755,
+            'M',
+            1_564_359_205_469,
+            LogLevel::Notice,
+            "Ready to accept connections",
+        );
+        assert_eq!(
+            line,
+            "2755:M 29 Jul 2019 00:13:25.469 * Ready to accept connections"
+        );
+        assert!(format_line(1, 'S', 0, LogLevel::Warning, "x")
+            .starts_with("1:S 01 Jan 1970 00:00:00.000 # "));
+        assert!(
+            format_line(1, 'S', 951_782_400_000, LogLevel::Verbose, "x").contains("29 Feb 2000")
+        );
+    }
+}

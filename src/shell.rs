@@ -1,0 +1,222 @@
+//! The one async shell: drives a sans-IO `Server` over any `Env` (tokio in production, madsim in
+//! simulation). It owns the sockets, the cron timer and the disk, and does exactly what the core's
+//! actions say, in order.
+//!
+//! Each connection is one task that both reads and writes, so a reply needs no channel hop: after
+//! feeding input to the core it writes its own outbox. Output for other connections (pub/sub
+//! messages, CLIENT KILL) is appended to their outboxes and their task is woken.
+
+use crate::config::Config;
+use crate::core::{Action, ConnId, DiskOp, Server};
+use crate::env::{write_atomic, Env, Listener};
+use bytes::BytesMut;
+use std::collections::BTreeMap;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::Notify;
+
+/// Output queued for one connection beyond this is a client that does not read: it is closed.
+pub const OUTBOX_LIMIT_BYTES: usize = 512 * 1024 * 1024;
+/// Bytes read from a socket per read call.
+const READ_CHUNK_BYTES: usize = 16 * 1024;
+
+#[derive(Default)]
+struct Outbox {
+    data: BytesMut,
+    close: bool,
+}
+
+#[derive(Default)]
+struct Conn {
+    out: Mutex<Outbox>,
+    wake: Notify,
+}
+
+/// A running server node: the core behind a lock, plus the connection registry.
+pub struct Node<E: Env> {
+    env: E,
+    core: Mutex<Server>,
+    conns: Mutex<BTreeMap<ConnId, Arc<Conn>>>,
+    next_conn: AtomicU64,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding the lock is a bug already reported; keep serving the rest.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The addresses a `bind` config asks for; a leading `-` marks one that may fail.
+fn bind_addrs(config: &Config) -> Vec<(SocketAddr, bool)> {
+    config
+        .bind
+        .iter()
+        .filter_map(|b| {
+            let (optional, b) = b
+                .strip_prefix('-')
+                .map_or((false, b.as_str()), |r| (true, r));
+            let ip: IpAddr = match b {
+                "*" => Ipv4Addr::UNSPECIFIED.into(),
+                "::*" => Ipv6Addr::UNSPECIFIED.into(),
+                other => other.parse().ok()?,
+            };
+            Some((SocketAddr::new(ip, config.port), optional))
+        })
+        .collect()
+}
+
+/// Runs a server until it exits. Returns an error if it cannot listen.
+pub async fn run_server<E: Env>(
+    env: E,
+    config: Config,
+    config_text: Option<String>,
+) -> io::Result<()> {
+    let mut listeners = Vec::new();
+    for (addr, optional) in bind_addrs(&config) {
+        match env.bind(addr).await {
+            Ok(l) => listeners.push(l),
+            Err(_) if optional => {}
+            Err(e) => {
+                return Err(io::Error::new(
+                    e.kind(),
+                    format!("Could not create server TCP listening socket {addr}: {e}"),
+                ))
+            }
+        }
+    }
+    if listeners.is_empty() {
+        return Err(io::Error::new(
+            io::ErrorKind::AddrNotAvailable,
+            "Failed listening on port (tcp), aborting.",
+        ));
+    }
+    let server = Server::new(config, env.seed(), config_text, env.now());
+    let node = Arc::new(Node {
+        env: env.clone(),
+        core: Mutex::new(server),
+        conns: Mutex::new(BTreeMap::new()),
+        next_conn: AtomicU64::new(3),
+    });
+    node.perform(&mut lock(&node.core));
+    let last = listeners.pop().expect("at least one listener");
+    for l in listeners {
+        let node = node.clone();
+        env.spawn(Box::pin(async move { node.accept_loop(l).await }));
+    }
+    let timer_node = node.clone();
+    env.spawn(Box::pin(async move { timer_node.cron_loop().await }));
+    node.accept_loop(last).await;
+    Ok(())
+}
+
+impl<E: Env> Node<E> {
+    /// Runs `f` on the core, then performs the actions it produced.
+    fn with_core(&self, f: impl FnOnce(&mut Server, crate::core::Now)) {
+        let mut core = lock(&self.core);
+        f(&mut core, self.env.now());
+        self.perform(&mut core);
+    }
+
+    fn perform(&self, core: &mut Server) {
+        while let Some(action) = core.poll_action() {
+            match action {
+                Action::Send { conn, data } => {
+                    self.enqueue(conn, |o| o.data.extend_from_slice(&data))
+                }
+                Action::Close { conn } => self.enqueue(conn, |o| o.close = true),
+                Action::Disk { token, op } => {
+                    let result = match &op {
+                        DiskOp::WriteAtomic { path, data } => {
+                            write_atomic(self.env.disk(), path, data)
+                        }
+                    };
+                    core.handle_disk_done(self.env.now(), token, result.map_err(|e| e.to_string()));
+                }
+                Action::Log { level, role, msg } => {
+                    let line = crate::log::format_line(
+                        self.env.pid(),
+                        role,
+                        self.env.unix_ms(),
+                        level,
+                        &msg,
+                    );
+                    self.env.log_line(&line);
+                }
+                Action::Trace(_) => {}
+                Action::Exit { code } => self.env.exit(code),
+            }
+        }
+    }
+
+    fn enqueue(&self, conn: ConnId, f: impl FnOnce(&mut Outbox)) {
+        let Some(c) = lock(&self.conns).get(&conn).cloned() else {
+            return;
+        };
+        let mut out = lock(&c.out);
+        f(&mut out);
+        if out.data.len() > OUTBOX_LIMIT_BYTES {
+            out.data.clear();
+            out.close = true;
+        }
+        drop(out);
+        c.wake.notify_one();
+    }
+
+    async fn cron_loop(self: Arc<Self>) {
+        loop {
+            let Some(deadline) = lock(&self.core).poll_timeout() else {
+                return;
+            };
+            self.env.sleep_until(deadline).await;
+            self.with_core(|core, now| core.handle_timeout(now));
+        }
+    }
+
+    async fn accept_loop(self: Arc<Self>, listener: E::Listener) {
+        loop {
+            let (stream, peer, local) = match listener.accept().await {
+                Ok(s) => s,
+                // Accept errors (EMFILE, aborted handshakes) are transient; keep listening.
+                Err(_) => continue,
+            };
+            let id = self.next_conn.fetch_add(1, Ordering::Relaxed);
+            let conn = Arc::new(Conn::default());
+            lock(&self.conns).insert(id, conn.clone());
+            self.with_core(|core, now| core.handle_accept(now, id, peer, local));
+            let node = self.clone();
+            self.env
+                .spawn(Box::pin(async move { node.serve(id, conn, stream).await }));
+        }
+    }
+
+    async fn serve(self: Arc<Self>, id: ConnId, conn: Arc<Conn>, stream: E::Stream) {
+        let (mut rd, mut wr) = tokio::io::split(stream);
+        let mut buf = vec![0u8; READ_CHUNK_BYTES];
+        loop {
+            let (data, close) = {
+                let mut o = lock(&conn.out);
+                (o.data.split(), o.close)
+            };
+            if !data.is_empty() && (wr.write_all(&data).await.is_err() || wr.flush().await.is_err())
+            {
+                break;
+            }
+            if close {
+                let _ = wr.shutdown().await;
+                break;
+            }
+            tokio::select! {
+                biased;
+                _ = conn.wake.notified() => {}
+                r = rd.read(&mut buf) => match r {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => self.with_core(|core, now| core.handle_data(now, id, &buf[..n])),
+                },
+            }
+        }
+        lock(&self.conns).remove(&id);
+        self.with_core(|core, now| core.handle_closed(now, id));
+    }
+}

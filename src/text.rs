@@ -1,0 +1,368 @@
+//! Small text helpers shared by the protocol, the commands and the config file: Redis' argument
+//! splitting (inline commands and redis.conf lines), glob matching (KEYS, CONFIG GET, PSUBSCRIBE),
+//! and number parsing/formatting with Redis' rules.
+
+/// Splits a line into arguments like Redis' `sdssplitargs`: spaces separate, `"..."` supports
+/// `\n \r \t \b \a \\ \" \xHH`, `'...'` supports `\'`; a closing quote must be followed by a space
+/// or the end. Returns `None` on unbalanced quotes.
+pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
+    let mut args = Vec::new();
+    let mut i = 0;
+    loop {
+        while i < line.len() && line[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if i >= line.len() {
+            return Some(args);
+        }
+        let mut cur = Vec::new();
+        let mut in_dq = false;
+        let mut in_sq = false;
+        loop {
+            let c = line.get(i).copied();
+            if in_dq {
+                match c {
+                    None => return None,
+                    Some(b'\\')
+                        if i + 3 < line.len()
+                            && line[i + 1] == b'x'
+                            && is_hex(line[i + 2])
+                            && is_hex(line[i + 3]) =>
+                    {
+                        cur.push(hex_val(line[i + 2]) * 16 + hex_val(line[i + 3]));
+                        i += 3;
+                    }
+                    Some(b'\\') if i + 1 < line.len() => {
+                        i += 1;
+                        cur.push(match line[i] {
+                            b'n' => b'\n',
+                            b'r' => b'\r',
+                            b't' => b'\t',
+                            b'b' => 8,
+                            b'a' => 7,
+                            other => other,
+                        });
+                    }
+                    Some(b'"') => {
+                        if line.get(i + 1).is_some_and(|b| !b.is_ascii_whitespace()) {
+                            return None;
+                        }
+                        i += 1;
+                        break;
+                    }
+                    Some(b) => cur.push(b),
+                }
+            } else if in_sq {
+                match c {
+                    None => return None,
+                    Some(b'\\') if line.get(i + 1) == Some(&b'\'') => {
+                        i += 1;
+                        cur.push(b'\'');
+                    }
+                    Some(b'\'') => {
+                        if line.get(i + 1).is_some_and(|b| !b.is_ascii_whitespace()) {
+                            return None;
+                        }
+                        i += 1;
+                        break;
+                    }
+                    Some(b) => cur.push(b),
+                }
+            } else {
+                match c {
+                    None => break,
+                    Some(b' ' | b'\n' | b'\r' | b'\t' | 0) => break,
+                    Some(b'"') => in_dq = true,
+                    Some(b'\'') => in_sq = true,
+                    Some(b) => cur.push(b),
+                }
+            }
+            i += 1;
+        }
+        args.push(cur);
+    }
+}
+
+fn is_hex(b: u8) -> bool {
+    b.is_ascii_hexdigit()
+}
+
+fn hex_val(b: u8) -> u8 {
+    (b as char).to_digit(16).unwrap_or(0) as u8
+}
+
+/// Quotes an argument for a config file or CLIENT LIST-like output when it needs it
+/// (the inverse of `split_args`, like Redis' `sdscatrepr`).
+pub fn quote_arg(arg: &[u8]) -> String {
+    let plain = !arg.is_empty()
+        && arg
+            .iter()
+            .all(|&b| b.is_ascii_graphic() && b != b'"' && b != b'\'' && b != b'\\');
+    if plain {
+        return String::from_utf8_lossy(arg).into_owned();
+    }
+    let mut s = String::from("\"");
+    for &b in arg {
+        match b {
+            b'\\' => s.push_str("\\\\"),
+            b'"' => s.push_str("\\\""),
+            b'\n' => s.push_str("\\n"),
+            b'\r' => s.push_str("\\r"),
+            b'\t' => s.push_str("\\t"),
+            7 => s.push_str("\\a"),
+            8 => s.push_str("\\b"),
+            b if b.is_ascii_graphic() || b == b' ' => s.push(b as char),
+            b => s.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    s.push('"');
+    s
+}
+
+/// Glob-style matching as Redis' `stringmatchlen`: `*`, `?`, `[abc]`, `[^a-z]`, `\x` escapes.
+pub fn glob_match(pattern: &[u8], s: &[u8], nocase: bool) -> bool {
+    glob_at(pattern, s, nocase, 0)
+}
+
+fn glob_at(mut p: &[u8], mut s: &[u8], nocase: bool, depth: usize) -> bool {
+    // Redis bounds recursion to protect against patterns like "a*a*a*a*...".
+    if depth > 1000 {
+        return false;
+    }
+    let eq = |a: u8, b: u8| {
+        if nocase {
+            a.eq_ignore_ascii_case(&b)
+        } else {
+            a == b
+        }
+    };
+    while let Some(&pc) = p.first() {
+        match pc {
+            b'*' => {
+                while p.len() > 1 && p[1] == b'*' {
+                    p = &p[1..];
+                }
+                if p.len() == 1 {
+                    return true;
+                }
+                for i in 0..=s.len() {
+                    if glob_at(&p[1..], &s[i..], nocase, depth + 1) {
+                        return true;
+                    }
+                }
+                return false;
+            }
+            b'?' => {
+                if s.is_empty() {
+                    return false;
+                }
+                s = &s[1..];
+            }
+            b'[' => {
+                let Some(&c) = s.first() else { return false };
+                let mut i = 1;
+                let not = p.get(1) == Some(&b'^');
+                if not {
+                    i += 1;
+                }
+                let mut matched = false;
+                while i < p.len() && p[i] != b']' {
+                    if p[i] == b'\\' && i + 1 < p.len() {
+                        i += 1;
+                        matched |= eq(p[i], c);
+                    } else if i + 2 < p.len() && p[i + 1] == b'-' {
+                        let (mut lo, mut hi) = (p[i], p[i + 2]);
+                        if lo > hi {
+                            std::mem::swap(&mut lo, &mut hi);
+                        }
+                        let c2 = if nocase { c.to_ascii_lowercase() } else { c };
+                        let (lo, hi) = if nocase {
+                            (lo.to_ascii_lowercase(), hi.to_ascii_lowercase())
+                        } else {
+                            (lo, hi)
+                        };
+                        matched |= c2 >= lo && c2 <= hi;
+                        i += 2;
+                    } else {
+                        matched |= eq(p[i], c);
+                    }
+                    i += 1;
+                }
+                if not {
+                    matched = !matched;
+                }
+                if !matched {
+                    return false;
+                }
+                p = if i < p.len() {
+                    &p[i..]
+                } else {
+                    &p[p.len() - 1..]
+                };
+                s = &s[1..];
+            }
+            b'\\' if p.len() >= 2 => {
+                p = &p[1..];
+                if s.first().is_none_or(|&c| !eq(p[0], c)) {
+                    return false;
+                }
+                s = &s[1..];
+            }
+            _ => {
+                if s.first().is_none_or(|&c| !eq(pc, c)) {
+                    return false;
+                }
+                s = &s[1..];
+            }
+        }
+        p = &p[1..];
+    }
+    s.is_empty()
+}
+
+/// Parses a float argument as Redis does (`strtold` accepting "inf", "-inf", "+inf"; no NaN, no
+/// spaces). Returns `None` when Redis would say "value is not a valid float".
+pub fn parse_f64(s: &[u8]) -> Option<f64> {
+    let t = std::str::from_utf8(s).ok()?;
+    if t.is_empty() || t.starts_with(char::is_whitespace) || t.ends_with(char::is_whitespace) {
+        return None;
+    }
+    let v: f64 = match t.to_ascii_lowercase().as_str() {
+        "inf" | "+inf" | "infinity" | "+infinity" => f64::INFINITY,
+        "-inf" | "-infinity" => f64::NEG_INFINITY,
+        _ => t.parse().ok()?,
+    };
+    (!v.is_nan()).then_some(v)
+}
+
+/// Formats a double as Redis 7.2 replies it: shortest round-trip digits, `inf`/`-inf`, and
+/// exponent notation outside the range `%.17g` would print in fixed form.
+pub fn fmt_double(d: f64) -> String {
+    if d.is_infinite() {
+        return if d > 0.0 { "inf".into() } else { "-inf".into() };
+    }
+    if d == d.trunc() && d.abs() < 1e17 {
+        return format!("{}", d as i64);
+    }
+    let exp = if d == 0.0 {
+        0
+    } else {
+        d.abs().log10().floor() as i32
+    };
+    if !(-5..17).contains(&exp) {
+        let s = format!("{d:e}");
+        // Rust prints `1.5e-7`; C prints `1.5e-07`.
+        if let Some((m, e)) = s.split_once('e') {
+            let (sign, digits) = match e.strip_prefix('-') {
+                Some(rest) => ('-', rest),
+                None => ('+', e),
+            };
+            return format!("{m}e{sign}{digits:0>2}");
+        }
+        return s;
+    }
+    format!("{d}")
+}
+
+/// Parses a memory size as redis.conf does: `1gb`, `512mb`, `100k` (1000), `100kb` (1024), plain bytes.
+pub fn parse_memory(s: &str) -> Option<i64> {
+    let lower = s.to_ascii_lowercase();
+    let units: [(&str, i64); 8] = [
+        ("gb", 1 << 30),
+        ("mb", 1 << 20),
+        ("kb", 1 << 10),
+        ("g", 1_000_000_000),
+        ("m", 1_000_000),
+        ("k", 1000),
+        ("b", 1),
+        ("", 1),
+    ];
+    for (suffix, mul) in units {
+        if let Some(num) = lower.strip_suffix(suffix) {
+            if num.is_empty() {
+                return None;
+            }
+            return crate::resp::parse_i64(num.as_bytes())?.checked_mul(mul);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(s: &str) -> Option<Vec<String>> {
+        split_args(s.as_bytes()).map(|v| {
+            v.into_iter()
+                .map(|a| String::from_utf8(a).unwrap())
+                .collect()
+        })
+    }
+
+    #[test]
+    fn splits_like_sdssplitargs() {
+        assert_eq!(
+            split("set k v"),
+            Some(vec!["set".into(), "k".into(), "v".into()])
+        );
+        assert_eq!(
+            split(r#"replicaof "127.0.0.1 7000""#),
+            Some(vec!["replicaof".into(), "127.0.0.1 7000".into()])
+        );
+        assert_eq!(
+            split(r#"a "\x41\n" 'it\'s'"#),
+            Some(vec!["a".into(), "A\n".into(), "it's".into()])
+        );
+        assert_eq!(split(r#"save """#), Some(vec!["save".into(), "".into()]));
+        assert_eq!(split(r#""abc"def"#), None);
+        assert_eq!(split(r#""abc"#), None);
+        assert_eq!(split("   "), Some(vec![]));
+    }
+
+    #[test]
+    fn quoting_round_trips() {
+        for s in ["plain", "with space", "q\"uote", "", "\x01bin\n"] {
+            let q = quote_arg(s.as_bytes());
+            assert_eq!(
+                split_args(q.as_bytes()).unwrap(),
+                vec![s.as_bytes().to_vec()],
+                "{q}"
+            );
+        }
+    }
+
+    #[test]
+    fn globs_match_like_redis() {
+        assert!(glob_match(b"*", b"anything", false));
+        assert!(glob_match(b"h?llo", b"hello", false));
+        assert!(glob_match(b"h[ae]llo", b"hallo", false));
+        assert!(!glob_match(b"h[^e]llo", b"hello", false));
+        assert!(glob_match(b"h[a-b]llo", b"hbllo", false));
+        assert!(glob_match(b"max-*-entries", b"max-listpack-entries", false));
+        assert!(glob_match(b"PORT", b"port", true));
+        assert!(glob_match(b"a\\*", b"a*", false));
+        assert!(!glob_match(b"a\\*", b"ab", false));
+        assert!(!glob_match(b"[", b"", false));
+    }
+
+    #[test]
+    fn doubles_format_like_redis() {
+        assert_eq!(fmt_double(1.0), "1");
+        assert_eq!(fmt_double(1.5), "1.5");
+        assert_eq!(fmt_double(0.1 + 0.2), "0.30000000000000004");
+        assert_eq!(fmt_double(f64::NEG_INFINITY), "-inf");
+        assert_eq!(fmt_double(1.5e-7), "1.5e-07");
+        assert_eq!(parse_f64(b"+inf"), Some(f64::INFINITY));
+        assert_eq!(parse_f64(b"nan"), None);
+        assert_eq!(parse_f64(b" 1"), None);
+    }
+
+    #[test]
+    fn memory_units() {
+        assert_eq!(parse_memory("1gb"), Some(1 << 30));
+        assert_eq!(parse_memory("100k"), Some(100_000));
+        assert_eq!(parse_memory("512"), Some(512));
+        assert_eq!(parse_memory("mb"), None);
+    }
+}

@@ -1,0 +1,172 @@
+//! `TokioEnv`: the production `Env` over tokio, std::fs and the system clocks.
+
+use crate::env::{BoxFuture, Disk, Env, Listener};
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::net::{TcpListener, TcpStream};
+
+#[derive(Clone)]
+pub struct TokioEnv {
+    origin: Instant,
+    seed: u64,
+    logfile: Option<Arc<std::sync::Mutex<File>>>,
+}
+
+impl TokioEnv {
+    /// `logfile` empty = stdout. The seed comes from the OS: production runs need no replay.
+    pub fn new(logfile: &str) -> io::Result<Self> {
+        let logfile = if logfile.is_empty() {
+            None
+        } else {
+            Some(Arc::new(std::sync::Mutex::new(
+                OpenOptions::new().create(true).append(true).open(logfile)?,
+            )))
+        };
+        let mut seed = [0u8; 8];
+        getrandom(&mut seed);
+        Ok(TokioEnv {
+            origin: Instant::now(),
+            seed: u64::from_le_bytes(seed),
+            logfile,
+        })
+    }
+}
+
+/// OS entropy for the production seed, read from /dev/urandom (falling back to the clock).
+fn getrandom(buf: &mut [u8]) {
+    use std::io::Read;
+    let ok = File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(buf))
+        .is_ok();
+    if !ok {
+        let t = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos() as u64;
+        buf.copy_from_slice(&(t ^ std::process::id() as u64).to_le_bytes()[..buf.len()]);
+    }
+}
+
+pub struct TokioListener(TcpListener);
+
+impl Listener for TokioListener {
+    type Stream = TcpStream;
+    fn accept(&self) -> BoxFuture<'_, io::Result<(TcpStream, SocketAddr, SocketAddr)>> {
+        Box::pin(async move {
+            let (s, peer) = self.0.accept().await?;
+            s.set_nodelay(true)?;
+            let local = s.local_addr()?;
+            Ok((s, peer, local))
+        })
+    }
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.0.local_addr()
+    }
+}
+
+impl Env for TokioEnv {
+    type Listener = TokioListener;
+    type Stream = TcpStream;
+
+    fn mono_ms(&self) -> u64 {
+        self.origin.elapsed().as_millis() as u64
+    }
+    fn unix_ms(&self) -> u64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis() as u64
+    }
+    fn sleep_until(&self, deadline_ms: u64) -> BoxFuture<'static, ()> {
+        let at = self.origin + Duration::from_millis(deadline_ms);
+        Box::pin(tokio::time::sleep_until(at.into()))
+    }
+    fn seed(&self) -> u64 {
+        self.seed
+    }
+    fn bind(&self, addr: SocketAddr) -> BoxFuture<'static, io::Result<TokioListener>> {
+        Box::pin(async move {
+            let socket = if addr.is_ipv4() {
+                tokio::net::TcpSocket::new_v4()?
+            } else {
+                tokio::net::TcpSocket::new_v6()?
+            };
+            socket.set_reuseaddr(true)?;
+            socket.bind(addr)?;
+            Ok(TokioListener(socket.listen(511)?))
+        })
+    }
+    fn connect(
+        &self,
+        host: String,
+        port: u16,
+    ) -> BoxFuture<'static, io::Result<(TcpStream, SocketAddr)>> {
+        Box::pin(async move {
+            let s = TcpStream::connect((host.as_str(), port)).await?;
+            s.set_nodelay(true)?;
+            let local = s.local_addr()?;
+            Ok((s, local))
+        })
+    }
+    fn spawn(&self, task: BoxFuture<'static, ()>) {
+        tokio::spawn(task);
+    }
+    fn disk(&self) -> &dyn Disk {
+        &FsDisk
+    }
+    fn log_line(&self, line: &str) {
+        match &self.logfile {
+            Some(f) => {
+                let mut f = f.lock().unwrap_or_else(|p| p.into_inner());
+                let _ = writeln!(f, "{line}");
+            }
+            None => println!("{line}"),
+        }
+    }
+    fn exit(&self, code: i32) {
+        let _ = io::stdout().flush();
+        std::process::exit(code);
+    }
+    fn pid(&self) -> u32 {
+        std::process::id()
+    }
+}
+
+/// The real filesystem.
+pub struct FsDisk;
+
+impl Disk for FsDisk {
+    fn read(&self, path: &str) -> io::Result<Vec<u8>> {
+        fs::read(path)
+    }
+    fn write(&self, path: &str, data: &[u8]) -> io::Result<()> {
+        fs::write(path, data)
+    }
+    fn append(&self, path: &str, data: &[u8]) -> io::Result<()> {
+        OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)?
+            .write_all(data)
+    }
+    fn fsync(&self, path: &str) -> io::Result<()> {
+        OpenOptions::new().write(true).open(path)?.sync_all()
+    }
+    fn rename(&self, from: &str, to: &str) -> io::Result<()> {
+        fs::rename(from, to)
+    }
+    fn remove(&self, path: &str) -> io::Result<()> {
+        fs::remove_file(path)
+    }
+    fn fsync_dir(&self, path: &str) -> io::Result<()> {
+        let dir = Path::new(path)
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        File::open(dir)?.sync_all()
+    }
+}
