@@ -53,6 +53,8 @@ pub trait Env: Clone + Send + Sync + 'static {
     fn disk(&self) -> &dyn Disk;
     /// Writes a finished log line (stdout or the configured logfile in production).
     fn log_line(&self, line: &str);
+    /// Records a meaningful transition (simulation traces); production drivers may ignore it.
+    fn trace(&self, event: &str);
     /// Stops this node's process with `code` (SHUTDOWN, fatal errors).
     fn exit(&self, code: i32);
     /// This process's id as logs show it.

@@ -144,7 +144,7 @@ impl<E: Env> Node<E> {
                     );
                     self.env.log_line(&line);
                 }
-                Action::Trace(_) => {}
+                Action::Trace(event) => self.env.trace(&event),
                 Action::Exit { code } => self.env.exit(code),
             }
         }

@@ -71,7 +71,8 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
             } else {
                 match c {
                     None => break,
-                    Some(b' ' | b'\n' | b'\r' | b'\t' | 0) => break,
+                    // The same separators the skip loop above consumes, or this loop never advances.
+                    Some(b) if b.is_ascii_whitespace() => break,
                     Some(b'"') => in_dq = true,
                     Some(b'\'') => in_sq = true,
                     Some(b) => cur.push(b),
@@ -318,6 +319,12 @@ mod tests {
         assert_eq!(split(r#""abc"def"#), None);
         assert_eq!(split(r#""abc"#), None);
         assert_eq!(split("   "), Some(vec![]));
+        assert_eq!(
+            split("a\0b c"),
+            Some(vec!["a\0b".into(), "c".into()]),
+            "NUL is an ordinary byte"
+        );
+        assert_eq!(split("a\x0cb"), Some(vec!["a".into(), "b".into()]));
     }
 
     #[test]

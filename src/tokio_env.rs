@@ -127,6 +127,7 @@ impl Env for TokioEnv {
             None => println!("{line}"),
         }
     }
+    fn trace(&self, _event: &str) {}
     fn exit(&self, code: i32) {
         let _ = io::stdout().flush();
         std::process::exit(code);

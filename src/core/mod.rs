@@ -21,6 +21,8 @@
 mod client;
 mod dispatch;
 #[cfg(test)]
+mod fuzz_tests;
+#[cfg(test)]
 pub mod testing;
 
 pub use client::{Client, ConnId, Multi};

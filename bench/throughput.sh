@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Throughput: redis-benchmark -t set,get -c 50 -n 300000 with -P 1 and -P 16 against a real
+# redis-server and against redsim-server, started here on free ports, in the same run.
+# Prints requests/s for each and the redsim/Redis ratio (target >= 0.8 on all four figures).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${N:-300000}
+for tool in redis-server redis-benchmark redis-cli; do
+  command -v "$tool" >/dev/null || { echo "$tool not found: apt-get install redis-server redis-tools" >&2; exit 2; }
+done
+cargo build --release -q --bin redsim-server
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_up() { for _ in $(seq 100); do redis-cli -p "$1" PING >/dev/null 2>&1 && return 0; sleep 0.05; done; echo "port $1 not up" >&2; exit 1; }
+REDIS_PORT=$(free_port); REDSIM_PORT=$(free_port)
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --daemonize no >/dev/null &
+REDIS_PID=$!
+target/release/redsim-server --port "$REDSIM_PORT" --bind 127.0.0.1 --save "" --appendonly no >/dev/null &
+REDSIM_PID=$!
+trap 'kill $REDIS_PID $REDSIM_PID 2>/dev/null || true' EXIT
+wait_up "$REDIS_PORT"; wait_up "$REDSIM_PORT"
+
+# rps PORT PIPELINE TEST -> requests per second
+rps() {
+  redis-benchmark -p "$1" -t "$3" -c 50 -n "$N" -P "$2" --csv -q 2>/dev/null \
+    | awk -F'","' -v t="$(echo "$3" | tr a-z A-Z)" '$1 == "\"" t { print $2 }'
+}
+printf "%-10s %14s %14s %8s\n" test redis redsim ratio
+worst=999
+for p in 1 16; do
+  for t in set get; do
+    r=$(rps "$REDIS_PORT" "$p" "$t"); s=$(rps "$REDSIM_PORT" "$p" "$t")
+    ratio=$(python3 -c "print(f'{$s/$r:.2f}')")
+    worst=$(python3 -c "print(min($worst, $ratio))")
+    printf "%-10s %14s %14s %8s\n" "$t -P$p" "$r" "$s" "$ratio"
+  done
+done
+echo "worst ratio: $worst (target >= 0.8)"

@@ -1,0 +1,55 @@
+//! `sim run <scenario.toml> [--seed N]`: plays a scenario in the simulator, printing the seed
+//! first, then the trace, a summary and the verdict; exits 1 with a replay command on failure.
+
+use redsim_sim::{load, replay_command, run::run, seed_from_env};
+use std::path::PathBuf;
+use std::process::exit;
+
+const USAGE: &str = "usage: sim run <scenario.toml> [--seed N]";
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (Some("run"), Some(path)) = (args.first().map(String::as_str), args.get(1)) else {
+        eprintln!("{USAGE}");
+        exit(2);
+    };
+    let path = PathBuf::from(path);
+    let scenario = load(&path).unwrap_or_else(|e| {
+        eprintln!("{e}");
+        exit(2)
+    });
+    let seed = match args.iter().position(|a| a == "--seed") {
+        Some(i) => args
+            .get(i + 1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| {
+                eprintln!("{USAGE}");
+                exit(2)
+            }),
+        None => seed_from_env(scenario.seed),
+    };
+    println!("seed: {seed}");
+    println!("scenario: {}", scenario.name);
+    let report = run(&scenario, seed);
+    print!("{}", report.trace);
+    println!(
+        "summary: {} nodes, {} acked writes, {} lost, {} failed; {:.1}s simulated in {:.3}s wall ({:.0}x real time)",
+        report.nodes,
+        report.acked_writes,
+        report.lost_writes,
+        report.failed_writes,
+        report.sim_ms as f64 / 1000.0,
+        report.wall_ms as f64 / 1000.0,
+        report.speedup()
+    );
+    println!("verdict: {}", report.verdict());
+    if !report.passed() {
+        for (node, lines) in &report.logs {
+            for l in lines.iter().rev().take(10).rev() {
+                println!("  [{node}] {l}");
+            }
+        }
+        println!("replay: {}", replay_command(&path, seed));
+        exit(1);
+    }
+}

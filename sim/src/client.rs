@@ -1,0 +1,168 @@
+//! The simulated workload client: what an application does to a Redis server, with the
+//! bookkeeping a checker needs (which writes were acknowledged) and link transitions in the trace.
+
+use crate::trace::Trace;
+use bytes::{Bytes, BytesMut};
+use madsim::net::TcpStream;
+use madsim::time::{sleep, timeout, Instant};
+use rand_chacha::ChaCha8Rng;
+use rand_core::{RngCore, SeedableRng};
+use redsim::resp::{encode_command, parse_frame, Frame};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// How long a client waits to connect or for a reply before it gives up on the connection.
+const REPLY_TIMEOUT: Duration = Duration::from_secs(1);
+/// Largest reply a client accepts.
+const MAX_REPLY_BYTES: usize = 64 * 1024 * 1024;
+
+/// What one client saw, read by the checker at the end.
+#[derive(Debug, Default)]
+pub struct ClientLog {
+    /// key -> value of every write the server acknowledged with +OK.
+    pub acked: BTreeMap<Bytes, Bytes>,
+    /// Writes that got an error reply or no reply (outcome unknown).
+    pub failed_writes: u64,
+    /// Reads of a key just written that did not return the written value.
+    pub stale_reads: u64,
+}
+
+pub struct ClientSpec {
+    pub name: String,
+    pub server: SocketAddr,
+    pub interval_ms: u64,
+    pub seed: u64,
+    pub origin: Instant,
+    pub trace: Trace,
+    pub log: Arc<Mutex<ClientLog>>,
+}
+
+/// One open connection with its read buffer.
+pub struct Conn {
+    stream: TcpStream,
+    buf: BytesMut,
+}
+
+impl Conn {
+    pub async fn open(addr: SocketAddr) -> Result<Conn, String> {
+        match timeout(REPLY_TIMEOUT, TcpStream::connect(addr)).await {
+            Ok(Ok(stream)) => Ok(Conn {
+                stream,
+                buf: BytesMut::new(),
+            }),
+            Ok(Err(e)) => Err(format!("{:?}", e.kind())),
+            Err(_) => Err("connect timeout".into()),
+        }
+    }
+
+    /// Sends one command and waits for its reply.
+    pub async fn call(&mut self, args: &[&[u8]]) -> Result<Frame, String> {
+        let req = encode_command(args);
+        match timeout(REPLY_TIMEOUT, self.round_trip(&req)).await {
+            Ok(r) => r,
+            Err(_) => Err("timeout".into()),
+        }
+    }
+
+    async fn round_trip(&mut self, req: &[u8]) -> Result<Frame, String> {
+        self.stream
+            .write_all(req)
+            .await
+            .map_err(|e| format!("{:?}", e.kind()))?;
+        self.stream
+            .flush()
+            .await
+            .map_err(|e| format!("{:?}", e.kind()))?;
+        loop {
+            if let Some((frame, n)) = parse_frame(&self.buf, MAX_REPLY_BYTES).map_err(|e| e.0)? {
+                let _ = self.buf.split_to(n);
+                return Ok(frame);
+            }
+            let mut chunk = [0u8; 4096];
+            let n = self
+                .stream
+                .read(&mut chunk)
+                .await
+                .map_err(|e| format!("{:?}", e.kind()))?;
+            if n == 0 {
+                return Err("closed".into());
+            }
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+}
+
+/// Runs the write-read workload forever (the harness kills the node to stop it).
+pub async fn run_write_read(spec: ClientSpec) {
+    let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
+    let mut conn: Option<Conn> = None;
+    let mut link_up = false;
+    let mut n: u64 = 0;
+    let at = |spec: &ClientSpec| Instant::now().duration_since(spec.origin).as_millis() as u64;
+    loop {
+        // Jitter keeps clients from marching in lockstep; it comes from the seed.
+        let jitter = rng.next_u64() % (spec.interval_ms / 10 + 1);
+        sleep(Duration::from_millis(spec.interval_ms + jitter)).await;
+        let c = match conn.as_mut() {
+            Some(c) => c,
+            None => match Conn::open(spec.server).await {
+                Ok(c) => {
+                    if !link_up {
+                        spec.trace.record(at(&spec), &spec.name, "+link");
+                        link_up = true;
+                    }
+                    conn.insert(c)
+                }
+                Err(e) => {
+                    if link_up {
+                        spec.trace
+                            .record(at(&spec), &spec.name, format!("-link ({e})"));
+                        link_up = false;
+                    }
+                    continue;
+                }
+            },
+        };
+        n += 1;
+        let key = format!("{}:{n}", spec.name);
+        let value = format!("v{n}");
+        let outcome = c.call(&[b"SET", key.as_bytes(), value.as_bytes()]).await;
+        let mut log = spec.log.lock().unwrap_or_else(|p| p.into_inner());
+        match outcome {
+            Ok(Frame::Simple(s)) if s == "OK" => {
+                log.acked
+                    .insert(Bytes::from(key.clone()), Bytes::from(value.clone()));
+            }
+            Ok(_) => log.failed_writes += 1,
+            Err(e) => {
+                log.failed_writes += 1;
+                drop(log);
+                spec.trace
+                    .record(at(&spec), &spec.name, format!("-link ({e})"));
+                link_up = false;
+                conn = None;
+                continue;
+            }
+        }
+        drop(log);
+        let read = c.call(&[b"GET", key.as_bytes()]).await;
+        match read {
+            Ok(Frame::Bulk(v)) if v == value.as_bytes() => {}
+            Ok(_) => {
+                spec.log
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .stale_reads += 1
+            }
+            Err(e) => {
+                spec.trace
+                    .record(at(&spec), &spec.name, format!("-link ({e})"));
+                link_up = false;
+                conn = None;
+            }
+        }
+    }
+}

@@ -1,0 +1,143 @@
+//! `SimEnv`: the `Env` of a node inside the madsim simulator. Clocks are simulated (the wall
+//! clock can be jumped per node), the network is madsim's, the disk is the harness-owned
+//! `SimDisk`, and trace events and log lines go to the run's collectors.
+
+use crate::disk::SimDisk;
+use crate::trace::Trace;
+use madsim::net::{TcpListener, TcpStream};
+use madsim::runtime::Handle;
+use madsim::task::NodeId;
+use madsim::time::Instant;
+use redsim::env::{BoxFuture, Disk, Env, Listener};
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// What the harness keeps about a node across its restarts.
+pub struct NodeShared {
+    pub name: String,
+    pub disk: SimDisk,
+    /// Added to the simulated wall clock (clock-jump faults).
+    pub wall_offset_ms: AtomicI64,
+    pub node_id: Mutex<Option<NodeId>>,
+    /// Bounded log of this node's Redis-format lines (printed when a run fails).
+    pub log: Mutex<std::collections::VecDeque<String>>,
+}
+
+/// Log lines kept per node.
+const LOG_LINES_KEPT: usize = 200;
+
+impl NodeShared {
+    pub fn new(name: &str) -> Arc<Self> {
+        Arc::new(NodeShared {
+            name: name.to_string(),
+            disk: SimDisk::default(),
+            wall_offset_ms: AtomicI64::new(0),
+            node_id: Mutex::new(None),
+            log: Mutex::new(Default::default()),
+        })
+    }
+}
+
+#[derive(Clone)]
+pub struct SimEnv {
+    pub node: Arc<NodeShared>,
+    origin: Instant,
+    seed: u64,
+    pid: u32,
+    trace: Trace,
+}
+
+impl SimEnv {
+    pub fn new(node: Arc<NodeShared>, origin: Instant, seed: u64, pid: u32, trace: Trace) -> Self {
+        SimEnv {
+            node,
+            origin,
+            seed,
+            pid,
+            trace,
+        }
+    }
+}
+
+pub struct SimListener(TcpListener);
+
+impl Listener for SimListener {
+    type Stream = TcpStream;
+    fn accept(&self) -> BoxFuture<'_, io::Result<(TcpStream, SocketAddr, SocketAddr)>> {
+        Box::pin(async move {
+            let (s, peer) = self.0.accept().await?;
+            let local = s.local_addr()?;
+            Ok((s, peer, local))
+        })
+    }
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.0.local_addr()
+    }
+}
+
+impl Env for SimEnv {
+    type Listener = SimListener;
+    type Stream = TcpStream;
+
+    fn mono_ms(&self) -> u64 {
+        Instant::now().duration_since(self.origin).as_millis() as u64
+    }
+    fn unix_ms(&self) -> u64 {
+        let t = madsim::time::TimeHandle::current().now_time();
+        let ms = t
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis() as i64;
+        (ms + self.node.wall_offset_ms.load(Ordering::Relaxed)).max(0) as u64
+    }
+    fn sleep_until(&self, deadline_ms: u64) -> BoxFuture<'static, ()> {
+        Box::pin(madsim::time::sleep_until(
+            self.origin + Duration::from_millis(deadline_ms),
+        ))
+    }
+    fn seed(&self) -> u64 {
+        self.seed
+    }
+    fn bind(&self, addr: SocketAddr) -> BoxFuture<'static, io::Result<SimListener>> {
+        Box::pin(async move { Ok(SimListener(TcpListener::bind(addr).await?)) })
+    }
+    fn connect(
+        &self,
+        host: String,
+        port: u16,
+    ) -> BoxFuture<'static, io::Result<(TcpStream, SocketAddr)>> {
+        Box::pin(async move {
+            let s = TcpStream::connect((host.as_str(), port)).await?;
+            let local = s.local_addr()?;
+            Ok((s, local))
+        })
+    }
+    fn spawn(&self, task: BoxFuture<'static, ()>) {
+        drop(madsim::task::spawn(task));
+    }
+    fn disk(&self) -> &dyn Disk {
+        &self.node.disk
+    }
+    fn log_line(&self, line: &str) {
+        let mut log = self.node.log.lock().unwrap_or_else(|p| p.into_inner());
+        if log.len() >= LOG_LINES_KEPT {
+            log.pop_front();
+        }
+        log.push_back(line.to_string());
+    }
+    fn trace(&self, event: &str) {
+        self.trace.record(self.mono_ms(), &self.node.name, event);
+    }
+    fn exit(&self, code: i32) {
+        self.trace(&format!("exit {code}"));
+        if let Some(id) = *self.node.node_id.lock().unwrap_or_else(|p| p.into_inner()) {
+            Handle::current().kill(id);
+        }
+    }
+    fn pid(&self) -> u32 {
+        self.pid
+    }
+}

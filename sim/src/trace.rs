@@ -1,0 +1,49 @@
+//! The run's trace: meaningful transitions from nodes, clients and the harness, stamped with
+//! simulated time relative to the start, kept in the order they happened, printed as text.
+
+use std::sync::{Arc, Mutex};
+
+#[derive(Clone, Default)]
+pub struct Trace {
+    events: Arc<Mutex<Vec<(u64, String, String)>>>,
+}
+
+impl Trace {
+    /// Records `event` by `who` at `at_ms` (simulated ms since the run started).
+    pub fn record(&self, at_ms: u64, who: &str, event: impl Into<String>) {
+        self.events.lock().unwrap_or_else(|p| p.into_inner()).push((
+            at_ms,
+            who.to_string(),
+            event.into(),
+        ));
+    }
+
+    /// The trace as text: one line per event, sorted by time (stable for equal times).
+    pub fn render(&self) -> String {
+        let mut events = self
+            .events
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        events.sort_by_key(|e| e.0);
+        events
+            .iter()
+            .map(|(t, who, e)| format!("{:>4}.{:03}s {who} {e}\n", t / 1000, t % 1000))
+            .collect()
+    }
+
+    pub fn len(&self) -> usize {
+        self.events.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A 64-bit FNV-1a digest of a trace (determinism checks print it).
+pub fn digest(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+    })
+}
