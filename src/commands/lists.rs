@@ -450,4 +450,4 @@ fn lpos(cx: &mut Cx, args: &[Bytes]) {
 
 #[cfg(test)]
 #[path = "lists_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -1,6 +1,7 @@
 //! What a client sees from the list commands.
 
 use super::clamp_range;
+use crate::commands::{Cx, Handler, Propagate};
 use crate::core::testing::{arr, bulk, err, int, ok, TestServer};
 use crate::db::{Value, WRONGTYPE};
 use crate::resp::Frame;
@@ -13,8 +14,43 @@ fn with_string() -> TestServer {
     t
 }
 
+/// Runs a data command on db 0 outside dispatch, returning what it asked to replicate and its
+/// dirty count (dispatch does not expose them yet). Other families' tests use it too.
+pub(crate) fn run_direct(t: &mut TestServer, args: &[&str]) -> (Propagate, u64) {
+    let args: Vec<Bytes> = args
+        .iter()
+        .map(|a| Bytes::copy_from_slice(a.as_bytes()))
+        .collect();
+    let Some(Handler::Data(f)) = t.server.command(&args[0]).map(|s| s.handler) else {
+        panic!("{:?} is not a data command", args[0]);
+    };
+    let mut buf = bytes::BytesMut::new();
+    let server = &mut t.server;
+    let mut cx = Cx {
+        now: t.now,
+        ks: &mut server.ks,
+        db_index: 0,
+        out: crate::resp::Out { buf: &mut buf },
+        rng: &mut server.rng,
+        dirty: 0,
+        propagate: Propagate::AsIs,
+    };
+    f(&mut cx, &args);
+    (cx.propagate, cx.dirty)
+}
+
 fn ints(items: &[i64]) -> Frame {
     Frame::Array(items.iter().map(|&n| int(n)).collect())
+}
+
+#[test]
+fn pops_replicate_as_sent() {
+    let mut t = TestServer::new();
+    t.cmd(&["rpush", "l", "a", "b", "c"]);
+    assert_eq!(
+        run_direct(&mut t, &["lpop", "l", "2"]),
+        (Propagate::AsIs, 2)
+    );
 }
 
 #[test]
