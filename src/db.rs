@@ -69,6 +69,16 @@ impl ZSet {
     pub fn is_empty(&self) -> bool {
         self.scores.is_empty()
     }
+    /// Removes and returns the member with the highest (or lowest) score.
+    pub fn pop_edge(&mut self, highest: bool) -> Option<(Bytes, f64)> {
+        let (score, member) = if highest {
+            self.order.pop_last()?
+        } else {
+            self.order.pop_first()?
+        };
+        self.scores.shift_remove(&member);
+        Some((member, score.0))
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
