@@ -1,5 +1,351 @@
-//! (stub) filled in by its family owner.
+//! Introspection: INFO (sections written in `info.rs`) and COMMAND with its subcommands COUNT,
+//! LIST, INFO, DOCS, GETKEYS and HELP, describing the command table.
 
-use super::CommandSpec;
+#[path = "info.rs"]
+mod info;
 
-pub const COMMANDS: &[CommandSpec] = &[];
+use super::config::{help, subcommand};
+use super::{flags, flags::*, is, server, Call, CommandSpec};
+use crate::core::Server;
+use crate::resp::Out;
+use crate::text::glob_match;
+use bytes::Bytes;
+
+pub use info::master_replid;
+
+pub const COMMANDS: &[CommandSpec] = &[
+    server("info", -1, LOADING | STALE, (0, 0, 0), info::info),
+    server("command", -1, LOADING | STALE, (0, 0, 0), command),
+];
+
+const SUBCOMMANDS: &[(&str, i32)] = &[
+    ("count", 2),
+    ("list", -2),
+    ("info", -2),
+    ("docs", -2),
+    ("getkeys", -3),
+    ("help", 2),
+];
+
+const HELP: &[&str] = &[
+    "(no subcommand)",
+    "    Return details about all Redis commands.",
+    "COUNT",
+    "    Return the total number of commands in this Redis server.",
+    "LIST",
+    "    Return a list of all commands in this Redis server.",
+    "INFO [<command-name> ...]",
+    "    Return details about multiple Redis commands.",
+    "    If no command names are given, documentation details for all",
+    "    commands are returned.",
+    "DOCS [<command-name> ...]",
+    "    Return documentation details about multiple Redis commands.",
+    "    If no command names are given, documentation details for all",
+    "    commands are returned.",
+    "GETKEYS <full-command>",
+    "    Return the keys from a full Redis command.",
+];
+
+fn command(s: &mut Server, call: &Call) {
+    if call.args.len() == 1 {
+        let all: Vec<&CommandSpec> = s.commands.values().copied().collect();
+        let mut out = s.reply(call.id);
+        out.array(all.len());
+        for spec in all {
+            command_info(&mut out, spec);
+        }
+        return;
+    }
+    let Some(sub) = subcommand(s, call, SUBCOMMANDS) else {
+        return;
+    };
+    match sub {
+        "count" => {
+            let n = s.commands.len() as i64;
+            s.reply(call.id).int(n);
+        }
+        "list" => list(s, call),
+        "info" => info_of(s, call),
+        // No documentation is kept: an empty map (redis-cli then offers no hints).
+        "docs" => s.reply(call.id).array(0),
+        "getkeys" => getkeys(s, call),
+        _ => help(s, call.id, "COMMAND", HELP),
+    }
+}
+
+/// COMMAND INFO [name ...]: every command, or the named ones (null for unknown names).
+fn info_of(s: &mut Server, call: &Call) {
+    let specs: Vec<Option<&CommandSpec>> = if call.args.len() == 2 {
+        s.commands.values().map(|c| Some(*c)).collect()
+    } else {
+        call.args[2..].iter().map(|n| s.command(n)).collect()
+    };
+    let mut out = s.reply(call.id);
+    out.array(specs.len());
+    for spec in specs {
+        match spec {
+            Some(spec) => command_info(&mut out, spec),
+            None => out.null(),
+        }
+    }
+}
+
+/// COMMAND LIST [FILTERBY (MODULE name | ACLCAT category | PATTERN pattern)].
+fn list(s: &mut Server, call: &Call) {
+    let filter = match &call.args[2..] {
+        [] => None,
+        [by, kind, arg] if is(by, "filterby") => {
+            let arg = String::from_utf8_lossy(arg).into_owned();
+            if is(kind, "module") || is(kind, "aclcat") || is(kind, "pattern") {
+                Some((String::from_utf8_lossy(kind).to_ascii_lowercase(), arg))
+            } else {
+                return s.reply(call.id).syntax();
+            }
+        }
+        _ => return s.reply(call.id).syntax(),
+    };
+    let names: Vec<&'static str> = s
+        .commands
+        .values()
+        .filter(|c| match &filter {
+            None => true,
+            Some((kind, arg)) if kind == "pattern" => {
+                glob_match(arg.as_bytes(), c.name.as_bytes(), true)
+            }
+            Some((kind, arg)) if kind == "aclcat" => categories(c.flags)
+                .iter()
+                .any(|cat| cat[1..].eq_ignore_ascii_case(arg)),
+            // No modules are ever loaded.
+            Some(_) => false,
+        })
+        .map(|c| c.name)
+        .collect();
+    s.reply(call.id).bulks(names.iter());
+}
+
+/// COMMAND GETKEYS command arg...: the key arguments, by the command's first/last/step.
+fn getkeys(s: &mut Server, call: &Call) {
+    let argv = &call.args[2..];
+    let Some(spec) = s.command(&argv[0]) else {
+        return s.reply(call.id).error("ERR Invalid command specified");
+    };
+    if spec.first_key == 0 {
+        return s
+            .reply(call.id)
+            .error("ERR The command has no key arguments");
+    }
+    let n = argv.len() as i32;
+    if (spec.arity > 0 && n != spec.arity) || n < -spec.arity {
+        return s
+            .reply(call.id)
+            .error("ERR Invalid number of arguments specified for command");
+    }
+    let keys = key_positions(spec, argv.len());
+    let Some(keys) = keys else {
+        return s
+            .reply(call.id)
+            .error("ERR Invalid arguments specified for command");
+    };
+    let keys: Vec<&Bytes> = keys.into_iter().map(|i| &argv[i]).collect();
+    s.reply(call.id).bulks(keys.into_iter());
+}
+
+/// Positions of the keys in a call with `argc` arguments, or `None` if they run past its end.
+fn key_positions(spec: &CommandSpec, argc: usize) -> Option<Vec<usize>> {
+    let argc = argc as i64;
+    let first = i64::from(spec.first_key);
+    let last = match i64::from(spec.last_key) {
+        l if l < 0 => argc + l,
+        l => l,
+    };
+    let step = i64::from(spec.step).max(1);
+    let mut keys = Vec::new();
+    let mut i = first;
+    while i <= last {
+        if i >= argc {
+            return None;
+        }
+        keys.push(i as usize);
+        i += step;
+    }
+    Some(keys)
+}
+
+/// The names Redis prints for command flags, in its order.
+const FLAG_NAMES: &[(u32, &str)] = &[
+    (flags::WRITE, "write"),
+    (flags::READONLY, "readonly"),
+    (flags::DENYOOM, "denyoom"),
+    (flags::ADMIN, "admin"),
+    (flags::PUBSUB, "pubsub"),
+    (flags::NOSCRIPT, "noscript"),
+    (flags::LOADING, "loading"),
+    (flags::STALE, "stale"),
+    (flags::FAST, "fast"),
+    (flags::NO_AUTH, "no_auth"),
+    (flags::NO_MULTI, "no_multi"),
+];
+
+/// ACL categories implied by the flags (Redis adds these to each command's own), in Redis' order.
+fn categories(f: u32) -> Vec<&'static str> {
+    let mut cats = Vec::new();
+    for (flag, cat) in [
+        (READONLY, "@read"),
+        (WRITE, "@write"),
+        (PUBSUB, "@pubsub"),
+        (ADMIN, "@admin"),
+        (FAST, "@fast"),
+    ] {
+        if f & flag != 0 {
+            cats.push(cat);
+        }
+    }
+    if f & FAST == 0 {
+        cats.push("@slow");
+    }
+    if f & ADMIN != 0 {
+        cats.push("@dangerous");
+    }
+    cats
+}
+
+/// One command as COMMAND describes it: name, arity, flags, first key, last key, step, ACL
+/// categories, tips, key specs, subcommands.
+fn command_info(out: &mut Out, spec: &CommandSpec) {
+    out.array(10);
+    out.bulk(spec.name.as_bytes());
+    out.int(i64::from(spec.arity));
+    let names: Vec<&str> = FLAG_NAMES
+        .iter()
+        .filter(|(f, _)| spec.flags & f != 0)
+        .map(|(_, n)| *n)
+        .collect();
+    statuses(out, &names);
+    out.int(i64::from(spec.first_key));
+    out.int(i64::from(spec.last_key));
+    out.int(i64::from(spec.step));
+    statuses(out, &categories(spec.flags));
+    for _ in 0..3 {
+        out.array(0);
+    }
+}
+
+fn statuses(out: &mut Out, items: &[&str]) {
+    out.array(items.len());
+    for i in items {
+        out.simple(i);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::core::testing::*;
+    use crate::resp::Frame;
+
+    fn simple(s: &str) -> Frame {
+        Frame::Simple(s.into())
+    }
+
+    #[test]
+    fn command_count_is_the_table_size() {
+        let mut t = TestServer::new();
+        let n = t.server.commands.len() as i64;
+        assert_eq!(t.cmd(&["command", "count"]), int(n));
+        let Frame::Array(all) = t.cmd(&["command"]) else {
+            panic!()
+        };
+        assert_eq!(all.len() as i64, n);
+        let Frame::Array(names) = t.cmd(&["command", "list"]) else {
+            panic!()
+        };
+        assert_eq!(names.len() as i64, n);
+    }
+
+    #[test]
+    fn command_info_has_the_redis_7_shape() {
+        let mut t = TestServer::new();
+        let Frame::Array(infos) = t.cmd(&["command", "info", "config", "nosuch"]) else {
+            panic!()
+        };
+        assert_eq!(infos[1], Frame::Null);
+        let Frame::Array(config) = &infos[0] else {
+            panic!()
+        };
+        assert_eq!(config.len(), 10);
+        assert_eq!(config[0], bulk("config"));
+        assert_eq!(config[1], int(-2));
+        assert_eq!(
+            config[2],
+            Frame::Array(vec![
+                simple("admin"),
+                simple("noscript"),
+                simple("loading"),
+                simple("stale")
+            ])
+        );
+        assert_eq!(&config[3..6], &[int(0), int(0), int(0)]);
+        assert_eq!(
+            config[6],
+            Frame::Array(vec![
+                simple("@admin"),
+                simple("@slow"),
+                simple("@dangerous")
+            ])
+        );
+        assert_eq!(&config[7..], &[arr(&[]), arr(&[]), arr(&[])]);
+    }
+
+    #[test]
+    fn command_list_filters_by_pattern_and_docs_is_empty() {
+        let mut t = TestServer::new();
+        assert_eq!(
+            t.cmd(&["command", "list", "filterby", "pattern", "conf*"]),
+            arr(&["config"])
+        );
+        assert_eq!(
+            t.cmd(&["command", "list", "filterby", "module", "x"]),
+            arr(&[])
+        );
+        assert_eq!(
+            t.cmd(&["command", "list", "bogus"]),
+            err("ERR syntax error")
+        );
+        assert_eq!(t.cmd(&["command", "docs"]), arr(&[]));
+        assert_eq!(
+            t.cmd(&["command", "nope"]),
+            err("ERR unknown subcommand 'nope'. Try COMMAND HELP.")
+        );
+    }
+
+    #[test]
+    fn command_getkeys_reports_key_arguments() {
+        let mut t = TestServer::new();
+        assert_eq!(
+            t.cmd(&["command", "getkeys", "nosuch", "a"]),
+            err("ERR Invalid command specified")
+        );
+        assert_eq!(
+            t.cmd(&["command", "getkeys", "ping", "a"]),
+            err("ERR The command has no key arguments")
+        );
+    }
+
+    #[test]
+    fn key_positions_follow_first_last_step() {
+        let mset = super::CommandSpec {
+            first_key: 1,
+            last_key: -1,
+            step: 2,
+            ..crate::commands::config::COMMANDS[0]
+        };
+        assert_eq!(super::key_positions(&mset, 5), Some(vec![1, 3]));
+        let get = super::CommandSpec {
+            first_key: 1,
+            last_key: 1,
+            step: 1,
+            ..mset
+        };
+        assert_eq!(super::key_positions(&get, 2), Some(vec![1]));
+        assert_eq!(super::key_positions(&get, 1), None);
+    }
+}

@@ -1,5 +1,146 @@
-//! (stub) filled in by its family owner.
+//! Server commands: TIME, LASTSAVE, SHUTDOWN.
 
-use super::CommandSpec;
+use super::{flags::*, is, server, Call, CommandSpec};
+use crate::config::LogLevel;
+use crate::core::Server;
 
-pub const COMMANDS: &[CommandSpec] = &[];
+pub const COMMANDS: &[CommandSpec] = &[
+    server("time", 1, LOADING | STALE | FAST, (0, 0, 0), time),
+    server("lastsave", 1, LOADING | STALE | FAST, (0, 0, 0), lastsave),
+    server(
+        "shutdown",
+        -1,
+        ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI,
+        (0, 0, 0),
+        shutdown,
+    ),
+];
+
+/// TIME: unix seconds and the microseconds within that second, as bulk strings.
+fn time(s: &mut Server, call: &Call) {
+    let ms = call.now.unix_ms;
+    let (secs, micros) = ((ms / 1000).to_string(), (ms % 1000 * 1000).to_string());
+    s.reply(call.id).bulks([secs, micros].iter());
+}
+
+/// When the dataset was last saved, in unix seconds. Nothing is saved yet, so this is the start
+/// time, as in Redis before its first save.
+pub fn last_save_s(s: &Server) -> u64 {
+    s.started.unix_ms / 1000
+}
+
+fn lastsave(s: &mut Server, call: &Call) {
+    let t = last_save_s(s) as i64;
+    s.reply(call.id).int(t);
+}
+
+/// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]. With no persistence yet there is nothing to save
+/// or wait for: the server logs as Redis does and exits at once; the caller gets no reply.
+fn shutdown(s: &mut Server, call: &Call) {
+    if let Some(m) = s.clients.get_mut(&call.id).and_then(|c| c.multi.as_mut()) {
+        // Redis refuses NO_MULTI commands while queuing, which also dooms the EXEC.
+        m.errored = true;
+        return s
+            .reply(call.id)
+            .error("ERR Command not allowed inside a transaction");
+    }
+    let (mut save, mut nosave, mut abort, mut other) = (false, false, false, false);
+    for a in &call.args[1..] {
+        if is(a, "save") {
+            save = true;
+        } else if is(a, "nosave") {
+            nosave = true;
+        } else if is(a, "abort") {
+            abort = true;
+        } else if is(a, "now") || is(a, "force") {
+            other = true;
+        } else {
+            return s.reply(call.id).syntax();
+        }
+    }
+    if (abort && (save || nosave || other)) || (save && nosave) {
+        return s.reply(call.id).syntax();
+    }
+    if abort {
+        return s.reply(call.id).error("ERR No shutdown in progress.");
+    }
+    s.log(LogLevel::Notice, "User requested shutdown...".into());
+    s.log(
+        LogLevel::Warning,
+        "Redis is now ready to exit, bye bye...".into(),
+    );
+    s.exit(0);
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::core::testing::*;
+    use crate::core::Action;
+    use crate::resp::Frame;
+
+    #[test]
+    fn time_is_seconds_and_microseconds() {
+        let mut t = TestServer::new();
+        t.advance_ms(1234);
+        assert_eq!(t.cmd(&["time"]), arr(&["1700000001", "234000"]));
+        assert_eq!(
+            t.cmd(&["time", "x"]),
+            err("ERR wrong number of arguments for 'time' command")
+        );
+    }
+
+    #[test]
+    fn lastsave_is_the_start_time() {
+        let mut t = TestServer::new();
+        t.advance_ms(5000);
+        assert_eq!(t.cmd(&["lastsave"]), int(1_700_000_000));
+    }
+
+    #[test]
+    fn shutdown_logs_and_exits_without_replying() {
+        let mut t = TestServer::new();
+        t.send_raw(1, &crate::resp::encode_command(&["shutdown", "nosave"]));
+        assert_eq!(t.reply(1), None);
+        assert!(t.other_actions.contains(&Action::Exit { code: 0 }));
+        let logged: Vec<&str> = t
+            .other_actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Log { msg, .. } => Some(msg.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert!(logged.ends_with(&[
+            "User requested shutdown...",
+            "Redis is now ready to exit, bye bye..."
+        ]));
+    }
+
+    #[test]
+    fn shutdown_abort_and_bad_options_are_errors() {
+        let mut t = TestServer::new();
+        assert_eq!(
+            t.cmd(&["shutdown", "abort"]),
+            err("ERR No shutdown in progress.")
+        );
+        assert_eq!(
+            t.cmd(&["shutdown", "save", "nosave"]),
+            err("ERR syntax error")
+        );
+        assert_eq!(
+            t.cmd(&["shutdown", "abort", "now"]),
+            err("ERR syntax error")
+        );
+        assert_eq!(t.cmd(&["shutdown", "later"]), err("ERR syntax error"));
+        assert_eq!(t.cmd(&["multi"]), ok());
+        assert_eq!(
+            t.cmd(&["shutdown"]),
+            err("ERR Command not allowed inside a transaction")
+        );
+        assert!(matches!(t.cmd(&["exec"]), Frame::Error(e) if e.starts_with("EXECABORT")));
+        assert!(!t
+            .other_actions
+            .iter()
+            .any(|a| matches!(a, Action::Exit { .. })));
+    }
+}

@@ -1,8 +1,11 @@
 //! Server configuration: the typed `Config` the core reads, with Redis 7.2 defaults.
-//! The directive table (names, parsing, CONFIG GET/SET formatting) lives in `table.rs`;
+//! The directive machinery (validation, CONFIG GET/SET formatting, lookup) lives in `table.rs`,
+//! the directives with an effect in `fields.rs`, those accepted without effect in `noop.rs`;
 //! reading redis.conf and the command line, and CONFIG REWRITE, live in `file.rs`.
 
+mod fields;
 pub mod file;
+mod noop;
 pub mod table;
 
 use bytes::Bytes;
@@ -26,6 +29,15 @@ impl LogLevel {
             LogLevel::Warning | LogLevel::Nothing => '#',
         }
     }
+}
+
+/// Who may use a guarded feature (`enable-protected-configs`, `enable-debug-command`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Allow {
+    No,
+    Yes,
+    /// Only clients connected over loopback.
+    Local,
 }
 
 #[derive(Clone, Debug)]
@@ -65,8 +77,14 @@ pub struct Config {
     pub maxmemory: i64,
     /// Absolute path of the config file this server was started with, if any (CONFIG REWRITE).
     pub config_file: Option<String>,
-    /// Directives accepted and remembered verbatim but with no effect here (see `table.rs`).
+    /// Directives accepted and remembered verbatim but with no effect here (see `noop.rs`).
     pub noop: std::collections::BTreeMap<String, String>,
+    /// Who may CONFIG SET protected directives (dir, dbfilename).
+    pub enable_protected_configs: Allow,
+    /// Who may run DEBUG.
+    pub enable_debug_command: Allow,
+    /// The process id INFO shows; the driver sets it (0 in simulation and tests).
+    pub pid: u32,
 }
 
 impl Default for Config {
@@ -105,6 +123,9 @@ impl Default for Config {
             maxmemory: 0,
             config_file: None,
             noop: Default::default(),
+            enable_protected_configs: Allow::No,
+            enable_debug_command: Allow::No,
+            pid: 0,
         }
     }
 }

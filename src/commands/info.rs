@@ -1,0 +1,440 @@
+//! INFO [section ...]: Redis 7.2's report, section by section, with its field names and order.
+//! What redsim does not have (threads, forks, AOF, eviction, allocator statistics, CPU accounting)
+//! reads as zero; memory is an estimate, since the core never asks the allocator.
+
+use crate::commands::Call;
+use crate::core::{Now, Server};
+use std::collections::BTreeSet;
+use std::fmt::Write;
+
+/// Writes `name:value\r\n` lines.
+macro_rules! fields {
+    ($out:expr, $($name:literal => $value:expr),* $(,)?) => {{
+        $( let _ = write!($out, concat!($name, ":{}\r\n"), $value); )*
+    }};
+}
+
+/// Writes `name:0\r\n` for each name (the many counters of features redsim does not have).
+fn zeros(out: &mut String, names: &[&str]) {
+    for n in names {
+        let _ = write!(out, "{n}:0\r\n");
+    }
+}
+
+type Section = fn(&Server, Now, &mut String);
+
+/// Sections in output order: names that select each, whether it is a default one, its writer.
+const SECTIONS: &[(&[&str], bool, &str, Section)] = &[
+    (&["server"], true, "Server", server),
+    (&["clients"], true, "Clients", clients),
+    (&["memory"], true, "Memory", memory),
+    (&["persistence"], true, "Persistence", persistence),
+    (&["stats"], true, "Stats", stats),
+    (&["replication"], true, "Replication", replication),
+    (&["cpu"], true, "CPU", cpu),
+    (&["module_list", "modules"], true, "Modules", nothing),
+    (&["commandstats"], false, "Commandstats", nothing),
+    (&["errorstats"], true, "Errorstats", nothing),
+    (&["latencystats"], false, "Latencystats", nothing),
+    (&["cluster"], true, "Cluster", cluster),
+    (&["keyspace"], true, "Keyspace", keyspace),
+];
+
+pub(super) fn info(s: &mut Server, call: &Call) {
+    let mut all = false;
+    let mut wanted = BTreeSet::new();
+    for arg in &call.args[1..] {
+        match String::from_utf8_lossy(arg).to_ascii_lowercase().as_str() {
+            "all" | "everything" => all = true,
+            "default" => wanted.extend(default_sections()),
+            other => {
+                wanted.insert(other.to_string());
+            }
+        }
+    }
+    if call.args.len() == 1 {
+        wanted.extend(default_sections());
+    }
+    let mut text = String::new();
+    for (names, _, title, write_section) in SECTIONS {
+        if all || names.iter().any(|n| wanted.contains(*n)) {
+            if !text.is_empty() {
+                text.push_str("\r\n");
+            }
+            let _ = write!(text, "# {title}\r\n");
+            write_section(s, call.now, &mut text);
+        }
+    }
+    s.reply(call.id).bulk(text.as_bytes());
+}
+
+fn default_sections() -> impl Iterator<Item = String> {
+    SECTIONS
+        .iter()
+        .filter(|(_, default, _, _)| *default)
+        .map(|(names, ..)| names[0].to_string())
+}
+
+fn nothing(_: &Server, _: Now, _: &mut String) {}
+
+fn server(s: &Server, now: Now, out: &mut String) {
+    let os = match std::env::consts::OS {
+        "linux" => "Linux",
+        "macos" => "Darwin",
+        other => other,
+    };
+    let uptime = s.uptime_s(now);
+    fields!(out,
+        "redis_version" => crate::REDIS_VERSION,
+        "redis_git_sha1" => "00000000",
+        "redis_git_dirty" => 0,
+        "redis_build_id" => "0000000000000000",
+        "redis_mode" => "standalone",
+        "os" => format_args!("{os} {}", std::env::consts::ARCH),
+        "arch_bits" => usize::BITS,
+        "monotonic_clock" => "POSIX clock_gettime",
+        "multiplexing_api" => if cfg!(target_os = "linux") { "epoll" } else { "kqueue" },
+        "atomicvar_api" => "c11-builtin",
+        "gcc_version" => "0.0.0",
+        "process_id" => s.config.pid,
+        "process_supervised" => "no",
+        "run_id" => s.run_id,
+        "tcp_port" => s.config.port,
+        "server_time_usec" => now.unix_ms * 1000,
+        "uptime_in_seconds" => uptime,
+        "uptime_in_days" => uptime / 86_400,
+        "hz" => s.config.hz,
+        "configured_hz" => s.config.hz,
+        "lru_clock" => (now.unix_ms / 1000) & 0xFF_FFFF,
+        "executable" => "",
+        "config_file" => s.config.config_file.as_deref().unwrap_or(""),
+        "io_threads_active" => 0,
+    );
+    let binds: String = s.config.bind.iter().map(|b| format!(",bind={b}")).collect();
+    let _ = write!(out, "listener0:name=tcp{binds},port={}\r\n", s.config.port);
+}
+
+fn clients(s: &Server, _: Now, out: &mut String) {
+    let max_in = s.clients.values().map(|c| c.qbuf.len()).max().unwrap_or(0);
+    let max_out = s.clients.values().map(|c| c.out.len()).max().unwrap_or(0);
+    fields!(out,
+        "connected_clients" => s.clients.len(),
+        "cluster_connections" => 0,
+        "maxclients" => s.config.maxclients,
+        "client_recent_max_input_buffer" => max_in,
+        "client_recent_max_output_buffer" => max_out,
+    );
+    zeros(
+        out,
+        &[
+            "blocked_clients",
+            "tracking_clients",
+            "clients_in_timeout_table",
+            "total_blocking_keys",
+            "total_blocking_keys_on_nokey",
+        ],
+    );
+}
+
+/// What a server holds before any data or client (an estimate, like the per-item sizes below).
+const STARTUP_BYTES: u64 = 900_000;
+const BYTES_PER_KEY: u64 = 64;
+const BYTES_PER_CLIENT: u64 = 20_000;
+
+/// Redis' `bytesToHuman`: 100B, 2.00K, 4.00M, ...
+fn human(n: u64) -> String {
+    let units = ["K", "M", "G", "T", "P"];
+    if n < 1024 {
+        return format!("{n}B");
+    }
+    let mut d = n as f64 / 1024.0;
+    for unit in units {
+        if d < 1024.0 {
+            return format!("{d:.2}{unit}");
+        }
+        d /= 1024.0;
+    }
+    format!("{n}B")
+}
+
+fn memory(s: &Server, _: Now, out: &mut String) {
+    let clients: u64 = s
+        .clients
+        .values()
+        .map(|c| BYTES_PER_CLIENT + (c.qbuf.capacity() + c.out.capacity()) as u64)
+        .sum();
+    let dataset = s.ks.total_keys() as u64 * BYTES_PER_KEY;
+    let overhead = STARTUP_BYTES + clients;
+    let used = overhead + dataset;
+    let dataset_perc = dataset as f64 * 100.0 / (used - STARTUP_BYTES).max(1) as f64;
+    let maxmemory = s.config.maxmemory.max(0) as u64;
+    let policy = s.config.noop.get("maxmemory-policy");
+    fields!(out,
+        "used_memory" => used,
+        "used_memory_human" => human(used),
+        "used_memory_rss" => used,
+        "used_memory_rss_human" => human(used),
+        "used_memory_peak" => used,
+        "used_memory_peak_human" => human(used),
+        "used_memory_peak_perc" => "100.00%",
+        "used_memory_overhead" => overhead,
+        "used_memory_startup" => STARTUP_BYTES,
+        "used_memory_dataset" => dataset,
+        "used_memory_dataset_perc" => format_args!("{dataset_perc:.2}%"),
+        "allocator_allocated" => used,
+        "allocator_active" => used,
+        "allocator_resident" => used,
+        "total_system_memory" => 0,
+        "total_system_memory_human" => "0B",
+        "used_memory_lua" => 0,
+        "used_memory_vm_eval" => 0,
+        "used_memory_lua_human" => "0B",
+        "used_memory_scripts_eval" => 0,
+        "number_of_cached_scripts" => 0,
+        "number_of_functions" => 0,
+        "number_of_libraries" => 0,
+        "used_memory_vm_functions" => 0,
+        "used_memory_vm_total" => 0,
+        "used_memory_vm_total_human" => "0B",
+        "used_memory_functions" => 0,
+        "used_memory_scripts" => 0,
+        "used_memory_scripts_human" => "0B",
+        "maxmemory" => maxmemory,
+        "maxmemory_human" => human(maxmemory),
+        "maxmemory_policy" => policy.map_or("noeviction", String::as_str),
+        "allocator_frag_ratio" => "1.00",
+        "allocator_frag_bytes" => 0,
+        "allocator_rss_ratio" => "1.00",
+        "allocator_rss_bytes" => 0,
+        "rss_overhead_ratio" => "1.00",
+        "rss_overhead_bytes" => 0,
+        "mem_fragmentation_ratio" => "1.00",
+        "mem_fragmentation_bytes" => 0,
+        "mem_not_counted_for_evict" => 0,
+        "mem_replication_backlog" => 0,
+        "mem_total_replication_buffers" => 0,
+        "mem_clients_slaves" => 0,
+        "mem_clients_normal" => clients,
+        "mem_cluster_links" => 0,
+        "mem_aof_buffer" => 0,
+        "mem_allocator" => "libc",
+    );
+    zeros(
+        out,
+        &[
+            "active_defrag_running",
+            "lazyfree_pending_objects",
+            "lazyfreed_objects",
+        ],
+    );
+}
+
+fn persistence(s: &Server, _: Now, out: &mut String) {
+    zeros(
+        out,
+        &[
+            "loading",
+            "async_loading",
+            "current_cow_peak",
+            "current_cow_size",
+            "current_cow_size_age",
+        ],
+    );
+    fields!(out,
+        "current_fork_perc" => "0.00",
+        "current_save_keys_processed" => 0,
+        "current_save_keys_total" => 0,
+        "rdb_changes_since_last_save" => s.dirty,
+        "rdb_bgsave_in_progress" => 0,
+        "rdb_last_save_time" => crate::commands::server::last_save_s(s),
+        "rdb_last_bgsave_status" => "ok",
+        "rdb_last_bgsave_time_sec" => -1,
+        "rdb_current_bgsave_time_sec" => -1,
+        "rdb_saves" => 0,
+        "rdb_last_cow_size" => 0,
+        "rdb_last_load_keys_expired" => 0,
+        "rdb_last_load_keys_loaded" => 0,
+        "aof_enabled" => 0,
+        "aof_rewrite_in_progress" => 0,
+        "aof_rewrite_scheduled" => 0,
+        "aof_last_rewrite_time_sec" => -1,
+        "aof_current_rewrite_time_sec" => -1,
+        "aof_last_bgrewrite_status" => "ok",
+        "aof_rewrites" => 0,
+        "aof_rewrites_consecutive_failures" => 0,
+        "aof_last_write_status" => "ok",
+        "aof_last_cow_size" => 0,
+        "module_fork_in_progress" => 0,
+        "module_fork_last_cow_size" => 0,
+    );
+}
+
+fn stats(s: &Server, _: Now, out: &mut String) {
+    let st = &s.stats;
+    fields!(out,
+        "total_connections_received" => st.total_connections_received,
+        "total_commands_processed" => st.total_commands_processed,
+        "instantaneous_ops_per_sec" => s.instantaneous_ops_per_sec(),
+        "total_net_input_bytes" => st.net_input_bytes,
+        "total_net_output_bytes" => st.net_output_bytes,
+        "total_net_repl_input_bytes" => 0,
+        "total_net_repl_output_bytes" => 0,
+        "instantaneous_input_kbps" => "0.00",
+        "instantaneous_output_kbps" => "0.00",
+        "instantaneous_input_repl_kbps" => "0.00",
+        "instantaneous_output_repl_kbps" => "0.00",
+        "rejected_connections" => st.rejected_connections,
+        "sync_full" => 0,
+        "sync_partial_ok" => 0,
+        "sync_partial_err" => 0,
+        "expired_keys" => s.ks.stats.expired_keys,
+        "expired_stale_perc" => "0.00",
+    );
+    zeros(
+        out,
+        &[
+            "expired_time_cap_reached_count",
+            "expire_cycle_cpu_milliseconds",
+            "evicted_keys",
+            "evicted_clients",
+            "total_eviction_exceeded_time",
+            "current_eviction_exceeded_time",
+        ],
+    );
+    fields!(out,
+        "keyspace_hits" => s.ks.stats.hits,
+        "keyspace_misses" => s.ks.stats.misses,
+        "pubsub_channels" => s.channels.len(),
+        "pubsub_patterns" => s.patterns.len(),
+    );
+    zeros(
+        out,
+        &[
+            "pubsubshard_channels",
+            "latest_fork_usec",
+            "total_forks",
+            "migrate_cached_sockets",
+            "slave_expires_tracked_keys",
+            "active_defrag_hits",
+            "active_defrag_misses",
+            "active_defrag_key_hits",
+            "active_defrag_key_misses",
+            "total_active_defrag_time",
+            "current_active_defrag_time",
+            "tracking_total_keys",
+            "tracking_total_items",
+            "tracking_total_prefixes",
+        ],
+    );
+    fields!(out,
+        "unexpected_error_replies" => st.unexpected_error_replies,
+        "total_error_replies" => st.total_error_replies,
+    );
+    zeros(
+        out,
+        &[
+            "dump_payload_sanitizations",
+            "total_reads_processed",
+            "total_writes_processed",
+            "io_threaded_reads_processed",
+            "io_threaded_writes_processed",
+            "reply_buffer_shrinks",
+            "reply_buffer_expands",
+            "eventloop_cycles",
+            "eventloop_duration_sum",
+            "eventloop_duration_cmd_sum",
+            "instantaneous_eventloop_cycles_per_sec",
+            "instantaneous_eventloop_duration_usec",
+            "acl_access_denied_auth",
+            "acl_access_denied_cmd",
+            "acl_access_denied_key",
+            "acl_access_denied_channel",
+        ],
+    );
+}
+
+/// The replication id a master reports, derived from the run id (itself from the seeded RNG)
+/// so that it is stable for a run and distinct from the run id.
+pub fn master_replid(s: &Server) -> String {
+    use rand_core::{RngCore, SeedableRng};
+    let mut seed = [0u8; 32];
+    for (d, b) in seed.iter_mut().zip(s.run_id.bytes()) {
+        *d = b;
+    }
+    let mut rng = rand_chacha::ChaCha8Rng::from_seed(seed);
+    let mut id = [0u8; 20];
+    rng.fill_bytes(&mut id);
+    id.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Replication as it stands before replication exists: a master without replicas, or a replica
+/// whose link to its master is down.
+fn replication(s: &Server, _: Now, out: &mut String) {
+    let c = &s.config;
+    match &c.replicaof {
+        None => fields!(out, "role" => "master"),
+        Some((host, port)) => fields!(out,
+            "role" => "slave",
+            "master_host" => host,
+            "master_port" => port,
+            "master_link_status" => "down",
+            "master_last_io_seconds_ago" => -1,
+            "master_sync_in_progress" => 0,
+            "slave_read_repl_offset" => 1,
+            "slave_repl_offset" => 1,
+            "master_link_down_since_seconds" => -1,
+            "slave_priority" => c.replica_priority,
+            "slave_read_only" => u8::from(c.replica_read_only),
+            "replica_announced" => u8::from(c.replica_announced),
+        ),
+    }
+    fields!(out, "connected_slaves" => 0);
+    if c.min_replicas_to_write > 0 && c.min_replicas_max_lag_s > 0 {
+        fields!(out, "min_slaves_good_slaves" => 0);
+    }
+    fields!(out,
+        "master_failover_state" => "no-failover",
+        "master_replid" => master_replid(s),
+        "master_replid2" => "0".repeat(40),
+        "master_repl_offset" => 0,
+        "second_repl_offset" => -1,
+        "repl_backlog_active" => 0,
+        "repl_backlog_size" => c.repl_backlog_size,
+        "repl_backlog_first_byte_offset" => 0,
+        "repl_backlog_histlen" => 0,
+    );
+}
+
+fn cpu(_: &Server, _: Now, out: &mut String) {
+    for name in [
+        "used_cpu_sys",
+        "used_cpu_user",
+        "used_cpu_sys_children",
+        "used_cpu_user_children",
+        "used_cpu_sys_main_thread",
+        "used_cpu_user_main_thread",
+    ] {
+        let _ = write!(out, "{name}:0.000000\r\n");
+    }
+}
+
+fn cluster(_: &Server, _: Now, out: &mut String) {
+    fields!(out, "cluster_enabled" => 0);
+}
+
+fn keyspace(s: &Server, _: Now, out: &mut String) {
+    for (i, db) in s.ks.dbs.iter().enumerate() {
+        if !db.is_empty() || db.expires_len() > 0 {
+            let _ = write!(
+                out,
+                "db{i}:keys={},expires={},avg_ttl=0\r\n",
+                db.len(),
+                db.expires_len()
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "info_tests.rs"]
+mod tests;
