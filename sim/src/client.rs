@@ -130,24 +130,23 @@ pub async fn run_write_read(spec: ClientSpec) {
         let key = format!("{}:{n}", spec.name);
         let value = format!("v{n}");
         let outcome = c.call(&[b"SET", key.as_bytes(), value.as_bytes()]).await;
-        let mut log = spec.log.lock().unwrap_or_else(|p| p.into_inner());
-        match outcome {
-            Ok(Frame::Simple(s)) if s == "OK" => {
+        let acked = matches!(&outcome, Ok(Frame::Simple(s)) if s == "OK");
+        {
+            let mut log = spec.log.lock().unwrap_or_else(|p| p.into_inner());
+            if acked {
                 log.acked
                     .insert(Bytes::from(key.clone()), Bytes::from(value.clone()));
-            }
-            Ok(_) => log.failed_writes += 1,
-            Err(e) => {
+            } else {
                 log.failed_writes += 1;
-                drop(log);
-                spec.trace
-                    .record(at(&spec), &spec.name, format!("-link ({e})"));
-                link_up = false;
-                conn = None;
-                continue;
             }
         }
-        drop(log);
+        if let Err(e) = outcome {
+            spec.trace
+                .record(at(&spec), &spec.name, format!("-link ({e})"));
+            link_up = false;
+            conn = None;
+            continue;
+        }
         let read = c.call(&[b"GET", key.as_bytes()]).await;
         match read {
             Ok(Frame::Bulk(v)) if v == value.as_bytes() => {}

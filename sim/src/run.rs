@@ -300,12 +300,16 @@ async fn simulate(scenario: Scenario, seed: u64) -> Report {
     let (mut acked_total, mut lost_total, mut failed_total) = (0, 0, 0);
     for (name, server, log) in &client_logs {
         let node = &nodes[server];
-        let log = log.lock().unwrap_or_else(|p| p.into_inner());
-        let acked: Vec<(Bytes, Bytes)> = log
-            .acked
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
+        let (acked, failed): (Vec<(Bytes, Bytes)>, u64) = {
+            let log = log.lock().unwrap_or_else(|p| p.into_inner());
+            (
+                log.acked
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+                log.failed_writes,
+            )
+        };
         let lost = count_lost(SocketAddr::new(IpAddr::V4(node.ip), node.port), &acked).await;
         let line = match lost {
             Ok(lost) => {
@@ -314,7 +318,7 @@ async fn simulate(scenario: Scenario, seed: u64) -> Report {
                     "{} acked writes, {} lost, {} failed",
                     acked.len(),
                     lost,
-                    log.failed_writes
+                    failed
                 )
             }
             Err(e) => {
@@ -326,7 +330,7 @@ async fn simulate(scenario: Scenario, seed: u64) -> Report {
             }
         };
         acked_total += acked.len() as u64;
-        failed_total += log.failed_writes;
+        failed_total += failed;
         if !scenario.quiet_trace {
             trace.record(
                 at_ms(Instant::now()),

@@ -186,7 +186,7 @@ fn kill(s: &mut Server, call: &Call) {
         s.close_after_reply(id);
         return;
     }
-    if args.len() % 2 != 0 {
+    if !args.len().is_multiple_of(2) {
         return s.reply(call.id).syntax();
     }
     let mut f = KillFilter {

@@ -335,11 +335,7 @@ impl Server {
             return 0;
         };
         let dt = last.0.saturating_sub(first.0);
-        if dt == 0 {
-            0
-        } else {
-            (last.1 - first.1) * 1000 / dt
-        }
+        ((last.1 - first.1) * 1000).checked_div(dt).unwrap_or(0)
     }
 
     // ---- internals --------------------------------------------------------------------------
