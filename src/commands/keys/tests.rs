@@ -307,3 +307,20 @@ fn flush_is_propagated_even_when_empty() {
     assert_eq!((reply, dirty), (ok(), 0));
     assert_eq!(replaced(p), ["flushall"]);
 }
+
+#[test]
+fn reads_count_keyspace_hits_and_misses_but_writes_do_not() {
+    let mut t = TestServer::new();
+    t.cmd(&["set", "k", "v"]);
+    t.cmd(&["append", "k", "w"]);
+    t.cmd(&["incr", "n"]);
+    t.cmd(&["expire", "nope", "10"]);
+    let stats = |t: &TestServer| (t.server.ks.stats.hits, t.server.ks.stats.misses);
+    assert_eq!(stats(&t), (0, 0));
+    t.cmd(&["get", "k"]);
+    t.cmd(&["get", "nope"]);
+    t.cmd(&["exists", "k", "nope"]);
+    t.cmd(&["mget", "n", "nope"]);
+    t.cmd(&["ttl", "k"]);
+    assert_eq!(stats(&t), (4, 3));
+}
