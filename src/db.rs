@@ -526,6 +526,23 @@ impl Db {
         self.map
             .get(&probe(key) as &dyn KeyRef)
             .filter(|e| Self::live(e, now_ms))
+
+    /// SWAPDB: exchanges all keys and expiries with `other`. WATCH stays with the database
+    /// number, so every watched key present on either side counts as modified.
+    pub fn swap_contents(&mut self, other: &mut Db) {
+        let present = |db: &Db, a: &Db, b: &Db| -> Vec<Bytes> {
+            db.watched
+                .keys()
+                .filter(|k| a.contains_raw(k) || b.contains_raw(k))
+                .cloned()
+                .collect()
+        };
+        let mine = present(self, self, other);
+        let theirs = present(other, self, other);
+        self.touched.extend(mine);
+        other.touched.extend(theirs);
+        std::mem::swap(&mut self.map, &mut other.map);
+        std::mem::swap(&mut self.expiry, &mut other.expiry);
     }
 }
 
