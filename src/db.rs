@@ -526,6 +526,7 @@ impl Db {
         self.map
             .get(&probe(key) as &dyn KeyRef)
             .filter(|e| Self::live(e, now_ms))
+    }
 
     /// SWAPDB: exchanges all keys and expiries with `other`. WATCH stays with the database
     /// number, so every watched key present on either side counts as modified.
