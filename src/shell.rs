@@ -70,9 +70,10 @@ fn bind_addrs(config: &Config) -> Vec<(SocketAddr, bool)> {
 /// Runs a server until it exits. Returns an error if it cannot listen.
 pub async fn run_server<E: Env>(
     env: E,
-    config: Config,
+    mut config: Config,
     config_text: Option<String>,
 ) -> io::Result<()> {
+    config.pid = env.pid();
     let mut listeners = Vec::new();
     for (addr, optional) in bind_addrs(&config) {
         match env.bind(addr).await {

@@ -48,11 +48,11 @@ fn redis_cli_session_set_get_incr_lists_keys_info_config_multi() {
     assert_eq!(tx, "OK\nQUEUED\nQUEUED\n3\nOK\n");
     assert_eq!(
         cli(p, &["SET", "a"], None),
-        "ERR wrong number of arguments for 'set' command\n"
+        "ERR wrong number of arguments for 'set' command\n\n"
     );
     assert_eq!(
         cli(p, &["LPUSH", "greeting", "x"], None),
-        "WRONGTYPE Operation against a key holding the wrong kind of value\n"
+        "WRONGTYPE Operation against a key holding the wrong kind of value\n\n"
     );
 }
 
@@ -88,7 +88,7 @@ fn requirepass_is_enforced_for_redis_cli() {
     let s = Server::start(&["--requirepass", "s3cret"]);
     assert_eq!(
         cli(s.port, &["PING"], None),
-        "NOAUTH Authentication required.\n"
+        "NOAUTH Authentication required.\n\n"
     );
     assert_eq!(
         cli(s.port, &["--no-auth-warning", "-a", "s3cret", "PING"], None),

@@ -297,7 +297,13 @@ async fn simulate(scenario: Scenario, seed: u64) -> Report {
     );
     sleep(Duration::from_millis(QUIET_MS)).await;
 
-    let (mut acked_total, mut lost_total, mut failed_total) = (0, 0, 0);
+    // The supervisor has no network of its own: the check runs on a node of its own.
+    let checker = handle
+        .create_node()
+        .name("check")
+        .ip(IpAddr::V4(node_ip(3, 0)))
+        .build();
+    let mut results = Vec::new();
     for (name, server, log) in &client_logs {
         let node = &nodes[server];
         let (acked, failed): (Vec<(Bytes, Bytes)>, u64) = {
@@ -310,26 +316,31 @@ async fn simulate(scenario: Scenario, seed: u64) -> Report {
                 log.failed_writes,
             )
         };
-        let lost = count_lost(SocketAddr::new(IpAddr::V4(node.ip), node.port), &acked).await;
+        let addr = SocketAddr::new(IpAddr::V4(node.ip), node.port);
+        let n_acked = acked.len() as u64;
+        let lost = checker
+            .spawn(async move { find_lost(addr, &acked).await })
+            .await
+            .unwrap_or_else(|_| Err("checker task failed".into()));
+        results.push((name, server, n_acked, failed, lost));
+    }
+    let (mut acked_total, mut lost_total, mut failed_total) = (0, 0, 0);
+    for (name, server, acked, failed, lost) in results {
         let line = match lost {
             Ok(lost) => {
-                lost_total += lost;
+                lost_total += lost.len() as u64;
                 format!(
-                    "{} acked writes, {} lost, {} failed",
-                    acked.len(),
-                    lost,
-                    failed
+                    "{acked} acked writes, {} lost{}, {failed} failed",
+                    lost.len(),
+                    key_ranges(&lost)
                 )
             }
             Err(e) => {
-                lost_total += acked.len() as u64;
-                format!(
-                    "{} acked writes, all lost: server unreachable ({e})",
-                    acked.len()
-                )
+                lost_total += acked;
+                format!("{acked} acked writes, all lost: server unreachable ({e})")
             }
         };
-        acked_total += acked.len() as u64;
+        acked_total += acked;
         failed_total += failed;
         if !scenario.quiet_trace {
             trace.record(
@@ -411,21 +422,54 @@ fn heal(clogged: &mut Vec<(NodeId, NodeId)>) {
     }
 }
 
-/// Reads back acknowledged writes; returns how many are missing or changed.
-async fn count_lost(addr: SocketAddr, acked: &[(Bytes, Bytes)]) -> Result<u64, String> {
+/// Reads back acknowledged writes; returns the keys that are missing or changed.
+async fn find_lost(addr: SocketAddr, acked: &[(Bytes, Bytes)]) -> Result<Vec<Bytes>, String> {
     let mut conn = Conn::open(addr).await?;
-    let mut lost = 0;
+    let mut lost = Vec::new();
     for batch in acked.chunks(CHECK_BATCH) {
         let mut args: Vec<&[u8]> = vec![b"MGET"];
         args.extend(batch.iter().map(|(k, _)| &k[..]));
         let Frame::Array(values) = conn.call(&args).await? else {
             return Err("MGET did not return an array".into());
         };
-        lost += batch
-            .iter()
-            .zip(values)
-            .filter(|((_, v), got)| *got != Frame::Bulk(v.clone()))
-            .count() as u64;
+        for ((k, v), got) in batch.iter().zip(values) {
+            if got != Frame::Bulk(v.clone()) {
+                lost.push(k.clone());
+            }
+        }
     }
     Ok(lost)
+}
+
+/// Names lost keys compactly: ` (c1:1..c1:78, c1:90)` for keys `<client>:<n>`.
+fn key_ranges(keys: &[Bytes]) -> String {
+    let mut nums: Vec<(String, u64)> = keys
+        .iter()
+        .filter_map(|k| {
+            let k = String::from_utf8_lossy(k);
+            let (c, n) = k.rsplit_once(':')?;
+            Some((c.to_string(), n.parse().ok()?))
+        })
+        .collect();
+    nums.sort();
+    let mut parts: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < nums.len() {
+        let mut j = i;
+        while j + 1 < nums.len() && nums[j + 1].0 == nums[i].0 && nums[j + 1].1 == nums[j].1 + 1 {
+            j += 1;
+        }
+        let (c, a) = &nums[i];
+        parts.push(if i == j {
+            format!("{c}:{a}")
+        } else {
+            format!("{c}:{a}..{c}:{}", nums[j].1)
+        });
+        i = j + 1;
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", parts.join(", "))
+    }
 }

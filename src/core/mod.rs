@@ -164,8 +164,9 @@ impl Server {
         s.log(
             LogLevel::Notice,
             format!(
-                "Redis version={}, bits=64, commit=00000000, modified=0, pid=0, just started",
-                crate::REDIS_VERSION
+                "Redis version={}, bits=64, commit=00000000, modified=0, pid={}, just started",
+                crate::REDIS_VERSION,
+                s.config.pid
             ),
         );
         s.log(LogLevel::Notice, "Server initialized".into());
