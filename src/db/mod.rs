@@ -8,202 +8,20 @@
 //!
 //! All mutation goes through `Db` methods so that WATCH sees every modified key (`touched`).
 
+mod keyref;
+mod snapshot;
+mod typed;
+mod values;
+
+pub use keyref::{key_hash, HKey};
+pub use values::{Entry, Score, Value, ZSet};
+
 use bytes::Bytes;
-use indexmap::{IndexMap, IndexSet};
-use std::borrow::Borrow;
-use std::cmp::Ordering;
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use keyref::{probe, KeyRef};
+use snapshot::Snapshot;
+use std::collections::{BTreeMap, BTreeSet};
 
 pub const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
-
-/// A sorted set: member -> score, plus (score, member) order.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct ZSet {
-    pub scores: IndexMap<Bytes, f64>,
-    pub order: BTreeSet<(Score, Bytes)>,
-}
-
-/// A score with a total order (NaN never enters a sorted set).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Score(pub f64);
-impl Eq for Score {}
-impl PartialOrd for Score {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Score {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.0.total_cmp(&other.0)
-    }
-}
-
-impl ZSet {
-    /// Inserts or updates; returns true when the member is new.
-    pub fn insert(&mut self, member: Bytes, score: f64) -> bool {
-        match self.scores.insert(member.clone(), score) {
-            Some(old) => {
-                self.order.remove(&(Score(old), member.clone()));
-                self.order.insert((Score(score), member));
-                false
-            }
-            None => {
-                self.order.insert((Score(score), member));
-                true
-            }
-        }
-    }
-    pub fn remove(&mut self, member: &[u8]) -> bool {
-        match self.scores.shift_remove(member) {
-            Some(old) => {
-                self.order
-                    .remove(&(Score(old), Bytes::copy_from_slice(member)));
-                true
-            }
-            None => false,
-        }
-    }
-    pub fn len(&self) -> usize {
-        self.scores.len()
-    }
-    pub fn is_empty(&self) -> bool {
-        self.scores.is_empty()
-    }
-    /// Removes and returns the member with the highest (or lowest) score.
-    pub fn pop_edge(&mut self, highest: bool) -> Option<(Bytes, f64)> {
-        let (score, member) = if highest {
-            self.order.pop_last()?
-        } else {
-            self.order.pop_first()?
-        };
-        self.scores.shift_remove(&member);
-        Some((member, score.0))
-    }
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub enum Value {
-    Str(Bytes),
-    List(VecDeque<Bytes>),
-    /// Insertion order, as Redis' listpack encoding shows it for small hashes.
-    Hash(IndexMap<Bytes, Bytes>),
-    Set(IndexSet<Bytes>),
-    ZSet(ZSet),
-}
-
-impl Value {
-    /// The name TYPE replies with.
-    pub fn type_name(&self) -> &'static str {
-        match self {
-            Value::Str(_) => "string",
-            Value::List(_) => "list",
-            Value::Hash(_) => "hash",
-            Value::Set(_) => "set",
-            Value::ZSet(_) => "zset",
-        }
-    }
-    /// True for an aggregate with no elements: such keys must not exist.
-    pub fn is_empty_aggregate(&self) -> bool {
-        match self {
-            Value::Str(_) => false,
-            Value::List(l) => l.is_empty(),
-            Value::Hash(h) => h.is_empty(),
-            Value::Set(s) => s.is_empty(),
-            Value::ZSet(z) => z.is_empty(),
-        }
-    }
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct Entry {
-    pub value: Value,
-    /// Absolute unix time in ms (Redis keeps expiry on the wall clock).
-    pub expire_at_ms: Option<u64>,
-}
-
-/// The fixed key hash: FNV-1a folded through a splitmix64 finaliser. Deterministic on purpose.
-pub fn key_hash(key: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in key {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x100_0000_01b3);
-    }
-    h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    h ^ (h >> 31)
-}
-
-/// A key in hash order.
-#[derive(Clone, Debug)]
-pub struct HKey {
-    pub hash: u64,
-    pub key: Bytes,
-}
-
-impl HKey {
-    pub fn new(key: Bytes) -> Self {
-        HKey {
-            hash: key_hash(&key),
-            key,
-        }
-    }
-}
-
-/// Lets the maps be queried with a borrowed `(hash, &[u8])` without allocating.
-trait KeyRef {
-    fn parts(&self) -> (u64, &[u8]);
-}
-impl KeyRef for HKey {
-    fn parts(&self) -> (u64, &[u8]) {
-        (self.hash, &self.key)
-    }
-}
-impl KeyRef for (u64, &[u8]) {
-    fn parts(&self) -> (u64, &[u8]) {
-        (self.0, self.1)
-    }
-}
-impl<'a> Borrow<dyn KeyRef + 'a> for HKey {
-    fn borrow(&self) -> &(dyn KeyRef + 'a) {
-        self
-    }
-}
-impl PartialEq for dyn KeyRef + '_ {
-    fn eq(&self, o: &Self) -> bool {
-        self.parts() == o.parts()
-    }
-}
-impl Eq for dyn KeyRef + '_ {}
-impl PartialOrd for dyn KeyRef + '_ {
-    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl Ord for dyn KeyRef + '_ {
-    fn cmp(&self, o: &Self) -> Ordering {
-        self.parts().cmp(&o.parts())
-    }
-}
-impl PartialEq for HKey {
-    fn eq(&self, o: &Self) -> bool {
-        self.parts() == o.parts()
-    }
-}
-impl Eq for HKey {}
-impl PartialOrd for HKey {
-    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl Ord for HKey {
-    fn cmp(&self, o: &Self) -> Ordering {
-        self.parts().cmp(&o.parts())
-    }
-}
-
-fn probe(key: &[u8]) -> (u64, &[u8]) {
-    (key_hash(key), key)
-}
 
 /// Counters INFO reports, shared by all databases.
 #[derive(Clone, Debug, Default)]
@@ -224,6 +42,8 @@ pub struct Db {
     pub touched: Vec<Bytes>,
     /// Keys removed by expiry since last drained (a master propagates them as DEL).
     pub expired: Vec<Bytes>,
+    /// A point-in-time snapshot being written while the database keeps changing (BGSAVE).
+    snap: Option<Snapshot>,
 }
 
 /// How lookups treat keys whose time has passed.
@@ -432,6 +252,7 @@ impl Db {
 
     /// Empties the database, touching every watched key.
     pub fn clear(&mut self) {
+        self.detach_for_snapshot();
         let watched: Vec<Bytes> = self.watched.keys().cloned().collect();
         self.touched.extend(watched);
         self.map.clear();
@@ -451,10 +272,23 @@ impl Db {
         }
     }
 
+    /// Called before any change to `key`: notes it for WATCH and, during a snapshot, captures
+    /// its old entry if the snapshot has not written it yet.
     fn touch(&mut self, key: &[u8]) {
         if !self.watched.is_empty() && self.watched.contains_key(key) {
             self.touched.push(Bytes::copy_from_slice(key));
         }
+        let Some(snap) = self.snap.as_mut().filter(|s| s.detached.is_none()) else {
+            return;
+        };
+        let hk = HKey::new(Bytes::copy_from_slice(key));
+        if snap.cursor.as_ref().is_some_and(|c| &hk <= c) || snap.settled.contains(&hk) {
+            return;
+        }
+        if let Some(e) = self.map.get(&hk) {
+            snap.early.push((hk.key.clone(), e.clone()));
+        }
+        snap.settled.insert(hk);
     }
 
     /// True if the key exists, including keys whose time passed but are not deleted yet
@@ -463,74 +297,11 @@ impl Db {
         self.map.contains_key(&probe(key) as &dyn KeyRef)
     }
 
-    /// Typed read lookup (lazy expiry, no hit/miss counting): `Ok(None)` when the key is absent,
-    /// `Err(WRONGTYPE)` when `pick` rejects its value.
-    pub fn get_as<T: ?Sized>(
-        &mut self,
-        key: &[u8],
-        now_ms: u64,
-        mode: ExpiryMode,
-        pick: impl FnOnce(&Value) -> Option<&T>,
-    ) -> Result<Option<&T>, &'static str> {
-        match self.get(key, now_ms, mode) {
-            None => Ok(None),
-            Some(e) => pick(&e.value).map(Some).ok_or(WRONGTYPE),
-        }
-    }
-
-    /// Typed write lookup: like `get_as`, but mutable. The key is marked touched (for WATCH) only
-    /// when it exists with the right type, as Redis signals only keys a command may modify.
-    pub fn get_as_mut<T: ?Sized>(
-        &mut self,
-        key: &[u8],
-        now_ms: u64,
-        mode: ExpiryMode,
-        pick: impl Fn(&mut Value) -> Option<&mut T>,
-    ) -> Result<Option<&mut T>, &'static str> {
-        self.expire_if_needed(key, now_ms, mode);
-        match self.map.get_mut(&probe(key) as &dyn KeyRef) {
-            Some(e) if Self::live(e, now_ms) => {
-                if pick(&mut e.value).is_none() {
-                    return Err(WRONGTYPE);
-                }
-            }
-            _ => return Ok(None),
-        }
-        self.touch(key);
-        Ok(self
-            .map
-            .get_mut(&probe(key) as &dyn KeyRef)
-            .and_then(|e| pick(&mut e.value)))
-    }
-
-    /// Typed write lookup that first creates the key as `make()` (no expiry) when it is absent.
-    /// Callers must `remove_if_empty` afterwards if they may leave the new value empty.
-    pub fn get_or_create_as<T: ?Sized>(
-        &mut self,
-        key: &Bytes,
-        now_ms: u64,
-        mode: ExpiryMode,
-        make: impl FnOnce() -> Value,
-        pick: impl Fn(&mut Value) -> Option<&mut T>,
-    ) -> Result<&mut T, &'static str> {
-        if self.get(key, now_ms, mode).is_none() {
-            self.insert(key.clone(), make(), None);
-        }
-        // The key exists now, so `None` cannot happen; it maps to the type error for safety.
-        self.get_as_mut(key, now_ms, mode, pick)?.ok_or(WRONGTYPE)
-    }
-
-    /// Side-effect free lookup of a live key (no lazy expiry, no touch): for commands that hold
-    /// several values at once (SINTER, SUNION, ...) after looking each key up normally.
-    pub fn peek(&self, key: &[u8], now_ms: u64) -> Option<&Entry> {
-        self.map
-            .get(&probe(key) as &dyn KeyRef)
-            .filter(|e| Self::live(e, now_ms))
-    }
-
     /// SWAPDB: exchanges all keys and expiries with `other`. WATCH stays with the database
     /// number, so every watched key present on either side counts as modified.
     pub fn swap_contents(&mut self, other: &mut Db) {
+        self.detach_for_snapshot();
+        other.detach_for_snapshot();
         let present = |db: &Db, a: &Db, b: &Db| -> Vec<Bytes> {
             db.watched
                 .keys()
