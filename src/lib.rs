@@ -8,6 +8,7 @@ pub mod core;
 pub mod db;
 pub mod env;
 pub mod log;
+pub mod rdb;
 pub mod resp;
 pub mod shell;
 pub mod text;

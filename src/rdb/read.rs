@@ -1,0 +1,423 @@
+//! Reading a whole RDB file: the header, the opcode stream (AUX, SELECTDB, RESIZEDB, expiry,
+//! LRU/LFU hints, function libraries, EOF and checksum), lengths, strings (plain, integer, LZF)
+//! and every value type, turned into `db::Value`s. Blob encodings are decoded in `encodings`.
+
+use super::encodings::{self, Elements};
+use super::{crc64, lzf, opcode, rdb_type as ty, string_enc, Aux, DbKeys, Loaded, RdbError};
+use super::{ReplAux, RDB_VERSION_7_2};
+use crate::db::{Entry, Value, ZSet};
+use crate::resp::parse_i64;
+use bytes::Bytes;
+use indexmap::{IndexMap, IndexSet};
+use std::collections::{BTreeMap, HashSet, VecDeque};
+
+type Result<T> = std::result::Result<T, RdbError>;
+
+/// A length field: a plain length or the tag of a special string encoding.
+enum Len {
+    Plain(u64),
+    Special(u8),
+}
+
+/// A bounds-checked position in the input.
+struct Cursor<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+fn fail<T>(offset: usize, message: impl Into<String>) -> Result<T> {
+    Err(RdbError {
+        offset,
+        message: message.into(),
+    })
+}
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+        match self
+            .pos
+            .checked_add(n)
+            .and_then(|end| self.buf.get(self.pos..end))
+        {
+            Some(s) => {
+                self.pos += n;
+                Ok(s)
+            }
+            None => fail(self.pos, "Unexpected end of file"),
+        }
+    }
+
+    fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
+        let mut out = [0u8; N];
+        out.copy_from_slice(self.take(N)?);
+        Ok(out)
+    }
+
+    fn u8(&mut self) -> Result<u8> {
+        Ok(self.array::<1>()?[0])
+    }
+
+    fn len(&mut self) -> Result<Len> {
+        let first = self.u8()?;
+        Ok(match first >> 6 {
+            0 => Len::Plain((first & 0x3f) as u64),
+            1 => Len::Plain(((first & 0x3f) as u64) << 8 | self.u8()? as u64),
+            3 => Len::Special(first & 0x3f),
+            _ => match first {
+                0x80 => Len::Plain(u32::from_be_bytes(self.array()?) as u64),
+                0x81 => Len::Plain(u64::from_be_bytes(self.array()?)),
+                _ => {
+                    return fail(
+                        self.pos - 1,
+                        format!("Unknown length encoding {first:#04x}"),
+                    )
+                }
+            },
+        })
+    }
+
+    /// A plain length (a string encoding here is corruption).
+    fn length(&mut self) -> Result<u64> {
+        let at = self.pos;
+        match self.len()? {
+            Len::Plain(n) => Ok(n),
+            Len::Special(_) => fail(at, "Unexpected string encoding where a length was expected"),
+        }
+    }
+
+    /// An element count: each element takes at least one byte, so a count beyond the remaining
+    /// input is corrupt (this also bounds every pre-allocation).
+    fn count(&mut self) -> Result<usize> {
+        let at = self.pos;
+        let n = self.length()?;
+        let remaining = self.buf.len() - self.pos;
+        match usize::try_from(n) {
+            Ok(n) if n <= remaining => Ok(n),
+            _ => fail(at, format!("Length {n} exceeds the remaining input")),
+        }
+    }
+
+    fn string(&mut self) -> Result<Bytes> {
+        let at = self.pos;
+        let int = |v: i64| Ok(Bytes::from(v.to_string()));
+        match self.len()? {
+            Len::Plain(n) => {
+                let n = usize::try_from(n).or_else(|_| fail(at, "String too long"))?;
+                Ok(Bytes::copy_from_slice(self.take(n)?))
+            }
+            Len::Special(string_enc::INT8) => int(i8::from_le_bytes(self.array()?) as i64),
+            Len::Special(string_enc::INT16) => int(i16::from_le_bytes(self.array()?) as i64),
+            Len::Special(string_enc::INT32) => int(i32::from_le_bytes(self.array()?) as i64),
+            Len::Special(string_enc::LZF) => {
+                let compressed = self.length()?;
+                let len = self.length()?;
+                let (Ok(compressed), Ok(len)) = (usize::try_from(compressed), usize::try_from(len))
+                else {
+                    return fail(at, "LZF string too long");
+                };
+                let data = self.take(compressed)?;
+                lzf::decompress(data, len)
+                    .map(Bytes::from)
+                    .or_else(|e| fail(at, e))
+            }
+            Len::Special(other) => fail(at, format!("Unknown string encoding {other}")),
+        }
+    }
+
+    /// `count` then that many strings.
+    fn strings(&mut self, per_item: usize) -> Result<Elements> {
+        let n = self.count()?;
+        (0..n * per_item).map(|_| self.string()).collect()
+    }
+
+    /// A string holding a blob, decoded by `decode`; errors point at the blob.
+    fn blob(
+        &mut self,
+        decode: fn(&[u8]) -> std::result::Result<Elements, String>,
+    ) -> Result<Elements> {
+        let at = self.pos;
+        let blob = self.string()?;
+        decode(&blob).or_else(|e| fail(at, e))
+    }
+
+    /// A score of the old ZSET type: a length byte (253 NaN, 254 +inf, 255 -inf) and text.
+    fn text_double(&mut self) -> Result<f64> {
+        let at = self.pos;
+        match self.u8()? {
+            255 => Ok(f64::NEG_INFINITY),
+            254 => Ok(f64::INFINITY),
+            253 => Ok(f64::NAN),
+            n => {
+                let text = self.take(n as usize)?;
+                crate::text::parse_f64(text).map_or_else(|| fail(at, "Invalid double score"), Ok)
+            }
+        }
+    }
+}
+
+/// Parses a complete RDB file.
+pub fn read_rdb(bytes: &[u8]) -> Result<Loaded> {
+    let mut c = Cursor { buf: bytes, pos: 0 };
+    let version = header(&mut c)?;
+    let mut aux = Aux {
+        redis_ver: String::new(),
+        redis_bits: 0,
+        ..Aux::default()
+    };
+    let mut dbs: BTreeMap<usize, (DbKeys, HashSet<Bytes>)> = BTreeMap::new();
+    let mut db = 0usize;
+    let mut expire_at_ms: Option<u64> = None;
+    loop {
+        let at = c.pos;
+        match c.u8()? {
+            opcode::EOF => break,
+            opcode::EXPIRETIME_MS => {
+                let ms = i64::from_le_bytes(c.array()?);
+                expire_at_ms = Some(u64::try_from(ms).unwrap_or(0));
+            }
+            opcode::EXPIRETIME => {
+                let secs = i32::from_le_bytes(c.array()?);
+                expire_at_ms = Some(u64::try_from(secs).unwrap_or(0) * 1000);
+            }
+            opcode::FREQ => {
+                c.u8()?;
+            }
+            opcode::IDLE => {
+                c.length()?;
+            }
+            opcode::SELECTDB => {
+                let n = c.length()?;
+                db = usize::try_from(n).or_else(|_| fail(at, format!("Bad database index {n}")))?;
+            }
+            opcode::RESIZEDB => {
+                c.length()?;
+                c.length()?;
+            }
+            opcode::AUX => {
+                let name = c.string()?;
+                let value = c.string()?;
+                apply_aux(&mut aux, &name, value);
+            }
+            opcode::FUNCTION2 => {
+                // A function library's source: functions are not supported, the data still loads.
+                c.string()?;
+            }
+            opcode::FUNCTION_PRE_GA => {
+                return fail(at, "Pre-release function format not supported")
+            }
+            opcode::MODULE_AUX => {
+                return fail(at, "Module auxiliary data (MODULE_AUX) is not supported")
+            }
+            t => {
+                let key = c.string()?;
+                if let Some(value) = value(&mut c, t, at)? {
+                    let (keys, seen) = dbs.entry(db).or_default();
+                    if !seen.insert(key.clone()) {
+                        return fail(at, format!("Duplicated key found in RDB file (db {db})"));
+                    }
+                    keys.push((
+                        key,
+                        Entry {
+                            value,
+                            expire_at_ms,
+                        },
+                    ));
+                }
+                expire_at_ms = None;
+            }
+        }
+    }
+    if version >= 5 {
+        let computed = crc64(0, &bytes[..c.pos]);
+        let at = c.pos;
+        let stored = u64::from_le_bytes(c.array()?);
+        if stored != 0 && stored != computed {
+            return fail(
+                at,
+                format!("Wrong RDB checksum (file says {stored:016x}, computed {computed:016x})"),
+            );
+        }
+    }
+    Ok(Loaded {
+        version,
+        aux,
+        dbs: dbs.into_iter().map(|(i, (keys, _))| (i, keys)).collect(),
+    })
+}
+
+fn header(c: &mut Cursor) -> Result<u32> {
+    let magic = c.take(9)?;
+    if &magic[..5] != b"REDIS" {
+        return fail(0, "Wrong signature trying to load DB from file");
+    }
+    let digits = &magic[5..];
+    let version = std::str::from_utf8(digits)
+        .ok()
+        .filter(|s| s.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|s| s.parse::<u32>().ok());
+    match version {
+        Some(v) if (1..=RDB_VERSION_7_2).contains(&v) => Ok(v),
+        Some(v) => fail(5, format!("Can't handle RDB format version {v}")),
+        None => fail(5, "Bad RDB format version"),
+    }
+}
+
+fn repl(aux: &mut Aux) -> &mut ReplAux {
+    aux.repl.get_or_insert_with(ReplAux::default)
+}
+
+fn apply_aux(aux: &mut Aux, name: &[u8], value: Bytes) {
+    let text = || String::from_utf8_lossy(&value).into_owned();
+    let int = parse_i64(&value);
+    let uint = int.and_then(|v| u64::try_from(v).ok());
+    match (name.to_ascii_lowercase().as_slice(), int, uint) {
+        (b"redis-ver", _, _) => aux.redis_ver = text(),
+        (b"redis-bits", _, Some(v)) => aux.redis_bits = v,
+        (b"ctime", _, Some(v)) => aux.ctime = v,
+        (b"used-mem", _, Some(v)) => aux.used_mem = v,
+        (b"aof-base", Some(v), _) => aux.aof_base = v != 0,
+        (b"repl-stream-db", Some(v), _) => repl(aux).stream_db = v,
+        (b"repl-id", _, _) => repl(aux).id = text(),
+        (b"repl-offset", Some(v), _) => repl(aux).offset = v,
+        _ => {
+            aux.other
+                .insert(String::from_utf8_lossy(name).into_owned(), value);
+        }
+    }
+}
+
+/// Reads a value of type `t` (whose type byte was at `at`). `None` for an empty aggregate, which
+/// Redis skips on load.
+fn value(c: &mut Cursor, t: u8, at: usize) -> Result<Option<Value>> {
+    let start = c.pos;
+    let built = match t {
+        ty::STRING => return Ok(Some(Value::Str(c.string()?))),
+        ty::LIST => Ok(list(c.strings(1)?)),
+        ty::LIST_ZIPLIST => Ok(list(c.blob(encodings::ziplist)?)),
+        ty::LIST_QUICKLIST | ty::LIST_QUICKLIST_2 => Ok(list(quicklist(c, t)?)),
+        ty::SET => set(c.strings(1)?),
+        ty::SET_INTSET => set(c.blob(encodings::intset)?),
+        ty::SET_LISTPACK => set(c.blob(encodings::listpack)?),
+        ty::HASH => hash(c.strings(2)?),
+        ty::HASH_ZIPMAP => hash(c.blob(encodings::zipmap)?),
+        ty::HASH_ZIPLIST => hash(c.blob(encodings::ziplist)?),
+        ty::HASH_LISTPACK => hash(c.blob(encodings::listpack)?),
+        ty::ZSET | ty::ZSET_2 => {
+            let n = c.count()?;
+            let mut pairs = Vec::new();
+            for _ in 0..n {
+                let member = c.string()?;
+                let score = if t == ty::ZSET_2 {
+                    f64::from_le_bytes(c.array()?)
+                } else {
+                    c.text_double()?
+                };
+                pairs.push((member, score));
+            }
+            zset(pairs)
+        }
+        ty::ZSET_ZIPLIST => zset_flat(c.blob(encodings::ziplist)?),
+        ty::ZSET_LISTPACK => zset_flat(c.blob(encodings::listpack)?),
+        ty::STREAM_LISTPACKS | ty::STREAM_LISTPACKS_2 | ty::STREAM_LISTPACKS_3 => {
+            return fail(at, format!("Streams are not supported (RDB type {t})"))
+        }
+        ty::MODULE_PRE_GA | ty::MODULE_2 => {
+            return fail(at, format!("Modules are not supported (RDB type {t})"))
+        }
+        _ => return fail(at, format!("Unknown RDB value type {t}")),
+    };
+    built.or_else(|e| fail(start, e))
+}
+
+/// The elements of a quicklist: nodes that are ziplists (type 14) or, in type 18, a container
+/// tag (1 a single plain element, 2 a listpack) and the node.
+fn quicklist(c: &mut Cursor, t: u8) -> Result<Elements> {
+    const PLAIN: u64 = 1;
+    const PACKED: u64 = 2;
+    let nodes = c.count()?;
+    let mut out = Vec::new();
+    for _ in 0..nodes {
+        let at = c.pos;
+        let container = if t == ty::LIST_QUICKLIST_2 {
+            c.length()?
+        } else {
+            PACKED
+        };
+        let node = c.string()?;
+        if node.is_empty() {
+            return fail(at, "Quicklist node is empty");
+        }
+        match container {
+            PLAIN => out.push(node),
+            PACKED if t == ty::LIST_QUICKLIST_2 => {
+                out.extend(encodings::listpack(&node).or_else(|e| fail(at, e))?)
+            }
+            PACKED => out.extend(encodings::ziplist(&node).or_else(|e| fail(at, e))?),
+            _ => {
+                return fail(
+                    at,
+                    format!("Quicklist integrity check failed: container {container}"),
+                )
+            }
+        }
+    }
+    Ok(out)
+}
+
+type Built = std::result::Result<Option<Value>, String>;
+
+fn list(elements: Elements) -> Option<Value> {
+    (!elements.is_empty()).then(|| Value::List(VecDeque::from(elements)))
+}
+
+fn set(elements: Elements) -> Built {
+    let mut set = IndexSet::with_capacity(elements.len());
+    for e in elements {
+        if !set.insert(e) {
+            return Err("Duplicate set members detected".into());
+        }
+    }
+    Ok((!set.is_empty()).then_some(Value::Set(set)))
+}
+
+/// A hash from alternating fields and values.
+fn hash(elements: Elements) -> Built {
+    if !elements.len().is_multiple_of(2) {
+        return Err("Hash has an odd number of elements".into());
+    }
+    let mut map = IndexMap::with_capacity(elements.len() / 2);
+    let mut it = elements.into_iter();
+    while let (Some(field), Some(value)) = (it.next(), it.next()) {
+        if map.insert(field, value).is_some() {
+            return Err("Duplicate hash fields detected".into());
+        }
+    }
+    Ok((!map.is_empty()).then_some(Value::Hash(map)))
+}
+
+fn zset(pairs: Vec<(Bytes, f64)>) -> Built {
+    let mut z = ZSet::default();
+    for (member, score) in pairs {
+        if score.is_nan() {
+            return Err("Zset with NAN score detected".into());
+        }
+        if !z.insert(member, score) {
+            return Err("Duplicate zset fields detected".into());
+        }
+    }
+    Ok((!z.is_empty()).then_some(Value::ZSet(z)))
+}
+
+/// A sorted set from alternating members and scores as text (ziplist and listpack encodings).
+fn zset_flat(elements: Elements) -> Built {
+    if !elements.len().is_multiple_of(2) {
+        return Err("Zset has an odd number of elements".into());
+    }
+    let mut pairs = Vec::with_capacity(elements.len() / 2);
+    let mut it = elements.into_iter();
+    while let (Some(member), Some(score)) = (it.next(), it.next()) {
+        let score = crate::text::parse_f64(&score).ok_or("Zset has an invalid score")?;
+        pairs.push((member, score));
+    }
+    zset(pairs)
+}

@@ -1,0 +1,192 @@
+//! The incremental RDB writer: header and AUX fields, then SELECTDB/RESIZEDB and entries per
+//! database, drained in chunks as it goes, and finally EOF with the CRC64 of everything.
+
+use super::{
+    crc64, lzf, opcode, rdb_type as ty, string_enc, Aux, RDB_VERSION_7_0, RDB_VERSION_7_2,
+};
+use crate::db::{Entry, Score, Value};
+use crate::resp::parse_i64;
+use bytes::{BufMut, Bytes, BytesMut};
+
+/// How a snapshot is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WriteOptions {
+    /// The header's format version, clamped to 8..=11 (binary zset scores need 8). Redis loads
+    /// nothing newer than its own: 10 for 7.0 replicas, 11 is what 7.2 writes.
+    pub version: u32,
+    /// `rdbcompression`: LZF-compress strings longer than 20 bytes when that saves space.
+    pub compress: bool,
+    /// `rdbchecksum`: write the CRC64 (otherwise 8 zero bytes, which loaders do not check).
+    pub checksum: bool,
+}
+
+impl Default for WriteOptions {
+    fn default() -> Self {
+        WriteOptions {
+            version: RDB_VERSION_7_0,
+            compress: true,
+            checksum: true,
+        }
+    }
+}
+
+/// Produces a snapshot piece by piece; see the module documentation of `rdb` for the protocol.
+pub struct RdbWriter {
+    buf: BytesMut,
+    /// CRC64 of every byte already handed out by `take_chunk`.
+    crc: u64,
+    opts: WriteOptions,
+}
+
+impl RdbWriter {
+    /// Starts a snapshot: the header and the AUX fields in the order Redis writes them.
+    pub fn new(aux: &Aux, opts: WriteOptions) -> Self {
+        let mut w = RdbWriter {
+            buf: BytesMut::with_capacity(4096),
+            crc: 0,
+            opts,
+        };
+        let version = opts.version.clamp(8, RDB_VERSION_7_2);
+        w.buf.put_slice(format!("REDIS{version:04}").as_bytes());
+        w.aux("redis-ver", aux.redis_ver.as_bytes());
+        w.aux_int("redis-bits", aux.redis_bits);
+        w.aux_int("ctime", aux.ctime);
+        w.aux_int("used-mem", aux.used_mem);
+        if let Some(repl) = &aux.repl {
+            w.aux_int("repl-stream-db", repl.stream_db);
+            w.aux("repl-id", repl.id.as_bytes());
+            w.aux_int("repl-offset", repl.offset);
+        }
+        w.aux_int("aof-base", aux.aof_base as u8);
+        for (name, value) in &aux.other {
+            w.aux(name, value);
+        }
+        w
+    }
+
+    /// Starts a database: `keys` entries follow, `expires` of them with a time to live.
+    pub fn begin_db(&mut self, index: usize, keys: usize, expires: usize) {
+        self.buf.put_u8(opcode::SELECTDB);
+        self.len(index as u64);
+        self.buf.put_u8(opcode::RESIZEDB);
+        self.len(keys as u64);
+        self.len(expires as u64);
+    }
+
+    /// Writes one key with its value and expiry.
+    pub fn entry(&mut self, key: &[u8], entry: &Entry) {
+        if let Some(at) = entry.expire_at_ms {
+            self.buf.put_u8(opcode::EXPIRETIME_MS);
+            self.buf.put_u64_le(at);
+        }
+        let t = match &entry.value {
+            Value::Str(_) => ty::STRING,
+            Value::List(_) => ty::LIST,
+            Value::Set(_) => ty::SET,
+            Value::Hash(_) => ty::HASH,
+            Value::ZSet(_) => ty::ZSET_2,
+        };
+        self.buf.put_u8(t);
+        self.string(key);
+        match &entry.value {
+            Value::Str(s) => self.string(s),
+            Value::List(items) => self.strings(items.len(), items.iter()),
+            Value::Set(items) => self.strings(items.len(), items.iter()),
+            Value::Hash(map) => {
+                self.strings(map.len(), map.iter().flat_map(|(f, v)| [f, v]));
+            }
+            Value::ZSet(z) => {
+                self.len(z.len() as u64);
+                for (Score(score), member) in &z.order {
+                    self.string(member);
+                    self.buf.put_f64_le(*score);
+                }
+            }
+        }
+    }
+
+    /// Hands out the bytes produced since the last call.
+    pub fn take_chunk(&mut self) -> Bytes {
+        let chunk = self.buf.split().freeze();
+        if self.opts.checksum {
+            self.crc = crc64(self.crc, &chunk);
+        }
+        chunk
+    }
+
+    /// Ends the snapshot (EOF and checksum) and returns the last chunk.
+    pub fn finish(mut self) -> Bytes {
+        self.buf.put_u8(opcode::EOF);
+        let crc = if self.opts.checksum {
+            crc64(self.crc, &self.buf)
+        } else {
+            0
+        };
+        self.buf.put_u64_le(crc);
+        self.buf.freeze()
+    }
+
+    fn aux(&mut self, name: &str, value: &[u8]) {
+        self.buf.put_u8(opcode::AUX);
+        self.string(name.as_bytes());
+        self.string(value);
+    }
+
+    fn aux_int(&mut self, name: &str, value: impl ToString) {
+        self.aux(name, value.to_string().as_bytes());
+    }
+
+    fn len(&mut self, n: u64) {
+        if n < 1 << 6 {
+            self.buf.put_u8(n as u8);
+        } else if n < 1 << 14 {
+            self.buf.put_u16(0x4000 | n as u16);
+        } else if let Ok(n) = u32::try_from(n) {
+            self.buf.put_u8(0x80);
+            self.buf.put_u32(n);
+        } else {
+            self.buf.put_u8(0x81);
+            self.buf.put_u64(n);
+        }
+    }
+
+    /// `n` then the strings of `items` (`n` counts entries, not strings, for hashes).
+    fn strings<'a>(&mut self, n: usize, items: impl Iterator<Item = &'a Bytes>) {
+        self.len(n as u64);
+        for item in items {
+            self.string(item);
+        }
+    }
+
+    /// A string as Redis saves it: short canonical integers that fit 32 bits as INT8/16/32,
+    /// strings over 20 bytes LZF-compressed when enabled and at least 4 bytes shorter, else raw.
+    fn string(&mut self, s: &[u8]) {
+        const SPECIAL: u8 = 0xc0;
+        if let Some(v) = (s.len() <= 11).then(|| parse_i64(s)).flatten() {
+            if let Ok(v) = i8::try_from(v) {
+                self.buf.put_u8(SPECIAL | string_enc::INT8);
+                self.buf.put_i8(v);
+                return;
+            } else if let Ok(v) = i16::try_from(v) {
+                self.buf.put_u8(SPECIAL | string_enc::INT16);
+                self.buf.put_i16_le(v);
+                return;
+            } else if let Ok(v) = i32::try_from(v) {
+                self.buf.put_u8(SPECIAL | string_enc::INT32);
+                self.buf.put_i32_le(v);
+                return;
+            }
+        }
+        if self.opts.compress && s.len() > 20 {
+            if let Some(packed) = lzf::compress(s, s.len() - 4) {
+                self.buf.put_u8(SPECIAL | string_enc::LZF);
+                self.len(packed.len() as u64);
+                self.len(s.len() as u64);
+                self.buf.put_slice(&packed);
+                return;
+            }
+        }
+        self.len(s.len() as u64);
+        self.buf.put_slice(s);
+    }
+}
