@@ -4,7 +4,8 @@
 //! implements it over madsim with a disk that loses unsynced bytes on a crash. The shell in
 //! `shell.rs` is written once against this trait and runs unchanged on both.
 
-use crate::core::Now;
+use crate::core::{DiskOp, Now};
+use bytes::Bytes;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
@@ -83,4 +84,22 @@ pub fn write_atomic(disk: &dyn Disk, path: &str, data: &[u8]) -> io::Result<()> 
     disk.fsync(&tmp)?;
     disk.rename(&tmp, path)?;
     disk.fsync_dir(path)
+}
+
+/// Performs one of the core's disk operations on `disk`; reads return the file's bytes.
+pub fn run_disk_op(disk: &dyn Disk, op: &DiskOp) -> io::Result<Bytes> {
+    match op {
+        DiskOp::Read { path } => return disk.read(path).map(Bytes::from),
+        DiskOp::Write { path, data } => disk.write(path, data)?,
+        DiskOp::Append { path, data } => disk.append(path, data)?,
+        DiskOp::Fsync { path } => disk.fsync(path)?,
+        DiskOp::Commit { tmp, path } => {
+            disk.fsync(tmp)?;
+            disk.rename(tmp, path)?;
+            disk.fsync_dir(path)?;
+        }
+        DiskOp::Remove { path } => disk.remove(path)?,
+        DiskOp::WriteAtomic { path, data } => write_atomic(disk, path, data)?,
+    }
+    Ok(Bytes::new())
 }

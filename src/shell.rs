@@ -7,8 +7,8 @@
 //! messages, CLIENT KILL) is appended to their outboxes and their task is woken.
 
 use crate::config::Config;
-use crate::core::{Action, ConnId, DiskOp, Server};
-use crate::env::{write_atomic, Env, Listener};
+use crate::core::{Action, ConnId, Server};
+use crate::env::{run_disk_op, Env, Listener};
 use bytes::BytesMut;
 use std::collections::BTreeMap;
 use std::io;
@@ -128,12 +128,8 @@ impl<E: Env> Node<E> {
                 }
                 Action::Close { conn } => self.enqueue(conn, |o| o.close = true),
                 Action::Disk { token, op } => {
-                    let result = match &op {
-                        DiskOp::WriteAtomic { path, data } => {
-                            write_atomic(self.env.disk(), path, data)
-                        }
-                    };
-                    core.handle_disk_done(self.env.now(), token, result.map_err(|e| e.to_string()));
+                    let result = run_disk_op(self.env.disk(), &op).map_err(|e| e.to_string());
+                    core.handle_disk_done(self.env.now(), token, result);
                 }
                 Action::Log { level, role, msg } => {
                     let line = crate::log::format_line(

@@ -202,7 +202,7 @@ fn rewrite(s: &mut Server, call: &Call) {
         path,
         data: text.into(),
     };
-    s.start_disk(call.id, op, DiskWaiter::ConfigRewrite);
+    s.start_disk(op, DiskWaiter::ConfigRewrite(call.id));
 }
 
 #[cfg(test)]

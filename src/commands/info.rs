@@ -229,11 +229,13 @@ fn memory(s: &Server, _: Now, out: &mut String) {
     );
 }
 
-fn persistence(s: &Server, _: Now, out: &mut String) {
+fn persistence(s: &Server, now: Now, out: &mut String) {
+    let p = &s.persist;
+    let bg = p.bgsave.as_ref();
+    fields!(out, "loading" => u8::from(p.loading));
     zeros(
         out,
         &[
-            "loading",
             "async_loading",
             "current_cow_peak",
             "current_cow_size",
@@ -242,18 +244,18 @@ fn persistence(s: &Server, _: Now, out: &mut String) {
     );
     fields!(out,
         "current_fork_perc" => "0.00",
-        "current_save_keys_processed" => 0,
-        "current_save_keys_total" => 0,
+        "current_save_keys_processed" => bg.map_or(0, |b| b.keys_done),
+        "current_save_keys_total" => bg.map_or(0, |b| b.keys_total),
         "rdb_changes_since_last_save" => s.dirty,
-        "rdb_bgsave_in_progress" => 0,
-        "rdb_last_save_time" => crate::commands::server::last_save_s(s),
-        "rdb_last_bgsave_status" => "ok",
-        "rdb_last_bgsave_time_sec" => -1,
-        "rdb_current_bgsave_time_sec" => -1,
-        "rdb_saves" => 0,
+        "rdb_bgsave_in_progress" => u8::from(bg.is_some()),
+        "rdb_last_save_time" => p.last_save_unix_s,
+        "rdb_last_bgsave_status" => if p.last_bgsave_ok { "ok" } else { "err" },
+        "rdb_last_bgsave_time_sec" => p.last_bgsave_time_s.map_or(-1, |t| t as i64),
+        "rdb_current_bgsave_time_sec" => bg.map_or(-1, |b| (now.mono_ms.saturating_sub(b.started.mono_ms) / 1000) as i64),
+        "rdb_saves" => p.rdb_saves,
         "rdb_last_cow_size" => 0,
-        "rdb_last_load_keys_expired" => 0,
-        "rdb_last_load_keys_loaded" => 0,
+        "rdb_last_load_keys_expired" => p.keys_expired_on_load,
+        "rdb_last_load_keys_loaded" => p.keys_loaded,
         "aof_enabled" => 0,
         "aof_rewrite_in_progress" => 0,
         "aof_rewrite_scheduled" => 0,

@@ -14,6 +14,7 @@ pub mod introspection;
 pub mod keys;
 pub mod lists;
 pub mod multi;
+pub mod persistence;
 pub mod pubsub;
 pub mod server;
 pub mod sets;
@@ -183,6 +184,7 @@ pub fn all() -> impl Iterator<Item = &'static CommandSpec> {
         multi::COMMANDS,
         pubsub::COMMANDS,
         server::COMMANDS,
+        persistence::COMMANDS,
         introspection::COMMANDS,
         client::COMMANDS,
         config::COMMANDS,

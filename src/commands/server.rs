@@ -1,12 +1,10 @@
-//! Server commands: TIME, LASTSAVE, SHUTDOWN.
+//! Server commands: TIME, SHUTDOWN.
 
 use super::{flags::*, is, server, Call, CommandSpec};
-use crate::config::LogLevel;
 use crate::core::Server;
 
 pub const COMMANDS: &[CommandSpec] = &[
     server("time", 1, LOADING | STALE | FAST, (0, 0, 0), time),
-    server("lastsave", 1, LOADING | STALE | FAST, (0, 0, 0), lastsave),
     server(
         "shutdown",
         -1,
@@ -23,19 +21,8 @@ fn time(s: &mut Server, call: &Call) {
     s.reply(call.id).bulks([secs, micros].iter());
 }
 
-/// When the dataset was last saved, in unix seconds. Nothing is saved yet, so this is the start
-/// time, as in Redis before its first save.
-pub fn last_save_s(s: &Server) -> u64 {
-    s.started.unix_ms / 1000
-}
-
-fn lastsave(s: &mut Server, call: &Call) {
-    let t = last_save_s(s) as i64;
-    s.reply(call.id).int(t);
-}
-
-/// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]. With no persistence yet there is nothing to save
-/// or wait for: the server logs as Redis does and exits at once; the caller gets no reply.
+/// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]: saves when asked or when save points exist,
+/// then exits; the caller gets no reply unless the save fails.
 fn shutdown(s: &mut Server, call: &Call) {
     if let Some(m) = s.clients.get_mut(&call.id).and_then(|c| c.multi.as_mut()) {
         // Redis refuses NO_MULTI commands while queuing, which also dooms the EXEC.
@@ -64,12 +51,14 @@ fn shutdown(s: &mut Server, call: &Call) {
     if abort {
         return s.reply(call.id).error("ERR No shutdown in progress.");
     }
-    s.log(LogLevel::Notice, "User requested shutdown...".into());
-    s.log(
-        LogLevel::Warning,
-        "Redis is now ready to exit, bye bye...".into(),
-    );
-    s.exit(0);
+    let choice = if save {
+        Some(true)
+    } else if nosave {
+        Some(false)
+    } else {
+        None
+    };
+    s.shutdown(call.now, Some(call.id), choice);
 }
 
 #[cfg(test)]
@@ -87,13 +76,6 @@ mod tests {
             t.cmd(&["time", "x"]),
             err("ERR wrong number of arguments for 'time' command")
         );
-    }
-
-    #[test]
-    fn lastsave_is_the_start_time() {
-        let mut t = TestServer::new();
-        t.advance_ms(5000);
-        assert_eq!(t.cmd(&["lastsave"]), int(1_700_000_000));
     }
 
     #[test]

@@ -86,6 +86,9 @@ pub(super) static FIELDS: &[Directive] = &[
     },
     field!("dir" => dir, Kind::Str, PROTECTED),
     field!("appendonly" => appendonly, Kind::Bool),
+    field!("stop-writes-on-bgsave-error" => stop_writes_on_bgsave_error, Kind::Bool),
+    field!("rdbcompression" => rdbcompression, Kind::Bool),
+    field!("rdbchecksum" => rdbchecksum, Kind::Bool, IMMUTABLE),
     Directive {
         name: "replicaof",
         aliases: &["slaveof"],

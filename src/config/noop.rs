@@ -165,9 +165,6 @@ pub(super) static NOOPS: &[Directive] = &[
     .with(MULTI_ARG),
     int("tracking-table-max-keys", 0, LONG_MAX, "1000000"),
     // Snapshots and the append-only file.
-    flag("stop-writes-on-bgsave-error", "yes"),
-    flag("rdbcompression", "yes"),
-    flag("rdbchecksum", "yes").with(IMMUTABLE),
     flag("rdb-del-sync-files", "no"),
     flag("rdb-save-incremental-fsync", "yes"),
     choice("sanitize-dump-payload", &["no", "yes", "clients"], "no"),

@@ -78,6 +78,12 @@ impl Server {
             self.reject(id, "NOAUTH Authentication required.", in_multi);
             return;
         }
+        if self.writes_refused_misconf() && (spec.flags & flags::WRITE != 0 || spec.name == "ping")
+        {
+            self.reject(id, crate::core::persist::MISCONF, in_multi);
+            return;
+        }
+        let c = &self.clients[&id];
         if c.in_pubsub_mode() && spec.flags & flags::PUBSUB == 0 {
             let msg = format!(
                 "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",

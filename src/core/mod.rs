@@ -22,6 +22,7 @@ mod client;
 mod dispatch;
 #[cfg(test)]
 mod fuzz_tests;
+pub mod persist;
 #[cfg(test)]
 pub mod testing;
 
@@ -44,11 +45,39 @@ pub struct Now {
     pub unix_ms: u64,
 }
 
-/// A file operation the driver performs for the core.
+/// A file operation the driver performs for the core, reporting back with `handle_disk_done`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum DiskOp {
-    /// Write to a temporary file, fsync, rename over `path`, fsync the directory.
-    WriteAtomic { path: String, data: Bytes },
+    /// Read a whole file; the result carries its bytes.
+    Read {
+        path: String,
+    },
+    /// Create or truncate `path` and write `data` (not synced).
+    Write {
+        path: String,
+        data: Bytes,
+    },
+    Append {
+        path: String,
+        data: Bytes,
+    },
+    /// Make `path`'s bytes durable.
+    Fsync {
+        path: String,
+    },
+    /// fsync `tmp`, rename it over `path`, fsync the directory.
+    Commit {
+        tmp: String,
+        path: String,
+    },
+    Remove {
+        path: String,
+    },
+    /// `Write` to a temporary name, then `Commit`.
+    WriteAtomic {
+        path: String,
+        data: Bytes,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -117,15 +146,21 @@ pub struct Server {
     pending: BTreeSet<ConnId>,
     next_cron_ms: u64,
     next_disk_token: u64,
-    /// Disk operations in flight and the client waiting on each.
-    disk_waiters: BTreeMap<u64, (ConnId, DiskWaiter)>,
+    /// Disk operations in flight and what each completes.
+    disk_waiters: BTreeMap<u64, DiskWaiter>,
     pub(crate) shutting_down: bool,
+    pub persist: persist::Persistence,
+    /// The latest time the driver passed in (lets `poll_timeout` ask to run again at once).
+    last_mono_ms: u64,
 }
 
-/// What to reply when a disk operation a client waits on completes.
+/// What a disk operation completes when the driver reports it done.
 #[derive(Clone, Copy, Debug)]
 pub enum DiskWaiter {
-    ConfigRewrite,
+    /// CONFIG REWRITE by this client.
+    ConfigRewrite(ConnId),
+    /// Any step of persistence (`persist.rs` routes it).
+    Persist(persist::Step),
 }
 
 impl Server {
@@ -156,6 +191,8 @@ impl Server {
             next_disk_token: 1,
             disk_waiters: BTreeMap::new(),
             shutting_down: false,
+            persist: persist::Persistence::new(now),
+            last_mono_ms: now.mono_ms,
         };
         s.log(
             LogLevel::Notice,
@@ -170,9 +207,14 @@ impl Server {
             ),
         );
         s.log(LogLevel::Notice, "Server initialized".into());
-        s.log(LogLevel::Notice, "Ready to accept connections tcp".into());
-        s.trace("ready".into());
+        s.start_loading();
         s
+    }
+
+    /// Loading is over: clients may come.
+    pub(crate) fn ready(&mut self) {
+        self.log(LogLevel::Notice, "Ready to accept connections tcp".into());
+        self.trace("ready".into());
     }
 
     // ---- calling protocol -------------------------------------------------------------------
@@ -201,6 +243,7 @@ impl Server {
             return;
         }
         self.stats.net_input_bytes += data.len() as u64;
+        self.last_mono_ms = now.mono_ms;
         c.qbuf.extend_from_slice(data);
         c.last_interaction_ms = now.mono_ms;
         self.process_input(conn, now);
@@ -212,48 +255,68 @@ impl Server {
         self.flush();
     }
 
-    pub fn handle_disk_done(&mut self, now: Now, token: u64, result: Result<(), String>) {
-        let Some((conn, waiter)) = self.disk_waiters.remove(&token) else {
+    /// The driver finished a `Disk` action: `Ok` carries the bytes read (empty for other ops).
+    pub fn handle_disk_done(&mut self, now: Now, token: u64, result: Result<Bytes, String>) {
+        let Some(waiter) = self.disk_waiters.remove(&token) else {
             return;
         };
+        match waiter {
+            DiskWaiter::ConfigRewrite(conn) => self.config_rewritten(now, conn, result.map(|_| ())),
+            DiskWaiter::Persist(step) => self.persist_done(now, step, result),
+        }
+        self.flush();
+    }
+
+    fn config_rewritten(&mut self, now: Now, conn: ConnId, result: Result<(), String>) {
         let Some(c) = self.clients.get_mut(&conn) else {
             return;
         };
         c.blocked_on = None;
         let mut out = crate::resp::Out { buf: &mut c.out };
-        match (waiter, result) {
-            (DiskWaiter::ConfigRewrite, Ok(())) => {
+        match result {
+            Ok(()) => {
                 out.ok();
                 self.log(
                     LogLevel::Notice,
                     "CONFIG REWRITE executed with success.".into(),
                 );
             }
-            (DiskWaiter::ConfigRewrite, Err(e)) => {
+            Err(e) => {
                 out.error(&format!("ERR Rewriting config file: {e}"));
                 self.log(LogLevel::Warning, format!("CONFIG REWRITE failed: {e}"));
             }
         }
         self.pending.insert(conn);
         self.process_input(conn, now);
-        self.flush();
     }
 
     /// When the core next needs `handle_timeout` (monotonic ms).
     pub fn poll_timeout(&self) -> Option<u64> {
-        (!self.shutting_down).then_some(self.next_cron_ms)
+        if self.shutting_down {
+            return None;
+        }
+        // A background save runs slice after slice, leaving room for clients in between.
+        Some(if self.bgsave_busy() {
+            self.next_cron_ms.min(self.last_mono_ms + 1)
+        } else {
+            self.next_cron_ms
+        })
     }
 
     /// Redis' `serverCron`: runs `hz` times a second.
     pub fn handle_timeout(&mut self, now: Now) {
-        if now.mono_ms < self.next_cron_ms {
-            return;
+        self.last_mono_ms = now.mono_ms;
+        if self.bgsave_busy() {
+            self.bgsave_slice();
         }
-        let period_ms = 1000 / self.config.hz.clamp(1, 500) as u64;
-        self.next_cron_ms = now.mono_ms + period_ms;
-        self.cron_expire(now);
-        self.cron_clients(now);
-        self.cron_stats(now);
+        if now.mono_ms >= self.next_cron_ms {
+            let period_ms = 1000 / self.config.hz.clamp(1, 500) as u64;
+            self.next_cron_ms = now.mono_ms + period_ms;
+            self.cron_expire(now);
+            self.cron_clients(now);
+            self.cron_stats(now);
+            self.cron_save_points(now);
+        }
         self.flush();
     }
 
@@ -292,14 +355,18 @@ impl Server {
         }
     }
 
-    /// Starts a disk operation; `conn` is blocked until `handle_disk_done` answers it.
-    pub fn start_disk(&mut self, conn: ConnId, op: DiskOp, waiter: DiskWaiter) {
+    /// Starts a disk operation; a client named by the waiter is blocked until it completes.
+    pub fn start_disk(&mut self, op: DiskOp, waiter: DiskWaiter) {
         let token = self.next_disk_token;
         self.next_disk_token += 1;
-        self.disk_waiters.insert(token, (conn, waiter));
-        if let Some(c) = self.clients.get_mut(&conn) {
+        let blocked = match waiter {
+            DiskWaiter::ConfigRewrite(conn) => Some(conn),
+            DiskWaiter::Persist(step) => step.client(),
+        };
+        if let Some(c) = blocked.and_then(|id| self.clients.get_mut(&id)) {
             c.blocked_on = Some(token);
         }
+        self.disk_waiters.insert(token, waiter);
         self.actions.push_back(Action::Disk { token, op });
     }
 
@@ -354,7 +421,6 @@ impl Server {
         for p in &c.patterns {
             crate::commands::pubsub::remove_subscriber(&mut self.patterns, p, id);
         }
-        self.disk_waiters.retain(|_, (conn, _)| *conn != id);
         self.pending.remove(&id);
     }
 

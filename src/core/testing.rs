@@ -12,6 +12,81 @@ pub struct TestServer {
     pub other_actions: Vec<Action>,
     /// Bytes sent to each client and not yet read by `reply`/`take_output`.
     pending: std::collections::BTreeMap<ConnId, Vec<u8>>,
+    /// The files disk actions touch.
+    pub disk: MemDisk,
+}
+
+/// An in-memory disk for core tests; `fail` makes every write-like operation fail.
+#[derive(Default)]
+pub struct MemDisk {
+    files: std::sync::Mutex<std::collections::BTreeMap<String, Vec<u8>>>,
+    pub fail: std::sync::atomic::AtomicBool,
+}
+
+impl MemDisk {
+    pub fn run(&self, op: &crate::core::DiskOp) -> Result<bytes::Bytes, String> {
+        crate::env::run_disk_op(self, op).map_err(|e| e.to_string())
+    }
+    pub fn file(&self, path: &str) -> Option<Vec<u8>> {
+        self.files.lock().unwrap().get(path).cloned()
+    }
+    fn check(&self) -> std::io::Result<()> {
+        if self.fail.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(std::io::Error::other("No space left on device"));
+        }
+        Ok(())
+    }
+}
+
+impl crate::env::Disk for MemDisk {
+    fn read(&self, path: &str) -> std::io::Result<Vec<u8>> {
+        self.files
+            .lock()
+            .unwrap()
+            .get(path)
+            .cloned()
+            .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))
+    }
+    fn write(&self, path: &str, data: &[u8]) -> std::io::Result<()> {
+        self.check()?;
+        self.files
+            .lock()
+            .unwrap()
+            .insert(path.into(), data.to_vec());
+        Ok(())
+    }
+    fn append(&self, path: &str, data: &[u8]) -> std::io::Result<()> {
+        self.check()?;
+        self.files
+            .lock()
+            .unwrap()
+            .entry(path.into())
+            .or_default()
+            .extend_from_slice(data);
+        Ok(())
+    }
+    fn fsync(&self, _path: &str) -> std::io::Result<()> {
+        self.check()
+    }
+    fn rename(&self, from: &str, to: &str) -> std::io::Result<()> {
+        let mut f = self.files.lock().unwrap();
+        let data = f
+            .remove(from)
+            .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))?;
+        f.insert(to.into(), data);
+        Ok(())
+    }
+    fn remove(&self, path: &str) -> std::io::Result<()> {
+        self.files
+            .lock()
+            .unwrap()
+            .remove(path)
+            .map(|_| ())
+            .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))
+    }
+    fn fsync_dir(&self, _path: &str) -> std::io::Result<()> {
+        self.check()
+    }
 }
 
 impl TestServer {
@@ -20,18 +95,54 @@ impl TestServer {
     }
 
     pub fn with_config(config: Config) -> Self {
-        let now = Now {
-            mono_ms: 1_000,
-            unix_ms: 1_700_000_000_000,
-        };
+        Self::with_disk(config, MemDisk::default())
+    }
+
+    /// A server starting on an existing disk (what a restart sees).
+    pub fn with_disk(config: Config, disk: MemDisk) -> Self {
+        Self::start(
+            config,
+            disk,
+            Now {
+                mono_ms: 1_000,
+                unix_ms: 1_700_000_000_000,
+            },
+        )
+    }
+
+    fn start(config: Config, disk: MemDisk, now: Now) -> Self {
         let mut t = TestServer {
             server: Server::new(config, 42, None, now),
             now,
             other_actions: Vec::new(),
             pending: Default::default(),
+            disk,
         };
+        t.drain();
         t.connect(1);
         t
+    }
+
+    /// Stops this server and starts a new one on the same disk and config, `ms` later.
+    pub fn restart(self, ms: u64) -> Self {
+        let mut config = self.server.config.clone();
+        config.pid += 1;
+        let now = Now {
+            mono_ms: self.now.mono_ms + ms,
+            unix_ms: self.now.unix_ms + ms,
+        };
+        Self::start(config, self.disk, now)
+    }
+
+    /// Log messages so far, in order.
+    pub fn logs(&self) -> Vec<&str> {
+        self.other_actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Log { msg, .. } => Some(msg.as_str()),
+                _ => None,
+            })
+            .collect()
     }
 
     /// Opens client `id` (client 1 exists from the start).
@@ -94,8 +205,9 @@ impl TestServer {
                     .entry(conn)
                     .or_default()
                     .extend_from_slice(&data),
-                Action::Disk { token, .. } => {
-                    self.server.handle_disk_done(self.now, token, Ok(()));
+                Action::Disk { token, op } => {
+                    let result = self.disk.run(&op);
+                    self.server.handle_disk_done(self.now, token, result);
                 }
                 other => self.other_actions.push(other),
             }

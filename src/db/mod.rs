@@ -216,6 +216,12 @@ impl Db {
             .map(|(k, e)| (&k.key, e))
     }
 
+    /// Every entry in hash order, including keys whose time passed but are not deleted yet
+    /// (what a save writes, as Redis does).
+    pub fn iter_all(&self) -> impl Iterator<Item = (&Bytes, &Entry)> {
+        self.map.iter().map(|(k, e)| (&k.key, e))
+    }
+
     /// One SCAN step from `cursor`: at least `count` keys (all keys sharing the last hash are
     /// included so none is skipped) and the next cursor (0 when done).
     pub fn scan(&self, cursor: u64, count: usize, now_ms: u64) -> (u64, Vec<Bytes>) {

@@ -1,0 +1,47 @@
+//! Persistence commands: SAVE, BGSAVE [SCHEDULE], LASTSAVE. The work is in `core::persist`.
+
+use super::{flags::*, is, server, Call, CommandSpec};
+use crate::core::Server;
+
+pub const COMMANDS: &[CommandSpec] = &[
+    server("save", 1, ADMIN | NOSCRIPT | NO_MULTI, (0, 0, 0), save),
+    server("bgsave", -1, ADMIN | NOSCRIPT, (0, 0, 0), bgsave),
+    server("lastsave", 1, LOADING | STALE | FAST, (0, 0, 0), lastsave),
+];
+
+fn save(s: &mut Server, call: &Call) {
+    if s.persist.bgsave.is_some() {
+        return s
+            .reply(call.id)
+            .error("ERR Background save already in progress");
+    }
+    s.save(call.now, Some(call.id), false);
+}
+
+fn bgsave(s: &mut Server, call: &Call) {
+    let schedule = match call.args.get(1) {
+        None => false,
+        Some(a) if is(a, "schedule") && call.args.len() == 2 => true,
+        Some(_) => return s.reply(call.id).syntax(),
+    };
+    if s.persist.bgsave.is_some() {
+        if schedule {
+            s.persist.scheduled = true;
+            return s.reply(call.id).simple("Background saving scheduled");
+        }
+        return s
+            .reply(call.id)
+            .error("ERR Background save already in progress");
+    }
+    s.bgsave_start(call.now);
+    s.reply(call.id).simple("Background saving started");
+}
+
+fn lastsave(s: &mut Server, call: &Call) {
+    let t = s.persist.last_save_unix_s as i64;
+    s.reply(call.id).int(t);
+}
+
+#[cfg(test)]
+#[path = "persistence_tests.rs"]
+mod tests;

@@ -1,0 +1,527 @@
+//! RDB persistence in the core: loading at startup, SAVE, BGSAVE, save points, SHUTDOWN's final
+//! save and the MISCONF state after a failed background save.
+//!
+//! There is no fork: BGSAVE is a point-in-time snapshot of the live keyspace (key-level
+//! copy-on-write, see `db/snapshot.rs`) serialised a slice at a time from the cron, so clients keep
+//! being served while it runs. Each slice is appended to a temporary file; the last one is
+//! followed by a commit (fsync, rename over `dbfilename`, fsync the directory). Every disk step
+//! waits for the previous one to succeed, so a failed write can never be renamed into place.
+
+use super::{ConnId, DiskOp, DiskWaiter, Now, Server};
+use crate::config::LogLevel;
+use crate::rdb::{read_rdb, Aux, RdbWriter, WriteOptions};
+use bytes::Bytes;
+
+/// Keys serialised per BGSAVE slice; between slices clients are served.
+const BGSAVE_KEYS_PER_SLICE: usize = 20_000;
+/// After a failed background save, save points wait this long before trying again (Redis: 5 s).
+const BGSAVE_RETRY_DELAY_MS: u64 = 5_000;
+/// RDB version written: 10 is what Redis 7.0 writes and the newest it loads.
+pub const RDB_VERSION: u32 = 10;
+
+pub const MISCONF: &str = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. \
+Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if \
+RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
+
+/// A disk step persistence is waiting for.
+#[derive(Clone, Copy, Debug)]
+pub enum Step {
+    /// Reading dbfilename at startup.
+    Load,
+    /// SAVE by a client (None: SHUTDOWN or a signal, then exit).
+    Save {
+        conn: Option<ConnId>,
+        then_exit: bool,
+    },
+    /// A BGSAVE slice was written.
+    BgsaveSlice,
+    /// The BGSAVE file was committed.
+    BgsaveCommit,
+    /// Removing a temporary file; the outcome does not matter.
+    Cleanup,
+}
+
+impl Step {
+    /// The client blocked while this step runs, if any.
+    pub fn client(self) -> Option<ConnId> {
+        match self {
+            Step::Save { conn, .. } => conn,
+            _ => None,
+        }
+    }
+}
+
+/// Persistence state INFO persistence reports.
+#[derive(Default)]
+pub struct Persistence {
+    pub last_save_unix_s: u64,
+    pub last_bgsave_ok: bool,
+    pub last_bgsave_time_s: Option<u64>,
+    pub rdb_saves: u64,
+    pub loading: bool,
+    pub keys_loaded: u64,
+    pub keys_expired_on_load: u64,
+    pub bgsave: Option<Bgsave>,
+    /// BGSAVE SCHEDULE asked while one was running.
+    pub scheduled: bool,
+    /// When the last background save attempt started (monotonic).
+    last_attempt_mono_ms: u64,
+}
+
+/// A background save in progress.
+pub struct Bgsave {
+    writer: Option<RdbWriter>,
+    /// Database the iterator is in; `written_db` is the one the file last selected.
+    db: usize,
+    written_db: Option<usize>,
+    pub started: Now,
+    dirty_at_start: u64,
+    first_slice: bool,
+    /// A slice is being written: the next waits for it.
+    in_flight: bool,
+    pub keys_done: u64,
+    pub keys_total: u64,
+}
+
+impl Persistence {
+    /// State at startup: nothing saved since `now`, no failed save.
+    pub fn new(now: Now) -> Self {
+        Persistence {
+            last_save_unix_s: now.unix_ms / 1000,
+            last_bgsave_ok: true,
+            ..Default::default()
+        }
+    }
+}
+
+impl Server {
+    fn rdb_path(&self) -> String {
+        format!(
+            "{}/{}",
+            self.config.dir.trim_end_matches('/'),
+            self.config.dbfilename
+        )
+    }
+
+    fn rdb_aux(&self, now: Now) -> Aux {
+        Aux {
+            ctime: now.unix_ms / 1000,
+            ..Aux::default()
+        }
+    }
+
+    fn write_options(&self) -> WriteOptions {
+        WriteOptions {
+            version: RDB_VERSION,
+            compress: self.config.rdbcompression,
+            checksum: self.config.rdbchecksum,
+        }
+    }
+
+    /// Startup: read the RDB file (the core asks; the driver reads).
+    pub(crate) fn start_loading(&mut self) {
+        let path = self.rdb_path();
+        self.persist.loading = true;
+        self.start_disk(DiskOp::Read { path }, DiskWaiter::Persist(Step::Load));
+    }
+
+    /// Routes a finished disk step.
+    pub(crate) fn persist_done(&mut self, now: Now, step: Step, result: Result<Bytes, String>) {
+        match step {
+            Step::Load => self.loaded(now, result),
+            Step::Save { conn, then_exit } => self.saved(now, conn, then_exit, result.map(|_| ())),
+            Step::BgsaveSlice => match result {
+                Ok(_) => self.bgsave_slice_written(),
+                Err(e) => self.bgsave_failed(&e),
+            },
+            Step::BgsaveCommit => match result {
+                Ok(_) => self.bgsave_succeeded(now),
+                Err(e) => self.bgsave_failed(&e),
+            },
+            Step::Cleanup => {}
+        }
+    }
+
+    fn loaded(&mut self, now: Now, result: Result<Bytes, String>) {
+        self.persist.loading = false;
+        let data = match result {
+            Ok(d) => d,
+            Err(e)
+                if e.contains("No such file")
+                    || e.contains("not found")
+                    || e.contains("os error 2") =>
+            {
+                return self.ready()
+            }
+            Err(e) => {
+                self.log(
+                    LogLevel::Warning,
+                    format!("Fatal error loading the DB: {e}. Exiting."),
+                );
+                return self.exit(1);
+            }
+        };
+        let loaded = match read_rdb(&data) {
+            Ok(l) => l,
+            Err(e) => {
+                let path = self.rdb_path();
+                self.log(
+                    LogLevel::Warning,
+                    format!("Internal error in RDB reading {path}: {e}"),
+                );
+                self.log(
+                    LogLevel::Warning,
+                    "Terminating server after rdb file reading failure.".into(),
+                );
+                return self.exit(1);
+            }
+        };
+        self.log(
+            LogLevel::Notice,
+            format!("Loading RDB produced by version {}", loaded.aux.redis_ver),
+        );
+        let (mut n, mut expired) = (0, 0);
+        let master = self.config.replicaof.is_none();
+        for (idx, keys) in loaded.dbs {
+            let Some(db) = self.ks.dbs.get_mut(idx) else {
+                self.log(LogLevel::Warning, format!("FATAL: Data file was created with a Redis server configured to handle more than {} databases. Exiting", self.config.databases));
+                return self.exit(1);
+            };
+            for (key, entry) in keys {
+                if master && entry.expire_at_ms.is_some_and(|t| t <= now.unix_ms) {
+                    expired += 1;
+                    continue;
+                }
+                db.insert(key, entry.value, entry.expire_at_ms);
+                n += 1;
+            }
+        }
+        self.persist.keys_loaded = n;
+        self.persist.keys_expired_on_load = expired;
+        self.persist.last_save_unix_s = now.unix_ms / 1000;
+        self.log(
+            LogLevel::Notice,
+            format!("Done loading RDB, keys loaded: {n}, keys expired: {expired}."),
+        );
+        self.log(
+            LogLevel::Notice,
+            "DB loaded from disk: 0.000 seconds".into(),
+        );
+        self.trace(format!("loaded {n} keys from RDB"));
+        self.ready();
+    }
+
+    /// The whole dataset as one RDB file (SAVE, SHUTDOWN).
+    fn serialize_all(&mut self, now: Now) -> Bytes {
+        let mut w = RdbWriter::new(&self.rdb_aux(now), self.write_options());
+        for (idx, db) in self.ks.dbs.iter().enumerate() {
+            if db.is_empty() {
+                continue;
+            }
+            w.begin_db(idx, db.len(), db.expires_len());
+            for (k, e) in db.iter_all() {
+                w.entry(k, e);
+            }
+        }
+        w.finish()
+    }
+
+    /// A foreground save. `conn` gets the reply; `then_exit` stops the server after it.
+    pub fn save(&mut self, now: Now, conn: Option<ConnId>, then_exit: bool) {
+        let data = self.serialize_all(now);
+        let path = self.rdb_path();
+        self.persist.rdb_saves += 1;
+        self.start_disk(
+            DiskOp::WriteAtomic { path, data },
+            DiskWaiter::Persist(Step::Save { conn, then_exit }),
+        );
+    }
+
+    fn saved(
+        &mut self,
+        now: Now,
+        conn: Option<ConnId>,
+        then_exit: bool,
+        result: Result<(), String>,
+    ) {
+        match &result {
+            Ok(()) => {
+                self.log(LogLevel::Notice, "DB saved on disk".into());
+                self.dirty = 0;
+                self.persist.last_save_unix_s = now.unix_ms / 1000;
+                self.persist.last_bgsave_ok = true;
+                self.trace("saved".into());
+            }
+            Err(e) => self.log(LogLevel::Warning, format!("Failed opening the temp RDB file temp-{}.rdb (in server root dir) for saving: {e}", self.config.pid)),
+        }
+        if let Some(c) = conn.and_then(|id| self.clients.get_mut(&id)) {
+            c.blocked_on = None;
+        }
+        match (then_exit, result, conn) {
+            (true, Ok(()), _) => self.finish_shutdown(),
+            (true, Err(_), Some(id)) => {
+                self.log(
+                    LogLevel::Warning,
+                    "Error trying to save the DB, can't exit.".into(),
+                );
+                self.reply(id)
+                    .error("ERR Errors trying to SHUTDOWN. Check logs.");
+            }
+            (true, Err(_), None) => {
+                self.log(
+                    LogLevel::Warning,
+                    "Error trying to save the DB, can't exit.".into(),
+                );
+            }
+            (false, Ok(()), Some(id)) => self.reply(id).ok(),
+            (false, Err(_), Some(id)) => self.reply(id).error("ERR"),
+            (false, _, None) => {}
+        }
+        if let Some(id) = conn {
+            self.process_input(id, now);
+        }
+    }
+
+    /// SHUTDOWN / SIGTERM: save when asked (or when save points exist), then exit.
+    pub fn shutdown(&mut self, now: Now, conn: Option<ConnId>, save: Option<bool>) {
+        self.log(LogLevel::Warning, "User requested shutdown...".into());
+        self.abort_bgsave();
+        if save.unwrap_or(!self.config.save_points.is_empty()) {
+            self.log(
+                LogLevel::Notice,
+                "Saving the final RDB snapshot before exiting.".into(),
+            );
+            self.save(now, conn, true);
+        } else {
+            self.finish_shutdown();
+        }
+    }
+
+    fn finish_shutdown(&mut self) {
+        self.log(
+            LogLevel::Warning,
+            "Redis is now ready to exit, bye bye...".into(),
+        );
+        self.exit(0);
+    }
+
+    /// Starts a background save; false if one is already running.
+    pub fn bgsave_start(&mut self, now: Now) -> bool {
+        if self.persist.bgsave.is_some() {
+            return false;
+        }
+        let mut keys_total = 0;
+        for db in &mut self.ks.dbs {
+            db.snapshot_begin();
+            keys_total += db.len() as u64;
+        }
+        let writer = RdbWriter::new(&self.rdb_aux(now), self.write_options());
+        self.persist.last_attempt_mono_ms = now.mono_ms;
+        self.persist.bgsave = Some(Bgsave {
+            writer: Some(writer),
+            db: 0,
+            written_db: None,
+            started: now,
+            dirty_at_start: self.dirty,
+            first_slice: true,
+            in_flight: false,
+            keys_done: 0,
+            keys_total,
+        });
+        self.log(
+            LogLevel::Notice,
+            format!("Background saving started by pid {}", self.config.pid),
+        );
+        self.trace("+bgsave".into());
+        true
+    }
+
+    /// True while a background save wants slices (the cron runs again at once).
+    pub(crate) fn bgsave_busy(&self) -> bool {
+        self.persist
+            .bgsave
+            .as_ref()
+            .is_some_and(|b| !b.in_flight && b.writer.is_some())
+    }
+
+    /// Serialises one slice and hands it to the disk; commits after the last one.
+    pub(crate) fn bgsave_slice(&mut self) {
+        let Some(mut b) = self.persist.bgsave.take() else {
+            return;
+        };
+        if b.in_flight || b.writer.is_none() {
+            self.persist.bgsave = Some(b);
+            return;
+        }
+        let w = b.writer.as_mut().expect("checked above");
+        let mut budget = BGSAVE_KEYS_PER_SLICE;
+        // Entries captured before their first change since the last slice, in any database.
+        for idx in 0..self.ks.dbs.len() {
+            for (k, e) in self.ks.dbs[idx].snapshot_take_early() {
+                select(w, &mut b.written_db, idx, (0, 0));
+                w.entry(&k, &e);
+                b.keys_done += 1;
+            }
+        }
+        while budget > 0 && b.db < self.ks.dbs.len() {
+            let db = &mut self.ks.dbs[b.db];
+            let len = db.snapshot_len();
+            let mut n = 0;
+            let done = db.snapshot_step(budget, |k, e| {
+                if b.written_db != Some(b.db) {
+                    select(w, &mut b.written_db, b.db, len);
+                }
+                w.entry(k, e);
+                n += 1;
+            });
+            b.keys_done += n;
+            budget = budget.saturating_sub(n.max(1) as usize);
+            if done {
+                b.db += 1;
+            }
+        }
+        let path = self.tmp_rdb_path();
+        let last = b.db >= self.ks.dbs.len();
+        let data = if last {
+            // Pick up changes captured during the final slice, then stop capturing.
+            for idx in 0..self.ks.dbs.len() {
+                for (k, e) in self.ks.dbs[idx].snapshot_take_early() {
+                    select(w, &mut b.written_db, idx, (0, 0));
+                    w.entry(&k, &e);
+                }
+                self.ks.dbs[idx].snapshot_end();
+            }
+            b.writer.take().expect("present").finish()
+        } else {
+            w.take_chunk()
+        };
+        let first = std::mem::replace(&mut b.first_slice, false);
+        b.in_flight = true;
+        self.persist.bgsave = Some(b);
+        let op = if first {
+            DiskOp::Write {
+                path: path.clone(),
+                data,
+            }
+        } else {
+            DiskOp::Append {
+                path: path.clone(),
+                data,
+            }
+        };
+        self.start_disk(op, DiskWaiter::Persist(Step::BgsaveSlice));
+    }
+
+    /// A slice is on disk: after the last one, commit the file (only now, so a failed write is
+    /// never renamed into place).
+    fn bgsave_slice_written(&mut self) {
+        let Some(b) = self.persist.bgsave.as_mut() else {
+            return;
+        };
+        b.in_flight = false;
+        if b.writer.is_none() {
+            b.in_flight = true;
+            let (tmp, path) = (self.tmp_rdb_path(), self.rdb_path());
+            self.start_disk(
+                DiskOp::Commit { tmp, path },
+                DiskWaiter::Persist(Step::BgsaveCommit),
+            );
+        }
+    }
+
+    fn tmp_rdb_path(&self) -> String {
+        format!(
+            "{}/temp-{}.rdb",
+            self.config.dir.trim_end_matches('/'),
+            self.config.pid
+        )
+    }
+
+    fn bgsave_succeeded(&mut self, now: Now) {
+        let Some(b) = self.persist.bgsave.take() else {
+            return;
+        };
+        self.dirty = self.dirty.saturating_sub(b.dirty_at_start);
+        self.persist.last_save_unix_s = now.unix_ms / 1000;
+        self.persist.last_bgsave_ok = true;
+        self.persist.rdb_saves += 1;
+        self.persist.last_bgsave_time_s =
+            Some(now.mono_ms.saturating_sub(b.started.mono_ms) / 1000);
+        self.log(LogLevel::Notice, "DB saved on disk".into());
+        self.log(
+            LogLevel::Notice,
+            "Background saving terminated with success".into(),
+        );
+        self.trace("bgsave ok".into());
+        if std::mem::take(&mut self.persist.scheduled) {
+            self.bgsave_start(now);
+        }
+    }
+
+    fn bgsave_failed(&mut self, err: &str) {
+        if self.persist.bgsave.is_none() {
+            return;
+        }
+        self.abort_bgsave();
+        self.persist.last_bgsave_ok = false;
+        self.persist.last_bgsave_time_s = Some(0);
+        self.log(
+            LogLevel::Warning,
+            format!("Write error saving DB on disk: {err}"),
+        );
+        self.log(LogLevel::Warning, "Background saving error".into());
+        self.trace(format!("bgsave error ({err})"));
+    }
+
+    /// Drops an in-progress background save and its temporary file.
+    fn abort_bgsave(&mut self) {
+        if self.persist.bgsave.take().is_none() {
+            return;
+        }
+        for db in &mut self.ks.dbs {
+            db.snapshot_end();
+        }
+        let path = self.tmp_rdb_path();
+        self.start_disk(DiskOp::Remove { path }, DiskWaiter::Persist(Step::Cleanup));
+    }
+
+    /// Save points (`save <seconds> <changes>`), checked from the cron.
+    pub(crate) fn cron_save_points(&mut self, now: Now) {
+        if self.persist.bgsave.is_some() || self.persist.loading {
+            return;
+        }
+        let since_save_s = (now.unix_ms / 1000).saturating_sub(self.persist.last_save_unix_s);
+        let retry_ok = self.persist.last_bgsave_ok
+            || now
+                .mono_ms
+                .saturating_sub(self.persist.last_attempt_mono_ms)
+                > BGSAVE_RETRY_DELAY_MS;
+        let due = self
+            .config
+            .save_points
+            .iter()
+            .find(|(secs, changes)| self.dirty >= *changes && since_save_s >= *secs);
+        if let (Some(&(secs, _)), true) = (due, retry_ok) {
+            self.log(
+                LogLevel::Notice,
+                format!("{} changes in {secs} seconds. Saving...", self.dirty),
+            );
+            self.bgsave_start(now);
+        }
+    }
+
+    /// True when writes must be refused with MISCONF.
+    pub fn writes_refused_misconf(&self) -> bool {
+        self.config.stop_writes_on_bgsave_error
+            && !self.config.save_points.is_empty()
+            && !self.persist.last_bgsave_ok
+    }
+}
+
+/// Emits SELECTDB (and RESIZEDB) when the file is not already in database `idx`.
+fn select(w: &mut RdbWriter, written: &mut Option<usize>, idx: usize, len: (usize, usize)) {
+    if *written != Some(idx) {
+        w.begin_db(idx, len.0, len.1);
+        *written = Some(idx);
+    }
+}
