@@ -38,7 +38,7 @@ mod tests;
 use bytes::Bytes;
 use std::collections::BTreeMap;
 
-pub use crc64::crc64;
+use crc64::crc64;
 pub use read::read_rdb;
 pub use write::{RdbWriter, WriteOptions};
 
