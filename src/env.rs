@@ -74,6 +74,8 @@ pub trait Disk: Send + Sync {
     fn remove(&self, path: &str) -> io::Result<()>;
     /// Makes renames, creations and removals in the directory of `path` durable.
     fn fsync_dir(&self, path: &str) -> io::Result<()>;
+    /// Creates a directory and its parents if missing.
+    fn create_dir(&self, path: &str) -> io::Result<()>;
 }
 
 /// Write a temp file, fsync it, rename it over `path`, fsync the directory: Redis' way of
@@ -100,6 +102,7 @@ pub fn run_disk_op(disk: &dyn Disk, op: &DiskOp) -> io::Result<Bytes> {
         }
         DiskOp::Remove { path } => disk.remove(path)?,
         DiskOp::WriteAtomic { path, data } => write_atomic(disk, path, data)?,
+        DiskOp::CreateDir { path } => disk.create_dir(path)?,
     }
     Ok(Bytes::new())
 }

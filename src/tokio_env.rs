@@ -163,6 +163,9 @@ impl Disk for FsDisk {
     fn remove(&self, path: &str) -> io::Result<()> {
         fs::remove_file(path)
     }
+    fn create_dir(&self, path: &str) -> io::Result<()> {
+        fs::create_dir_all(path)
+    }
     fn fsync_dir(&self, path: &str) -> io::Result<()> {
         let dir = Path::new(path)
             .parent()

@@ -123,6 +123,10 @@ impl Disk for SimDisk {
                 .ok_or_else(|| not_found(path))
         })
     }
+    fn create_dir(&self, _path: &str) -> io::Result<()> {
+        // Names are whole paths on this flat disk: directories need no entry.
+        Ok(())
+    }
     fn fsync_dir(&self, _path: &str) -> io::Result<()> {
         // One directory per node: syncing it makes the whole namespace durable.
         self.with(|s| {

@@ -162,7 +162,13 @@ fn set(s: &mut Server, call: &Call) {
             return s.reply(call.id).error(&failed(d.name, &why));
         }
     }
+    let aof_was = s.config.appendonly;
     s.config = next;
+    match (aof_was, s.config.appendonly) {
+        (false, true) => s.aof_enable(call.now),
+        (true, false) => s.aof_disable(),
+        _ => {}
+    }
     s.reply(call.id).ok();
 }
 

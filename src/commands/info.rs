@@ -232,6 +232,8 @@ fn memory(s: &Server, _: Now, out: &mut String) {
 fn persistence(s: &Server, now: Now, out: &mut String) {
     let p = &s.persist;
     let bg = p.bgsave.as_ref();
+    let aof = s.aof.as_ref();
+    let aof_rewriting = bg.is_some_and(|b| b.target != crate::core::persist::Target::Rdb);
     fields!(out, "loading" => u8::from(p.loading));
     zeros(
         out,
@@ -256,19 +258,29 @@ fn persistence(s: &Server, now: Now, out: &mut String) {
         "rdb_last_cow_size" => 0,
         "rdb_last_load_keys_expired" => p.keys_expired_on_load,
         "rdb_last_load_keys_loaded" => p.keys_loaded,
-        "aof_enabled" => 0,
-        "aof_rewrite_in_progress" => 0,
-        "aof_rewrite_scheduled" => 0,
+        "aof_enabled" => u8::from(s.aof.is_some()),
+        "aof_rewrite_in_progress" => u8::from(aof_rewriting),
+        "aof_rewrite_scheduled" => u8::from(aof.is_some_and(|a| a.rewrite_scheduled)),
         "aof_last_rewrite_time_sec" => -1,
-        "aof_current_rewrite_time_sec" => -1,
-        "aof_last_bgrewrite_status" => "ok",
-        "aof_rewrites" => 0,
+        "aof_current_rewrite_time_sec" => if aof_rewriting { bg.map_or(-1, |b| (now.mono_ms.saturating_sub(b.started.mono_ms) / 1000) as i64) } else { -1 },
+        "aof_last_bgrewrite_status" => if aof.is_none_or(|a| a.last_rewrite_ok) { "ok" } else { "err" },
+        "aof_rewrites" => aof.map_or(0, |a| a.rewrites),
         "aof_rewrites_consecutive_failures" => 0,
-        "aof_last_write_status" => "ok",
+        "aof_last_write_status" => if aof.is_some_and(|a| a.write_error.is_some()) { "err" } else { "ok" },
         "aof_last_cow_size" => 0,
         "module_fork_in_progress" => 0,
         "module_fork_last_cow_size" => 0,
     );
+    if let Some(a) = aof {
+        fields!(out,
+            "aof_current_size" => a.current_size,
+            "aof_base_size" => a.base_size,
+            "aof_pending_rewrite" => u8::from(a.rewrite_scheduled),
+            "aof_buffer_length" => a.feed.buf.len(),
+            "aof_pending_bio_fsync" => 0,
+            "aof_delayed_fsync" => 0,
+        );
+    }
 }
 
 fn stats(s: &Server, _: Now, out: &mut String) {

@@ -69,15 +69,17 @@ fn exec(s: &mut Server, call: &Call) {
         return s.reply(call.id).null_array();
     }
     s.reply(call.id).array(m.queued.len());
+    s.begin_exec_effects();
     for args in m.queued {
         let Some(spec) = s.command(&args[0]) else {
             continue;
         };
         s.execute(call.id, spec, &args, call.now);
         if !s.clients.contains_key(&call.id) {
-            return;
+            break;
         }
     }
+    s.end_exec_effects();
 }
 
 fn discard(s: &mut Server, call: &Call) {

@@ -1,12 +1,15 @@
-//! Persistence commands: SAVE, BGSAVE [SCHEDULE], LASTSAVE. The work is in `core::persist`.
+//! Persistence commands: SAVE, BGSAVE [SCHEDULE], BGREWRITEAOF, LASTSAVE. The work is in
+//! `core::persist` and `core::aof`.
 
 use super::{flags::*, is, server, Call, CommandSpec};
+use crate::core::persist::Target;
 use crate::core::Server;
 
 pub const COMMANDS: &[CommandSpec] = &[
     server("save", 1, ADMIN | NOSCRIPT | NO_MULTI, (0, 0, 0), save),
     server("bgsave", -1, ADMIN | NOSCRIPT, (0, 0, 0), bgsave),
     server("lastsave", 1, LOADING | STALE | FAST, (0, 0, 0), lastsave),
+    server("bgrewriteaof", 1, ADMIN | NOSCRIPT, (0, 0, 0), bgrewriteaof),
 ];
 
 fn save(s: &mut Server, call: &Call) {
@@ -24,6 +27,14 @@ fn bgsave(s: &mut Server, call: &Call) {
         Some(a) if is(a, "schedule") && call.args.len() == 2 => true,
         Some(_) => return s.reply(call.id).syntax(),
     };
+    if s.persist
+        .bgsave
+        .as_ref()
+        .is_some_and(|b| b.target != Target::Rdb)
+        && !schedule
+    {
+        return s.reply(call.id).error("ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.");
+    }
     if s.persist.bgsave.is_some() {
         if schedule {
             s.persist.scheduled = true;
@@ -35,6 +46,22 @@ fn bgsave(s: &mut Server, call: &Call) {
     }
     s.bgsave_start(call.now);
     s.reply(call.id).simple("Background saving started");
+}
+
+fn bgrewriteaof(s: &mut Server, call: &Call) {
+    let running = s.persist.bgsave.as_ref().map(|b| b.target);
+    match (s.aof.as_mut(), running) {
+        (None, _) => s.reply(call.id).error("ERR Background AOF rewrite needs appendonly yes (redsim keeps no AOF files while it is off)"),
+        (Some(_), Some(Target::AofBase { .. })) => s.reply(call.id).error("ERR Background append only file rewriting already in progress"),
+        (Some(aof), Some(Target::Rdb)) => {
+            aof.rewrite_scheduled = true;
+            s.reply(call.id).simple("Background append only file rewriting scheduled");
+        }
+        (Some(_), None) => {
+            s.aof_rewrite_start(call.now);
+            s.reply(call.id).simple("Background append only file rewriting started");
+        }
+    }
 }
 
 fn lastsave(s: &mut Server, call: &Call) {

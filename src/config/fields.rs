@@ -4,7 +4,7 @@
 use super::table::{
     one, Directive, Kind, Store, APPEND, IMMUTABLE, INT_MAX, MULTI_ARG, OMIT_EMPTY, PROTECTED,
 };
-use super::{Allow, LogLevel};
+use super::{Allow, AppendFsync, LogLevel};
 use crate::resp::parse_i64;
 use bytes::Bytes;
 
@@ -89,6 +89,13 @@ pub(super) static FIELDS: &[Directive] = &[
     field!("stop-writes-on-bgsave-error" => stop_writes_on_bgsave_error, Kind::Bool),
     field!("rdbcompression" => rdbcompression, Kind::Bool),
     field!("rdbchecksum" => rdbchecksum, Kind::Bool, IMMUTABLE),
+    field!("appendfilename" => appendfilename, Kind::Str, IMMUTABLE),
+    field!("appenddirname" => appenddirname, Kind::Str, IMMUTABLE),
+    field!("appendfsync" => appendfsync, Kind::Enum(FSYNC_POLICIES)),
+    field!("auto-aof-rewrite-percentage" => auto_aof_rewrite_percentage, Kind::Int(0, INT_MAX)),
+    field!("auto-aof-rewrite-min-size" => auto_aof_rewrite_min_size, Kind::Mem(0, LONG_MAX)),
+    field!("aof-load-truncated" => aof_load_truncated, Kind::Bool),
+    field!("aof-use-rdb-preamble" => aof_use_rdb_preamble, Kind::Bool),
     Directive {
         name: "replicaof",
         aliases: &["slaveof"],
@@ -276,6 +283,19 @@ impl Value for LogLevel {
     }
     fn from_text(s: &str) -> Self {
         value_of(LOGLEVELS, &LOGLEVEL_VALUES, s)
+    }
+}
+
+const FSYNC_POLICIES: &[&str] = &["always", "everysec", "no"];
+const FSYNC_VALUES: [AppendFsync; 3] =
+    [AppendFsync::Always, AppendFsync::Everysec, AppendFsync::No];
+
+impl Value for AppendFsync {
+    fn show(&self) -> String {
+        name_of(FSYNC_POLICIES, &FSYNC_VALUES, self)
+    }
+    fn from_text(s: &str) -> Self {
+        value_of(FSYNC_POLICIES, &FSYNC_VALUES, s)
     }
 }
 

@@ -40,6 +40,17 @@ pub enum Allow {
     Local,
 }
 
+/// When the AOF is fsynced (`appendfsync`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AppendFsync {
+    /// Before every reply to a write.
+    Always,
+    /// Once a second, from the cron.
+    Everysec,
+    /// Never explicitly.
+    No,
+}
+
 #[derive(Clone, Debug)]
 pub struct Config {
     pub port: u16,
@@ -62,6 +73,13 @@ pub struct Config {
     pub stop_writes_on_bgsave_error: bool,
     pub rdbcompression: bool,
     pub rdbchecksum: bool,
+    pub appendfilename: String,
+    pub appenddirname: String,
+    pub appendfsync: AppendFsync,
+    pub auto_aof_rewrite_percentage: i64,
+    pub auto_aof_rewrite_min_size: i64,
+    pub aof_load_truncated: bool,
+    pub aof_use_rdb_preamble: bool,
     pub replicaof: Option<(String, u16)>,
     pub masterauth: Option<Bytes>,
     pub masteruser: Option<Bytes>,
@@ -111,6 +129,13 @@ impl Default for Config {
             stop_writes_on_bgsave_error: true,
             rdbcompression: true,
             rdbchecksum: true,
+            appendfilename: "appendonly.aof".into(),
+            appenddirname: "appendonlydir".into(),
+            appendfsync: AppendFsync::Everysec,
+            auto_aof_rewrite_percentage: 100,
+            auto_aof_rewrite_min_size: 64 * 1024 * 1024,
+            aof_load_truncated: true,
+            aof_use_rdb_preamble: true,
             replicaof: None,
             masterauth: None,
             masteruser: None,

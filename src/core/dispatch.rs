@@ -2,7 +2,7 @@
 //! before running a command (arity, auth, pub/sub mode), MULTI queuing, and execution.
 
 use super::{ConnId, Now, Server};
-use crate::commands::{flags, Call, CommandSpec, Cx, Handler};
+use crate::commands::{flags, Call, CommandSpec, Cx, Handler, Propagate};
 use crate::config::LogLevel;
 use crate::resp::{self, Limits, Out, Parsed};
 use bytes::Bytes;
@@ -56,7 +56,7 @@ impl Server {
     }
 
     /// Runs one command as Redis' `processCommand` does.
-    fn call(&mut self, id: ConnId, args: Vec<Bytes>, now: Now) {
+    pub(crate) fn call(&mut self, id: ConnId, args: Vec<Bytes>, now: Now) {
         let name = String::from_utf8_lossy(&args[0]).to_ascii_lowercase();
         let spec = self.commands.get(&name).copied();
         let c = self.clients.get_mut(&id).expect("caller exists");
@@ -78,9 +78,8 @@ impl Server {
             self.reject(id, "NOAUTH Authentication required.", in_multi);
             return;
         }
-        if self.writes_refused_misconf() && (spec.flags & flags::WRITE != 0 || spec.name == "ping")
-        {
-            self.reject(id, crate::core::persist::MISCONF, in_multi);
+        if let Some(msg) = self.disk_refusal(spec) {
+            self.reject(id, &msg, in_multi);
             return;
         }
         let c = &self.clients[&id];
@@ -99,6 +98,18 @@ impl Server {
             return;
         }
         self.execute(id, spec, &args, now);
+    }
+
+    /// Redis refuses writes (and PING) while it cannot persist: a failed BGSAVE with
+    /// stop-writes-on-bgsave-error, or a failed AOF write.
+    fn disk_refusal(&self, spec: &CommandSpec) -> Option<String> {
+        if self.replaying || (spec.flags & flags::WRITE == 0 && spec.name != "ping") {
+            return None;
+        }
+        if self.writes_refused_misconf() {
+            return Some(crate::core::persist::MISCONF.to_string());
+        }
+        self.aof_write_refusal()
     }
 
     /// Replies an error for a command that could not run; inside MULTI it also dooms the EXEC.
@@ -132,19 +143,19 @@ impl Server {
                     propagate: Default::default(),
                 };
                 f(&mut cx, args);
-                self.dirty += cx.dirty;
+                let (dirty, effects) = (cx.dirty, cx.propagate);
+                self.dirty += dirty;
                 self.pending.insert(id);
+                if dirty > 0 {
+                    let cmds = match effects {
+                        Propagate::AsIs => vec![args.to_vec()],
+                        Propagate::Replace(cmds) => cmds,
+                    };
+                    self.propagate(db_index, cmds);
+                }
             }
         }
         self.drain_expired();
-    }
-
-    /// Counts keys removed by expiry since the last call (lazy or active).
-    pub(crate) fn drain_expired(&mut self) {
-        for db in &mut self.ks.dbs {
-            self.ks.stats.expired_keys += db.expired.len() as u64;
-            db.expired.clear();
-        }
     }
 
     /// Looks up a command spec by (case-insensitive) name.

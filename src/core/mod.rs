@@ -18,11 +18,13 @@
 //! Ordering matters: actions come out in the order their effects must happen (a disk write that a
 //! reply depends on precedes the reply), so a driver must not reorder them.
 
+pub mod aof;
 mod client;
 mod dispatch;
 #[cfg(test)]
 mod fuzz_tests;
 pub mod persist;
+mod propagate;
 #[cfg(test)]
 pub mod testing;
 
@@ -77,6 +79,10 @@ pub enum DiskOp {
     WriteAtomic {
         path: String,
         data: Bytes,
+    },
+    /// Create a directory (and its parents) if missing.
+    CreateDir {
+        path: String,
     },
 }
 
@@ -150,6 +156,14 @@ pub struct Server {
     disk_waiters: BTreeMap<u64, DiskWaiter>,
     pub(crate) shutting_down: bool,
     pub persist: persist::Persistence,
+    /// The append-only file, when `appendonly yes`.
+    pub aof: Option<aof::Aof>,
+    /// Replaying commands (AOF loading): no propagation.
+    pub(crate) replaying: bool,
+    /// EXEC in progress: effects collected to be wrapped in MULTI/EXEC.
+    pub(crate) exec_effects: Option<Vec<(usize, Vec<Bytes>)>>,
+    /// Replies held until an `appendfsync always` write is durable.
+    pub(crate) gated: Vec<Action>,
     /// The latest time the driver passed in (lets `poll_timeout` ask to run again at once).
     last_mono_ms: u64,
 }
@@ -192,6 +206,10 @@ impl Server {
             disk_waiters: BTreeMap::new(),
             shutting_down: false,
             persist: persist::Persistence::new(now),
+            aof: None,
+            replaying: false,
+            exec_effects: None,
+            gated: Vec::new(),
             last_mono_ms: now.mono_ms,
         };
         s.log(
@@ -316,6 +334,8 @@ impl Server {
             self.cron_clients(now);
             self.cron_stats(now);
             self.cron_save_points(now);
+            self.aof_cron(now);
+            self.aof_run_scheduled(now);
         }
         self.flush();
     }
@@ -425,8 +445,12 @@ impl Server {
     }
 
     /// Turns buffered output into `Send` actions (and `Close` where asked), in client-id order.
+    /// Effects bound for the AOF are written first; under `appendfsync always` the replies wait
+    /// until that write is durable (`release_gated`).
     fn flush(&mut self) {
         self.mark_dirty_cas();
+        let gate = self.aof_flush(false);
+        let mut out = Vec::new();
         for id in std::mem::take(&mut self.pending) {
             let Some(c) = self.clients.get_mut(&id) else {
                 continue;
@@ -434,13 +458,32 @@ impl Server {
             if !c.out.is_empty() {
                 let data = c.out.split().freeze();
                 self.stats.net_output_bytes += data.len() as u64;
-                self.actions.push_back(Action::Send { conn: id, data });
+                out.push(Action::Send { conn: id, data });
             }
             if c.close_after_reply {
-                self.actions.push_back(Action::Close { conn: id });
+                out.push(Action::Close { conn: id });
                 self.free_client(id);
             }
         }
+        if gate || !self.gated.is_empty() {
+            self.gated.extend(out);
+        } else {
+            self.actions.extend(out);
+        }
+    }
+
+    /// The AOF write the held replies waited for is durable: let them go.
+    pub(crate) fn release_gated(&mut self) {
+        let held = std::mem::take(&mut self.gated);
+        self.actions.extend(held);
+    }
+
+    /// A client that is not a connection (the AOF loader; later the master link).
+    pub(crate) fn add_internal_client(&mut self, id: ConnId, now: Now) {
+        let addr: SocketAddr = ([127, 0, 0, 1], 0).into();
+        self.clients
+            .entry(id)
+            .or_insert_with(|| Client::new(id, addr, addr, true, now.mono_ms));
     }
 
     /// Flags clients whose WATCHed keys were touched so their EXEC fails.

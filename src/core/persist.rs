@@ -39,6 +39,16 @@ pub enum Step {
     BgsaveCommit,
     /// Removing a temporary file; the outcome does not matter.
     Cleanup,
+    Aof(super::aof::AofStep),
+}
+
+/// What a background snapshot produces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// BGSAVE: `dbfilename`.
+    Rdb,
+    /// BGREWRITEAOF: the new AOF base file with this sequence number.
+    AofBase { seq: u64 },
 }
 
 impl Step {
@@ -68,9 +78,12 @@ pub struct Persistence {
     last_attempt_mono_ms: u64,
 }
 
-/// A background save in progress.
+/// A background snapshot in progress.
 pub struct Bgsave {
+    pub target: Target,
     writer: Option<RdbWriter>,
+    /// Bytes handed to the disk so far.
+    bytes: u64,
     /// Database the iterator is in; `written_db` is the one the file last selected.
     db: usize,
     written_db: Option<usize>,
@@ -118,10 +131,13 @@ impl Server {
         }
     }
 
-    /// Startup: read the RDB file (the core asks; the driver reads).
+    /// Startup: read the AOF when enabled, else the RDB file (the core asks; the driver reads).
     pub(crate) fn start_loading(&mut self) {
-        let path = self.rdb_path();
         self.persist.loading = true;
+        if self.config.appendonly {
+            return self.aof_start_loading();
+        }
+        let path = self.rdb_path();
         self.start_disk(DiskOp::Read { path }, DiskWaiter::Persist(Step::Load));
     }
 
@@ -139,6 +155,7 @@ impl Server {
                 Err(e) => self.bgsave_failed(&e),
             },
             Step::Cleanup => {}
+            Step::Aof(step) => self.aof_done(now, step, result),
         }
     }
 
@@ -161,21 +178,29 @@ impl Server {
                 return self.exit(1);
             }
         };
-        let loaded = match read_rdb(&data) {
-            Ok(l) => l,
-            Err(e) => {
-                let path = self.rdb_path();
-                self.log(
-                    LogLevel::Warning,
-                    format!("Internal error in RDB reading {path}: {e}"),
-                );
-                self.log(
-                    LogLevel::Warning,
-                    "Terminating server after rdb file reading failure.".into(),
-                );
-                return self.exit(1);
-            }
-        };
+        if let Err(e) = self.load_rdb_bytes(now, &data) {
+            let path = self.rdb_path();
+            self.log(
+                LogLevel::Warning,
+                format!("Internal error in RDB reading {path}: {e}"),
+            );
+            self.log(
+                LogLevel::Warning,
+                "Terminating server after rdb file reading failure.".into(),
+            );
+            return self.exit(1);
+        }
+        self.persist.last_save_unix_s = now.unix_ms / 1000;
+        self.log(
+            LogLevel::Notice,
+            "DB loaded from disk: 0.000 seconds".into(),
+        );
+        self.ready();
+    }
+
+    /// Fills the keyspace from RDB bytes (dbfilename, an AOF base, a master's payload).
+    pub(crate) fn load_rdb_bytes(&mut self, now: Now, data: &[u8]) -> Result<(), String> {
+        let loaded = read_rdb(data).map_err(|e| e.to_string())?;
         self.log(
             LogLevel::Notice,
             format!("Loading RDB produced by version {}", loaded.aux.redis_ver),
@@ -184,8 +209,7 @@ impl Server {
         let master = self.config.replicaof.is_none();
         for (idx, keys) in loaded.dbs {
             let Some(db) = self.ks.dbs.get_mut(idx) else {
-                self.log(LogLevel::Warning, format!("FATAL: Data file was created with a Redis server configured to handle more than {} databases. Exiting", self.config.databases));
-                return self.exit(1);
+                return Err(format!("FATAL: Data file was created with a Redis server configured to handle more than {} databases.", self.config.databases));
             };
             for (key, entry) in keys {
                 if master && entry.expire_at_ms.is_some_and(|t| t <= now.unix_ms) {
@@ -198,21 +222,16 @@ impl Server {
         }
         self.persist.keys_loaded = n;
         self.persist.keys_expired_on_load = expired;
-        self.persist.last_save_unix_s = now.unix_ms / 1000;
         self.log(
             LogLevel::Notice,
             format!("Done loading RDB, keys loaded: {n}, keys expired: {expired}."),
         );
-        self.log(
-            LogLevel::Notice,
-            "DB loaded from disk: 0.000 seconds".into(),
-        );
         self.trace(format!("loaded {n} keys from RDB"));
-        self.ready();
+        Ok(())
     }
 
     /// The whole dataset as one RDB file (SAVE, SHUTDOWN).
-    fn serialize_all(&mut self, now: Now) -> Bytes {
+    pub(crate) fn serialize_all(&mut self, now: Now) -> Bytes {
         let mut w = RdbWriter::new(&self.rdb_aux(now), self.write_options());
         for (idx, db) in self.ks.dbs.iter().enumerate() {
             if db.is_empty() {
@@ -285,7 +304,7 @@ impl Server {
     /// SHUTDOWN / SIGTERM: save when asked (or when save points exist), then exit.
     pub fn shutdown(&mut self, now: Now, conn: Option<ConnId>, save: Option<bool>) {
         self.log(LogLevel::Warning, "User requested shutdown...".into());
-        self.abort_bgsave();
+        self.abort_snapshot();
         if save.unwrap_or(!self.config.save_points.is_empty()) {
             self.log(
                 LogLevel::Notice,
@@ -305,20 +324,35 @@ impl Server {
         self.exit(0);
     }
 
-    /// Starts a background save; false if one is already running.
+    /// BGSAVE: starts a background save; false if a snapshot is already running.
     pub fn bgsave_start(&mut self, now: Now) -> bool {
         if self.persist.bgsave.is_some() {
             return false;
         }
+        self.snapshot_start(now, Target::Rdb);
+        self.log(
+            LogLevel::Notice,
+            format!("Background saving started by pid {}", self.config.pid),
+        );
+        self.trace("+bgsave".into());
+        true
+    }
+
+    /// Starts a point-in-time snapshot of every database, written a slice at a time.
+    pub(crate) fn snapshot_start(&mut self, now: Now, target: Target) {
         let mut keys_total = 0;
         for db in &mut self.ks.dbs {
             db.snapshot_begin();
             keys_total += db.len() as u64;
         }
-        let writer = RdbWriter::new(&self.rdb_aux(now), self.write_options());
+        let mut aux = self.rdb_aux(now);
+        aux.aof_base = matches!(target, Target::AofBase { .. });
+        let writer = RdbWriter::new(&aux, self.write_options());
         self.persist.last_attempt_mono_ms = now.mono_ms;
         self.persist.bgsave = Some(Bgsave {
+            target,
             writer: Some(writer),
+            bytes: 0,
             db: 0,
             written_db: None,
             started: now,
@@ -328,12 +362,6 @@ impl Server {
             keys_done: 0,
             keys_total,
         });
-        self.log(
-            LogLevel::Notice,
-            format!("Background saving started by pid {}", self.config.pid),
-        );
-        self.trace("+bgsave".into());
-        true
     }
 
     /// True while a background save wants slices (the cron runs again at once).
@@ -380,7 +408,7 @@ impl Server {
                 b.db += 1;
             }
         }
-        let path = self.tmp_rdb_path();
+        let path = self.snapshot_tmp_path(b.target);
         let last = b.db >= self.ks.dbs.len();
         let data = if last {
             // Pick up changes captured during the final slice, then stop capturing.
@@ -397,6 +425,7 @@ impl Server {
         };
         let first = std::mem::replace(&mut b.first_slice, false);
         b.in_flight = true;
+        b.bytes += data.len() as u64;
         self.persist.bgsave = Some(b);
         let op = if first {
             DiskOp::Write {
@@ -421,7 +450,12 @@ impl Server {
         b.in_flight = false;
         if b.writer.is_none() {
             b.in_flight = true;
-            let (tmp, path) = (self.tmp_rdb_path(), self.rdb_path());
+            let target = b.target;
+            let tmp = self.snapshot_tmp_path(target);
+            let path = match target {
+                Target::Rdb => self.rdb_path(),
+                Target::AofBase { seq } => self.aof_base_path(seq),
+            };
             self.start_disk(
                 DiskOp::Commit { tmp, path },
                 DiskWaiter::Persist(Step::BgsaveCommit),
@@ -429,18 +463,28 @@ impl Server {
         }
     }
 
-    fn tmp_rdb_path(&self) -> String {
-        format!(
-            "{}/temp-{}.rdb",
-            self.config.dir.trim_end_matches('/'),
-            self.config.pid
-        )
+    fn snapshot_tmp_path(&self, target: Target) -> String {
+        match target {
+            Target::Rdb => format!(
+                "{}/temp-{}.rdb",
+                self.config.dir.trim_end_matches('/'),
+                self.config.pid
+            ),
+            Target::AofBase { .. } => format!(
+                "{}/temp-rewriteaof-bg-{}.aof",
+                self.aof_dir(),
+                self.config.pid
+            ),
+        }
     }
 
     fn bgsave_succeeded(&mut self, now: Now) {
         let Some(b) = self.persist.bgsave.take() else {
             return;
         };
+        if let Target::AofBase { seq } = b.target {
+            return self.aof_rewrite_based(seq, b.bytes);
+        }
         self.dirty = self.dirty.saturating_sub(b.dirty_at_start);
         self.persist.last_save_unix_s = now.unix_ms / 1000;
         self.persist.last_bgsave_ok = true;
@@ -459,10 +503,13 @@ impl Server {
     }
 
     fn bgsave_failed(&mut self, err: &str) {
-        if self.persist.bgsave.is_none() {
+        let Some(target) = self.persist.bgsave.as_ref().map(|b| b.target) else {
             return;
+        };
+        self.abort_snapshot();
+        if target != Target::Rdb {
+            return self.aof_rewrite_failed(err);
         }
-        self.abort_bgsave();
         self.persist.last_bgsave_ok = false;
         self.persist.last_bgsave_time_s = Some(0);
         self.log(
@@ -474,14 +521,14 @@ impl Server {
     }
 
     /// Drops an in-progress background save and its temporary file.
-    fn abort_bgsave(&mut self) {
-        if self.persist.bgsave.take().is_none() {
+    pub(crate) fn abort_snapshot(&mut self) {
+        let Some(b) = self.persist.bgsave.take() else {
             return;
-        }
+        };
         for db in &mut self.ks.dbs {
             db.snapshot_end();
         }
-        let path = self.tmp_rdb_path();
+        let path = self.snapshot_tmp_path(b.target);
         self.start_disk(DiskOp::Remove { path }, DiskWaiter::Persist(Step::Cleanup));
     }
 

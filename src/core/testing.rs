@@ -87,6 +87,9 @@ impl crate::env::Disk for MemDisk {
     fn fsync_dir(&self, _path: &str) -> std::io::Result<()> {
         self.check()
     }
+    fn create_dir(&self, _path: &str) -> std::io::Result<()> {
+        self.check()
+    }
 }
 
 impl TestServer {

@@ -1,0 +1,722 @@
+//! The append-only file in Redis 7's multi-part layout: `<dir>/<appenddirname>/` holds a manifest
+//! (`<appendfilename>.manifest`), one base file (an RDB snapshot, `.N.base.rdb`) and incremental
+//! files (`.N.incr.aof`) of effects in RESP.
+//!
+//! Writes: effects collected during an event (`Feed`) are appended before any reply leaves (see
+//! `Server::flush`); with `appendfsync always` they are also fsynced and the replies wait for it,
+//! so an acknowledged write is durable. `everysec` fsyncs from the cron.
+//! Loading: manifest, base, then each incr file, commands replayed through a loader client;
+//! a truncated tail of the last file is cut off when `aof-load-truncated` is on.
+//! BGREWRITEAOF: opens a new incr file at once, writes a new base with the snapshot engine
+//! (`persist.rs`), then commits a manifest naming only the new base and the new incr files.
+
+use super::persist::Step;
+use super::propagate::Feed;
+use super::{DiskOp, DiskWaiter, Now, Server};
+use crate::config::{AppendFsync, LogLevel};
+use crate::text::{quote_arg, split_args};
+use bytes::Bytes;
+
+/// The loader's client id (never a real connection).
+pub const AOF_LOADER_ID: u64 = u64::MAX;
+
+/// Manifest lines longer than this are a format error (Redis: 1024).
+const MANIFEST_LINE_MAX: usize = 1024;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AofFile {
+    pub name: String,
+    pub seq: u64,
+}
+
+/// What the manifest names: the base file and the incr files in order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Manifest {
+    pub base: Option<AofFile>,
+    pub incrs: Vec<AofFile>,
+}
+
+impl Manifest {
+    /// Parses a manifest (`file <name> seq <n> type <b|h|i>` per line; history lines ignored).
+    pub fn parse(text: &str) -> Result<Manifest, String> {
+        let mut m = Manifest::default();
+        for line in text.lines() {
+            if line.len() > MANIFEST_LINE_MAX {
+                return Err("The AOF manifest file contains too long line".into());
+            }
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let args = split_args(line.as_bytes()).ok_or("Invalid AOF manifest file format")?;
+            let args: Vec<String> = args
+                .into_iter()
+                .map(|a| String::from_utf8_lossy(&a).into_owned())
+                .collect();
+            if !args.len().is_multiple_of(2) {
+                return Err("Invalid AOF manifest file format".into());
+            }
+            let (mut name, mut seq, mut kind) = (None, None, None);
+            for pair in args.chunks(2) {
+                match pair[0].as_str() {
+                    "file" => name = Some(pair[1].clone()),
+                    "seq" => seq = pair[1].parse::<u64>().ok(),
+                    "type" => kind = Some(pair[1].clone()),
+                    _ => {}
+                }
+            }
+            let (Some(name), Some(seq), Some(kind)) = (name, seq, kind) else {
+                return Err("Invalid AOF manifest file format".into());
+            };
+            if name.contains('/') {
+                return Err("File can't be a path, just a filename".into());
+            }
+            match kind.as_str() {
+                "b" if m.base.is_none() => m.base = Some(AofFile { name, seq }),
+                "b" => return Err("Found duplicate base file information".into()),
+                "i" => {
+                    if m.incrs.last().is_some_and(|l| l.seq >= seq) {
+                        return Err("Found a non-monotonic sequence number".into());
+                    }
+                    m.incrs.push(AofFile { name, seq });
+                }
+                "h" => {}
+                _ => return Err("Unknown AOF file type".into()),
+            }
+        }
+        if m.base.is_none() && m.incrs.is_empty() {
+            return Err("Found an empty AOF manifest".into());
+        }
+        Ok(m)
+    }
+
+    pub fn format(&self) -> String {
+        let line = |f: &AofFile, t: &str| {
+            format!(
+                "file {} seq {} type {t}\n",
+                quote_arg(f.name.as_bytes()),
+                f.seq
+            )
+        };
+        let mut s = self.base.as_ref().map(|b| line(b, "b")).unwrap_or_default();
+        for i in &self.incrs {
+            s.push_str(&line(i, "i"));
+        }
+        s
+    }
+
+    /// Every file in loading order.
+    pub fn files(&self) -> Vec<AofFile> {
+        self.base.iter().chain(&self.incrs).cloned().collect()
+    }
+}
+
+/// A disk step of the AOF.
+#[derive(Clone, Copy, Debug)]
+pub enum AofStep {
+    ReadManifest,
+    /// File `index` of the manifest's loading order was read.
+    Load {
+        index: usize,
+    },
+    /// Creating the files at first start, or cutting a truncated tail: failure is fatal.
+    Setup,
+    /// Effects appended or fsynced; under `always` a failure is fatal, and the step that
+    /// `releases` lets the held replies go.
+    Write {
+        always: bool,
+        releases: bool,
+    },
+    Fsync,
+    /// The rewrite's new manifest is committed.
+    RewriteManifest,
+}
+
+#[derive(Debug)]
+pub struct Aof {
+    pub feed: Feed,
+    pub manifest: Manifest,
+    /// Bytes written but not yet fsynced.
+    pub unsynced_bytes: u64,
+    pub last_fsync_mono_ms: u64,
+    /// The last write or fsync error, until one succeeds (writes are refused meanwhile).
+    pub write_error: Option<String>,
+    /// Effects handed to the disk and not yet confirmed written: retried after a failure.
+    unconfirmed: Bytes,
+    pub current_size: u64,
+    pub base_size: u64,
+    pub rewrites: u64,
+    pub last_rewrite_ok: bool,
+    pub rewrite_scheduled: bool,
+    /// Incr files opened since the running rewrite started (they survive it).
+    rewrite_incrs: Option<Vec<AofFile>>,
+    /// The manifest being committed by a finished rewrite.
+    pending_manifest: Option<Manifest>,
+    next_seq: u64,
+}
+
+impl Aof {
+    fn new() -> Self {
+        Aof {
+            feed: Feed::default(),
+            manifest: Manifest::default(),
+            unsynced_bytes: 0,
+            last_fsync_mono_ms: 0,
+            write_error: None,
+            unconfirmed: Bytes::new(),
+            current_size: 0,
+            base_size: 0,
+            rewrites: 0,
+            last_rewrite_ok: true,
+            rewrite_scheduled: false,
+            rewrite_incrs: None,
+            pending_manifest: None,
+            next_seq: 1,
+        }
+    }
+}
+
+impl Server {
+    pub(crate) fn aof_dir(&self) -> String {
+        format!(
+            "{}/{}",
+            self.config.dir.trim_end_matches('/'),
+            self.config.appenddirname
+        )
+    }
+    fn aof_path(&self, name: &str) -> String {
+        format!("{}/{}", self.aof_dir(), name)
+    }
+    fn manifest_path(&self) -> String {
+        self.aof_path(&format!("{}.manifest", self.config.appendfilename))
+    }
+    fn incr_path(&self) -> Option<String> {
+        let aof = self.aof.as_ref()?;
+        let last = aof.manifest.incrs.last()?;
+        Some(self.aof_path(&last.name))
+    }
+    fn aof_step(&mut self, op: DiskOp, step: AofStep) {
+        self.start_disk(op, DiskWaiter::Persist(Step::Aof(step)));
+    }
+
+    /// Startup with `appendonly yes`: read the manifest (the RDB file is not used).
+    pub(crate) fn aof_start_loading(&mut self) {
+        self.aof = Some(Aof::new());
+        let path = self.manifest_path();
+        self.aof_step(DiskOp::Read { path }, AofStep::ReadManifest);
+    }
+
+    pub(crate) fn aof_done(&mut self, now: Now, step: AofStep, result: Result<Bytes, String>) {
+        match (step, result) {
+            (AofStep::ReadManifest, Ok(text)) => {
+                match Manifest::parse(&String::from_utf8_lossy(&text)) {
+                    Ok(m) => {
+                        let aof = self.aof.as_mut().expect("aof on");
+                        aof.next_seq = m.files().iter().map(|f| f.seq).max().unwrap_or(0) + 1;
+                        aof.manifest = m;
+                        self.aof_load_next(0);
+                    }
+                    Err(e) => self.fatal(format!("Bad AOF manifest {}: {e}", self.manifest_path())),
+                }
+            }
+            (AofStep::ReadManifest, Err(e)) if is_not_found(&e) => self.aof_create_on_start(now),
+            (AofStep::Load { index }, Ok(data)) => self.aof_load_file(now, index, data),
+            (AofStep::Write { releases, .. }, Ok(_)) => {
+                if let Some(aof) = self.aof.as_mut() {
+                    aof.write_error = None;
+                    aof.unconfirmed = Bytes::new();
+                }
+                if releases {
+                    self.release_gated();
+                }
+            }
+            (AofStep::Write { always: true, .. }, Err(_)) => {
+                self.log(LogLevel::Warning, "Can't recover from AOF write error when the AOF fsync policy is 'always'. Exiting...".into());
+                self.gated.clear();
+                self.exit(1);
+            }
+            (AofStep::Write { .. } | AofStep::Fsync, Err(e)) => {
+                self.log(
+                    LogLevel::Warning,
+                    format!("Error writing to the AOF file: {e}"),
+                );
+                if let Some(aof) = self.aof.as_mut() {
+                    aof.write_error = Some(e);
+                    // Put the unwritten effects back in front of newer ones; the next flush retries.
+                    let mut retry =
+                        bytes::BytesMut::from(&std::mem::take(&mut aof.unconfirmed)[..]);
+                    retry.extend_from_slice(&aof.feed.buf);
+                    aof.feed.buf = retry;
+                }
+            }
+            (AofStep::Fsync, Ok(_)) => {
+                if let Some(aof) = self.aof.as_mut() {
+                    aof.write_error = None;
+                }
+            }
+            (AofStep::Setup, Ok(_)) => {}
+            (AofStep::RewriteManifest, Ok(_)) => self.aof_rewrite_committed(now),
+            (AofStep::RewriteManifest, Err(e)) => self.aof_rewrite_failed(&e),
+            (step, Err(e)) => self.fatal(format!("AOF {step:?} failed: {e}")),
+        }
+    }
+
+    fn fatal(&mut self, msg: String) {
+        self.log(LogLevel::Warning, msg);
+        self.exit(1);
+    }
+
+    fn aof_load_next(&mut self, index: usize) {
+        let files = self.aof.as_ref().expect("aof on").manifest.files();
+        match files.get(index) {
+            Some(f) => {
+                let path = self.aof_path(&f.name);
+                self.aof_step(DiskOp::Read { path }, AofStep::Load { index });
+            }
+            None => {
+                self.persist.loading = false;
+                self.log(
+                    LogLevel::Notice,
+                    "DB loaded from append only file: 0.000 seconds".into(),
+                );
+                self.trace(format!("loaded {} keys from AOF", self.ks.total_keys()));
+                self.ready();
+            }
+        }
+    }
+
+    /// Replays one file: an RDB base, or RESP commands.
+    fn aof_load_file(&mut self, now: Now, index: usize, data: Bytes) {
+        let files = self.aof.as_ref().expect("aof on").manifest.files();
+        let file = files[index].clone();
+        let last = index + 1 == files.len();
+        let size = data.len() as u64;
+        if data.starts_with(b"REDIS") {
+            if let Err(e) = self.load_rdb_bytes(now, &data) {
+                return self.fatal(format!(
+                    "Bad file format reading the append only file {}: {e}",
+                    file.name
+                ));
+            }
+        } else {
+            match self.replay_commands(now, &data) {
+                Replay::Complete => {}
+                Replay::Truncated { valid_up_to } if last && self.config.aof_load_truncated => {
+                    self.log(
+                        LogLevel::Warning,
+                        format!(
+                            "!!! Warning: short read while loading the AOF file {}!!!",
+                            file.name
+                        ),
+                    );
+                    self.log(
+                        LogLevel::Warning,
+                        format!(
+                            "!!! Truncating the AOF {} at offset {valid_up_to} !!!",
+                            file.name
+                        ),
+                    );
+                    self.log(
+                        LogLevel::Warning,
+                        format!(
+                            "AOF {} loaded anyway because aof-load-truncated is enabled",
+                            file.name
+                        ),
+                    );
+                    let path = self.aof_path(&file.name);
+                    let kept = data.slice(..valid_up_to);
+                    self.aof_step(
+                        DiskOp::Write {
+                            path: path.clone(),
+                            data: kept,
+                        },
+                        AofStep::Setup,
+                    );
+                    self.aof_step(DiskOp::Fsync { path }, AofStep::Setup);
+                }
+                Replay::Truncated { .. } => {
+                    return self.fatal(format!("Unexpected end of file reading the append only file {}. You can: 1) Make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>. 2) Alternatively you can set the 'aof-load-truncated' configuration option to yes and restart the server.", file.name));
+                }
+                Replay::BadFormat => {
+                    return self.fatal(format!("Bad file format reading the append only file {}: make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>", file.name));
+                }
+            }
+        }
+        let aof = self.aof.as_mut().expect("aof on");
+        aof.current_size += size;
+        if index == 0 && aof.manifest.base.is_some() {
+            aof.base_size = size;
+        }
+        self.aof_load_next(index + 1);
+    }
+
+    /// First start with `appendonly yes` and no AOF: an empty base, an incr file, the manifest.
+    fn aof_create_on_start(&mut self, now: Now) {
+        let dir = self.aof_dir();
+        self.aof_step(DiskOp::CreateDir { path: dir }, AofStep::Setup);
+        let base = AofFile {
+            name: format!("{}.1.base.rdb", self.config.appendfilename),
+            seq: 1,
+        };
+        let incr = AofFile {
+            name: format!("{}.1.incr.aof", self.config.appendfilename),
+            seq: 1,
+        };
+        let data = self.serialize_all(now);
+        let (base_path, incr_path) = (self.aof_path(&base.name), self.aof_path(&incr.name));
+        self.aof_step(
+            DiskOp::WriteAtomic {
+                path: base_path,
+                data: data.clone(),
+            },
+            AofStep::Setup,
+        );
+        self.log(
+            LogLevel::Notice,
+            format!("Creating AOF base file {} on server start", base.name),
+        );
+        self.aof_step(
+            DiskOp::WriteAtomic {
+                path: incr_path,
+                data: Bytes::new(),
+            },
+            AofStep::Setup,
+        );
+        self.log(
+            LogLevel::Notice,
+            format!("Creating AOF incr file {} on server start", incr.name),
+        );
+        let manifest = Manifest {
+            base: Some(base),
+            incrs: vec![incr],
+        };
+        let path = self.manifest_path();
+        self.aof_step(
+            DiskOp::WriteAtomic {
+                path,
+                data: Bytes::from(manifest.format()),
+            },
+            AofStep::Setup,
+        );
+        let aof = self.aof.as_mut().expect("aof on");
+        aof.manifest = manifest;
+        aof.next_seq = 2;
+        aof.base_size = data.len() as u64;
+        aof.current_size = data.len() as u64;
+        self.persist.loading = false;
+        self.ready();
+    }
+
+    /// Called by `flush` before replies leave: writes pending effects. Returns true when the
+    /// replies must wait for the write (appendfsync always). After a failed write, only the
+    /// cron retries (`retry`), once per tick.
+    pub(crate) fn aof_flush(&mut self, retry: bool) -> bool {
+        let Some(path) = self.incr_path() else {
+            return false;
+        };
+        let aof = self.aof.as_mut().expect("incr path implies aof");
+        if aof.feed.buf.is_empty() || (aof.write_error.is_some() && !retry) {
+            return false;
+        }
+        let data = aof.feed.buf.split().freeze();
+        aof.current_size += data.len() as u64;
+        aof.unconfirmed = data.clone();
+        let always = self.config.appendfsync == AppendFsync::Always;
+        if always {
+            self.aof_step(
+                DiskOp::Append {
+                    path: path.clone(),
+                    data,
+                },
+                AofStep::Write {
+                    always,
+                    releases: false,
+                },
+            );
+            self.aof_step(
+                DiskOp::Fsync { path },
+                AofStep::Write {
+                    always,
+                    releases: true,
+                },
+            );
+        } else {
+            aof.unsynced_bytes += data.len() as u64;
+            self.aof_step(
+                DiskOp::Append { path, data },
+                AofStep::Write {
+                    always,
+                    releases: false,
+                },
+            );
+        }
+        always
+    }
+
+    /// `appendfsync everysec`: one fsync a second when something was written.
+    pub(crate) fn aof_cron(&mut self, now: Now) {
+        let Some(path) = self.incr_path() else { return };
+        if self.aof.as_ref().is_some_and(|a| a.write_error.is_some()) {
+            self.aof_flush(true);
+        }
+        let aof = self.aof.as_mut().expect("incr path implies aof");
+        let due = now.mono_ms.saturating_sub(aof.last_fsync_mono_ms) >= 1000;
+        if self.config.appendfsync == AppendFsync::Everysec && aof.unsynced_bytes > 0 && due {
+            aof.unsynced_bytes = 0;
+            aof.last_fsync_mono_ms = now.mono_ms;
+            self.aof_step(DiskOp::Fsync { path }, AofStep::Fsync);
+        }
+        let aof = self.aof.as_ref().expect("aof on");
+        let growth_ok = aof.base_size > 0 && self.config.auto_aof_rewrite_percentage > 0;
+        let grown = aof.current_size as i64 > self.config.auto_aof_rewrite_min_size
+            && (aof.current_size - aof.base_size.min(aof.current_size)) * 100
+                / aof.base_size.max(1)
+                >= self.config.auto_aof_rewrite_percentage as u64;
+        if growth_ok && grown && self.persist.bgsave.is_none() {
+            self.log(
+                LogLevel::Notice,
+                format!(
+                    "Starting automatic rewriting of AOF on {}% growth",
+                    self.config.auto_aof_rewrite_percentage
+                ),
+            );
+            self.aof_rewrite_start(now);
+        }
+    }
+
+    /// CONFIG SET appendonly yes: start logging effects to a new incr file and write a base.
+    pub fn aof_enable(&mut self, now: Now) {
+        let mut aof = Aof::new();
+        aof.next_seq = 1;
+        self.aof = Some(aof);
+        let dir = self.aof_dir();
+        self.aof_step(DiskOp::CreateDir { path: dir }, AofStep::Setup);
+        if !self.aof_rewrite_start(now) {
+            self.aof.as_mut().expect("just set").rewrite_scheduled = true;
+        }
+    }
+
+    /// CONFIG SET appendonly no: stop writing the AOF (its files stay).
+    pub fn aof_disable(&mut self) {
+        self.aof = None;
+        if self
+            .persist
+            .bgsave
+            .as_ref()
+            .is_some_and(|b| b.target != super::persist::Target::Rdb)
+        {
+            self.abort_snapshot();
+        }
+    }
+
+    /// Starts a rewrite that was waiting for another snapshot to finish.
+    pub(crate) fn aof_run_scheduled(&mut self, now: Now) {
+        if self.aof.as_ref().is_some_and(|a| a.rewrite_scheduled) && self.persist.bgsave.is_none() {
+            self.aof.as_mut().expect("checked").rewrite_scheduled = false;
+            self.aof_rewrite_start(now);
+        }
+    }
+
+    /// The error that refuses writes after a failed AOF write or fsync.
+    pub fn aof_write_refusal(&self) -> Option<String> {
+        let e = self.aof.as_ref()?.write_error.as_ref()?;
+        Some(format!("MISCONF Errors writing to the AOF file: {e}"))
+    }
+
+    /// BGREWRITEAOF: a new incr file now, then a new base from a snapshot. False if busy.
+    pub fn aof_rewrite_start(&mut self, now: Now) -> bool {
+        if self.aof.is_none() || self.persist.bgsave.is_some() {
+            return false;
+        }
+        let aof = self.aof.as_mut().expect("checked");
+        let seq = aof.next_seq;
+        aof.next_seq += 1;
+        let incr = AofFile {
+            name: format!("{}.{seq}.incr.aof", self.config.appendfilename),
+            seq,
+        };
+        aof.manifest.incrs.push(incr.clone());
+        aof.rewrite_incrs = Some(vec![incr.clone()]);
+        aof.feed.forget_db();
+        let manifest = aof.manifest.format();
+        let path = self.aof_path(&incr.name);
+        self.aof_step(
+            DiskOp::WriteAtomic {
+                path,
+                data: Bytes::new(),
+            },
+            AofStep::Setup,
+        );
+        let mpath = self.manifest_path();
+        self.aof_step(
+            DiskOp::WriteAtomic {
+                path: mpath,
+                data: Bytes::from(manifest),
+            },
+            AofStep::Setup,
+        );
+        self.log(
+            LogLevel::Notice,
+            format!("Creating AOF incr file {} on background rewrite", incr.name),
+        );
+        self.snapshot_start(now, super::persist::Target::AofBase { seq });
+        self.log(
+            LogLevel::Notice,
+            format!(
+                "Background append only file rewriting started by pid {}",
+                self.config.pid
+            ),
+        );
+        true
+    }
+
+    /// Where the rewrite's base file goes.
+    pub(crate) fn aof_base_path(&self, seq: u64) -> String {
+        self.aof_path(&format!("{}.{seq}.base.rdb", self.config.appendfilename))
+    }
+
+    /// The new base is committed: commit a manifest of the new base and the new incr files.
+    pub(crate) fn aof_rewrite_based(&mut self, seq: u64, base_size: u64) {
+        let name = format!("{}.{seq}.base.rdb", self.config.appendfilename);
+        let Some(aof) = self.aof.as_mut() else { return };
+        let incrs = aof.rewrite_incrs.take().unwrap_or_default();
+        let m = Manifest {
+            base: Some(AofFile { name, seq }),
+            incrs,
+        };
+        aof.base_size = base_size;
+        let data = Bytes::from(m.format());
+        aof.pending_manifest = Some(m);
+        let path = self.manifest_path();
+        self.aof_step(DiskOp::WriteAtomic { path, data }, AofStep::RewriteManifest);
+    }
+
+    fn aof_rewrite_committed(&mut self, _now: Now) {
+        let Some(aof) = self.aof.as_mut() else { return };
+        let Some(new) = aof.pending_manifest.take() else {
+            return;
+        };
+        let old = std::mem::replace(&mut aof.manifest, new.clone());
+        aof.current_size = aof.base_size;
+        aof.rewrites += 1;
+        aof.last_rewrite_ok = true;
+        for f in old.files().into_iter().filter(|f| !new.files().contains(f)) {
+            let path = self.aof_path(&f.name);
+            self.start_disk(DiskOp::Remove { path }, DiskWaiter::Persist(Step::Cleanup));
+        }
+        self.log(
+            LogLevel::Notice,
+            "Background AOF rewrite terminated with success".into(),
+        );
+        self.log(
+            LogLevel::Notice,
+            "Background AOF rewrite finished successfully".into(),
+        );
+        self.trace("aof rewrite ok".into());
+    }
+
+    pub(crate) fn aof_rewrite_failed(&mut self, err: &str) {
+        if let Some(aof) = self.aof.as_mut() {
+            aof.last_rewrite_ok = false;
+            aof.rewrite_incrs = None;
+            aof.pending_manifest = None;
+        }
+        self.log(
+            LogLevel::Warning,
+            format!("Background AOF rewrite terminated with error: {err}"),
+        );
+        self.trace(format!("aof rewrite error ({err})"));
+    }
+}
+
+/// How replaying a file of commands ended.
+enum Replay {
+    Complete,
+    /// The file ends inside a command (or an open MULTI): bytes before this offset are whole.
+    Truncated {
+        valid_up_to: usize,
+    },
+    BadFormat,
+}
+
+impl Server {
+    /// Replays RESP commands through the loader client (no replies, no propagation).
+    fn replay_commands(&mut self, now: Now, data: &Bytes) -> Replay {
+        use crate::resp::{parse_request, Limits, Parsed};
+        let limits = Limits {
+            proto_max_bulk_len: i64::MAX,
+            authenticated: true,
+        };
+        self.add_internal_client(AOF_LOADER_ID, now);
+        self.replaying = true;
+        let mut buf = bytes::BytesMut::from(&data[..]);
+        let (mut pos, mut before_multi) = (0, 0);
+        let outcome = loop {
+            if buf.is_empty() {
+                break if self.clients[&AOF_LOADER_ID].multi.is_some() {
+                    Replay::Truncated {
+                        valid_up_to: before_multi,
+                    }
+                } else {
+                    Replay::Complete
+                };
+            }
+            if buf[0] != b'*' {
+                break Replay::BadFormat;
+            }
+            match parse_request(&buf, limits) {
+                Ok(Parsed::Command(args, n)) => {
+                    let _ = buf.split_to(n);
+                    if args[0].eq_ignore_ascii_case(b"multi") {
+                        before_multi = pos;
+                    }
+                    pos += n;
+                    self.call(AOF_LOADER_ID, args, now);
+                    if let Some(c) = self.clients.get_mut(&AOF_LOADER_ID) {
+                        c.out.clear();
+                    }
+                }
+                Ok(Parsed::Empty(n)) => {
+                    let _ = buf.split_to(n);
+                    pos += n;
+                }
+                Ok(Parsed::Incomplete) => {
+                    let multi = self.clients[&AOF_LOADER_ID].multi.is_some();
+                    break Replay::Truncated {
+                        valid_up_to: if multi { before_multi } else { pos },
+                    };
+                }
+                Err(_) => break Replay::BadFormat,
+            }
+        };
+        self.replaying = false;
+        self.free_client(AOF_LOADER_ID);
+        outcome
+    }
+}
+
+fn is_not_found(e: &str) -> bool {
+    e.contains("No such file") || e.contains("not found") || e.contains("os error 2")
+}
+
+#[cfg(test)]
+#[path = "aof_tests.rs"]
+mod stories;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manifest_round_trips_and_rejects_garbage() {
+        let text = "file appendonly.aof.1.base.rdb seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n";
+        let m = Manifest::parse(text).unwrap();
+        assert_eq!(m.format(), text);
+        assert_eq!(m.files().len(), 2);
+        assert!(Manifest::parse("").is_err());
+        assert!(Manifest::parse("file a seq x type b\n").is_err());
+        assert!(Manifest::parse("file ../a seq 1 type b\n").is_err());
+        assert!(Manifest::parse("file a seq 2 type i\nfile b seq 1 type i\n").is_err());
+        assert!(Manifest::parse("file a seq 1 type h\nfile b seq 2 type i\n").is_ok());
+    }
+}
