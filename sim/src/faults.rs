@@ -103,12 +103,12 @@ impl FaultState {
                 format!(" by {}s", f.jump_s)
             }
             FaultAction::DiskFail => {
-                let ops = f.fail_ops();
+                let (ops, error) = (f.fail_ops(), f.disk_error());
                 targets
                     .iter()
-                    .for_each(|(_, n)| n.shared.disk.fail(&ops, f.error));
+                    .for_each(|(_, n)| n.shared.disk.fail(&ops, error));
                 let words: Vec<&str> = ops.iter().map(|o| o.word()).collect();
-                format!(" ({}: {})", words.join(","), f.error.message())
+                format!(" ({}: {})", words.join(","), error.message())
             }
             FaultAction::DiskHeal => {
                 let failed: u64 = targets.iter().map(|(_, n)| n.shared.disk.heal()).sum();

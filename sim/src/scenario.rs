@@ -97,9 +97,9 @@ pub struct Fault {
     /// For `disk-fail`: the operations that fail (default: writes and fsyncs).
     #[serde(default)]
     pub fail: Vec<FailOp>,
-    /// For `disk-fail`: the error they return.
+    /// For `disk-fail`: the error they return (default `io`).
     #[serde(default)]
-    pub error: DiskError,
+    pub error: Option<DiskError>,
 }
 
 impl Fault {
@@ -110,6 +110,11 @@ impl Fault {
         } else {
             self.fail.clone()
         }
+    }
+
+    /// The error a `disk-fail` injects.
+    pub fn disk_error(&self) -> DiskError {
+        self.error.unwrap_or_default()
     }
 
     /// The time as written: `12s` or `[5, 20]s`.
@@ -250,11 +255,7 @@ impl Scenario {
             let misplaced = [
                 ("torn", f.torn, FaultAction::Crash),
                 ("fail", !f.fail.is_empty(), FaultAction::DiskFail),
-                (
-                    "error",
-                    f.error != DiskError::default(),
-                    FaultAction::DiskFail,
-                ),
+                ("error", f.error.is_some(), FaultAction::DiskFail),
             ];
             if let Some((opt, ..)) = misplaced
                 .iter()
@@ -388,7 +389,7 @@ mod tests {
                 "fault 1 (crash): `fail` does not apply to this action",
             ),
             (
-                "at_s = 1\naction = \"disk-heal\"\nerror = \"no-space\"",
+                "at_s = 1\naction = \"disk-heal\"\nerror = \"io\"",
                 "fault 1 (disk-heal): `error` does not apply to this action",
             ),
             (
@@ -405,6 +406,6 @@ mod tests {
     fn disk_fail_defaults_to_failing_writes_and_fsyncs_with_eio() {
         let s = with_fault("at_s = 1\naction = \"disk-fail\"\nnodes = [\"s1\"]").unwrap();
         assert_eq!(s.faults[0].fail_ops(), [FailOp::Write, FailOp::Fsync]);
-        assert_eq!(s.faults[0].error.message(), "Input/output error");
+        assert_eq!(s.faults[0].disk_error().message(), "Input/output error");
     }
 }
