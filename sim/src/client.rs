@@ -1,5 +1,7 @@
 //! The simulated workload client: what an application does to a Redis server, with the
-//! bookkeeping a checker needs (which writes were acknowledged) and link transitions in the trace.
+//! bookkeeping a checker needs (which writes were acknowledged, and when) and transitions in the
+//! trace: `+link` / `-link (why)`, and `-err CODE` / `+ok` when writes start being refused with
+//! an error reply / are acknowledged again.
 
 use crate::trace::Trace;
 use bytes::{Bytes, BytesMut};
@@ -19,13 +21,25 @@ const REPLY_TIMEOUT: Duration = Duration::from_secs(1);
 /// Largest reply a client accepts.
 const MAX_REPLY_BYTES: usize = 64 * 1024 * 1024;
 
+/// A write the server acknowledged with +OK.
+#[derive(Debug, Clone)]
+pub struct Ack {
+    pub value: Bytes,
+    /// When the request was sent (simulated ms since the run started).
+    pub sent_ms: u64,
+    /// When the reply arrived.
+    pub at_ms: u64,
+}
+
 /// What one client saw, read by the checker at the end.
 #[derive(Debug, Default)]
 pub struct ClientLog {
-    /// key -> value of every write the server acknowledged with +OK.
-    pub acked: BTreeMap<Bytes, Bytes>,
+    /// key -> every write the server acknowledged with +OK.
+    pub acked: BTreeMap<Bytes, Ack>,
     /// Writes that got an error reply or no reply (outcome unknown).
     pub failed_writes: u64,
+    /// Error replies to writes, by error code (`MISCONF`, `ERR`, ...).
+    pub write_errors: BTreeMap<String, u64>,
     /// Reads of a key just written that did not return the written value.
     pub stale_reads: u64,
 }
@@ -100,6 +114,8 @@ pub async fn run_write_read(spec: ClientSpec) {
     let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
     let mut conn: Option<Conn> = None;
     let mut link_up = false;
+    // Writes are being answered with error replies.
+    let mut refused = false;
     let mut n: u64 = 0;
     let at = |spec: &ClientSpec| Instant::now().duration_since(spec.origin).as_millis() as u64;
     loop {
@@ -129,22 +145,49 @@ pub async fn run_write_read(spec: ClientSpec) {
         n += 1;
         let key = format!("{}:{n}", spec.name);
         let value = format!("v{n}");
+        let sent_ms = at(&spec);
         let outcome = c.call(&[b"SET", key.as_bytes(), value.as_bytes()]).await;
+        let now = at(&spec);
         let acked = matches!(&outcome, Ok(Frame::Simple(s)) if s == "OK");
+        let error = match &outcome {
+            Ok(Frame::Error(e)) => Some(e.split(' ').next().unwrap_or_default().to_string()),
+            _ => None,
+        };
         {
             let mut log = spec.log.lock().unwrap_or_else(|p| p.into_inner());
             if acked {
-                log.acked
-                    .insert(Bytes::from(key.clone()), Bytes::from(value.clone()));
+                log.acked.insert(
+                    Bytes::from(key.clone()),
+                    Ack {
+                        value: Bytes::from(value.clone()),
+                        sent_ms,
+                        at_ms: now,
+                    },
+                );
             } else {
                 log.failed_writes += 1;
             }
+            if let Some(code) = &error {
+                *log.write_errors.entry(code.clone()).or_default() += 1;
+            }
+        }
+        match (&error, refused, acked) {
+            (Some(code), false, _) => spec.trace.record(now, &spec.name, format!("-err {code}")),
+            (None, true, true) => spec.trace.record(now, &spec.name, "+ok"),
+            _ => {}
+        }
+        if error.is_some() {
+            refused = true;
+        } else if acked {
+            refused = false;
         }
         if let Err(e) = outcome {
-            spec.trace
-                .record(at(&spec), &spec.name, format!("-link ({e})"));
+            spec.trace.record(now, &spec.name, format!("-link ({e})"));
             link_up = false;
             conn = None;
+            continue;
+        }
+        if !acked {
             continue;
         }
         let read = c.call(&[b"GET", key.as_bytes()]).await;

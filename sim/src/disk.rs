@@ -1,12 +1,71 @@
 //! A node's simulated disk: named files whose bytes are durable only once fsynced, and whose
 //! names (creations, renames, removals) are durable only once the directory is fsynced.
-//! `crash()` models power loss: everything not durable disappears. It survives node restarts
-//! because the harness, not the node, owns it.
+//! `crash()` models power loss: everything not durable disappears, except that a torn crash may
+//! keep a prefix of the last unsynced append. `fail()` makes writes and/or fsyncs return an I/O
+//! error until `heal()`. The disk survives node restarts because the harness, not the node, owns it.
 
 use redsim::env::Disk;
+use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::io;
 use std::sync::Mutex;
+
+/// Which disk operations a `disk-fail` fault breaks.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailOp {
+    /// `write` and `append`.
+    Write,
+    /// `fsync` of a file and of the directory.
+    Fsync,
+}
+
+impl FailOp {
+    pub fn word(self) -> &'static str {
+        match self {
+            FailOp::Write => "write",
+            FailOp::Fsync => "fsync",
+        }
+    }
+}
+
+/// The error a broken operation returns.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum DiskError {
+    /// EIO.
+    #[default]
+    Io,
+    /// ENOSPC.
+    NoSpace,
+}
+
+impl DiskError {
+    /// The error text, as strerror(3) words it.
+    pub fn message(self) -> &'static str {
+        match self {
+            DiskError::Io => "Input/output error",
+            DiskError::NoSpace => "No space left on device",
+        }
+    }
+
+    fn to_io(self) -> io::Error {
+        let kind = match self {
+            DiskError::Io => io::ErrorKind::Other,
+            DiskError::NoSpace => io::ErrorKind::StorageFull,
+        };
+        io::Error::new(kind, self.message())
+    }
+}
+
+/// What a crash did to the disk.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CrashOutcome {
+    /// Unsynced bytes that are gone.
+    pub lost_bytes: u64,
+    /// For a torn crash: (bytes of the last append kept, its length).
+    pub torn: Option<(u64, u64)>,
+}
 
 #[derive(Clone, Debug, Default)]
 struct Inode {
@@ -20,8 +79,13 @@ struct State {
     names: BTreeMap<String, u64>,
     synced_names: BTreeMap<String, u64>,
     next_inode: u64,
-    /// Bytes dropped by crashes so far (reported in traces).
-    lost_bytes: u64,
+    /// The last append not yet fsynced: (inode, offset where it starts, length).
+    last_append: Option<(u64, usize, usize)>,
+    /// Operations that fail now, and how.
+    failing: Vec<FailOp>,
+    fail_error: DiskError,
+    /// Operations refused since the last `fail()`.
+    failed_ops: u64,
 }
 
 #[derive(Debug, Default)]
@@ -41,19 +105,59 @@ impl SimDisk {
         f(&mut self.state.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
-    /// Power loss: unsynced bytes and unsynced directory changes are gone. Returns bytes lost.
-    pub fn crash(&self) -> u64 {
+    /// Power loss: unsynced bytes and unsynced directory changes are gone. With `torn =
+    /// Some(r)` the last unsynced append was in flight: what the file held before it reached the
+    /// platter, and so did a prefix of it whose length `r` (drawn from the run's seed) picks.
+    pub fn crash(&self, torn: Option<u64>) -> CrashOutcome {
         self.with(|s| {
-            let mut lost = 0;
             s.names = s.synced_names.clone();
-            for inode in s.inodes.values_mut() {
-                lost += inode.data.len().abs_diff(inode.synced.len()) as u64;
-                inode.data = inode.synced.clone();
-            }
             let live: Vec<u64> = s.names.values().copied().collect();
+            let tear = torn
+                .zip(s.last_append.take())
+                .filter(|(_, (ino, ..))| live.contains(ino))
+                .map(|(r, (ino, start, len))| {
+                    let kept = if len >= 2 {
+                        1 + r as usize % (len - 1)
+                    } else {
+                        0
+                    };
+                    (ino, start + kept, (kept as u64, len as u64))
+                });
+            let mut out = CrashOutcome::default();
+            for (ino, inode) in s.inodes.iter_mut() {
+                match tear {
+                    Some((t, end, torn)) if t == *ino => {
+                        let end = end.min(inode.data.len());
+                        out.lost_bytes += (inode.data.len() - end) as u64;
+                        inode.data.truncate(end);
+                        inode.synced = inode.data.clone();
+                        out.torn = Some(torn);
+                    }
+                    _ => {
+                        out.lost_bytes += inode.data.len().abs_diff(inode.synced.len()) as u64;
+                        inode.data = inode.synced.clone();
+                    }
+                }
+            }
             s.inodes.retain(|ino, _| live.contains(ino));
-            s.lost_bytes += lost;
-            lost
+            out
+        })
+    }
+
+    /// From now on the `ops` fail with `error`, until `heal`.
+    pub fn fail(&self, ops: &[FailOp], error: DiskError) {
+        self.with(|s| {
+            s.failing = ops.to_vec();
+            s.fail_error = error;
+            s.failed_ops = 0;
+        })
+    }
+
+    /// Every operation works again; returns how many were refused since `fail`.
+    pub fn heal(&self) -> u64 {
+        self.with(|s| {
+            s.failing.clear();
+            std::mem::take(&mut s.failed_ops)
         })
     }
 
@@ -63,15 +167,28 @@ impl SimDisk {
     }
 }
 
+impl State {
+    /// The injected error if `op` is broken now.
+    fn refuse(&mut self, op: FailOp) -> io::Result<()> {
+        if self.failing.contains(&op) {
+            self.failed_ops += 1;
+            return Err(self.fail_error.to_io());
+        }
+        Ok(())
+    }
+
+    fn inode_of(&self, path: &str) -> io::Result<u64> {
+        self.names.get(path).copied().ok_or_else(|| not_found(path))
+    }
+}
+
 impl Disk for SimDisk {
     fn read(&self, path: &str) -> io::Result<Vec<u8>> {
-        self.with(|s| {
-            let ino = s.names.get(path).ok_or_else(|| not_found(path))?;
-            Ok(s.inodes[ino].data.clone())
-        })
+        self.with(|s| Ok(s.inodes[&s.inode_of(path)?].data.clone()))
     }
     fn write(&self, path: &str, data: &[u8]) -> io::Result<()> {
         self.with(|s| {
+            s.refuse(FailOp::Write)?;
             let ino = match s.names.get(path) {
                 Some(&ino) => ino,
                 None => {
@@ -82,6 +199,9 @@ impl Disk for SimDisk {
                 }
             };
             s.inodes.entry(ino).or_default().data = data.to_vec();
+            if s.last_append.is_some_and(|(i, ..)| i == ino) {
+                s.last_append = None;
+            }
             Ok(())
         })
     }
@@ -91,20 +211,23 @@ impl Disk for SimDisk {
             return self.write(path, data);
         }
         self.with(|s| {
-            let ino = s.names[path];
-            s.inodes
-                .get_mut(&ino)
-                .expect("named inode exists")
-                .data
-                .extend_from_slice(data);
+            s.refuse(FailOp::Write)?;
+            let ino = s.inode_of(path)?;
+            let file = &mut s.inodes.get_mut(&ino).expect("named inode exists").data;
+            s.last_append = Some((ino, file.len(), data.len()));
+            file.extend_from_slice(data);
             Ok(())
         })
     }
     fn fsync(&self, path: &str) -> io::Result<()> {
         self.with(|s| {
-            let ino = *s.names.get(path).ok_or_else(|| not_found(path))?;
+            let ino = s.inode_of(path)?;
+            s.refuse(FailOp::Fsync)?;
             let inode = s.inodes.get_mut(&ino).expect("named inode exists");
             inode.synced = inode.data.clone();
+            if s.last_append.is_some_and(|(i, ..)| i == ino) {
+                s.last_append = None;
+            }
             Ok(())
         })
     }
@@ -130,14 +253,15 @@ impl Disk for SimDisk {
     fn fsync_dir(&self, _path: &str) -> io::Result<()> {
         // One directory per node: syncing it makes the whole namespace durable.
         self.with(|s| {
+            s.refuse(FailOp::Fsync)?;
             s.synced_names = s.names.clone();
             let live: Vec<u64> = s.names.values().copied().collect();
             for ino in live {
                 // A file first named now keeps only the bytes it had synced.
                 s.inodes.entry(ino).or_default();
             }
-        });
-        Ok(())
+            Ok(())
+        })
     }
 }
 
@@ -155,7 +279,7 @@ mod tests {
         d.append("a", b" world").unwrap();
         d.write("b", b"never synced").unwrap();
         assert_eq!(d.read("a").unwrap(), b"hello world");
-        assert_eq!(d.crash(), 6 + 12);
+        assert_eq!(d.crash(None).lost_bytes, 6 + 12);
         assert_eq!(d.read("a").unwrap(), b"hello");
         assert!(d.read("b").is_err(), "a name never made durable is gone");
     }
@@ -165,11 +289,69 @@ mod tests {
         let d = SimDisk::default();
         write_atomic(&d, "dump.rdb", b"v1").unwrap();
         d.write("dump.rdb.tmp-redsim", b"v2-partial").unwrap();
-        d.crash();
+        d.crash(None);
         assert_eq!(d.read("dump.rdb").unwrap(), b"v1");
         write_atomic(&d, "dump.rdb", b"v2").unwrap();
-        d.crash();
+        d.crash(None);
         assert_eq!(d.read("dump.rdb").unwrap(), b"v2");
         assert_eq!(d.list(), vec!["dump.rdb".to_string()]);
+    }
+
+    fn synced_file(d: &SimDisk, path: &str, data: &[u8]) {
+        d.write(path, data).unwrap();
+        d.fsync(path).unwrap();
+        d.fsync_dir(path).unwrap();
+    }
+
+    #[test]
+    fn a_torn_crash_keeps_earlier_appends_and_a_strict_prefix_of_the_last() {
+        let d = SimDisk::default();
+        synced_file(&d, "aof", b"synced|");
+        d.append("aof", b"first|").unwrap();
+        d.append("aof", b"0123456789").unwrap();
+        let out = d.crash(Some(3));
+        // 3 % 9 + 1 = 4 bytes of the 10-byte append made it.
+        assert_eq!(out.torn, Some((4, 10)));
+        assert_eq!(out.lost_bytes, 6);
+        assert_eq!(d.read("aof").unwrap(), b"synced|first|0123");
+        assert_eq!(
+            d.crash(Some(3)),
+            CrashOutcome::default(),
+            "torn bytes are durable now"
+        );
+    }
+
+    #[test]
+    fn a_torn_crash_tears_nothing_once_the_append_is_synced_or_its_file_never_named() {
+        let d = SimDisk::default();
+        synced_file(&d, "aof", b"a");
+        d.append("aof", b"bcd").unwrap();
+        d.fsync("aof").unwrap();
+        assert_eq!(d.crash(Some(1)).torn, None);
+        d.write("new", b"x").unwrap();
+        d.append("new", b"yz").unwrap();
+        assert_eq!(d.crash(Some(1)).torn, None);
+        assert!(d.read("new").is_err());
+        assert_eq!(d.read("aof").unwrap(), b"abcd");
+    }
+
+    #[test]
+    fn failing_writes_and_fsyncs_return_the_injected_error_until_healed() {
+        let d = SimDisk::default();
+        synced_file(&d, "f", b"old");
+        d.fail(&[FailOp::Write], DiskError::NoSpace);
+        let e = d.append("f", b"more").unwrap_err();
+        assert_eq!(e.to_string(), "No space left on device");
+        assert_eq!(e.kind(), io::ErrorKind::StorageFull);
+        assert!(d.write("g", b"x").is_err());
+        d.fsync("f").expect("fsync still works");
+        d.fail(&[FailOp::Fsync], DiskError::Io);
+        d.append("f", b"+new").unwrap();
+        assert_eq!(d.fsync("f").unwrap_err().to_string(), "Input/output error");
+        assert!(d.fsync_dir("f").is_err());
+        assert_eq!(d.heal(), 2);
+        assert_eq!(d.crash(None).lost_bytes, 4, "the unsynced append is lost");
+        assert_eq!(d.read("f").unwrap(), b"old");
+        assert_eq!(d.heal(), 0);
     }
 }

@@ -2,6 +2,7 @@
 //! clock can be jumped per node), the network is madsim's, the disk is the harness-owned
 //! `SimDisk`, and trace events and log lines go to the run's collectors.
 
+use crate::check::SaveWatch;
 use crate::disk::SimDisk;
 use crate::trace::Trace;
 use madsim::net::{TcpListener, TcpStream};
@@ -24,6 +25,8 @@ pub struct NodeShared {
     pub node_id: Mutex<Option<NodeId>>,
     /// Bounded log of this node's Redis-format lines (printed when a run fails).
     pub log: Mutex<std::collections::VecDeque<String>>,
+    /// This node's saves, followed through its trace events (even when the trace is quiet).
+    pub saves: Mutex<SaveWatch>,
 }
 
 /// Log lines kept per node.
@@ -37,6 +40,7 @@ impl NodeShared {
             wall_offset_ms: AtomicI64::new(0),
             node_id: Mutex::new(None),
             log: Mutex::new(Default::default()),
+            saves: Mutex::new(SaveWatch::default()),
         })
     }
 }
@@ -129,7 +133,13 @@ impl Env for SimEnv {
         log.push_back(line.to_string());
     }
     fn trace(&self, event: &str) {
-        self.trace.record(self.mono_ms(), &self.node.name, event);
+        let now = self.mono_ms();
+        self.node
+            .saves
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .observe(now, event);
+        self.trace.record(now, &self.node.name, event);
     }
     fn exit(&self, code: i32) {
         self.trace(&format!("exit {code}"));

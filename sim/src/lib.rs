@@ -8,9 +8,11 @@ compile_error!(
      a RUSTFLAGS environment variable replaces that setting, so add `--cfg madsim` to it."
 );
 
+pub mod check;
 pub mod client;
 pub mod disk;
 pub mod env;
+pub mod faults;
 pub mod run;
 pub mod scenario;
 pub mod trace;

@@ -2,17 +2,16 @@
 //! nodes, plays the fault schedule, stops the workload, heals, checks every acknowledged write,
 //! and returns a report with the trace and the verdict.
 
-use crate::client::{run_write_read, ClientLog, ClientSpec, Conn};
+use crate::check::{find_lost, judge, ClientResult};
+use crate::client::{run_write_read, ClientLog, ClientSpec};
 use crate::env::{NodeShared, SimEnv};
-use crate::scenario::{FaultAction, Scenario, Workload};
+use crate::faults::{FaultState, NodeEntry};
+use crate::scenario::{Scenario, Workload};
 use crate::trace::Trace;
 use bytes::Bytes;
-use madsim::net::NetSim;
-use madsim::runtime::{Handle, NodeHandle};
-use madsim::task::NodeId;
+use madsim::runtime::Handle;
 use madsim::time::{sleep, sleep_until, Instant};
 use redsim::config::{file::apply_text, Config};
-use redsim::resp::Frame;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::Ordering;
@@ -21,8 +20,6 @@ use std::time::Duration;
 
 /// Simulated time between the end of the workload and the check (lets restarts settle).
 const QUIET_MS: u64 = 2_000;
-/// Keys per MGET when checking.
-const CHECK_BATCH: usize = 100;
 
 #[derive(Debug, Clone)]
 pub struct Report {
@@ -57,15 +54,6 @@ impl Report {
     }
 }
 
-/// A node's identity in the run.
-struct NodeEntry {
-    shared: Arc<NodeShared>,
-    handle: NodeHandle,
-    ip: Ipv4Addr,
-    port: u16,
-    restarts: Arc<std::sync::atomic::AtomicU32>,
-}
-
 /// Runs `scenario` with `seed` on a fresh OS thread (madsim needs one per seed).
 pub fn run(scenario: &Scenario, seed: u64) -> Report {
     let scenario = scenario.clone();
@@ -89,7 +77,8 @@ pub fn run(scenario: &Scenario, seed: u64) -> Report {
     })
 }
 
-fn mix(seed: u64, name: &str, n: u32) -> u64 {
+/// A seed for `name`'s `n`th use, derived from the run's seed.
+pub(crate) fn mix(seed: u64, name: &str, n: u32) -> u64 {
     redsim::db::key_hash(format!("{seed}/{name}/{n}").as_bytes())
 }
 
@@ -210,86 +199,18 @@ async fn simulate(scenario: Scenario, seed: u64) -> Report {
         );
     }
     let at_ms = |t: Instant| t.duration_since(origin).as_millis() as u64;
-    let mut faults = scenario.faults.clone();
-    faults.sort_by(|a, b| a.at_s.total_cmp(&b.at_s));
-    let mut clogged: Vec<(NodeId, NodeId)> = Vec::new();
-    for f in &faults {
-        sleep_until(origin + Duration::from_secs_f64(f.at_s)).await;
+    let mut faults = FaultState::default();
+    for (fault_ms, f) in scenario.fault_schedule(seed) {
+        sleep_until(origin + Duration::from_millis(fault_ms)).await;
         let now = at_ms(Instant::now());
-        let targets: Vec<&NodeEntry> = f.nodes.iter().filter_map(|n| nodes.get(n)).collect();
-        let names = f.nodes.join(",");
-        let detail = match f.action {
-            FaultAction::Kill => {
-                targets.iter().for_each(|n| handle.kill(n.handle.id()));
-                String::new()
-            }
-            FaultAction::Crash => {
-                let lost: u64 = targets
-                    .iter()
-                    .map(|n| {
-                        handle.kill(n.handle.id());
-                        n.shared.disk.crash()
-                    })
-                    .sum();
-                format!(" ({lost} unsynced bytes lost)")
-            }
-            FaultAction::Restart => {
-                for n in &targets {
-                    n.restarts.fetch_add(1, Ordering::Relaxed);
-                    handle.restart(n.handle.id());
-                }
-                String::new()
-            }
-            FaultAction::Partition => {
-                let net = NetSim::current();
-                let inside: Vec<NodeId> = targets.iter().map(|n| n.handle.id()).collect();
-                for other in nodes
-                    .values()
-                    .map(|n| n.handle.id())
-                    .filter(|id| !inside.contains(id))
-                {
-                    for &a in &inside {
-                        net.clog_link(a, other);
-                        net.clog_link(other, a);
-                        clogged.push((a, other));
-                    }
-                }
-                String::new()
-            }
-            FaultAction::Heal => {
-                heal(&mut clogged);
-                String::new()
-            }
-            FaultAction::Pause => {
-                targets.iter().for_each(|n| handle.pause(n.handle.id()));
-                String::new()
-            }
-            FaultAction::Resume => {
-                targets.iter().for_each(|n| handle.resume(n.handle.id()));
-                String::new()
-            }
-            FaultAction::ClockJump => {
-                for n in &targets {
-                    n.shared
-                        .wall_offset_ms
-                        .fetch_add((f.jump_s * 1000.0) as i64, Ordering::Relaxed);
-                }
-                format!(" by {}s", f.jump_s)
-            }
-        };
-        trace.record(
-            now,
-            "harness",
-            format!("{} {names}{detail}", action_word(f.action))
-                .trim_end()
-                .to_string(),
-        );
+        let line = faults.apply(&handle, &nodes, f, now, seed);
+        trace.record(now, "harness", line);
     }
     sleep_until(origin + Duration::from_secs_f64(scenario.duration_s)).await;
     for (name, ..) in &client_logs {
         handle.kill(nodes[name].handle.id());
     }
-    heal(&mut clogged);
+    faults.heal_network();
     trace.record(
         at_ms(Instant::now()),
         "harness",
@@ -306,71 +227,46 @@ async fn simulate(scenario: Scenario, seed: u64) -> Report {
     let mut results = Vec::new();
     for (name, server, log) in &client_logs {
         let node = &nodes[server];
-        let (acked, failed): (Vec<(Bytes, Bytes)>, u64) = {
+        let (acked, failed, write_errors) = {
             let log = log.lock().unwrap_or_else(|p| p.into_inner());
             (
-                log.acked
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect(),
+                log.acked.clone(),
                 log.failed_writes,
+                log.write_errors.clone(),
             )
         };
+        let pairs: Vec<(Bytes, Bytes)> = acked
+            .iter()
+            .map(|(k, a)| (k.clone(), a.value.clone()))
+            .collect();
         let addr = SocketAddr::new(IpAddr::V4(node.ip), node.port);
-        let n_acked = acked.len() as u64;
         let lost = checker
-            .spawn(async move { find_lost(addr, &acked).await })
+            .spawn(async move { find_lost(addr, &pairs).await })
             .await
             .unwrap_or_else(|_| Err("checker task failed".into()));
-        results.push((name, server, n_acked, failed, lost));
-    }
-    let (mut acked_total, mut lost_total, mut failed_total) = (0, 0, 0);
-    for (name, server, acked, failed, lost) in results {
-        let line = match lost {
-            Ok(lost) => {
-                lost_total += lost.len() as u64;
-                format!(
-                    "{acked} acked writes, {} lost{}, {failed} failed",
-                    lost.len(),
-                    key_ranges(&lost)
-                )
-            }
-            Err(e) => {
-                lost_total += acked;
-                format!("{acked} acked writes, all lost: server unreachable ({e})")
-            }
+        let result = ClientResult {
+            name: name.clone(),
+            server: server.clone(),
+            acked,
+            failed,
+            write_errors,
+            lost,
         };
-        acked_total += acked;
-        failed_total += failed;
         if !scenario.quiet_trace {
-            trace.record(
-                at_ms(Instant::now()),
-                "check",
-                format!("{name}@{server}: {line}"),
-            );
+            trace.record(at_ms(Instant::now()), "check", result.line());
         }
+        results.push(result);
     }
+    let acked_writes: u64 = results.iter().map(|r| r.acked.len() as u64).sum();
+    let lost_writes: u64 = results.iter().map(|r| r.lost_keys().len() as u64).sum();
+    let failed_writes: u64 = results.iter().map(|r| r.failed).sum();
     trace.record(
         at_ms(Instant::now()),
         "check",
-        format!("total: {acked_total} acked writes, {lost_total} lost"),
+        format!("total: {acked_writes} acked writes, {lost_writes} lost"),
     );
-    let e = &scenario.expect;
-    if let Some(min) = e.lost_writes_min.filter(|&m| lost_total < m) {
-        violations.push(format!(
-            "expected at least {min} lost writes, got {lost_total}"
-        ));
-    }
-    if let Some(max) = e.lost_writes_max.filter(|&m| lost_total > m) {
-        violations.push(format!(
-            "expected at most {max} lost writes, got {lost_total}"
-        ));
-    }
-    if let Some(min) = e.acked_writes_min.filter(|&m| acked_total < m) {
-        violations.push(format!(
-            "expected at least {min} acked writes, got {acked_total}"
-        ));
-    }
+    let rendered = trace.render();
+    violations.extend(judge(&scenario.expect, &results, &faults.losses, &rendered));
     let logs = nodes
         .iter()
         .map(|(n, e)| {
@@ -389,87 +285,14 @@ async fn simulate(scenario: Scenario, seed: u64) -> Report {
     Report {
         scenario: scenario.name.clone(),
         seed,
-        trace: trace.render(),
-        acked_writes: acked_total,
-        lost_writes: lost_total,
-        failed_writes: failed_total,
+        trace: rendered,
+        acked_writes,
+        lost_writes,
+        failed_writes,
         violations,
         nodes: nodes.len(),
         sim_ms: at_ms(Instant::now()),
         wall_ms: 0,
         logs,
-    }
-}
-
-fn action_word(a: FaultAction) -> &'static str {
-    match a {
-        FaultAction::Kill => "kill",
-        FaultAction::Crash => "crash",
-        FaultAction::Restart => "restart",
-        FaultAction::Partition => "partition",
-        FaultAction::Heal => "heal",
-        FaultAction::Pause => "pause",
-        FaultAction::Resume => "resume",
-        FaultAction::ClockJump => "clock-jump",
-    }
-}
-
-fn heal(clogged: &mut Vec<(NodeId, NodeId)>) {
-    let net = NetSim::current();
-    for (a, b) in clogged.drain(..) {
-        net.unclog_link(a, b);
-        net.unclog_link(b, a);
-    }
-}
-
-/// Reads back acknowledged writes; returns the keys that are missing or changed.
-async fn find_lost(addr: SocketAddr, acked: &[(Bytes, Bytes)]) -> Result<Vec<Bytes>, String> {
-    let mut conn = Conn::open(addr).await?;
-    let mut lost = Vec::new();
-    for batch in acked.chunks(CHECK_BATCH) {
-        let mut args: Vec<&[u8]> = vec![b"MGET"];
-        args.extend(batch.iter().map(|(k, _)| &k[..]));
-        let Frame::Array(values) = conn.call(&args).await? else {
-            return Err("MGET did not return an array".into());
-        };
-        for ((k, v), got) in batch.iter().zip(values) {
-            if got != Frame::Bulk(v.clone()) {
-                lost.push(k.clone());
-            }
-        }
-    }
-    Ok(lost)
-}
-
-/// Names lost keys compactly: ` (c1:1..c1:78, c1:90)` for keys `<client>:<n>`.
-fn key_ranges(keys: &[Bytes]) -> String {
-    let mut nums: Vec<(String, u64)> = keys
-        .iter()
-        .filter_map(|k| {
-            let k = String::from_utf8_lossy(k);
-            let (c, n) = k.rsplit_once(':')?;
-            Some((c.to_string(), n.parse().ok()?))
-        })
-        .collect();
-    nums.sort();
-    let mut parts: Vec<String> = Vec::new();
-    let mut i = 0;
-    while i < nums.len() {
-        let mut j = i;
-        while j + 1 < nums.len() && nums[j + 1].0 == nums[i].0 && nums[j + 1].1 == nums[j].1 + 1 {
-            j += 1;
-        }
-        let (c, a) = &nums[i];
-        parts.push(if i == j {
-            format!("{c}:{a}")
-        } else {
-            format!("{c}:{a}..{c}:{}", nums[j].1)
-        });
-        i = j + 1;
-    }
-    if parts.is_empty() {
-        String::new()
-    } else {
-        format!(" ({})", parts.join(", "))
     }
 }

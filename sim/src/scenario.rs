@@ -1,6 +1,21 @@
 //! Scenario files (`scenarios/*.toml`): topology, workload, fault schedule, run length and
-//! expectations, as data.
+//! expectations, as data; and the schedule a seed gives a scenario's faults.
+//!
+//! A fault happens at `at_s`, or at a time in `at_s_range = [a, b]` drawn from the run's seed:
+//!
+//! ```toml
+//! [[fault]]
+//! at_s_range = [5, 20]    # or: at_s = 12.5
+//! action = "crash"        # kill crash restart partition heal pause resume clock-jump disk-fail disk-heal
+//! nodes = ["s1"]
+//! torn = true             # crash: the last unsynced append keeps a seeded prefix
+//! # disk-fail: fail = ["write", "fsync"] (default both), error = "io" (EIO) or "no-space" (ENOSPC)
+//! # clock-jump: jump_s = -30
+//! ```
 
+use crate::disk::{DiskError, FailOp};
+use rand_chacha::ChaCha8Rng;
+use rand_core::{RngCore, SeedableRng};
 use serde::Deserialize;
 
 #[derive(Clone, Debug, Deserialize)]
@@ -63,7 +78,12 @@ pub enum Workload {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Fault {
-    pub at_s: f64,
+    /// When, in seconds from the start; or give `at_s_range`.
+    #[serde(default)]
+    pub at_s: Option<f64>,
+    /// `[a, b]`: a time in this range drawn from the run's seed (millisecond steps).
+    #[serde(default)]
+    pub at_s_range: Option<[f64; 2]>,
     pub action: FaultAction,
     /// Nodes the action applies to (for `partition`: the side cut off from everyone else).
     #[serde(default)]
@@ -71,6 +91,39 @@ pub struct Fault {
     /// For `clock-jump`: how far the wall clock moves (may be negative).
     #[serde(default)]
     pub jump_s: f64,
+    /// For `crash`: the last unsynced append is torn (a seeded prefix of it survives).
+    #[serde(default)]
+    pub torn: bool,
+    /// For `disk-fail`: the operations that fail (default: writes and fsyncs).
+    #[serde(default)]
+    pub fail: Vec<FailOp>,
+    /// For `disk-fail`: the error they return (default `io`).
+    #[serde(default)]
+    pub error: Option<DiskError>,
+}
+
+impl Fault {
+    /// The operations a `disk-fail` breaks.
+    pub fn fail_ops(&self) -> Vec<FailOp> {
+        if self.fail.is_empty() {
+            vec![FailOp::Write, FailOp::Fsync]
+        } else {
+            self.fail.clone()
+        }
+    }
+
+    /// The error a `disk-fail` injects.
+    pub fn disk_error(&self) -> DiskError {
+        self.error.unwrap_or_default()
+    }
+
+    /// The time as written: `12s` or `[5, 20]s`.
+    fn when(&self) -> String {
+        match (self.at_s, self.at_s_range) {
+            (_, Some([a, b])) => format!("[{a}, {b}]s"),
+            (t, None) => format!("{}s", t.unwrap_or(0.0)),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
@@ -91,6 +144,28 @@ pub enum FaultAction {
     Resume,
     /// Move the nodes' wall clocks by `jump_s`.
     ClockJump,
+    /// The nodes' disks start failing writes and/or fsyncs (`fail`, `error`).
+    DiskFail,
+    /// The nodes' disks work again.
+    DiskHeal,
+}
+
+impl FaultAction {
+    /// The action's name as scenario files and traces spell it.
+    pub fn word(self) -> &'static str {
+        match self {
+            FaultAction::Kill => "kill",
+            FaultAction::Crash => "crash",
+            FaultAction::Restart => "restart",
+            FaultAction::Partition => "partition",
+            FaultAction::Heal => "heal",
+            FaultAction::Pause => "pause",
+            FaultAction::Resume => "resume",
+            FaultAction::ClockJump => "clock-jump",
+            FaultAction::DiskFail => "disk-fail",
+            FaultAction::DiskHeal => "disk-heal",
+        }
+    }
 }
 
 /// What the run must show; every field is optional.
@@ -100,6 +175,15 @@ pub struct Expect {
     pub lost_writes_min: Option<u64>,
     pub lost_writes_max: Option<u64>,
     pub acked_writes_min: Option<u64>,
+    /// Writes answered with an error or not answered at all.
+    pub failed_writes_min: Option<u64>,
+    /// Every lost write was acknowledged after the snapshot point of the last save its server
+    /// completed before losing its memory (kill or crash): RDB's durability promise.
+    #[serde(default)]
+    pub lost_only_after_last_save: bool,
+    /// Substrings that trace lines must contain, matched in this order (e.g. `"s1 bgsave ok"`).
+    #[serde(default)]
+    pub trace_in_order: Vec<String>,
 }
 
 impl Scenario {
@@ -143,21 +227,74 @@ impl Scenario {
                 return Err(format!("client {c} targets unknown server {server}"));
             }
         }
-        for f in &self.faults {
+        for (i, f) in self.faults.iter().enumerate() {
+            let what = format!("fault {} ({})", i + 1, f.action.word());
             for n in &f.nodes {
                 if !servers.contains(n) && !clients.iter().any(|c| &c.0 == n) {
-                    return Err(format!("fault at {}s names unknown node {n}", f.at_s));
+                    return Err(format!("{what} names unknown node {n}"));
                 }
             }
-            if f.at_s < 0.0 || f.at_s > self.duration_s {
+            let (a, b) = match (f.at_s, f.at_s_range) {
+                (Some(t), None) => (t, t),
+                (None, Some([a, b])) if a > b => {
+                    return Err(format!("{what}: at_s_range [{a}, {b}] is empty"))
+                }
+                (None, Some([a, b])) => (a, b),
+                (Some(_), Some(_)) => {
+                    return Err(format!("{what}: give at_s or at_s_range, not both"))
+                }
+                (None, None) => return Err(format!("{what}: needs at_s or at_s_range")),
+            };
+            if !(a >= 0.0 && b <= self.duration_s) {
                 return Err(format!(
-                    "fault at {}s is outside the run (0..{}s)",
-                    f.at_s, self.duration_s
+                    "{what} at {} is outside the run (0..{}s)",
+                    f.when(),
+                    self.duration_s
                 ));
+            }
+            let misplaced = [
+                ("torn", f.torn, FaultAction::Crash),
+                ("fail", !f.fail.is_empty(), FaultAction::DiskFail),
+                ("error", f.error.is_some(), FaultAction::DiskFail),
+            ];
+            if let Some((opt, ..)) = misplaced
+                .iter()
+                .find(|(_, set, act)| *set && f.action != *act)
+            {
+                return Err(format!("{what}: `{opt}` does not apply to this action"));
             }
         }
         Ok(())
     }
+
+    /// The fault schedule for `seed`: (ms since start, fault), in time order (file order for
+    /// equal times). Range times are drawn in file order from a generator seeded by `seed`.
+    pub fn fault_schedule(&self, seed: u64) -> Vec<(u64, &Fault)> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ FAULT_TIMES_SALT);
+        let mut out: Vec<(u64, &Fault)> = self
+            .faults
+            .iter()
+            .map(|f| {
+                let ms = match (f.at_s, f.at_s_range) {
+                    (_, Some([a, b])) => {
+                        let (a, b) = (secs_to_ms(a), secs_to_ms(b));
+                        a + rng.next_u64() % (b - a + 1)
+                    }
+                    (t, None) => secs_to_ms(t.unwrap_or(0.0)),
+                };
+                (ms, f)
+            })
+            .collect();
+        out.sort_by_key(|(ms, _)| *ms);
+        out
+    }
+}
+
+/// Keeps fault times independent of other draws from the same seed.
+const FAULT_TIMES_SALT: u64 = 0x6661_756c_7473;
+
+fn secs_to_ms(s: f64) -> u64 {
+    (s * 1000.0).round() as u64
 }
 
 fn expand<G, T>(
@@ -173,4 +310,102 @@ fn expand<G, T>(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_fault(fault: &str) -> Result<Scenario, String> {
+        Scenario::from_toml(&format!(
+            "name = \"t\"\nseed = 1\nduration_s = 10\n[[server]]\nname = \"s1\"\n[[fault]]\n{fault}\n"
+        ))
+    }
+
+    #[test]
+    fn a_range_time_is_drawn_from_the_seed_within_the_range_and_replays() {
+        let s = with_fault("at_s_range = [2, 7]\naction = \"crash\"\nnodes = [\"s1\"]").unwrap();
+        let times: Vec<u64> = (0..50).map(|seed| s.fault_schedule(seed)[0].0).collect();
+        assert!(times.iter().all(|t| (2000..=7000).contains(t)), "{times:?}");
+        assert!(
+            times
+                .iter()
+                .collect::<std::collections::BTreeSet<_>>()
+                .len()
+                > 40
+        );
+        assert_eq!(s.fault_schedule(17)[0].0, s.fault_schedule(17)[0].0);
+    }
+
+    #[test]
+    fn the_schedule_is_in_time_order() {
+        let s = Scenario::from_toml(
+            "name = \"t\"\nseed = 1\nduration_s = 10\n[[server]]\nname = \"s1\"\n\
+             [[fault]]\nat_s = 9\naction = \"restart\"\nnodes = [\"s1\"]\n\
+             [[fault]]\nat_s_range = [1, 8]\naction = \"crash\"\nnodes = [\"s1\"]\n",
+        )
+        .unwrap();
+        let order: Vec<&str> = s
+            .fault_schedule(3)
+            .iter()
+            .map(|(_, f)| f.action.word())
+            .collect();
+        assert_eq!(order, ["crash", "restart"]);
+    }
+
+    #[test]
+    fn bad_fault_times_and_options_are_rejected_with_reasons() {
+        let cases = [
+            (
+                "at_s_range = [7, 2]\naction = \"crash\"",
+                "fault 1 (crash): at_s_range [7, 2] is empty",
+            ),
+            (
+                "at_s_range = [5, 20]\naction = \"crash\"",
+                "fault 1 (crash) at [5, 20]s is outside the run (0..10s)",
+            ),
+            (
+                "at_s_range = [-1, 2]\naction = \"crash\"",
+                "fault 1 (crash) at [-1, 2]s is outside the run (0..10s)",
+            ),
+            (
+                "at_s = 11\naction = \"kill\"",
+                "fault 1 (kill) at 11s is outside the run (0..10s)",
+            ),
+            (
+                "at_s = 1\nat_s_range = [1, 2]\naction = \"crash\"",
+                "fault 1 (crash): give at_s or at_s_range, not both",
+            ),
+            (
+                "action = \"crash\"",
+                "fault 1 (crash): needs at_s or at_s_range",
+            ),
+            (
+                "at_s = 1\naction = \"kill\"\ntorn = true",
+                "fault 1 (kill): `torn` does not apply to this action",
+            ),
+            (
+                "at_s = 1\naction = \"crash\"\nfail = [\"write\"]",
+                "fault 1 (crash): `fail` does not apply to this action",
+            ),
+            (
+                "at_s = 1\naction = \"disk-heal\"\nerror = \"io\"",
+                "fault 1 (disk-heal): `error` does not apply to this action",
+            ),
+            (
+                "at_s = 1\naction = \"crash\"\nnodes = [\"s9\"]",
+                "fault 1 (crash) names unknown node s9",
+            ),
+        ];
+        for (fault, want) in cases {
+            assert_eq!(with_fault(fault).unwrap_err(), want, "for {fault:?}");
+        }
+    }
+
+    #[test]
+    fn disk_fail_defaults_to_failing_writes_and_fsyncs_with_eio() {
+        let s = with_fault("at_s = 1\naction = \"disk-fail\"\nnodes = [\"s1\"]").unwrap();
+        assert_eq!(s.faults[0].fail_ops(), [FailOp::Write, FailOp::Fsync]);
+        assert_eq!(s.faults[0].disk_error().message(), "Input/output error");
+    }
 }

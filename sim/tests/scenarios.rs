@@ -61,6 +61,27 @@ fn scale_fifty_servers_with_clients_for_sixty_seconds() {
 }
 
 #[test]
+fn rdb_save_points_power_loss_at_a_random_moment_loses_only_writes_after_the_last_save() {
+    check(
+        "rdb-save-points-crash.toml",
+        "rdb_save_points_power_loss_at_a_random_moment_loses_only_writes_after_the_last_save",
+    );
+}
+
+#[test]
+fn bgsave_disk_failure_refuses_writes_with_misconf_until_a_save_succeeds() {
+    let r = check(
+        "bgsave-disk-failure.toml",
+        "bgsave_disk_failure_refuses_writes_with_misconf_until_a_save_succeeds",
+    );
+    assert_eq!(
+        r.trace.matches("c1 -err MISCONF").count(),
+        2,
+        "one error line per refusal episode, not one per refused write"
+    );
+}
+
+#[test]
 fn every_scenario_file_has_a_test() {
     let listed = include_str!("scenarios.rs");
     for entry in std::fs::read_dir(root().join("scenarios")).expect("scenarios dir") {

@@ -1,0 +1,88 @@
+//! Seed sweeps: one scenario over many seeds (each a fresh simulation on its own thread, spread
+//! over the machine's cores), every seed's expectations asserted, with a summary and, for each
+//! failing seed, the one-line command that replays it. `SIM_SWEEP_SEEDS=<n>` changes the count.
+
+use redsim_sim::run::{run, Report};
+use redsim_sim::{load, replay_command};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Seeds swept when `SIM_SWEEP_SEEDS` is not set.
+const DEFAULT_SEEDS: u64 = 200;
+
+fn scenario_path(file: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("scenarios")
+        .join(file)
+}
+
+/// Runs `file` with seeds `1..=n`, in parallel; reports come back in seed order.
+fn sweep(file: &str) -> Vec<Report> {
+    let path = scenario_path(file);
+    let scenario = load(&path).unwrap_or_else(|e| panic!("{e}"));
+    let n: u64 = std::env::var("SIM_SWEEP_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(DEFAULT_SEEDS);
+    let workers = std::thread::available_parallelism().map_or(2, |p| p.get()) as u64;
+    let scenario = &scenario;
+    let mut reports: Vec<Report> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..workers)
+            .map(|w| {
+                s.spawn(move || {
+                    (1..=n)
+                        .filter(|seed| seed % workers == w)
+                        .map(|seed| run(scenario, seed))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("sweep worker panicked"))
+            .collect()
+    });
+    reports.sort_by_key(|r| r.seed);
+    reports
+}
+
+#[test]
+fn rdb_crash_at_random_moments_over_many_seeds_loses_only_writes_after_the_last_save() {
+    let file = "rdb-save-points-crash.toml";
+    let wall = Instant::now();
+    let reports = sweep(file);
+    let acked: u64 = reports.iter().map(|r| r.acked_writes).sum();
+    let lost: u64 = reports.iter().map(|r| r.lost_writes).sum();
+    let worst = reports
+        .iter()
+        .max_by_key(|r| (r.lost_writes, std::cmp::Reverse(r.seed)))
+        .expect("at least one seed");
+    let failures: Vec<&Report> = reports.iter().filter(|r| !r.passed()).collect();
+    println!(
+        "{file}: {} seeds in {:.1}s wall; {acked} acked writes, {lost} lost; max lost {} (seed {}); {} failed",
+        reports.len(),
+        wall.elapsed().as_secs_f64(),
+        worst.lost_writes,
+        worst.seed,
+        failures.len()
+    );
+    for r in &failures {
+        println!("seed {}: {}", r.seed, r.verdict());
+        let shown = Path::new("scenarios").join(file);
+        println!("  replay: {}", replay_command(&shown, r.seed));
+    }
+    assert!(failures.is_empty(), "{} seeds failed", failures.len());
+    // The seeds really move the crash around.
+    let crash_times: std::collections::BTreeSet<String> = reports
+        .iter()
+        .filter_map(|r| r.trace.lines().find(|l| l.contains("harness crash")))
+        .map(|l| l.trim().split(' ').next().unwrap_or_default().to_string())
+        .collect();
+    assert!(
+        crash_times.len() * 10 >= reports.len() * 9,
+        "only {} distinct crash times over {} seeds",
+        crash_times.len(),
+        reports.len()
+    );
+}
