@@ -10,7 +10,7 @@
 //!   replication IDs ([`ReplIds`]: replid, replid2, second_repl_offset, promotion bookkeeping).
 //! - [`replica`]: the replica's side of the link to its master as a state machine
 //!   ([`MasterLink`], states named after Redis' `REPL_STATE_*`): handshake, PSYNC, RDB transfer
-//!   (through [`transfer`]), then the raw replication stream.
+//!   (received by the private `transfer` module), then the raw replication stream.
 //! - [`replicas`]: the master's view of its replicas ([`ReplicaInfo`]): REPLCONF handling, the
 //!   INFO `slave<N>:` lines, good-replica counting (min-replicas-*) and WAIT acknowledgements.
 //!
@@ -21,17 +21,17 @@ pub mod backlog;
 pub mod psync;
 pub mod replica;
 pub mod replicas;
-pub mod transfer;
-
-#[cfg(test)]
-mod replica_fuzz_tests;
-#[cfg(test)]
-mod replica_tests;
+mod transfer;
 
 pub use backlog::Backlog;
-pub use psync::{decide_sync, new_replid, PsyncDecision, ReplIds, SyncContext, SyncRequest};
+pub use psync::{
+    decide_sync, fullresync_reply, new_replid, PsyncDecision, ReplIds, SyncContext, SyncRequest,
+};
 pub use replica::{replconf_ack, LinkConfig, LinkEvent, MasterLink, ReplState, TransferProgress};
-pub use replicas::{replconf, ReplconfOutcome, ReplicaInfo, ReplicaState};
+pub use replicas::{
+    count_acks, count_good_replicas, enough_good_replicas, replconf, ReplconfOutcome, ReplicaInfo,
+    ReplicaState, NOREPLICAS_ERROR,
+};
 
 use crate::config::LogLevel;
 

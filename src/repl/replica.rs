@@ -16,12 +16,19 @@
 //!    when the connection drops; `reset(now)` when the core closes it itself (e.g. the RDB
 //!    failed to load, or a new master is configured).
 //!
-//! The handshake is byte-for-byte Redis 7.2's: PING; then, written back to back, AUTH [user]
-//! pass (with masterauth), REPLCONF listening-port, REPLCONF ip-address (with an announced IP),
+//! The handshake is byte-for-byte Redis 7.2's: PING; then, written back to back, `AUTH [user]
+//! pass` (with masterauth), REPLCONF listening-port, REPLCONF ip-address (with an announced IP),
 //! REPLCONF capa eof capa psync2, whose replies are read one line at a time; then PSYNC
 //! (`<cached replid> <cached offset + 1>`, or `? -1`), and `SYNC` if PSYNC is refused with an
 //! error. Lines are at most 255 bytes like Redis' 256-byte buffer; the snapshot is at most
-//! `max_rdb_bytes`; anything unexpected fails the link, nothing panics.
+//! `max_rdb_bytes`; anything unexpected fails the link, nothing panics. The reply handling of
+//! the handshake lives in the child file `handshake.rs`.
+//!
+//! Left to the core, as Redis does them outside these functions: caching the master on
+//! disconnection ("Caching the disconnected master state."), the loading log lines above,
+//! sending `\n` to the master while loading, the periodic `REPLCONF ACK` (every second and on
+//! `REPLCONF GETACK`), and the ID bookkeeping ([`super::ReplIds::adopt_master`] after a full
+//! sync, [`super::ReplIds::continue_with`] on `Continue { new_replid: Some(..) }`).
 
 use super::transfer::{take_line, RdbReceiver, Step};
 use crate::config::LogLevel::{self, Notice, Warning};
@@ -415,3 +422,15 @@ impl MasterLink {
 pub(super) fn log(level: LogLevel, msg: String) -> LinkEvent {
     LinkEvent::Log(level, msg)
 }
+
+#[cfg(test)]
+#[path = "replica_tests.rs"]
+mod tests;
+
+#[cfg(test)]
+#[path = "replica_transfer_tests.rs"]
+mod transfer_tests;
+
+#[cfg(test)]
+#[path = "replica_fuzz_tests.rs"]
+mod fuzz_tests;

@@ -105,6 +105,12 @@ impl RdbReceiver {
         self.read as i64
     }
 
+    /// Bytes held in memory (for bound checks in tests).
+    #[cfg(test)]
+    pub(crate) fn buffered(&self) -> usize {
+        self.payload.len()
+    }
+
     /// Consumes what it can from `input`; call again after anything but `NeedMore`.
     pub(crate) fn step(&mut self, input: &mut BytesMut) -> Step {
         match self.mode {
