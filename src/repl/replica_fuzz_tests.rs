@@ -16,9 +16,14 @@ fn valid_exchanges() -> Vec<Vec<u8>> {
     let sized = format!("+PONG\r\n+OK\r\n+OK\r\n+FULLRESYNC {MASTER_ID} 5\r\n$5\r\nREDIS*1\r\n");
     let cont = format!("+PONG\r\n+OK\r\n+OK\r\n+CONTINUE {MASTER_ID}\r\n*1\r\n$4\r\nPING\r\n");
     let sync = "-NOAUTH\r\n+OK\r\n+OK\r\n-ERR unknown command\r\n\n$3\r\nabc".to_string();
+    let captured: [&[u8]; 2] = [
+        include_bytes!("testdata/redis-7.0.15-master-diskless.bin"),
+        include_bytes!("testdata/redis-7.0.15-master-disk.bin"),
+    ];
     [full, sized, cont, sync]
         .into_iter()
         .map(String::into_bytes)
+        .chain(captured.map(<[u8]>::to_vec))
         .collect()
 }
 

@@ -248,3 +248,53 @@ fn a_link_can_be_reset_and_reconnected_with_a_new_cached_master() {
     assert_eq!(others(&out), vec![LinkEvent::Continue { new_replid: None }]);
     assert_eq!(link.down_since_ms(), None);
 }
+
+/// What a real redis-server 7.0.15 master sent to a scripted replica (PING, REPLCONF
+/// listening-port, REPLCONF capa eof capa psync2, PSYNC ? -1, then REPLCONF ACK 0 for the
+/// diskless case), followed by `SET k2 v2` and pings: `(file, diskless)`.
+const CAPTURES: [(&[u8], bool); 2] = [
+    (
+        include_bytes!("testdata/redis-7.0.15-master-diskless.bin"),
+        true,
+    ),
+    (
+        include_bytes!("testdata/redis-7.0.15-master-disk.bin"),
+        false,
+    ),
+];
+
+#[test]
+fn a_real_redis_master_is_followed_to_the_stream_in_any_pieces() {
+    for (wire, is_diskless) in CAPTURES {
+        for piece in [wire.len(), 1, 7, 64] {
+            let mut link = connected(cfg(), None);
+            let mut out = vec![];
+            for chunk in wire.chunks(piece) {
+                out.extend(link.on_data(1, chunk));
+            }
+            assert_eq!(link.state(), ReplState::Connected);
+            let mut ev = others(&out).into_iter();
+            let Some(LinkEvent::FullResync { replid, offset: 0 }) = ev.next() else {
+                panic!("no +FULLRESYNC");
+            };
+            let Some(LinkEvent::RdbPayload { rdb, ack_now }) = ev.next() else {
+                panic!("no payload");
+            };
+            assert_eq!(ack_now, is_diskless);
+            let loaded = crate::rdb::read_rdb(&rdb).expect("the payload is the master's RDB");
+            let repl = loaded.aux.repl.expect("replication aux fields");
+            assert_eq!((repl.id, repl.offset), (replid, 0));
+            let stream: Vec<u8> = ev
+                .map(|e| match e {
+                    LinkEvent::Stream(b) => b.to_vec(),
+                    other => panic!("{other:?}"),
+                })
+                .collect::<Vec<_>>()
+                .concat();
+            assert!(stream.starts_with(b"*1\r\n$4\r\nping\r\n"));
+            let set =
+                b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nset\r\n$2\r\nk2\r\n$2\r\nv2\r\n";
+            assert!(stream.windows(set.len()).any(|w| w == set));
+        }
+    }
+}

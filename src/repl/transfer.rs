@@ -134,15 +134,16 @@ impl RdbReceiver {
                 let found = self.payload[from..]
                     .windows(RUN_ID_SIZE)
                     .position(|w| w == mark);
-                if let Some(at) = found.map(|p| from + p) {
+                let limit = self.max_rdb_bytes;
+                if let Some(at) = found.map(|p| from + p).filter(|&at| at <= limit) {
                     // Anything after the mark is stream: give it back.
                     *input = self.payload.split_off(at + RUN_ID_SIZE);
                     self.read -= input.len();
                     self.payload.truncate(at);
                     return self.done(true);
                 }
-                if self.payload.len() > self.max_rdb_bytes + RUN_ID_SIZE {
-                    return too_big(self.max_rdb_bytes);
+                if found.is_some() || self.payload.len() > limit + RUN_ID_SIZE {
+                    return too_big(limit);
                 }
                 self.mode = Mode::Marked {
                     mark,
@@ -389,6 +390,18 @@ mod tests {
         input.extend_from_slice(&[b'x'; 10]);
         assert!(matches!(run(&mut r, &mut input)[..], [Step::Failed(_)]));
         assert!(r.payload.len() <= 100 + 40 + 10);
+    }
+
+    #[test]
+    fn a_mark_found_past_the_limit_in_one_big_read_is_too_big() {
+        let mut r = RdbReceiver::new(100);
+        let mut input = BytesMut::from(&b"$EOF:"[..]);
+        input.extend_from_slice(MARK);
+        input.extend_from_slice(b"\r\n");
+        input.extend_from_slice(&[b'x'; 101]);
+        input.extend_from_slice(MARK);
+        let steps = run(&mut r, &mut input);
+        assert!(matches!(steps[..], [Step::Started(_), Step::Failed(_)]));
     }
 
     #[test]
