@@ -263,45 +263,29 @@ impl MasterLink {
     /// "connection lost").
     pub fn on_closed(&mut self, now_ms: u64, error: &str) -> Vec<LinkEvent> {
         let mut ev = vec![];
-        match self.state {
+        let (level, msg) = match self.state {
             ReplState::Connect => return ev,
-            ReplState::Connecting => {
-                self.fail(
-                    now_ms,
-                    &mut ev,
-                    Warning,
-                    format!("Error condition on socket for SYNC: {error}"),
-                );
-            }
-            ReplState::Transfer => {
-                self.fail(
-                    now_ms,
-                    &mut ev,
-                    Warning,
-                    format!("I/O error trying to sync with MASTER: {error}"),
-                );
-            }
-            ReplState::Connected => {
-                self.fail(
-                    now_ms,
-                    &mut ev,
-                    Notice,
-                    "Connection with master lost.".to_string(),
-                );
-            }
+            ReplState::Connecting => (
+                Warning,
+                format!("Error condition on socket for SYNC: {error}"),
+            ),
+            ReplState::Transfer => (
+                Warning,
+                format!("I/O error trying to sync with MASTER: {error}"),
+            ),
+            ReplState::Connected => (Notice, "Connection with master lost.".to_string()),
             _ => {
                 ev.push(log(
                     Warning,
                     format!("Failed to read response from the server: {error}"),
                 ));
-                self.fail(
-                    now_ms,
-                    &mut ev,
+                (
                     Warning,
                     "Master did not respond to command during SYNC handshake".to_string(),
-                );
+                )
             }
-        }
+        };
+        self.fail(now_ms, &mut ev, level, msg);
         ev
     }
 
@@ -318,19 +302,14 @@ impl MasterLink {
         if !silent {
             return ev;
         }
-        let msg = match self.state {
+        let (level, msg) = match self.state {
             ReplState::Connect => return ev,
-            ReplState::Transfer => "Timeout receiving bulk data from MASTER... If the problem persists try to set the 'repl-timeout' parameter in redis.conf to a larger value.",
+            ReplState::Transfer => (Warning, "Timeout receiving bulk data from MASTER... If the problem persists try to set the 'repl-timeout' parameter in redis.conf to a larger value."),
             ReplState::Connected => {
                 ev.push(log(Warning, "MASTER timeout: no data nor PING received...".to_string()));
-                "Connection with master lost."
+                (Notice, "Connection with master lost.")
             }
-            _ => "Timeout connecting to the MASTER...",
-        };
-        let level = if self.state == ReplState::Connected {
-            Notice
-        } else {
-            Warning
+            _ => (Warning, "Timeout connecting to the MASTER..."),
         };
         self.fail(now_ms, &mut ev, level, msg.to_string());
         ev
