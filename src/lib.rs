@@ -9,6 +9,7 @@ pub mod db;
 pub mod env;
 pub mod log;
 pub mod rdb;
+pub mod repl;
 pub mod resp;
 pub mod shell;
 pub mod text;
