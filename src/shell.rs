@@ -114,15 +114,16 @@ pub async fn run_server<E: Env>(
 
 impl<E: Env> Node<E> {
     /// Runs `f` on the core, then performs the actions it produced.
-    fn with_core(&self, f: impl FnOnce(&mut Server, crate::core::Now)) {
+    fn with_core(self: &Arc<Self>, f: impl FnOnce(&mut Server, crate::core::Now)) {
         let mut core = lock(&self.core);
         f(&mut core, self.env.now());
         self.perform(&mut core);
     }
 
-    fn perform(&self, core: &mut Server) {
+    fn perform(self: &Arc<Self>, core: &mut Server) {
         while let Some(action) = core.poll_action() {
             match action {
+                Action::Connect { conn, host, port } => self.connect(conn, host, port),
                 Action::Send { conn, data } => {
                     self.enqueue(conn, |o| o.data.extend_from_slice(&data))
                 }
@@ -145,6 +146,24 @@ impl<E: Env> Node<E> {
                 Action::Exit { code } => self.env.exit(code),
             }
         }
+    }
+
+    /// Opens an outbound connection in its own task, then serves it like any other.
+    fn connect(self: &Arc<Self>, id: ConnId, host: String, port: u16) {
+        let node = self.clone();
+        self.env.spawn(Box::pin(async move {
+            match node.env.connect(host, port).await {
+                Ok((stream, local)) => {
+                    let conn = Arc::new(Conn::default());
+                    lock(&node.conns).insert(id, conn.clone());
+                    node.with_core(|core, now| core.handle_connected(now, id, local));
+                    node.clone().serve(id, conn, stream).await;
+                }
+                Err(e) => {
+                    node.with_core(|core, now| core.handle_connect_failed(now, id, &e.to_string()))
+                }
+            }
+        }));
     }
 
     fn enqueue(&self, conn: ConnId, f: impl FnOnce(&mut Outbox)) {

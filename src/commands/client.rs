@@ -99,8 +99,12 @@ fn setinfo(s: &mut Server, call: &Call) {
 }
 
 /// Client types CLIENT LIST and CLIENT KILL filter on.
-fn client_type(c: &Client) -> &'static str {
-    if c.subscriptions() > 0 {
+fn client_type(s: &Server, c: &Client) -> &'static str {
+    if s.repl.replicas.contains_key(&c.id) {
+        "replica"
+    } else if c.id == crate::core::replication::MASTER_CLIENT_ID {
+        "master"
+    } else if c.subscriptions() > 0 {
         "pubsub"
     } else {
         "normal"
@@ -147,7 +151,7 @@ fn list(s: &mut Server, call: &Call) {
     }
     let mut text = String::new();
     for c in s.clients.values() {
-        if ty.is_some_and(|t| t != client_type(c))
+        if ty.is_some_and(|t| t != client_type(s, c))
             || ids.as_ref().is_some_and(|v| !v.contains(&c.id))
         {
             continue;
@@ -244,7 +248,7 @@ fn kill(s: &mut Server, call: &Call) {
         .clients
         .values()
         .filter(|c| f.id.is_none_or(|id| id == c.id))
-        .filter(|c| f.ty.is_none_or(|t| t == client_type(c)))
+        .filter(|c| f.ty.is_none_or(|t| t == client_type(s, c)))
         .filter(|c| f.addr.as_ref().is_none_or(|a| *a == c.peer.to_string()))
         .filter(|c| f.laddr.as_ref().is_none_or(|a| *a == c.local.to_string()))
         .filter(|c| !(f.skipme && c.id == call.id))

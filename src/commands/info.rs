@@ -298,9 +298,9 @@ fn stats(s: &Server, _: Now, out: &mut String) {
         "instantaneous_input_repl_kbps" => "0.00",
         "instantaneous_output_repl_kbps" => "0.00",
         "rejected_connections" => st.rejected_connections,
-        "sync_full" => 0,
-        "sync_partial_ok" => 0,
-        "sync_partial_err" => 0,
+        "sync_full" => s.repl.sync_full,
+        "sync_partial_ok" => s.repl.sync_partial_ok,
+        "sync_partial_err" => s.repl.sync_partial_err,
         "expired_keys" => s.ks.stats.expired_keys,
         "expired_stale_perc" => "0.00",
     );
@@ -367,55 +367,70 @@ fn stats(s: &Server, _: Now, out: &mut String) {
     );
 }
 
-/// The replication id a master reports, derived from the run id (itself from the seeded RNG)
-/// so that it is stable for a run and distinct from the run id.
-pub fn master_replid(s: &Server) -> String {
-    use rand_core::{RngCore, SeedableRng};
-    let mut seed = [0u8; 32];
-    for (d, b) in seed.iter_mut().zip(s.run_id.bytes()) {
-        *d = b;
-    }
-    let mut rng = rand_chacha::ChaCha8Rng::from_seed(seed);
-    let mut id = [0u8; 20];
-    rng.fill_bytes(&mut id);
-    id.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Replication as it stands before replication exists: a master without replicas, or a replica
-/// whose link to its master is down.
-fn replication(s: &Server, _: Now, out: &mut String) {
+fn replication(s: &Server, now: Now, out: &mut String) {
     let c = &s.config;
-    match &c.replicaof {
-        None => fields!(out, "role" => "master"),
-        Some((host, port)) => fields!(out,
-            "role" => "slave",
-            "master_host" => host,
-            "master_port" => port,
-            "master_link_status" => "down",
-            "master_last_io_seconds_ago" => -1,
-            "master_sync_in_progress" => 0,
-            "slave_read_repl_offset" => 1,
-            "slave_repl_offset" => 1,
-            "master_link_down_since_seconds" => -1,
-            "slave_priority" => c.replica_priority,
-            "slave_read_only" => u8::from(c.replica_read_only),
-            "replica_announced" => u8::from(c.replica_announced),
-        ),
+    let r = &s.repl;
+    match (&c.replicaof, r.link.as_ref()) {
+        (Some((host, port)), Some(l)) => {
+            let up = l.is_up();
+            let io_ago = |ms: u64| (now.mono_ms.saturating_sub(ms) / 1000) as i64;
+            fields!(out,
+                "role" => "slave",
+                "master_host" => host,
+                "master_port" => port,
+                "master_link_status" => if up { "up" } else { "down" },
+                "master_last_io_seconds_ago" => if l.conn.is_some() && l.link.last_io_ms() > 0 { io_ago(l.link.last_io_ms()) } else { -1 },
+                "master_sync_in_progress" => u8::from(l.link.state() == crate::repl::ReplState::Transfer),
+                "slave_read_repl_offset" => r.offset,
+                "slave_repl_offset" => r.offset,
+            );
+            if let Some(p) = l.link.transfer_progress() {
+                let left = (p.total_bytes - p.read_bytes).max(0);
+                let perc = if p.total_bytes > 0 {
+                    p.read_bytes as f64 * 100.0 / p.total_bytes as f64
+                } else {
+                    0.0
+                };
+                fields!(out,
+                    "master_sync_total_bytes" => p.total_bytes,
+                    "master_sync_read_bytes" => p.read_bytes,
+                    "master_sync_left_bytes" => left,
+                    "master_sync_perc" => format!("{perc:.2}"),
+                    "master_sync_last_io_seconds_ago" => io_ago(p.last_io_ms),
+                );
+            }
+            if !up {
+                let since = l.link.down_since_ms().map_or(-1, io_ago);
+                fields!(out, "master_link_down_since_seconds" => since);
+            }
+            fields!(out,
+                "slave_priority" => c.replica_priority,
+                "slave_read_only" => u8::from(c.replica_read_only),
+                "replica_announced" => u8::from(c.replica_announced),
+            );
+        }
+        _ => fields!(out, "role" => "master"),
     }
-    fields!(out, "connected_slaves" => 0);
+    fields!(out, "connected_slaves" => r.replicas.len());
     if c.min_replicas_to_write > 0 && c.min_replicas_max_lag_s > 0 {
-        fields!(out, "min_slaves_good_slaves" => 0);
+        fields!(out, "min_slaves_good_slaves" => s.good_replicas(now));
     }
+    for (i, replica) in r.replicas.values().enumerate() {
+        if let Some(line) = replica.info_line(i, now.mono_ms) {
+            let _ = write!(out, "{line}\r\n");
+        }
+    }
+    let backlog = r.backlog.as_ref();
     fields!(out,
         "master_failover_state" => "no-failover",
-        "master_replid" => master_replid(s),
-        "master_replid2" => "0".repeat(40),
-        "master_repl_offset" => 0,
-        "second_repl_offset" => -1,
-        "repl_backlog_active" => 0,
-        "repl_backlog_size" => c.repl_backlog_size,
-        "repl_backlog_first_byte_offset" => 0,
-        "repl_backlog_histlen" => 0,
+        "master_replid" => r.ids.replid,
+        "master_replid2" => r.ids.replid2,
+        "master_repl_offset" => r.offset,
+        "second_repl_offset" => r.ids.second_repl_offset,
+        "repl_backlog_active" => u8::from(backlog.is_some()),
+        "repl_backlog_size" => backlog.map_or(c.repl_backlog_size, |b| b.size() as i64),
+        "repl_backlog_first_byte_offset" => backlog.map_or(0, |b| b.first_byte_offset()),
+        "repl_backlog_histlen" => backlog.map_or(0, |b| b.histlen()),
     );
 }
 

@@ -11,8 +11,6 @@ use crate::resp::Out;
 use crate::text::glob_match;
 use bytes::Bytes;
 
-pub use info::master_replid;
-
 pub const COMMANDS: &[CommandSpec] = &[
     server("info", -1, LOADING | STALE, (0, 0, 0), info::info),
     server("command", -1, LOADING | STALE, (0, 0, 0), command),

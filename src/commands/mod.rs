@@ -16,6 +16,7 @@ pub mod lists;
 pub mod multi;
 pub mod persistence;
 pub mod pubsub;
+pub mod replication;
 pub mod server;
 pub mod sets;
 pub mod strings;
@@ -185,6 +186,7 @@ pub fn all() -> impl Iterator<Item = &'static CommandSpec> {
         pubsub::COMMANDS,
         server::COMMANDS,
         persistence::COMMANDS,
+        replication::COMMANDS,
         introspection::COMMANDS,
         client::COMMANDS,
         config::COMMANDS,

@@ -189,6 +189,9 @@ pub fn publish_message(s: &mut Server, channel: &Bytes, message: &[u8]) -> i64 {
 fn publish(s: &mut Server, call: &Call) {
     let n = publish_message(s, &call.args[1], &call.args[2]);
     s.reply(call.id).int(n);
+    // Replicas see every message (Sentinel's hellos reach it through replicas too).
+    let db = s.clients.get(&call.id).map_or(0, |c| c.db);
+    s.repl_feed_command(db, call.args);
 }
 
 fn pubsub(s: &mut Server, call: &Call) {

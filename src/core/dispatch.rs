@@ -82,6 +82,10 @@ impl Server {
             self.reject(id, &msg, in_multi);
             return;
         }
+        if let Some(msg) = self.replication_refusal(id, spec, now) {
+            self.reject(id, msg, in_multi);
+            return;
+        }
         let c = &self.clients[&id];
         if c.in_pubsub_mode() && spec.flags & flags::PUBSUB == 0 {
             let msg = format!(
@@ -110,6 +114,34 @@ impl Server {
             return Some(crate::core::persist::MISCONF.to_string());
         }
         self.aof_write_refusal()
+    }
+
+    /// What replication forbids: writes on a read-only replica, anything but STALE commands
+    /// while a replica that must not serve stale data has no master link, and writes without
+    /// enough good replicas (min-replicas-to-write).
+    fn replication_refusal(
+        &self,
+        id: ConnId,
+        spec: &CommandSpec,
+        now: Now,
+    ) -> Option<&'static str> {
+        if id == crate::core::replication::MASTER_CLIENT_ID || self.replaying {
+            return None;
+        }
+        let write = spec.flags & flags::WRITE != 0;
+        if let Some(link) = self.repl.link.as_ref() {
+            if write && self.config.replica_read_only {
+                return Some("READONLY You can't write against a read only replica.");
+            }
+            if !self.config.replica_serve_stale_data
+                && !link.is_up()
+                && spec.flags & flags::STALE == 0
+            {
+                return Some("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.");
+            }
+            return None;
+        }
+        (write && self.noreplicas_refusal(now)).then_some(crate::repl::NOREPLICAS_ERROR)
     }
 
     /// Replies an error for a command that could not run; inside MULTI it also dooms the EXEC.

@@ -25,10 +25,13 @@ mod dispatch;
 mod fuzz_tests;
 pub mod persist;
 mod propagate;
+mod replica_side;
+pub mod replication;
 #[cfg(test)]
 pub mod testing;
 
 pub use client::{Client, ConnId, Multi};
+pub use replica_side::parse_port;
 
 use crate::commands::CommandSpec;
 use crate::config::{Config, LogLevel};
@@ -88,6 +91,13 @@ pub enum DiskOp {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Action {
+    /// Open an outbound connection (a replica to its master); answer with `handle_connected`
+    /// or `handle_connect_failed`. The core chose `conn`; it never collides with accepted ids.
+    Connect {
+        conn: ConnId,
+        host: String,
+        port: u16,
+    },
     Send {
         conn: ConnId,
         data: Bytes,
@@ -158,6 +168,7 @@ pub struct Server {
     pub persist: persist::Persistence,
     /// The append-only file, when `appendonly yes`.
     pub aof: Option<aof::Aof>,
+    pub repl: replication::Replication,
     /// Replaying commands (AOF loading): no propagation.
     pub(crate) replaying: bool,
     /// EXEC in progress: effects collected to be wrapped in MULTI/EXEC.
@@ -165,7 +176,7 @@ pub struct Server {
     /// Replies held until an `appendfsync always` write is durable.
     pub(crate) gated: Vec<Action>,
     /// The latest time the driver passed in (lets `poll_timeout` ask to run again at once).
-    last_mono_ms: u64,
+    last_now: Now,
 }
 
 /// What a disk operation completes when the driver reports it done.
@@ -183,6 +194,7 @@ impl Server {
         let mut id = [0u8; 20];
         rng.fill_bytes(&mut id);
         let run_id = id.iter().map(|b| format!("{b:02x}")).collect();
+        let repl = replication::Replication::new(&mut rng);
         let commands = crate::commands::all()
             .map(|c| (c.name.to_string(), c))
             .collect();
@@ -207,10 +219,11 @@ impl Server {
             shutting_down: false,
             persist: persist::Persistence::new(now),
             aof: None,
+            repl,
             replaying: false,
             exec_effects: None,
             gated: Vec::new(),
-            last_mono_ms: now.mono_ms,
+            last_now: now,
         };
         s.log(
             LogLevel::Notice,
@@ -233,6 +246,10 @@ impl Server {
     pub(crate) fn ready(&mut self) {
         self.log(LogLevel::Notice, "Ready to accept connections tcp".into());
         self.trace("ready".into());
+        if let (Some((host, port)), None) = (self.config.replicaof.clone(), self.repl.link.as_ref())
+        {
+            self.become_replica_of(&host, port, self.last_now);
+        }
     }
 
     // ---- calling protocol -------------------------------------------------------------------
@@ -254,6 +271,11 @@ impl Server {
     }
 
     pub fn handle_data(&mut self, now: Now, conn: ConnId, data: &[u8]) {
+        self.last_now = now;
+        if self.is_link_conn(conn) {
+            self.link_data(now, data);
+            return self.flush();
+        }
         let Some(c) = self.clients.get_mut(&conn) else {
             return;
         };
@@ -261,14 +283,17 @@ impl Server {
             return;
         }
         self.stats.net_input_bytes += data.len() as u64;
-        self.last_mono_ms = now.mono_ms;
+        self.last_now = now;
         c.qbuf.extend_from_slice(data);
         c.last_interaction_ms = now.mono_ms;
         self.process_input(conn, now);
         self.flush();
     }
 
-    pub fn handle_closed(&mut self, _now: Now, conn: ConnId) {
+    pub fn handle_closed(&mut self, now: Now, conn: ConnId) {
+        if self.is_link_conn(conn) {
+            self.link_lost(now, "Connection closed");
+        }
         self.free_client(conn);
         self.flush();
     }
@@ -315,7 +340,7 @@ impl Server {
         }
         // A background save runs slice after slice, leaving room for clients in between.
         Some(if self.bgsave_busy() {
-            self.next_cron_ms.min(self.last_mono_ms + 1)
+            self.next_cron_ms.min(self.last_now.mono_ms + 1)
         } else {
             self.next_cron_ms
         })
@@ -323,7 +348,7 @@ impl Server {
 
     /// Redis' `serverCron`: runs `hz` times a second.
     pub fn handle_timeout(&mut self, now: Now) {
-        self.last_mono_ms = now.mono_ms;
+        self.last_now = now;
         if self.bgsave_busy() {
             self.bgsave_slice();
         }
@@ -336,6 +361,8 @@ impl Server {
             self.cron_save_points(now);
             self.aof_cron(now);
             self.aof_run_scheduled(now);
+            self.repl_master_cron(now);
+            self.repl_replica_cron(now);
         }
         self.flush();
     }
@@ -429,6 +456,7 @@ impl Server {
     // ---- internals --------------------------------------------------------------------------
 
     pub(crate) fn free_client(&mut self, id: ConnId) {
+        self.replica_gone(id);
         let Some(c) = self.clients.remove(&id) else {
             return;
         };
@@ -449,6 +477,7 @@ impl Server {
     /// until that write is durable (`release_gated`).
     fn flush(&mut self) {
         self.mark_dirty_cas();
+        self.send_getack_if_needed();
         let gate = self.aof_flush(false);
         let mut out = Vec::new();
         for id in std::mem::take(&mut self.pending) {

@@ -123,9 +123,16 @@ impl Server {
         )
     }
 
+    /// AUX fields of a snapshot, with the replication position so a restarted replica can PSYNC.
     fn rdb_aux(&self, now: Now) -> Aux {
+        let repl = crate::rdb::ReplAux {
+            stream_db: self.repl.feed.selected().unwrap_or(0) as i64,
+            id: self.repl.ids.replid.clone(),
+            offset: self.repl.offset,
+        };
         Aux {
             ctime: now.unix_ms / 1000,
+            repl: Some(repl),
             ..Aux::default()
         }
     }
@@ -172,7 +179,6 @@ impl Server {
     }
 
     fn loaded(&mut self, now: Now, result: Result<Bytes, String>) {
-        self.persist.loading = false;
         let data = match result {
             Ok(d) => d,
             Err(e)
@@ -180,7 +186,8 @@ impl Server {
                     || e.contains("not found")
                     || e.contains("os error 2") =>
             {
-                return self.ready()
+                self.persist.loading = false;
+                return self.ready();
             }
             Err(e) => {
                 self.log(
@@ -202,6 +209,7 @@ impl Server {
             );
             return self.exit(1);
         }
+        self.persist.loading = false;
         self.persist.last_save_unix_s = now.unix_ms / 1000;
         self.log(
             LogLevel::Notice,
@@ -213,6 +221,19 @@ impl Server {
     /// Fills the keyspace from RDB bytes (dbfilename, an AOF base, a master's payload).
     pub(crate) fn load_rdb_bytes(&mut self, now: Now, data: &[u8]) -> Result<(), String> {
         let loaded = read_rdb(data).map_err(|e| e.to_string())?;
+        // A replica restarting from its own snapshot resumes the master's history from there.
+        if let (Some(r), true, true) = (
+            &loaded.aux.repl,
+            self.persist.loading,
+            self.config.replicaof.is_some(),
+        ) {
+            self.repl.ids.adopt_master(&r.id);
+            self.repl.offset = r.offset;
+            self.log(
+                LogLevel::Notice,
+                "Restored replication ID and offset from the RDB file.".into(),
+            );
+        }
         self.log(
             LogLevel::Notice,
             format!("Loading RDB produced by version {}", loaded.aux.redis_ver),
@@ -458,7 +479,10 @@ impl Server {
         };
         if sync_now {
             self.start_disk(op, DiskWaiter::Persist(Step::BgsaveWrite));
-            self.start_disk(DiskOp::Fsync { path }, DiskWaiter::Persist(Step::BgsaveSlice));
+            self.start_disk(
+                DiskOp::Fsync { path },
+                DiskWaiter::Persist(Step::BgsaveSlice),
+            );
         } else {
             self.start_disk(op, DiskWaiter::Persist(Step::BgsaveSlice));
         }

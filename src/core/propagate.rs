@@ -28,6 +28,11 @@ impl Feed {
         }
     }
 
+    /// The database the stream last selected, if any.
+    pub fn selected(&self) -> Option<usize> {
+        self.selected_db
+    }
+
     /// The next effect starts with SELECT (a new file, a new replica stream).
     pub fn forget_db(&mut self) {
         self.selected_db = None;
@@ -53,6 +58,7 @@ impl Server {
         if let Some(aof) = self.aof.as_mut() {
             aof.feed.push(db, cmd);
         }
+        self.repl_feed_command(db, cmd);
     }
 
     /// EXEC starts collecting its commands' effects.

@@ -1,0 +1,347 @@
+//! Replication in the core, replica side: the link to the master (`crate::repl::MasterLink`
+//! driven over an outbound connection), loading the master's snapshot, executing its stream
+//! through the internal master client and proxying the same bytes to our own replicas, REPLCONF
+//! ACKs, and turning into a master (REPLICAOF NO ONE) or a replica (REPLICAOF host port).
+
+use super::replication::{random_id, MASTER_CLIENT_ID};
+use super::{ConnId, Now, Server};
+use crate::config::LogLevel;
+use crate::db::ExpiryMode;
+use crate::repl::{replconf_ack, Backlog, LinkConfig, LinkEvent, MasterLink, ReplState};
+use crate::resp::{parse_request, Limits, Parsed};
+use bytes::Bytes;
+
+/// Delay between attempts to reach the master (Redis' replicationCron runs once a second).
+const RECONNECT_MS: u64 = 1000;
+/// Largest snapshot a replica accepts from its master.
+const MAX_RDB_BYTES: usize = 4 * 1024 * 1024 * 1024;
+
+/// Our link to the master.
+pub struct Link {
+    pub link: MasterLink,
+    pub conn: Option<ConnId>,
+    next_connect_mono_ms: u64,
+    /// +FULLRESYNC seen: the snapshot that follows belongs to this id and offset.
+    pending_full: Option<(String, i64)>,
+    last_ack_mono_ms: u64,
+}
+
+impl Link {
+    pub fn is_up(&self) -> bool {
+        self.link.state() == ReplState::Connected
+    }
+}
+
+impl Server {
+    fn link_config(&self, host: &str, port: u16) -> LinkConfig {
+        LinkConfig {
+            master_host: host.to_string(),
+            master_port: port,
+            masterauth: self.config.masterauth.clone(),
+            masteruser: self.config.masteruser.clone(),
+            listening_port: if self.config.replica_announce_port != 0 {
+                self.config.replica_announce_port
+            } else {
+                self.config.port
+            },
+            announce_ip: self.config.replica_announce_ip.clone(),
+            max_rdb_bytes: MAX_RDB_BYTES,
+        }
+    }
+
+    /// REPLICAOF host port (or `replicaof` at startup): start following that master. Our own
+    /// history becomes the cached master so a partial resync is possible.
+    pub fn become_replica_of(&mut self, host: &str, port: u16, now: Now) {
+        if let Some(conn) = self.repl.link.take().and_then(|l| l.conn) {
+            self.actions.push_back(super::Action::Close { conn });
+        }
+        self.config.replicaof = Some((host.to_string(), port));
+        self.ks.mode = ExpiryMode::Hide;
+        self.log(LogLevel::Notice, "Before turning into a replica, using my own master parameters to synthesize a cached master: I may be able to synchronize with the new master with just a partial transfer.".into());
+        let cached = Some((self.repl.ids.replid.clone(), self.repl.offset));
+        let link = MasterLink::new(self.link_config(host, port), cached);
+        self.repl.link = Some(Link {
+            link,
+            conn: None,
+            next_connect_mono_ms: now.mono_ms,
+            pending_full: None,
+            last_ack_mono_ms: 0,
+        });
+        self.add_internal_client(MASTER_CLIENT_ID, now);
+        self.trace(format!("replicaof {host}:{port}"));
+    }
+
+    /// REPLICAOF NO ONE: stop following; new replication id, old one kept as replid2.
+    pub fn become_master(&mut self, who: &str) {
+        let Some(link) = self.repl.link.take() else {
+            return;
+        };
+        if let Some(conn) = link.conn {
+            self.actions.push_back(super::Action::Close { conn });
+        }
+        self.config.replicaof = None;
+        self.ks.mode = ExpiryMode::Delete;
+        let line = self
+            .repl
+            .ids
+            .shift_on_promotion(self.repl.offset, random_id(&mut self.rng));
+        self.log_lines(vec![line]);
+        if self.repl.backlog.is_none() {
+            self.repl.backlog = Some(Backlog::new(
+                self.config.repl_backlog_size as usize,
+                self.repl.offset,
+            ));
+        }
+        self.disconnect_replicas();
+        self.free_client(MASTER_CLIENT_ID);
+        self.repl.feed.forget_db();
+        self.log(
+            LogLevel::Notice,
+            format!("MASTER MODE enabled (user request from '{who}')"),
+        );
+        self.trace("role master".into());
+    }
+
+    /// replicationCron, replica half: connect, time out, ACK once a second.
+    pub(crate) fn repl_replica_cron(&mut self, now: Now) {
+        let Some(l) = self.repl.link.as_mut() else {
+            return;
+        };
+        let mut events = l.link.on_cron(now.mono_ms, self.config.repl_timeout_s);
+        if l.link.state() == ReplState::Connect
+            && l.conn.is_none()
+            && now.mono_ms >= l.next_connect_mono_ms
+        {
+            events.extend(l.link.start_connect(now.mono_ms));
+            let conn = self.repl.next_outbound;
+            self.repl.next_outbound += 1;
+            let l = self.repl.link.as_mut().expect("present");
+            l.conn = Some(conn);
+            let (host, port) = (
+                l.link.config().master_host.clone(),
+                l.link.config().master_port,
+            );
+            self.actions
+                .push_back(super::Action::Connect { conn, host, port });
+        }
+        let l = self.repl.link.as_mut().expect("present");
+        if l.is_up() && now.mono_ms.saturating_sub(l.last_ack_mono_ms) >= 1000 {
+            l.last_ack_mono_ms = now.mono_ms;
+            events.push(LinkEvent::Send(replconf_ack(self.repl.offset, None)));
+        }
+        self.link_events(now, events);
+    }
+
+    fn link_conn(&self) -> Option<ConnId> {
+        self.repl.link.as_ref().and_then(|l| l.conn)
+    }
+
+    /// True if `conn` is our connection to the master.
+    pub(crate) fn is_link_conn(&self, conn: ConnId) -> bool {
+        self.link_conn() == Some(conn)
+    }
+
+    /// The driver connected an outbound connection.
+    pub fn handle_connected(&mut self, now: Now, conn: ConnId, _local: std::net::SocketAddr) {
+        if !self.is_link_conn(conn) {
+            self.actions.push_back(super::Action::Close { conn });
+            return self.flush();
+        }
+        let events = self
+            .repl
+            .link
+            .as_mut()
+            .expect("link conn implies link")
+            .link
+            .on_connected(now.mono_ms);
+        self.link_events(now, events);
+        self.flush();
+    }
+
+    /// The driver could not connect.
+    pub fn handle_connect_failed(&mut self, now: Now, conn: ConnId, error: &str) {
+        if self.is_link_conn(conn) {
+            self.link_lost(now, error);
+        }
+        self.flush();
+    }
+
+    /// Bytes from the master.
+    pub(crate) fn link_data(&mut self, now: Now, data: &[u8]) {
+        let events = self
+            .repl
+            .link
+            .as_mut()
+            .expect("link")
+            .link
+            .on_data(now.mono_ms, data);
+        self.link_events(now, events);
+    }
+
+    /// The connection to the master closed or failed: cache our position for PSYNC, retry later.
+    pub(crate) fn link_lost(&mut self, now: Now, error: &str) {
+        let cached = Some((self.repl.ids.replid.clone(), self.repl.offset));
+        let Some(l) = self.repl.link.as_mut() else {
+            return;
+        };
+        let was_up = l.is_up();
+        l.conn = None;
+        l.pending_full = None;
+        l.next_connect_mono_ms = now.mono_ms + RECONNECT_MS;
+        l.link.set_cached_master(cached);
+        let events = l.link.on_closed(now.mono_ms, error);
+        if was_up {
+            self.trace("master link down".into());
+        }
+        if let Some(c) = self.clients.get_mut(&MASTER_CLIENT_ID) {
+            c.qbuf.clear();
+            c.multi = None;
+        }
+        self.link_events(now, events);
+    }
+
+    fn link_events(&mut self, now: Now, events: Vec<LinkEvent>) {
+        for e in events {
+            match e {
+                LinkEvent::Send(data) => {
+                    if let Some(conn) = self.link_conn() {
+                        self.actions.push_back(super::Action::Send { conn, data });
+                    }
+                }
+                LinkEvent::Log(level, msg) => self.log(level, msg),
+                LinkEvent::FullResync { replid, offset } => {
+                    if let Some(l) = self.repl.link.as_mut() {
+                        l.pending_full = Some((replid, offset));
+                    }
+                }
+                LinkEvent::RdbPayload { rdb, ack_now } => {
+                    self.load_master_snapshot(now, &rdb, ack_now)
+                }
+                LinkEvent::Continue { new_replid } => {
+                    if let Some(id) = new_replid {
+                        self.repl.ids.continue_with(&id, self.repl.offset);
+                        self.disconnect_replicas();
+                    }
+                    if self.repl.backlog.is_none() {
+                        self.repl.backlog = Some(Backlog::new(
+                            self.config.repl_backlog_size as usize,
+                            self.repl.offset,
+                        ));
+                    }
+                    self.log(
+                        LogLevel::Notice,
+                        "MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization."
+                            .into(),
+                    );
+                    self.trace("sync partial".into());
+                }
+                LinkEvent::Stream(data) => self.apply_master_stream(now, &data),
+                LinkEvent::Failed(_) => {
+                    if let Some(conn) = self.link_conn() {
+                        self.actions.push_back(super::Action::Close { conn });
+                    }
+                    if let Some(l) = self.repl.link.as_mut() {
+                        l.conn = None;
+                        l.next_connect_mono_ms = now.mono_ms + RECONNECT_MS;
+                    }
+                }
+            }
+        }
+    }
+
+    /// A full sync's snapshot: parsed completely before the old data is dropped, so a bad payload
+    /// leaves the replica as it was (and the link retries).
+    fn load_master_snapshot(&mut self, now: Now, rdb: &[u8], ack_now: bool) {
+        let Some((replid, offset)) = self.repl.link.as_mut().and_then(|l| l.pending_full.take())
+        else {
+            return;
+        };
+        if let Err(e) = crate::rdb::read_rdb(rdb) {
+            self.log(
+                LogLevel::Warning,
+                format!("Failed trying to load the MASTER synchronization DB from socket: {e}"),
+            );
+            return self.link_events(now, vec![LinkEvent::Failed(e.to_string())]);
+        }
+        self.log(
+            LogLevel::Notice,
+            "MASTER <-> REPLICA sync: Flushing old data".into(),
+        );
+        for db in &mut self.ks.dbs {
+            db.clear();
+        }
+        self.log(
+            LogLevel::Notice,
+            "MASTER <-> REPLICA sync: Loading DB in memory".into(),
+        );
+        if let Err(e) = self.load_rdb_bytes(now, rdb) {
+            self.log(
+                LogLevel::Warning,
+                format!("Failed trying to load the MASTER synchronization DB: {e}"),
+            );
+            return self.link_events(now, vec![LinkEvent::Failed(e)]);
+        }
+        self.repl.ids.adopt_master(&replid);
+        self.repl.offset = offset;
+        self.repl.backlog = Some(Backlog::new(self.config.repl_backlog_size as usize, offset));
+        self.disconnect_replicas();
+        self.log(
+            LogLevel::Notice,
+            "MASTER <-> REPLICA sync: Finished with success".into(),
+        );
+        self.trace("sync full".into());
+        if ack_now {
+            self.link_events(now, vec![LinkEvent::Send(replconf_ack(offset, None))]);
+        }
+    }
+
+    /// Executes the master's stream, then hands exactly the bytes applied to our backlog and
+    /// sub-replicas. GETACK is answered with the offset before it, as Redis does.
+    fn apply_master_stream(&mut self, now: Now, data: &[u8]) {
+        let Some(c) = self.clients.get_mut(&MASTER_CLIENT_ID) else {
+            return;
+        };
+        c.qbuf.extend_from_slice(data);
+        let limits = Limits {
+            proto_max_bulk_len: i64::MAX,
+            authenticated: true,
+        };
+        loop {
+            let c = self
+                .clients
+                .get_mut(&MASTER_CLIENT_ID)
+                .expect("master client");
+            let (args, n) = match parse_request(&c.qbuf, limits) {
+                Ok(Parsed::Command(args, n)) => (args, n),
+                Ok(Parsed::Empty(n)) => (Vec::new(), n),
+                Ok(Parsed::Incomplete) => return,
+                Err(e) => {
+                    let msg = format!("Protocol error from master: {}", e.0);
+                    self.log(LogLevel::Warning, msg.clone());
+                    return self.link_events(now, vec![LinkEvent::Failed(msg)]);
+                }
+            };
+            let raw = c.qbuf.split_to(n).freeze();
+            let getack = args.len() >= 2
+                && args[0].eq_ignore_ascii_case(b"replconf")
+                && args[1].eq_ignore_ascii_case(b"getack");
+            if getack {
+                let ack = replconf_ack(self.repl.offset, None);
+                self.link_events(now, vec![LinkEvent::Send(ack)]);
+            } else if !args.is_empty() {
+                self.repl.from_master = true;
+                self.call(MASTER_CLIENT_ID, args, now);
+                self.repl.from_master = false;
+                if let Some(c) = self.clients.get_mut(&MASTER_CLIENT_ID) {
+                    c.out.clear();
+                }
+            }
+            self.repl_feed_bytes(&raw);
+        }
+    }
+}
+
+/// Parses REPLICAOF's port like Redis: a plain integer within 0..=65535.
+pub fn parse_port(arg: &Bytes) -> Option<u16> {
+    crate::resp::parse_i64(arg).and_then(|p| u16::try_from(p).ok())
+}

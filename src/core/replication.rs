@@ -1,0 +1,409 @@
+//! Replication in the core, master side: the replication stream (backlog, offsets, replicas),
+//! SYNC/PSYNC answers with an in-memory snapshot, REPLCONF, WAIT, min-replicas and the pings
+//! of `replicationCron`. The replica side lives in `replica_side.rs`; the pure pieces (backlog,
+//! PSYNC decision, handshake state machine) in `crate::repl`.
+//!
+//! Full resync takes the snapshot at the moment of `+FULLRESYNC`, so the payload and then the
+//! stream bytes that follow it go down the same ordered connection: the replica is online at
+//! once. (Redis forks and buffers the stream meanwhile; the bytes the replica sees are the same.)
+
+use super::propagate::Feed;
+use super::{ConnId, Now, Server};
+use crate::config::LogLevel;
+use crate::repl::{
+    count_acks, count_good_replicas, decide_sync, enough_good_replicas, fullresync_reply, replconf,
+    Backlog, LogLine, PsyncDecision, ReplIds, ReplconfOutcome, ReplicaInfo, ReplicaState,
+    SyncContext, SyncRequest,
+};
+use bytes::Bytes;
+use rand_core::RngCore;
+use std::collections::BTreeMap;
+
+/// The internal client that executes the master's stream on a replica.
+pub const MASTER_CLIENT_ID: ConnId = u64::MAX - 1;
+/// Outbound connection ids start here, far above the ids the driver gives accepted sockets.
+pub const OUTBOUND_BASE: ConnId = 1 << 48;
+/// A client blocked in WAIT has this in `blocked_on`.
+pub const WAIT_BLOCK: u64 = 0;
+
+/// A client blocked in WAIT.
+#[derive(Debug)]
+struct Waiter {
+    conn: ConnId,
+    offset: i64,
+    replicas: usize,
+    deadline_mono_ms: Option<u64>,
+}
+
+pub struct Replication {
+    pub ids: ReplIds,
+    /// master_repl_offset: bytes of stream this node has produced or proxied.
+    pub offset: i64,
+    pub backlog: Option<Backlog>,
+    pub replicas: BTreeMap<ConnId, ReplicaInfo>,
+    /// What a client told us with REPLCONF before it sent SYNC/PSYNC.
+    handshakes: BTreeMap<ConnId, ReplicaInfo>,
+    /// SELECT tracking of the stream a master generates.
+    pub feed: Feed,
+    /// The link to our master when we are a replica.
+    pub link: Option<super::replica_side::Link>,
+    pub sync_full: u64,
+    pub sync_partial_ok: u64,
+    pub sync_partial_err: u64,
+    waiters: Vec<Waiter>,
+    /// A GETACK must go to replicas before the next sleep (WAIT is pending).
+    getack_pending: bool,
+    last_ping_mono_ms: u64,
+    pub(crate) next_outbound: ConnId,
+    /// True while executing the master's stream: effects go to the AOF only (the raw stream is
+    /// proxied to sub-replicas instead).
+    pub(crate) from_master: bool,
+}
+
+impl Replication {
+    pub fn new(rng: &mut impl RngCore) -> Self {
+        Replication {
+            ids: ReplIds::new(random_id(rng)),
+            offset: 0,
+            backlog: None,
+            replicas: BTreeMap::new(),
+            handshakes: BTreeMap::new(),
+            feed: Feed::default(),
+            link: None,
+            sync_full: 0,
+            sync_partial_ok: 0,
+            sync_partial_err: 0,
+            waiters: Vec::new(),
+            getack_pending: false,
+            last_ping_mono_ms: 0,
+            next_outbound: OUTBOUND_BASE,
+            from_master: false,
+        }
+    }
+}
+
+pub(crate) fn random_id(rng: &mut impl RngCore) -> [u8; 20] {
+    let mut b = [0u8; 20];
+    rng.fill_bytes(&mut b);
+    b
+}
+
+impl Server {
+    pub(crate) fn log_lines(&mut self, lines: Vec<LogLine>) {
+        for (level, msg) in lines {
+            self.log(level, msg);
+        }
+    }
+
+    pub fn is_replica(&self) -> bool {
+        self.repl.link.is_some()
+    }
+
+    /// Effects a master generates: encoded (with SELECT) into the stream.
+    pub(crate) fn repl_feed_command(&mut self, db: usize, cmd: &[Bytes]) {
+        if self.repl.from_master
+            || self.is_replica()
+            || (self.repl.backlog.is_none() && self.repl.replicas.is_empty())
+        {
+            return;
+        }
+        self.repl.feed.push(db, cmd);
+        let data = self.repl.feed.buf.split().freeze();
+        self.repl_feed_bytes(&data);
+    }
+
+    /// Appends stream bytes to the backlog and to every online replica.
+    pub(crate) fn repl_feed_bytes(&mut self, data: &[u8]) {
+        if let Some(b) = self.repl.backlog.as_mut() {
+            b.feed(data);
+        }
+        self.repl.offset += data.len() as i64;
+        let online: Vec<ConnId> = self
+            .repl
+            .replicas
+            .iter()
+            .filter(|(_, r)| r.state == ReplicaState::Online)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in online {
+            if self.clients.contains_key(&id) {
+                self.reply(id).raw(data);
+            }
+        }
+    }
+
+    /// REPLCONF from a (future) replica.
+    pub fn replica_replconf(&mut self, id: ConnId, args: &[Bytes], now: Now) {
+        let peer = self
+            .clients
+            .get(&id)
+            .map(|c| c.peer.ip().to_string())
+            .unwrap_or_default();
+        let info = match self.repl.replicas.get_mut(&id) {
+            Some(r) => r,
+            None => self
+                .repl
+                .handshakes
+                .entry(id)
+                .or_insert_with(|| ReplicaInfo::new(id, &peer)),
+        };
+        match replconf(info, args, now.mono_ms) {
+            ReplconfOutcome::Ok => self.reply(id).ok(),
+            ReplconfOutcome::Error(e) => self.reply(id).error(&e),
+            ReplconfOutcome::Ack => self.check_waiters(now),
+            ReplconfOutcome::GetAck | ReplconfOutcome::Silent => {}
+        }
+    }
+
+    /// SYNC / PSYNC: partial resync from the backlog, or a full one with a fresh snapshot.
+    pub fn replica_sync(&mut self, id: ConnId, req: SyncRequest, now: Now) {
+        if self.repl.replicas.contains_key(&id) {
+            return;
+        }
+        let peer = self
+            .clients
+            .get(&id)
+            .map(|c| c.peer.ip().to_string())
+            .unwrap_or_default();
+        let mut info = self
+            .repl
+            .handshakes
+            .remove(&id)
+            .unwrap_or_else(|| ReplicaInfo::new(id, &peer));
+        let link_down = self.repl.link.as_ref().is_some_and(|l| !l.is_up());
+        let pending_output = self.clients.get(&id).is_some_and(|c| !c.out.is_empty());
+        let decision = {
+            let cx = SyncContext {
+                ids: &self.repl.ids,
+                master_repl_offset: self.repl.offset,
+                backlog: self.repl.backlog.as_ref(),
+                master_link_down: link_down,
+                pending_output,
+            };
+            decide_sync(&cx, &info, req)
+        };
+        match decision {
+            PsyncDecision::Refused { error, log } => {
+                self.log_lines(log);
+                self.reply(id).error(&error);
+            }
+            PsyncDecision::Continue {
+                reply,
+                bytes_to_send,
+                log,
+                ..
+            } => {
+                self.log_lines(log);
+                self.repl.sync_partial_ok += 1;
+                let mut out = self.reply(id);
+                out.raw(&reply);
+                for chunk in bytes_to_send {
+                    out.raw(&chunk);
+                }
+                info.state = ReplicaState::Online;
+                self.repl.replicas.insert(id, info);
+                self.trace(format!("+slave {peer} partial"));
+            }
+            PsyncDecision::FullResync {
+                partial_err,
+                pre_psync,
+                log,
+            } => {
+                self.log_lines(log);
+                self.repl.sync_full += 1;
+                if partial_err {
+                    self.repl.sync_partial_err += 1;
+                }
+                self.full_sync(id, info, pre_psync, now);
+            }
+        }
+    }
+
+    fn full_sync(&mut self, id: ConnId, mut info: ReplicaInfo, pre_psync: bool, now: Now) {
+        if self.repl.backlog.is_none() {
+            let line = self
+                .repl
+                .ids
+                .create_backlog_history(random_id(&mut self.rng));
+            self.log_lines(vec![line]);
+            self.repl.backlog = Some(Backlog::new(
+                self.config.repl_backlog_size as usize,
+                self.repl.offset,
+            ));
+        }
+        let diskless = info.capa_eof
+            && self
+                .config
+                .noop
+                .get("repl-diskless-sync")
+                .is_none_or(|v| v == "yes");
+        let target = if diskless { "replicas sockets" } else { "disk" };
+        self.log(
+            LogLevel::Notice,
+            format!("Starting BGSAVE for SYNC with target: {target}"),
+        );
+        let rdb = self.serialize_all(now);
+        let (replid, offset) = (self.repl.ids.replid.clone(), self.repl.offset);
+        let mark: String = if diskless {
+            crate::repl::new_replid(random_id(&mut self.rng))
+        } else {
+            String::new()
+        };
+        let mut out = self.reply(id);
+        if !pre_psync {
+            out.raw(&fullresync_reply(&replid, offset));
+        }
+        if diskless {
+            out.raw(format!("$EOF:{mark}\r\n").as_bytes());
+            out.raw(&rdb);
+            out.raw(mark.as_bytes());
+        } else {
+            out.raw(format!("${}\r\n", rdb.len()).as_bytes());
+            out.raw(&rdb);
+        }
+        // The next command streamed to anyone starts with SELECT.
+        self.repl.feed.forget_db();
+        info.state = ReplicaState::Online;
+        let name = info.name();
+        self.repl.replicas.insert(id, info);
+        self.log(
+            LogLevel::Notice,
+            format!("Synchronization with replica {name} succeeded"),
+        );
+        self.trace(format!("+slave {name} full"));
+    }
+
+    /// A replica connection went away.
+    pub(crate) fn replica_gone(&mut self, id: ConnId) {
+        self.repl.handshakes.remove(&id);
+        if let Some(r) = self.repl.replicas.remove(&id) {
+            self.log(
+                LogLevel::Notice,
+                format!("Connection with replica {} lost.", r.name()),
+            );
+            self.trace(format!("-slave {}", r.name()));
+        }
+        self.repl.waiters.retain(|w| w.conn != id);
+    }
+
+    /// Disconnects every replica (they reconnect and resync), as promotion and a new master do.
+    pub(crate) fn disconnect_replicas(&mut self) {
+        let ids: Vec<ConnId> = self.repl.replicas.keys().copied().collect();
+        for id in ids {
+            self.close_after_reply(id);
+        }
+    }
+
+    /// min-replicas-to-write: refuse writes without enough good replicas.
+    pub(crate) fn noreplicas_refusal(&self, now: Now) -> bool {
+        let min = self.config.min_replicas_to_write;
+        if min == 0 || self.is_replica() {
+            return false;
+        }
+        let lag = self.config.min_replicas_max_lag_s as i64;
+        let good = count_good_replicas(self.repl.replicas.values(), now.mono_ms, lag);
+        !enough_good_replicas(min as i64, lag, good)
+    }
+
+    pub(crate) fn good_replicas(&self, now: Now) -> usize {
+        count_good_replicas(
+            self.repl.replicas.values(),
+            now.mono_ms,
+            self.config.min_replicas_max_lag_s as i64,
+        )
+    }
+
+    /// WAIT numreplicas timeout-ms.
+    pub fn wait_replicas(&mut self, id: ConnId, replicas: usize, timeout_ms: u64, now: Now) {
+        let offset = self.repl.offset;
+        let acked = count_acks(self.repl.replicas.values(), offset);
+        if acked >= replicas || self.repl.replicas.is_empty() && replicas == 0 {
+            return self.reply(id).int(acked as i64);
+        }
+        let deadline_mono_ms = (timeout_ms > 0).then(|| now.mono_ms + timeout_ms);
+        self.repl.waiters.push(Waiter {
+            conn: id,
+            offset,
+            replicas,
+            deadline_mono_ms,
+        });
+        self.repl.getack_pending = true;
+        if let Some(c) = self.clients.get_mut(&id) {
+            c.blocked_on = Some(WAIT_BLOCK);
+        }
+    }
+
+    /// Answers WAITs whose replicas acknowledged, or whose time is up.
+    pub(crate) fn check_waiters(&mut self, now: Now) {
+        let waiters = std::mem::take(&mut self.repl.waiters);
+        for w in waiters {
+            let acked = count_acks(self.repl.replicas.values(), w.offset);
+            let expired = w.deadline_mono_ms.is_some_and(|d| now.mono_ms >= d);
+            if acked >= w.replicas || expired {
+                if let Some(c) = self.clients.get_mut(&w.conn) {
+                    c.blocked_on = None;
+                }
+                self.reply(w.conn).int(acked as i64);
+                self.process_input(w.conn, now);
+            } else {
+                self.repl.waiters.push(w);
+            }
+        }
+    }
+
+    /// Before the driver sleeps: ask replicas for acknowledgements when a WAIT is pending.
+    pub(crate) fn send_getack_if_needed(&mut self) {
+        if std::mem::take(&mut self.repl.getack_pending) && !self.repl.replicas.is_empty() {
+            let cmd = [
+                Bytes::from_static(b"REPLCONF"),
+                Bytes::from_static(b"GETACK"),
+                Bytes::from_static(b"*"),
+            ];
+            let mut out = bytes::BytesMut::new();
+            let mut w = crate::resp::Out { buf: &mut out };
+            w.array(3);
+            for a in &cmd {
+                w.bulk(a);
+            }
+            self.repl_feed_bytes(&out);
+        }
+    }
+
+    /// replicationCron, master half: PING replicas every repl-ping-replica-period, drop replicas
+    /// silent for longer than repl-timeout, expire WAITs.
+    pub(crate) fn repl_master_cron(&mut self, now: Now) {
+        let period_ms = self.config.repl_ping_replica_period_s * 1000;
+        if !self.is_replica()
+            && !self.repl.replicas.is_empty()
+            && now.mono_ms.saturating_sub(self.repl.last_ping_mono_ms) >= period_ms
+        {
+            self.repl.last_ping_mono_ms = now.mono_ms;
+            self.repl
+                .feed
+                .push(self.repl.feed_db(), &[Bytes::from_static(b"PING")]);
+            let data = self.repl.feed.buf.split().freeze();
+            self.repl_feed_bytes(&data);
+        }
+        let timed_out: Vec<(ConnId, LogLine)> = self
+            .repl
+            .replicas
+            .iter()
+            .filter_map(|(id, r)| {
+                r.timed_out(now.mono_ms, self.config.repl_timeout_s as i64)
+                    .map(|l| (*id, l))
+            })
+            .collect();
+        for (id, line) in timed_out {
+            self.log_lines(vec![line]);
+            self.close_after_reply(id);
+        }
+        self.check_waiters(now);
+    }
+}
+
+impl Replication {
+    /// The database the stream last selected (PING needs no SELECT of its own).
+    fn feed_db(&self) -> usize {
+        self.feed.selected().unwrap_or(0)
+    }
+}
