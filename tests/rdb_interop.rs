@@ -9,17 +9,14 @@
 #[allow(dead_code)]
 mod support;
 
-#[path = "rdb_interop/real_redis.rs"]
-mod real_redis;
-
 use bytes::Bytes;
-use real_redis::{Conn, RealRedis, Reply, TempDir};
 use redsim::db::{Entry, Value, ZSet};
 use redsim::rdb::{read_rdb, Aux, RdbWriter, WriteOptions};
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 use support::have;
+use support::real_redis::{Conn, Norm, RealRedis, Reply, TempDir};
 
 fn b(s: &str) -> Bytes {
     Bytes::copy_from_slice(s.as_bytes())
@@ -228,16 +225,7 @@ fn commands(k: &Key) -> Vec<Vec<Vec<u8>>> {
     cmds
 }
 
-/// A value in a form that compares equal regardless of hash/set iteration order.
-#[derive(Debug, PartialEq)]
-enum Norm {
-    Str(Vec<u8>),
-    List(Vec<Vec<u8>>),
-    Hash(BTreeMap<Vec<u8>, Vec<u8>>),
-    Set(BTreeSet<Vec<u8>>),
-    ZSet(BTreeMap<Vec<u8>, u64>),
-}
-
+/// `v` as the comparable form the real server's replies are read into.
 fn norm(v: &Value) -> Norm {
     match v {
         Value::Str(s) => Norm::Str(s.to_vec()),
@@ -343,39 +331,7 @@ fn fetch_all(c: &mut Conn, want: &Expected) -> Expected {
     for (db, name) in want.keys() {
         let key = std::str::from_utf8(name).unwrap();
         c.cmd(&["SELECT", &db.to_string()]);
-        let kind = match c.cmd(&["TYPE", key]) {
-            Reply::Simple(t) => t,
-            other => panic!("TYPE {key}: {other:?}"),
-        };
-        let value = match kind.as_str() {
-            "string" => Norm::Str(c.cmd(&["GET", key]).bytes()),
-            "list" => Norm::List(c.cmd(&["LRANGE", key, "0", "-1"]).array()),
-            "set" => Norm::Set(c.cmd(&["SMEMBERS", key]).array().into_iter().collect()),
-            "hash" => {
-                let flat = c.cmd(&["HGETALL", key]).array();
-                Norm::Hash(
-                    flat.chunks(2)
-                        .map(|p| (p[0].clone(), p[1].clone()))
-                        .collect(),
-                )
-            }
-            "zset" => {
-                let flat = c.cmd(&["ZRANGE", key, "0", "-1", "WITHSCORES"]).array();
-                let score = |s: &[u8]| {
-                    std::str::from_utf8(s)
-                        .unwrap()
-                        .parse::<f64>()
-                        .unwrap()
-                        .to_bits()
-                };
-                Norm::ZSet(
-                    flat.chunks(2)
-                        .map(|p| (p[0].clone(), score(&p[1])))
-                        .collect(),
-                )
-            }
-            other => panic!("{key} has type {other}"),
-        };
+        let value = c.value(name);
         let pttl = c.cmd(&["PTTL", key]).int();
         let at = c.cmd(&["PEXPIRETIME", key]).int();
         let expire = match want[&(*db, name.clone())].1 {

@@ -661,6 +661,16 @@ impl Server {
                     Replay::Complete
                 };
             }
+            if buf[0] == b'#' {
+                // An annotation line (`aof-timestamp-enabled` writes `#TS:<unix>`): skipped.
+                let n = buf
+                    .iter()
+                    .position(|&c| c == b'\n')
+                    .map_or(buf.len(), |i| i + 1);
+                let _ = buf.split_to(n);
+                pos += n;
+                continue;
+            }
             if buf[0] != b'*' {
                 break Replay::BadFormat;
             }

@@ -174,6 +174,23 @@ fn garbage_in_the_aof_stops_the_server() {
 }
 
 #[test]
+fn timestamp_annotations_written_by_redis_are_skipped_when_loading() {
+    let t = TestServer::with_config(aof_config());
+    let data = "#TS:1700000000\r\n*3\r\n$3\r\nset\r\n$1\r\na\r\n$1\r\n1\r\n#TS:1700000001\r\n*3\r\n$3\r\nset\r\n$1\r\nb\r\n$1\r\n2\r\n#TS:17";
+    crate::env::Disk::write(&t.disk, INCR1, data.as_bytes()).unwrap();
+    let mut t = t.restart(10);
+    assert!(
+        !t.other_actions.contains(&Action::Exit { code: 1 }),
+        "{:?}",
+        t.logs()
+    );
+    assert_eq!(
+        t.cmd(&["mget", "a", "b"]),
+        Frame::Array(vec![bulk("1"), bulk("2")])
+    );
+}
+
+#[test]
 fn rewrite_makes_a_new_base_and_drops_old_files() {
     let mut t = TestServer::with_config(aof_config());
     for i in 0..100 {

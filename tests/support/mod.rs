@@ -1,5 +1,9 @@
 //! Shared by the interop tests: locating real Redis tools (skip with a notice, or fail when
 //! `REDSIM_REQUIRE_INTEROP=1`), picking free ports, and running redsim-server as a child process.
+//! `real_redis` runs a real redis-server and holds the RESP client.
+
+#[allow(dead_code)]
+pub mod real_redis;
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
@@ -80,6 +84,12 @@ impl Server {
             std::thread::sleep(Duration::from_millis(20));
         }
         Server { port, child }
+    }
+
+    /// SHUTDOWN NOSAVE, then waits for a clean exit.
+    pub fn stop(mut self) {
+        real_redis::Conn::wait_ready(self.port, String::new).shutdown_nosave();
+        real_redis::wait_exit(&mut self.child, || "redsim-server".into());
     }
 }
 
