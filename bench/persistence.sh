@@ -9,30 +9,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-1000000}
 RUNS=${RUNS:-5}
-for tool in redis-server redis-cli python3; do
-  command -v "$tool" >/dev/null || { echo "$tool not found: apt-get install redis-server redis-tools" >&2; exit 2; }
-done
+source bench/lib.sh
+require_tools redis-server redis-cli python3
 cargo build --release -q --bin redsim-server
 
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
 mkdir -p "$WORK/redis" "$WORK/redsim"
-
-free_port() {
-  python3 -c '
-import socket
-while True:
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close()
-    if p not in (6379, 26379):
-        print(p); break'
-}
-wait_up() { for _ in $(seq 200); do redis-cli -p "$1" PING >/dev/null 2>&1 && return 0; sleep 0.05; done; echo "port $1 not up" >&2; exit 1; }
 
 REDIS_PORT=$(free_port); REDSIM_PORT=$(free_port)
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --daemonize no \
@@ -44,13 +25,7 @@ PIDS+=($!)
 wait_up "$REDIS_PORT"; wait_up "$REDSIM_PORT"
 
 # The same SET commands for both servers, in RESP.
-python3 - "$N" > "$WORK/load.resp" <<'PY'
-import sys
-out = sys.stdout.buffer
-for i in range(int(sys.argv[1])):
-    k, v = b"key:%d" % i, b"value:%d" % i
-    out.write(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(k), k, len(v), v))
-PY
+write_load "$N" "$WORK/load.resp"
 
 # measure.py save|bgsave PORT RUNS -> figures in ms on one line.
 cat > "$WORK/measure.py" <<'PY'
@@ -126,7 +101,6 @@ done
 
 FORK_US=$(redis-cli -p "$REDIS_PORT" INFO stats | tr -d '\r' | awk -F: '$1 == "latest_fork_usec" { print $2 }')
 
-ratio() { python3 -c "print(f'{$2/$1:.2f}' if $1 else 'n/a')"; }
 echo "keys: redis ${KEYS[redis]}, redsim ${KEYS[redsim]}; BGSAVE figures: median of $RUNS runs;" \
   "Redis' last fork took ${FORK_US} us; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf "%-34s %12s %12s %8s\n" figure redis redsim ratio

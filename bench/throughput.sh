@@ -5,18 +5,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-300000}
-for tool in redis-server redis-benchmark redis-cli; do
-  command -v "$tool" >/dev/null || { echo "$tool not found: apt-get install redis-server redis-tools" >&2; exit 2; }
-done
+source bench/lib.sh
+require_tools redis-server redis-benchmark redis-cli python3
 cargo build --release -q --bin redsim-server
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_up() { for _ in $(seq 100); do redis-cli -p "$1" PING >/dev/null 2>&1 && return 0; sleep 0.05; done; echo "port $1 not up" >&2; exit 1; }
 REDIS_PORT=$(free_port); REDSIM_PORT=$(free_port)
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --daemonize no >/dev/null &
-REDIS_PID=$!
+PIDS+=($!)
 target/release/redsim-server --port "$REDSIM_PORT" --bind 127.0.0.1 --save "" --appendonly no >/dev/null &
-REDSIM_PID=$!
-trap 'kill $REDIS_PID $REDSIM_PID 2>/dev/null || true' EXIT
+PIDS+=($!)
 wait_up "$REDIS_PORT"; wait_up "$REDSIM_PORT"
 
 # rps PORT PIPELINE TEST -> requests per second
