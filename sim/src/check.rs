@@ -1,6 +1,8 @@
-//! The end-of-run check: reading acknowledged writes back, naming lost keys, and judging the
-//! scenario's expectations, including RDB's promise that a kill or crash loses only writes
-//! acknowledged after the snapshot point of the last completed save.
+//! The end-of-run check: reading acknowledged writes back, naming lost keys with how long before
+//! the kill or crash that lost them they were acknowledged, and judging the scenario's
+//! expectations, including RDB's promise (a kill or crash loses only writes acknowledged after the
+//! snapshot point of the last completed save) and `appendfsync everysec`'s (only writes
+//! acknowledged in about the last second).
 
 use crate::client::{Ack, Conn};
 use crate::scenario::Expect;
@@ -68,8 +70,8 @@ impl ClientResult {
         }
     }
 
-    /// The client's line in the trace.
-    pub fn line(&self) -> String {
+    /// The client's line in the trace; `losses` are its server's kills and crashes.
+    pub fn line(&self, losses: &[Loss]) -> String {
         let acked = self.acked.len();
         let errors: Vec<String> = self
             .write_errors
@@ -82,15 +84,87 @@ impl ClientResult {
             format!("{} failed ({})", self.failed, errors.join(", "))
         };
         let line = match &self.lost {
-            Ok(lost) => format!(
-                "{acked} acked writes, {} lost{}, {failed}",
-                lost.len(),
-                key_ranges(lost)
-            ),
+            Ok(lost) if lost.is_empty() => format!("{acked} acked writes, 0 lost, {failed}"),
+            Ok(lost) => {
+                let mut detail = vec![key_ranges(lost)];
+                detail.extend(self.loss_ages(losses));
+                detail.retain(|d| !d.is_empty());
+                format!(
+                    "{acked} acked writes, {} lost ({}), {failed}",
+                    lost.len(),
+                    detail.join("; ")
+                )
+            }
             Err(e) => format!("{acked} acked writes, all lost: server unreachable ({e})"),
         };
         format!("{}@{}: {line}", self.name, self.server)
     }
+
+    /// `oldest acked 0.385s before the crash at 5.397s`, and how many lost writes no kill or
+    /// crash explains.
+    fn loss_ages(&self, losses: &[Loss]) -> Vec<String> {
+        let lost = lost_writes(self, losses);
+        let oldest = lost
+            .iter()
+            .filter_map(|w| Some((w.age_ms()?, w.loss?)))
+            .max_by_key(|(age, _)| *age)
+            .map(|(age, l)| {
+                format!(
+                    "oldest acked {} the {} at {}",
+                    relative(age),
+                    l.how,
+                    secs(l.at_ms)
+                )
+            });
+        let unexplained = lost.iter().filter(|w| w.loss.is_none()).count();
+        let unexplained =
+            (unexplained > 0).then(|| format!("{unexplained} with no kill or crash after them"));
+        oldest.into_iter().chain(unexplained).collect()
+    }
+}
+
+/// A lost acknowledged write and the kill or crash that lost it. The server executed the write
+/// between sending and acknowledgement (a reply can still arrive after its server died), so it is
+/// the first kill or crash at or after the write was sent; `None` if none came after it.
+struct LostWrite<'a> {
+    key: Bytes,
+    ack: &'a Ack,
+    loss: Option<&'a Loss>,
+}
+
+impl LostWrite<'_> {
+    fn age_ms(&self) -> Option<i64> {
+        self.loss.map(|l| age_ms(self.ack, l))
+    }
+}
+
+/// How long before `loss` the write was acknowledged (negative: its reply came after).
+fn age_ms(ack: &Ack, loss: &Loss) -> i64 {
+    loss.at_ms as i64 - ack.at_ms as i64
+}
+
+fn lost_writes<'a>(r: &'a ClientResult, losses: &'a [Loss]) -> Vec<LostWrite<'a>> {
+    r.lost_keys()
+        .into_iter()
+        .filter_map(|key| {
+            let ack = r.acked.get(&key)?;
+            let loss = losses.iter().find(|l| l.at_ms >= ack.sent_ms);
+            Some(LostWrite { key, ack, loss })
+        })
+        .collect()
+}
+
+/// The largest `age_ms` of any lost write of `r` (the sweeps report it).
+pub fn max_lost_age_ms(r: &ClientResult, losses: &[Loss]) -> Option<i64> {
+    lost_writes(r, losses)
+        .iter()
+        .filter_map(LostWrite::age_ms)
+        .max()
+}
+
+/// The kills and crashes of `server`, in time order.
+pub fn losses_of<'a>(all: &'a BTreeMap<String, Vec<Loss>>, server: &str) -> &'a [Loss] {
+    all.get(server).map_or(&[], Vec::as_slice)
 }
 
 /// Reads back acknowledged writes; returns the keys that are missing or changed.
@@ -137,54 +211,68 @@ pub fn judge(
             missed.then(|| format!("expected at {word} {bound} {what}, got {got}"))
         })
         .collect();
-    if e.lost_only_after_last_save {
-        for r in results {
-            let none = Vec::new();
-            out.extend(lost_before_save(r, losses.get(&r.server).unwrap_or(&none)));
+    for r in results {
+        let losses = losses_of(losses, &r.server);
+        if e.lost_only_after_last_save {
+            out.extend(unexcused(
+                r,
+                losses,
+                "lost writes acknowledged before the last save",
+                |ack, l| match l.saved_from_ms {
+                    // Strict on truncated ms: acked before `from` means executed before the snapshot.
+                    Some(from) if ack.at_ms < from => Some(format!(
+                        " although the save from {} had completed",
+                        secs(from)
+                    )),
+                    _ => None,
+                },
+            ));
+        }
+        if let Some(window_s) = e.lost_only_acked_within_s_before_crash {
+            let window_ms = (window_s * 1000.0).round() as i64;
+            out.extend(unexcused(
+                r,
+                losses,
+                &format!("lost writes acknowledged more than {window_s}s before the crash"),
+                |ack, l| {
+                    let age = age_ms(ack, l);
+                    (age > window_ms)
+                        .then(|| format!(", {} after its acknowledgement", secs(age as u64)))
+                },
+            ));
         }
     }
     out.extend(missing_in_order(trace, &e.trace_in_order));
     out
 }
 
-/// Lost keys of `r` that its server's saves should have kept. The server executed a write
-/// between sending and acknowledgement (a reply can still arrive after its server died), so a lost
-/// key is judged by the first kill or crash at or after it was sent; that loss is excused unless
-/// the write was acknowledged before the snapshot point of the last save completed before it.
-fn lost_before_save(r: &ClientResult, losses: &[Loss]) -> Option<String> {
+/// The violation naming `r`'s lost writes that nothing excuses: a write lost with no kill or
+/// crash after it, or one its loss does not excuse (`why` says why not, or `None` to excuse it).
+fn unexcused(
+    r: &ClientResult,
+    losses: &[Loss],
+    title: &str,
+    why: impl Fn(&Ack, &Loss) -> Option<String>,
+) -> Option<String> {
     let mut bad = Vec::new();
-    for key in r.lost_keys() {
-        let Some(ack) = r.acked.get(&key) else {
-            continue;
-        };
-        let why = match losses.iter().find(|l| l.at_ms >= ack.sent_ms) {
+    for w in lost_writes(r, losses) {
+        let why = match w.loss {
             None => "with no kill or crash after it".to_string(),
-            // Strict on truncated ms: acked before `from` means executed before the snapshot.
-            Some(l) => match l.saved_from_ms {
-                Some(from) if ack.at_ms < from => format!(
-                    "in the {} at {} although the save from {} had completed",
-                    l.how,
-                    secs(l.at_ms),
-                    secs(from)
-                ),
-                _ => continue,
+            Some(l) => match why(w.ack, l) {
+                Some(why) => format!("in the {} at {}{why}", l.how, secs(l.at_ms)),
+                None => continue,
             },
         };
         bad.push(format!(
             "{} acked at {} was lost {why}",
-            String::from_utf8_lossy(&key),
-            secs(ack.at_ms)
+            String::from_utf8_lossy(&w.key),
+            secs(w.ack.at_ms)
         ));
     }
     let n = bad.len();
     (n > 0).then(|| {
         bad.truncate(KEYS_NAMED);
-        format!(
-            "{}@{}: lost writes acknowledged before the last save ({n}): {}",
-            r.name,
-            r.server,
-            bad.join("; ")
-        )
+        format!("{}@{}: {title} ({n}): {}", r.name, r.server, bad.join("; "))
     })
 }
 
@@ -209,7 +297,13 @@ fn secs(ms: u64) -> String {
     format!("{}.{:03}s", ms / 1000, ms % 1000)
 }
 
-/// Names lost keys compactly: ` (c1:1..c1:78, c1:90)` for keys `<client>:<n>`.
+/// `1.234s before` / `0.003s after` for a time `ms` before (negative: after) some moment.
+fn relative(ms: i64) -> String {
+    let side = if ms < 0 { "after" } else { "before" };
+    format!("{} {side}", secs(ms.unsigned_abs()))
+}
+
+/// Names lost keys compactly: `c1:1..c1:78, c1:90` for keys `<client>:<n>`.
 fn key_ranges(keys: &[Bytes]) -> String {
     let mut nums: Vec<(String, u64)> = keys
         .iter()
@@ -235,163 +329,9 @@ fn key_ranges(keys: &[Bytes]) -> String {
         });
         i = j + 1;
     }
-    if parts.is_empty() {
-        String::new()
-    } else {
-        format!(" ({})", parts.join(", "))
-    }
+    parts.join(", ")
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn client(acks: &[(u64, u64)], lost: &[u64]) -> ClientResult {
-        let key = |n: u64| Bytes::from(format!("c1:{n}"));
-        ClientResult {
-            name: "c1".into(),
-            server: "s1".into(),
-            acked: acks
-                .iter()
-                .map(|&(n, at_ms)| {
-                    let value = Bytes::from(format!("v{n}"));
-                    let sent_ms = at_ms.saturating_sub(5);
-                    (
-                        key(n),
-                        Ack {
-                            value,
-                            sent_ms,
-                            at_ms,
-                        },
-                    )
-                })
-                .collect(),
-            failed: 0,
-            write_errors: BTreeMap::new(),
-            lost: Ok(lost.iter().map(|&n| key(n)).collect()),
-        }
-    }
-
-    fn rdb_expect() -> Expect {
-        Expect {
-            lost_only_after_last_save: true,
-            ..Expect::default()
-        }
-    }
-
-    fn one_loss(at_ms: u64, saved_from_ms: Option<u64>) -> BTreeMap<String, Vec<Loss>> {
-        BTreeMap::from([(
-            "s1".to_string(),
-            vec![Loss {
-                how: "crash",
-                at_ms,
-                saved_from_ms,
-            }],
-        )])
-    }
-
-    #[test]
-    fn a_bgsave_counts_from_its_start_and_only_once_it_succeeded() {
-        let mut w = SaveWatch::default();
-        w.observe(1000, "+bgsave");
-        assert_eq!(w.last_ok_ms, None, "not durable before `bgsave ok`");
-        w.observe(1001, "bgsave ok");
-        assert_eq!(w.last_ok_ms, Some(1000));
-        w.observe(2000, "+bgsave");
-        w.observe(2001, "bgsave error (No space left on device)");
-        w.observe(2500, "bgsave ok");
-        assert_eq!(w.last_ok_ms, Some(1000), "a failed save changes nothing");
-        w.observe(3000, "saved");
-        assert_eq!(w.last_ok_ms, Some(3000));
-    }
-
-    #[test]
-    fn losing_writes_acked_after_the_last_save_is_allowed() {
-        let r = client(&[(1, 900), (2, 1000), (3, 1500)], &[2, 3]);
-        let v = judge(&rdb_expect(), &[r], &one_loss(1600, Some(1000)), "");
-        assert!(v.is_empty(), "{v:?}");
-    }
-
-    #[test]
-    fn losing_a_write_acked_before_the_last_save_is_a_violation_naming_it() {
-        let r = client(&[(1, 900), (2, 999), (3, 1500)], &[1, 2, 3]);
-        let v = judge(&rdb_expect(), &[r], &one_loss(1600, Some(1000)), "");
-        assert_eq!(
-            v,
-            vec![
-                "c1@s1: lost writes acknowledged before the last save (2): c1:1 acked at 0.900s \
-                 was lost in the crash at 1.600s although the save from 1.000s had completed; \
-                 c1:2 acked at 0.999s was lost in the crash at 1.600s although the save from \
-                 1.000s had completed"
-                    .to_string()
-            ]
-        );
-    }
-
-    #[test]
-    fn a_write_lost_with_no_crash_after_it_is_a_violation_and_no_save_excuses_all() {
-        let r = client(&[(1, 100), (2, 2000)], &[1, 2]);
-        let v = judge(&rdb_expect(), &[r], &one_loss(1000, None), "");
-        assert_eq!(v.len(), 1);
-        assert!(
-            v[0].contains("before the last save (1)")
-                && v[0].contains("c1:2 acked at 2.000s was lost with no kill or crash after it"),
-            "{v:?}"
-        );
-    }
-
-    #[test]
-    fn a_reply_arriving_after_the_crash_is_judged_by_that_crash() {
-        // Sent at 1595, executed before the crash at 1600, acknowledged at 1601.
-        let r = client(&[(1, 1601)], &[1]);
-        let v = judge(&rdb_expect(), &[r], &one_loss(1600, Some(1000)), "");
-        assert!(v.is_empty(), "{v:?}");
-    }
-
-    #[test]
-    fn an_unreachable_server_counts_every_acked_write_as_lost() {
-        let mut r = client(&[(1, 100), (2, 200)], &[]);
-        r.lost = Err("connect timeout".into());
-        let e = Expect {
-            lost_writes_max: Some(0),
-            ..Expect::default()
-        };
-        let v = judge(&e, &[r], &BTreeMap::new(), "");
-        assert_eq!(v, vec!["expected at most 0 lost writes, got 2".to_string()]);
-    }
-
-    #[test]
-    fn trace_fragments_must_appear_in_order() {
-        let trace = "1.000s s1 bgsave error (x)\n2.000s c1 -err MISCONF\n3.000s s1 bgsave ok\n";
-        let e = |w: &[&str]| Expect {
-            trace_in_order: w.iter().map(|s| s.to_string()).collect(),
-            ..Expect::default()
-        };
-        assert!(judge(
-            &e(&["bgsave error", "MISCONF", "bgsave ok"]),
-            &[],
-            &BTreeMap::new(),
-            trace
-        )
-        .is_empty());
-        assert_eq!(
-            judge(
-                &e(&["MISCONF", "bgsave error"]),
-                &[],
-                &BTreeMap::new(),
-                trace
-            ),
-            vec!["no trace line with \"bgsave error\" after one with \"MISCONF\"".to_string()]
-        );
-    }
-
-    #[test]
-    fn key_ranges_compress_consecutive_numbers() {
-        let keys: Vec<Bytes> = ["c1:3", "c1:1", "c1:2", "c1:7"]
-            .iter()
-            .map(|k| Bytes::from(*k))
-            .collect();
-        assert_eq!(key_ranges(&keys), " (c1:1..c1:3, c1:7)");
-        assert_eq!(key_ranges(&[]), "");
-    }
-}
+#[path = "check_tests.rs"]
+mod tests;

@@ -1,7 +1,8 @@
 //! A node's simulated disk: named files whose bytes are durable only once fsynced, and whose
 //! names (creations, renames, removals) are durable only once the directory is fsynced.
-//! `crash()` models power loss: everything not durable disappears, except that a torn crash may
-//! keep a prefix of the last unsynced append. `fail()` makes writes and/or fsyncs return an I/O
+//! `crash()` models power loss: everything not durable disappears, except that a torn crash keeps
+//! a prefix of the unsynced appends to the file appended to last (write-back reached the platter
+//! in file order and stopped somewhere, possibly inside an append). `fail()` makes writes and/or fsyncs return an I/O
 //! error until `heal()`. The disk survives node restarts because the harness, not the node, owns it.
 
 use redsim::env::Disk;
@@ -63,7 +64,7 @@ impl DiskError {
 pub struct CrashOutcome {
     /// Unsynced bytes that are gone.
     pub lost_bytes: u64,
-    /// For a torn crash: (bytes of the last append kept, its length).
+    /// For a torn crash: (bytes of the unsynced appends kept, their length).
     pub torn: Option<(u64, u64)>,
 }
 
@@ -71,6 +72,8 @@ pub struct CrashOutcome {
 struct Inode {
     data: Vec<u8>,
     synced: Vec<u8>,
+    /// Written (not only appended to) since the last fsync: nothing unsynced can survive a tear.
+    rewritten: bool,
 }
 
 #[derive(Debug, Default)]
@@ -79,8 +82,8 @@ struct State {
     names: BTreeMap<String, u64>,
     synced_names: BTreeMap<String, u64>,
     next_inode: u64,
-    /// The last append not yet fsynced: (inode, offset where it starts, length).
-    last_append: Option<(u64, usize, usize)>,
+    /// The file appended to last, while it has unsynced appends.
+    last_appended: Option<u64>,
     /// Operations that fail now, and how.
     failing: Vec<FailOp>,
     fail_error: DiskError,
@@ -106,28 +109,35 @@ impl SimDisk {
     }
 
     /// Power loss: unsynced bytes and unsynced directory changes are gone. With `torn =
-    /// Some(r)` the last unsynced append was in flight: what the file held before it reached the
-    /// platter, and so did a prefix of it whose length `r` (drawn from the run's seed) picks.
+    /// Some(r)` the unsynced appends to the file appended to last were being written back: a
+    /// strict prefix of them survives, its length picked by `r` (drawn from the run's seed); it
+    /// may end inside any of them, or keep none.
     pub fn crash(&self, torn: Option<u64>) -> CrashOutcome {
         self.with(|s| {
+            // Files the program had removed for good before the crash lose nothing that counts.
+            let seen: Vec<u64> = s
+                .names
+                .values()
+                .chain(s.synced_names.values())
+                .copied()
+                .collect();
             s.names = s.synced_names.clone();
             let live: Vec<u64> = s.names.values().copied().collect();
             let tear = torn
-                .zip(s.last_append.take())
-                .filter(|(_, (ino, ..))| live.contains(ino))
-                .map(|(r, (ino, start, len))| {
-                    let kept = if len >= 2 {
-                        1 + r as usize % (len - 1)
-                    } else {
-                        0
-                    };
-                    (ino, start + kept, (kept as u64, len as u64))
+                .zip(s.last_appended.take())
+                .filter(|(_, ino)| live.contains(ino))
+                .and_then(|(r, ino)| {
+                    let inode = s.inodes.get(&ino)?;
+                    let len = inode.data.len().checked_sub(inode.synced.len())?;
+                    (!inode.rewritten && len > 0).then(|| {
+                        let kept = r as usize % len;
+                        (ino, inode.synced.len() + kept, (kept as u64, len as u64))
+                    })
                 });
             let mut out = CrashOutcome::default();
-            for (ino, inode) in s.inodes.iter_mut() {
+            for (ino, inode) in s.inodes.iter_mut().filter(|(ino, _)| seen.contains(ino)) {
                 match tear {
                     Some((t, end, torn)) if t == *ino => {
-                        let end = end.min(inode.data.len());
                         out.lost_bytes += (inode.data.len() - end) as u64;
                         inode.data.truncate(end);
                         inode.synced = inode.data.clone();
@@ -138,6 +148,7 @@ impl SimDisk {
                         inode.data = inode.synced.clone();
                     }
                 }
+                inode.rewritten = false;
             }
             s.inodes.retain(|ino, _| live.contains(ino));
             out
@@ -198,9 +209,11 @@ impl Disk for SimDisk {
                     ino
                 }
             };
-            s.inodes.entry(ino).or_default().data = data.to_vec();
-            if s.last_append.is_some_and(|(i, ..)| i == ino) {
-                s.last_append = None;
+            let inode = s.inodes.entry(ino).or_default();
+            inode.data = data.to_vec();
+            inode.rewritten = true;
+            if s.last_appended == Some(ino) {
+                s.last_appended = None;
             }
             Ok(())
         })
@@ -213,9 +226,12 @@ impl Disk for SimDisk {
         self.with(|s| {
             s.refuse(FailOp::Write)?;
             let ino = s.inode_of(path)?;
-            let file = &mut s.inodes.get_mut(&ino).expect("named inode exists").data;
-            s.last_append = Some((ino, file.len(), data.len()));
-            file.extend_from_slice(data);
+            s.inodes
+                .get_mut(&ino)
+                .expect("named inode exists")
+                .data
+                .extend_from_slice(data);
+            s.last_appended = Some(ino);
             Ok(())
         })
     }
@@ -225,8 +241,9 @@ impl Disk for SimDisk {
             s.refuse(FailOp::Fsync)?;
             let inode = s.inodes.get_mut(&ino).expect("named inode exists");
             inode.synced = inode.data.clone();
-            if s.last_append.is_some_and(|(i, ..)| i == ino) {
-                s.last_append = None;
+            inode.rewritten = false;
+            if s.last_appended == Some(ino) {
+                s.last_appended = None;
             }
             Ok(())
         })
@@ -282,6 +299,10 @@ mod tests {
         assert_eq!(d.crash(None).lost_bytes, 6 + 12);
         assert_eq!(d.read("a").unwrap(), b"hello");
         assert!(d.read("b").is_err(), "a name never made durable is gone");
+        d.write("c", b"gone").unwrap();
+        d.remove("c").unwrap();
+        d.fsync_dir("c").unwrap();
+        assert_eq!(d.crash(None).lost_bytes, 0, "a removed file loses nothing");
     }
 
     #[test]
@@ -304,14 +325,14 @@ mod tests {
     }
 
     #[test]
-    fn a_torn_crash_keeps_earlier_appends_and_a_strict_prefix_of_the_last() {
+    fn a_torn_crash_keeps_a_strict_prefix_of_the_unsynced_appends_cut_anywhere() {
         let d = SimDisk::default();
         synced_file(&d, "aof", b"synced|");
         d.append("aof", b"first|").unwrap();
         d.append("aof", b"0123456789").unwrap();
-        let out = d.crash(Some(3));
-        // 3 % 9 + 1 = 4 bytes of the 10-byte append made it.
-        assert_eq!(out.torn, Some((4, 10)));
+        let out = d.crash(Some(10));
+        // 10 % 16 = 10 of the 16 unsynced bytes made it: the cut falls inside the second append.
+        assert_eq!(out.torn, Some((10, 16)));
         assert_eq!(out.lost_bytes, 6);
         assert_eq!(d.read("aof").unwrap(), b"synced|first|0123");
         assert_eq!(
@@ -319,15 +340,23 @@ mod tests {
             CrashOutcome::default(),
             "torn bytes are durable now"
         );
+        d.append("aof", b"x|").unwrap();
+        d.append("aof", b"y|").unwrap();
+        assert_eq!(d.crash(Some(4)).torn, Some((0, 4)), "a cut may keep none");
+        assert_eq!(d.read("aof").unwrap(), b"synced|first|0123");
     }
 
     #[test]
-    fn a_torn_crash_tears_nothing_once_the_append_is_synced_or_its_file_never_named() {
+    fn a_torn_crash_tears_nothing_once_synced_rewritten_or_never_named() {
         let d = SimDisk::default();
         synced_file(&d, "aof", b"a");
         d.append("aof", b"bcd").unwrap();
         d.fsync("aof").unwrap();
         assert_eq!(d.crash(Some(1)).torn, None);
+        d.write("aof", b"rewritten").unwrap();
+        d.append("aof", b"+more").unwrap();
+        assert_eq!(d.crash(Some(1)).torn, None, "a rewrite is not an append");
+        assert_eq!(d.read("aof").unwrap(), b"abcd");
         d.write("new", b"x").unwrap();
         d.append("new", b"yz").unwrap();
         assert_eq!(d.crash(Some(1)).torn, None);

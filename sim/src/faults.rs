@@ -139,13 +139,13 @@ impl FaultState {
             lost += out.lost_bytes;
             if let Some((kept, len)) = out.torn {
                 tears.push(format!(
-                    "; {name}: last append torn, {kept} of {len} bytes kept"
+                    "; {name}: unsynced appends torn, {kept} of {len} bytes kept"
                 ));
             }
             self.lost_memory(name, n, "crash", now_ms);
         }
         if torn && tears.is_empty() {
-            tears.push("; no unsynced append to tear".into());
+            tears.push("; no unsynced appends to tear".into());
         }
         format!(" ({lost} unsynced bytes lost{})", tears.concat())
     }

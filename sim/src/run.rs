@@ -2,7 +2,7 @@
 //! nodes, plays the fault schedule, stops the workload, heals, checks every acknowledged write,
 //! and returns a report with the trace and the verdict.
 
-use crate::check::{find_lost, judge, ClientResult};
+use crate::check::{find_lost, judge, losses_of, max_lost_age_ms, ClientResult};
 use crate::client::{run_write_read, ClientLog, ClientSpec};
 use crate::env::{NodeShared, SimEnv};
 use crate::faults::{FaultState, NodeEntry};
@@ -29,6 +29,9 @@ pub struct Report {
     pub acked_writes: u64,
     pub lost_writes: u64,
     pub failed_writes: u64,
+    /// How long before the kill or crash that lost it the oldest lost write was acknowledged
+    /// (negative: its reply arrived after).
+    pub max_lost_age_ms: Option<i64>,
     pub violations: Vec<String>,
     pub nodes: usize,
     pub sim_ms: u64,
@@ -253,13 +256,18 @@ async fn simulate(scenario: Scenario, seed: u64) -> Report {
             lost,
         };
         if !scenario.quiet_trace {
-            trace.record(at_ms(Instant::now()), "check", result.line());
+            let losses = losses_of(&faults.losses, server);
+            trace.record(at_ms(Instant::now()), "check", result.line(losses));
         }
         results.push(result);
     }
     let acked_writes: u64 = results.iter().map(|r| r.acked.len() as u64).sum();
     let lost_writes: u64 = results.iter().map(|r| r.lost_keys().len() as u64).sum();
     let failed_writes: u64 = results.iter().map(|r| r.failed).sum();
+    let max_lost_age_ms = results
+        .iter()
+        .filter_map(|r| max_lost_age_ms(r, losses_of(&faults.losses, &r.server)))
+        .max();
     trace.record(
         at_ms(Instant::now()),
         "check",
@@ -289,6 +297,7 @@ async fn simulate(scenario: Scenario, seed: u64) -> Report {
         acked_writes,
         lost_writes,
         failed_writes,
+        max_lost_age_ms,
         violations,
         nodes: nodes.len(),
         sim_ms: at_ms(Instant::now()),

@@ -8,7 +8,7 @@
 //! at_s_range = [5, 20]    # or: at_s = 12.5
 //! action = "crash"        # kill crash restart partition heal pause resume clock-jump disk-fail disk-heal
 //! nodes = ["s1"]
-//! torn = true             # crash: the last unsynced append keeps a seeded prefix
+//! torn = true             # crash: a seeded prefix of the unsynced appends survives
 //! # disk-fail: fail = ["write", "fsync"] (default both), error = "io" (EIO) or "no-space" (ENOSPC)
 //! # clock-jump: jump_s = -30
 //! ```
@@ -91,7 +91,8 @@ pub struct Fault {
     /// For `clock-jump`: how far the wall clock moves (may be negative).
     #[serde(default)]
     pub jump_s: f64,
-    /// For `crash`: the last unsynced append is torn (a seeded prefix of it survives).
+    /// For `crash`: the unsynced appends to the file appended to last are torn (a seeded strict
+    /// prefix of them survives, possibly ending inside one).
     #[serde(default)]
     pub torn: bool,
     /// For `disk-fail`: the operations that fail (default: writes and fsyncs).
@@ -181,6 +182,9 @@ pub struct Expect {
     /// completed before losing its memory (kill or crash): RDB's durability promise.
     #[serde(default)]
     pub lost_only_after_last_save: bool,
+    /// Every lost write was acknowledged at most this many seconds before the kill or crash
+    /// that lost it: `appendfsync everysec`'s promise (about one second, two at worst).
+    pub lost_only_acked_within_s_before_crash: Option<f64>,
     /// Substrings that trace lines must contain, matched in this order (e.g. `"s1 bgsave ok"`).
     #[serde(default)]
     pub trace_in_order: Vec<String>,

@@ -1,4 +1,4 @@
-//! Seed sweeps: one scenario over many seeds (each a fresh simulation on its own thread, spread
+//! Seed sweeps: a crash scenario (RDB save points, AOF `always`, AOF `everysec`) over many seeds (each a fresh simulation on its own thread, spread
 //! over the machine's cores), every seed's expectations asserted, with a summary and, for each
 //! failing seed, the one-line command that replays it. `SIM_SWEEP_SEEDS=<n>` changes the count.
 
@@ -47,9 +47,10 @@ fn sweep(file: &str) -> Vec<Report> {
     reports
 }
 
-#[test]
-fn rdb_crash_at_random_moments_over_many_seeds_loses_only_writes_after_the_last_save() {
-    let file = "rdb-save-points-crash.toml";
+/// Sweeps `file`: prints a summary (seeds, acked, lost, max lost, the oldest lost write's age)
+/// and each failing seed's replay command, asserts every seed passed and that the seeds really
+/// moved the crash around.
+fn sweep_and_judge(file: &str) -> Vec<Report> {
     let wall = Instant::now();
     let reports = sweep(file);
     let acked: u64 = reports.iter().map(|r| r.acked_writes).sum();
@@ -58,9 +59,17 @@ fn rdb_crash_at_random_moments_over_many_seeds_loses_only_writes_after_the_last_
         .iter()
         .max_by_key(|r| (r.lost_writes, std::cmp::Reverse(r.seed)))
         .expect("at least one seed");
+    let oldest = reports
+        .iter()
+        .filter_map(|r| Some((r.max_lost_age_ms?, r.seed)))
+        .max_by_key(|&(age, seed)| (age, std::cmp::Reverse(seed)))
+        .map_or("no lost write".to_string(), |(age, seed)| {
+            format!("oldest lost write acked {age} ms before its crash (seed {seed})")
+        });
     let failures: Vec<&Report> = reports.iter().filter(|r| !r.passed()).collect();
     println!(
-        "{file}: {} seeds in {:.1}s wall; {acked} acked writes, {lost} lost; max lost {} (seed {}); {} failed",
+        "{file}: {} seeds in {:.1}s wall; {acked} acked writes, {lost} lost; max lost {} (seed {}); \
+         {oldest}; {} failed",
         reports.len(),
         wall.elapsed().as_secs_f64(),
         worst.lost_writes,
@@ -73,7 +82,6 @@ fn rdb_crash_at_random_moments_over_many_seeds_loses_only_writes_after_the_last_
         println!("  replay: {}", replay_command(&shown, r.seed));
     }
     assert!(failures.is_empty(), "{} seeds failed", failures.len());
-    // The seeds really move the crash around.
     let crash_times: std::collections::BTreeSet<String> = reports
         .iter()
         .filter_map(|r| r.trace.lines().find(|l| l.contains("harness crash")))
@@ -84,5 +92,56 @@ fn rdb_crash_at_random_moments_over_many_seeds_loses_only_writes_after_the_last_
         "only {} distinct crash times over {} seeds",
         crash_times.len(),
         reports.len()
+    );
+    reports
+}
+
+/// Seeds whose reports satisfy `f`.
+fn seeds_where(reports: &[Report], f: impl Fn(&Report) -> bool) -> Vec<u64> {
+    reports.iter().filter(|r| f(r)).map(|r| r.seed).collect()
+}
+
+#[test]
+fn rdb_crash_at_random_moments_over_many_seeds_loses_only_writes_after_the_last_save() {
+    sweep_and_judge("rdb-save-points-crash.toml");
+}
+
+#[test]
+fn aof_always_crash_at_random_moments_over_many_seeds_loses_no_acknowledged_write() {
+    let reports = sweep_and_judge("aof-always-crash.toml");
+    let lossy = seeds_where(&reports, |r| r.lost_writes > 0);
+    assert!(lossy.is_empty(), "seeds that lost acked writes: {lossy:?}");
+    let torn = seeds_where(&reports, |r| {
+        !r.trace.contains("no unsynced appends to tear")
+    });
+    assert!(
+        torn.is_empty(),
+        "seeds with unsynced appends at the crash: {torn:?}"
+    );
+}
+
+#[test]
+fn aof_everysec_crash_at_random_moments_over_many_seeds_loses_only_the_last_seconds_writes() {
+    let reports = sweep_and_judge("aof-everysec-crash.toml");
+    let lossy = seeds_where(&reports, |r| r.lost_writes > 0);
+    let cut = seeds_where(&reports, |r| {
+        r.logs["s1"]
+            .iter()
+            .any(|l| l.contains("Truncating the AOF"))
+    });
+    println!(
+        "aof-everysec-crash.toml: {} seeds lost writes; a torn command was cut off on loading in {}",
+        lossy.len(),
+        cut.len()
+    );
+    // The window is really exercised: most crashes find unsynced writes, and most tears end
+    // inside a command.
+    assert!(
+        lossy.len() * 2 > reports.len(),
+        "only seeds {lossy:?} lost writes"
+    );
+    assert!(
+        cut.len() * 2 > reports.len(),
+        "only seeds {cut:?} cut a torn tail"
     );
 }
