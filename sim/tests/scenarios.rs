@@ -110,7 +110,6 @@ fn aof_everysec_power_loss_mid_write_back_loses_only_the_last_second_of_writes()
 }
 
 #[test]
-#[ignore = "core bug: a rewrite that cannot create its incr file exits instead of rolling back"]
 fn aof_rewrite_while_the_disk_fails_writes_is_rolled_back_and_writes_resume_after_the_heal() {
     check(
         "aof-rewrite-disk-failure.toml",

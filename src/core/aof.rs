@@ -128,6 +128,8 @@ pub enum AofStep {
         releases: bool,
     },
     Fsync,
+    /// A rewrite opened its new incr file and manifest: failure abandons the rewrite only.
+    RewriteOpen,
     /// The rewrite's new manifest is committed.
     RewriteManifest,
 }
@@ -243,8 +245,9 @@ impl Server {
                 if let Some(aof) = self.aof.as_mut() {
                     aof.write_error = Some(e);
                     // Put the unwritten effects back in front of newer ones; the next flush retries.
-                    let mut retry =
-                        bytes::BytesMut::from(&std::mem::take(&mut aof.unconfirmed)[..]);
+                    let unwritten = std::mem::take(&mut aof.unconfirmed);
+                    aof.current_size -= unwritten.len() as u64;
+                    let mut retry = bytes::BytesMut::from(&unwritten[..]);
                     retry.extend_from_slice(&aof.feed.buf);
                     aof.feed.buf = retry;
                 }
@@ -254,7 +257,8 @@ impl Server {
                     aof.write_error = None;
                 }
             }
-            (AofStep::Setup, Ok(_)) => {}
+            (AofStep::Setup | AofStep::RewriteOpen, Ok(_)) => {}
+            (AofStep::RewriteOpen, Err(e)) => self.aof_rewrite_open_failed(&e),
             (AofStep::RewriteManifest, Ok(_)) => self.aof_rewrite_committed(now),
             (AofStep::RewriteManifest, Err(e)) => self.aof_rewrite_failed(&e),
             (step, Err(e)) => self.fatal(format!("AOF {step:?} failed: {e}")),
@@ -472,7 +476,7 @@ impl Server {
             && (aof.current_size - aof.base_size.min(aof.current_size)) * 100
                 / aof.base_size.max(1)
                 >= self.config.auto_aof_rewrite_percentage as u64;
-        if growth_ok && grown && self.persist.bgsave.is_none() {
+        if growth_ok && grown && self.persist.bgsave.is_none() && aof.write_error.is_none() {
             self.log(
                 LogLevel::Notice,
                 format!(
@@ -528,7 +532,12 @@ impl Server {
         if self.aof.is_none() || self.persist.bgsave.is_some() {
             return false;
         }
+        // The current incr file stops receiving writes: make what it has durable first.
+        if let Some(old) = self.incr_path() {
+            self.aof_step(DiskOp::Fsync { path: old }, AofStep::Fsync);
+        }
         let aof = self.aof.as_mut().expect("checked");
+        aof.unsynced_bytes = 0;
         let seq = aof.next_seq;
         aof.next_seq += 1;
         let incr = AofFile {
@@ -545,7 +554,7 @@ impl Server {
                 path,
                 data: Bytes::new(),
             },
-            AofStep::Setup,
+            AofStep::RewriteOpen,
         );
         let mpath = self.manifest_path();
         self.aof_step(
@@ -553,7 +562,7 @@ impl Server {
                 path: mpath,
                 data: Bytes::from(manifest),
             },
-            AofStep::Setup,
+            AofStep::RewriteOpen,
         );
         self.log(
             LogLevel::Notice,
@@ -568,6 +577,26 @@ impl Server {
             ),
         );
         true
+    }
+
+    /// The new incr file or manifest could not be written: roll back to the previous incr file
+    /// and give up this rewrite (Redis keeps running too).
+    fn aof_rewrite_open_failed(&mut self, err: &str) {
+        let Some(aof) = self.aof.as_mut() else { return };
+        let Some(opened) = aof.rewrite_incrs.take() else {
+            return;
+        };
+        aof.manifest.incrs.retain(|f| !opened.contains(f));
+        aof.feed.forget_db();
+        if self
+            .persist
+            .bgsave
+            .as_ref()
+            .is_some_and(|b| b.target != super::persist::Target::Rdb)
+        {
+            self.abort_snapshot();
+        }
+        self.aof_rewrite_failed(err);
     }
 
     /// Where the rewrite's base file goes.
