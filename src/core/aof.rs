@@ -341,7 +341,8 @@ impl Server {
                 Replay::Truncated { .. } => {
                     return self.fatal(format!("Unexpected end of file reading the append only file {}. You can: 1) Make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>. 2) Alternatively you can set the 'aof-load-truncated' configuration option to yes and restart the server.", file.name));
                 }
-                Replay::BadFormat => {
+                Replay::BadFormat { at } => {
+                    self.log(LogLevel::Warning, format!("AOF {}: not a valid command at offset {at}", file.name));
                     return self.fatal(format!("Bad file format reading the append only file {}: make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>", file.name));
                 }
             }
@@ -665,7 +666,8 @@ enum Replay {
     Truncated {
         valid_up_to: usize,
     },
-    BadFormat,
+    /// Not RESP commands: the offset of the first bad byte.
+    BadFormat { at: usize },
 }
 
 impl Server {
@@ -701,7 +703,7 @@ impl Server {
                 continue;
             }
             if buf[0] != b'*' {
-                break Replay::BadFormat;
+                break Replay::BadFormat { at: pos };
             }
             match parse_request(&buf, limits) {
                 Ok(Parsed::Command(args, n)) => {
@@ -725,7 +727,7 @@ impl Server {
                         valid_up_to: if multi { before_multi } else { pos },
                     };
                 }
-                Err(_) => break Replay::BadFormat,
+                Err(_) => break Replay::BadFormat { at: pos },
             }
         };
         self.replaying = false;
