@@ -6,20 +6,16 @@
 //! - us -> real: files written by `RdbWriter` must pass `redis-check-rdb` and load into a real
 //!   `redis-server` with the same contents and expiry times.
 
-#[allow(dead_code)]
 mod support;
 
-#[path = "rdb_interop/real_redis.rs"]
-mod real_redis;
-
 use bytes::Bytes;
-use real_redis::{Conn, RealRedis, Reply, TempDir};
 use redsim::db::{Entry, Value, ZSet};
 use redsim::rdb::{read_rdb, Aux, RdbWriter, WriteOptions};
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 use support::have;
+use support::real_redis::{Conn, RealRedis, Reply, TempDir};
 
 fn b(s: &str) -> Bytes {
     Bytes::copy_from_slice(s.as_bytes())

@@ -1,5 +1,9 @@
 //! Shared by the interop tests: locating real Redis tools (skip with a notice, or fail when
-//! `REDSIM_REQUIRE_INTEROP=1`), picking free ports, and running redsim-server as a child process.
+//! `REDSIM_REQUIRE_INTEROP=1`), picking free ports, running redsim-server as a child process, and
+//! (in `real_redis`) running a real redis-server and talking RESP to either.
+#![allow(dead_code)]
+
+pub mod real_redis;
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};

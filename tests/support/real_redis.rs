@@ -1,7 +1,7 @@
-//! The real Redis side of the RDB golden tests: a scratch directory, a `redis-server` child
-//! process on a free port (killed on drop), and a minimal binary-safe RESP2 client.
+//! The real Redis side of the interop tests: a scratch directory, a `redis-server` child process
+//! on a free port (killed on drop), and a minimal binary-safe RESP2 client (for any server).
 
-use super::support::free_port;
+use super::free_port;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -18,7 +18,7 @@ impl TempDir {
             .unwrap()
             .as_nanos();
         let dir =
-            std::env::temp_dir().join(format!("redsim-rdb-{tag}-{}-{nanos}", std::process::id()));
+            std::env::temp_dir().join(format!("redsim-test-{tag}-{}-{nanos}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         TempDir(dir)
     }
@@ -33,11 +33,18 @@ impl Drop for TempDir {
 /// A real redis-server child process on a free port, killed on drop.
 pub struct RealRedis {
     child: Child,
+    pub port: u16,
     pub conn: Conn,
+    log: PathBuf,
 }
 
 impl RealRedis {
     pub fn start(dir: &Path, dbfilename: &str) -> RealRedis {
+        RealRedis::start_with(dir, dbfilename, &[])
+    }
+
+    /// Starts with more `--option value` arguments (they override the defaults above them).
+    pub fn start_with(dir: &Path, dbfilename: &str, extra: &[&str]) -> RealRedis {
         let port = free_port();
         let log = dir.join(format!("{dbfilename}.log"));
         let child = Command::new("redis-server")
@@ -55,6 +62,7 @@ impl RealRedis {
             .args(["--dbfilename", dbfilename])
             .arg("--logfile")
             .arg(&log)
+            .args(extra)
             .stdout(Stdio::null())
             .spawn()
             .expect("start redis-server");
@@ -80,7 +88,17 @@ impl RealRedis {
             );
             std::thread::sleep(Duration::from_millis(20));
         }
-        RealRedis { child, conn }
+        RealRedis {
+            child,
+            port,
+            conn,
+            log,
+        }
+    }
+
+    /// What the server wrote to its log so far (for failure messages).
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 }
 
@@ -128,6 +146,11 @@ pub struct Conn {
 }
 
 impl Conn {
+    /// Connects to any server (real or redsim) on 127.0.0.1.
+    pub fn connect(port: u16) -> Conn {
+        Conn::new(TcpStream::connect(("127.0.0.1", port)).expect("connect"))
+    }
+
     fn new(stream: TcpStream) -> Conn {
         stream
             .set_read_timeout(Some(Duration::from_secs(30)))
@@ -154,7 +177,8 @@ impl Conn {
         line.trim_end_matches("\r\n").to_string()
     }
 
-    fn reply(&mut self) -> Reply {
+    /// Reads one reply (or one pushed message of a subscribed connection).
+    pub fn reply(&mut self) -> Reply {
         let line = self.line();
         let (kind, rest) = line.split_at(1);
         match kind {
@@ -179,13 +203,9 @@ impl Conn {
         }
     }
 
-    pub fn cmd(&mut self, args: &[&str]) -> Reply {
-        self.send(
-            &args
-                .iter()
-                .map(|a| a.as_bytes().to_vec())
-                .collect::<Vec<_>>(),
-        );
+    /// Sends one command (text or binary arguments) and reads its reply.
+    pub fn cmd<A: AsRef<[u8]>>(&mut self, args: &[A]) -> Reply {
+        self.send(&args.iter().map(|a| a.as_ref().to_vec()).collect::<Vec<_>>());
         self.reply()
     }
 
