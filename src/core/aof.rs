@@ -342,7 +342,10 @@ impl Server {
                     return self.fatal(format!("Unexpected end of file reading the append only file {}. You can: 1) Make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>. 2) Alternatively you can set the 'aof-load-truncated' configuration option to yes and restart the server.", file.name));
                 }
                 Replay::BadFormat { at } => {
-                    self.log(LogLevel::Warning, format!("AOF {}: not a valid command at offset {at}", file.name));
+                    self.log(
+                        LogLevel::Warning,
+                        format!("AOF {}: not a valid command at offset {at}", file.name),
+                    );
                     return self.fatal(format!("Bad file format reading the append only file {}: make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>", file.name));
                 }
             }
@@ -667,7 +670,9 @@ enum Replay {
         valid_up_to: usize,
     },
     /// Not RESP commands: the offset of the first bad byte.
-    BadFormat { at: usize },
+    BadFormat {
+        at: usize,
+    },
 }
 
 impl Server {

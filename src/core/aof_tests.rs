@@ -171,7 +171,12 @@ fn garbage_in_the_aof_stops_the_server() {
     assert!(t.logs().iter().any(
         |l| l.starts_with("Bad file format reading the append only file appendonly.aof.1.incr.aof")
     ));
-    assert!(t.logs().contains(&"AOF appendonly.aof.1.incr.aof: not a valid command at offset 0"), "{:?}", t.logs());
+    assert!(
+        t.logs()
+            .contains(&"AOF appendonly.aof.1.incr.aof: not a valid command at offset 0"),
+        "{:?}",
+        t.logs()
+    );
 }
 
 #[test]

@@ -24,6 +24,9 @@ pub struct Link {
     /// +FULLRESYNC seen: the snapshot that follows belongs to this id and offset.
     pending_full: Option<(String, i64)>,
     last_ack_mono_ms: u64,
+    /// The database the master's stream had selected when CLIENT KILL freed the master client:
+    /// the stream goes on there after the partial resync.
+    stream_db: usize,
 }
 
 impl Link {
@@ -66,6 +69,7 @@ impl Server {
             next_connect_mono_ms: now.mono_ms,
             pending_full: None,
             last_ack_mono_ms: 0,
+            stream_db: 0,
         });
         self.add_internal_client(MASTER_CLIENT_ID, now);
         self.trace(format!("replicaof {host}:{port}"));
@@ -200,6 +204,20 @@ impl Server {
         self.link_events(now, events);
     }
 
+    /// The master client is being freed while we follow a master (CLIENT KILL TYPE master): as
+    /// in Redis this drops the link, and the replica reconnects asking for a partial resync.
+    pub(crate) fn master_client_freed(&mut self) {
+        let db = self.clients.get(&MASTER_CLIENT_ID).map_or(0, |c| c.db);
+        let Some(l) = self.repl.link.as_mut() else {
+            return;
+        };
+        l.stream_db = db;
+        if let Some(conn) = l.conn {
+            self.actions.push_back(super::Action::Close { conn });
+            self.link_lost(self.last_now, "Master client killed");
+        }
+    }
+
     fn link_events(&mut self, now: Now, events: Vec<LinkEvent>) {
         for e in events {
             match e {
@@ -298,6 +316,13 @@ impl Server {
     /// Executes the master's stream, then hands exactly the bytes applied to our backlog and
     /// sub-replicas. GETACK is answered with the offset before it, as Redis does.
     fn apply_master_stream(&mut self, now: Now, data: &[u8]) {
+        if !self.clients.contains_key(&MASTER_CLIENT_ID) {
+            let db = self.repl.link.as_ref().map_or(0, |l| l.stream_db);
+            self.add_internal_client(MASTER_CLIENT_ID, now);
+            if let Some(c) = self.clients.get_mut(&MASTER_CLIENT_ID) {
+                c.db = db;
+            }
+        }
         let Some(c) = self.clients.get_mut(&MASTER_CLIENT_ID) else {
             return;
         };

@@ -273,8 +273,11 @@ impl Server {
         self.trace(format!("+slave {name} full"));
     }
 
-    /// A replica connection went away.
+    /// A replica connection went away (or, on a replica, the master client was killed).
     pub(crate) fn replica_gone(&mut self, id: ConnId) {
+        if id == MASTER_CLIENT_ID {
+            return self.master_client_freed();
+        }
         self.repl.handshakes.remove(&id);
         if let Some(r) = self.repl.replicas.remove(&id) {
             self.log(

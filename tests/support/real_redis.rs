@@ -35,6 +35,7 @@ impl Drop for TempDir {
 pub struct RealRedis {
     child: Child,
     log: PathBuf,
+    pub port: u16,
     pub conn: Conn,
 }
 
@@ -49,6 +50,20 @@ impl RealRedis {
             "--dbfilename",
             dbfilename,
         ];
+        RealRedis::launch(dir, dbfilename, &args)
+    }
+
+    /// Like `start`, with more command-line arguments (e.g. `--replicaof`).
+    pub fn start_with(dir: &Path, dbfilename: &str, extra: &[&str]) -> RealRedis {
+        let mut args = vec![
+            "--appendonly",
+            "no",
+            "--enable-debug-command",
+            "yes",
+            "--dbfilename",
+            dbfilename,
+        ];
+        args.extend_from_slice(extra);
         RealRedis::launch(dir, dbfilename, &args)
     }
 
@@ -75,7 +90,12 @@ impl RealRedis {
             .expect("start redis-server");
         let log_text = || std::fs::read_to_string(&log).unwrap_or_default();
         let conn = Conn::wait_ready(port, || format!("redis-server log:\n{}", log_text()));
-        RealRedis { child, log, conn }
+        RealRedis {
+            child,
+            log,
+            port,
+            conn,
+        }
     }
 
     pub fn log(&self) -> String {
@@ -184,6 +204,11 @@ impl Conn {
         conn
     }
 
+    /// Connects to a server that is already up.
+    pub fn connect(port: u16) -> Conn {
+        Conn::new(TcpStream::connect(("127.0.0.1", port)).expect("connect"))
+    }
+
     fn new(stream: TcpStream) -> Conn {
         stream
             .set_read_timeout(Some(Duration::from_secs(30)))
@@ -205,7 +230,8 @@ impl Conn {
         self.writer.write_all(&out).unwrap();
     }
 
-    fn reply(&mut self) -> Reply {
+    /// The next reply (a pub/sub message, a pipelined answer).
+    pub fn reply(&mut self) -> Reply {
         self.read_reply().expect("read a reply")
     }
 
