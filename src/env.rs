@@ -54,6 +54,8 @@ pub trait Env: Clone + Send + Sync + 'static {
     fn disk(&self) -> &dyn Disk;
     /// Writes a finished log line (stdout or the configured logfile in production).
     fn log_line(&self, line: &str);
+    /// Completes when the process is asked to terminate (SIGTERM or SIGINT), with its name.
+    fn termination(&self) -> BoxFuture<'static, &'static str>;
     /// Records a meaningful transition (simulation traces); production drivers may ignore it.
     fn trace(&self, event: &str);
     /// Stops this node's process with `code` (SHUTDOWN, fatal errors).

@@ -106,6 +106,12 @@ pub async fn run_server<E: Env>(
         let node = node.clone();
         env.spawn(Box::pin(async move { node.accept_loop(l).await }));
     }
+    let signal_node = node.clone();
+    let signal = env.termination();
+    env.spawn(Box::pin(async move {
+        let name = signal.await;
+        signal_node.with_core(|core, now| core.handle_termination(now, name));
+    }));
     let timer_node = node.clone();
     env.spawn(Box::pin(async move { timer_node.cron_loop().await }));
     node.accept_loop(last).await;

@@ -127,6 +127,22 @@ impl Env for TokioEnv {
             None => println!("{line}"),
         }
     }
+    fn termination(&self) -> BoxFuture<'static, &'static str> {
+        Box::pin(async {
+            use tokio::signal::unix::{signal, SignalKind};
+            let (Ok(mut term), Ok(mut int)) = (
+                signal(SignalKind::terminate()),
+                signal(SignalKind::interrupt()),
+            ) else {
+                return std::future::pending().await;
+            };
+            tokio::select! {
+                biased;
+                _ = term.recv() => "SIGTERM",
+                _ = int.recv() => "SIGINT",
+            }
+        })
+    }
     fn trace(&self, _event: &str) {}
     fn exit(&self, code: i32) {
         let _ = io::stdout().flush();

@@ -132,6 +132,10 @@ impl Env for SimEnv {
         }
         log.push_back(line.to_string());
     }
+    fn termination(&self) -> BoxFuture<'static, &'static str> {
+        // Simulated processes are stopped by kill/crash faults, not signals.
+        Box::pin(std::future::pending())
+    }
     fn trace(&self, event: &str) {
         let now = self.mono_ms();
         self.node

@@ -30,23 +30,7 @@ fn main() {
         .enable_all()
         .build()
         .expect("tokio runtime");
-    let result = rt.block_on(async move {
-        let shutdown = tokio::spawn(async {
-            let mut term =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-            tokio::select! {
-                biased;
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            std::io::Result::Ok(())
-        });
-        tokio::select! {
-            biased;
-            r = redsim::shell::run_server(env, config, text) => r,
-            _ = shutdown => Ok(()),
-        }
-    });
+    let result = rt.block_on(redsim::shell::run_server(env, config, text));
     if let Err(e) = result {
         eprintln!("# {e}");
         std::process::exit(1);

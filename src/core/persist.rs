@@ -334,6 +334,16 @@ impl Server {
         }
     }
 
+    /// SIGTERM/SIGINT: shut down like SHUTDOWN with no arguments.
+    pub fn handle_termination(&mut self, now: Now, signal: &str) {
+        self.log(
+            LogLevel::Warning,
+            format!("Received {signal} scheduling shutdown..."),
+        );
+        self.shutdown(now, None, None);
+        self.flush();
+    }
+
     /// SHUTDOWN / SIGTERM: save when asked (or when save points exist), then exit.
     pub fn shutdown(&mut self, now: Now, conn: Option<ConnId>, save: Option<bool>) {
         self.log(LogLevel::Warning, "User requested shutdown...".into());

@@ -89,6 +89,17 @@ impl Server {
     }
 
     /// SHUTDOWN NOSAVE, then waits for a clean exit.
+    /// Sends SIGTERM and waits for a clean exit.
+    pub fn terminate(mut self) {
+        let pid = self.child.id().to_string();
+        let status = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -TERM {pid} failed");
+        real_redis::wait_exit(&mut self.child, || "redsim-server".into());
+    }
+
     pub fn stop(mut self) {
         real_redis::Conn::wait_ready(self.port, String::new).shutdown_nosave();
         real_redis::wait_exit(&mut self.child, || "redsim-server".into());
