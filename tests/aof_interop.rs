@@ -11,7 +11,6 @@
 //!
 //! Datasets are compared whole: every key of every database, its value and its absolute expiry.
 
-#[allow(dead_code)]
 mod support;
 
 use std::path::Path;

@@ -1,6 +1,5 @@
 //! Real clients against a real redsim-server process: redis-cli and redis-py sessions.
 
-#[allow(dead_code)]
 mod support;
 
 use support::{cli, have, have_redis_py, Server};

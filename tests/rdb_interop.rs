@@ -6,7 +6,6 @@
 //! - us -> real: files written by `RdbWriter` must pass `redis-check-rdb` and load into a real
 //!   `redis-server` with the same contents and expiry times.
 
-#[allow(dead_code)]
 mod support;
 
 use bytes::Bytes;
