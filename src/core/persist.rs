@@ -221,6 +221,15 @@ impl Server {
     /// Fills the keyspace from RDB bytes (dbfilename, an AOF base, a master's payload).
     pub(crate) fn load_rdb_bytes(&mut self, now: Now, data: &[u8]) -> Result<(), String> {
         let loaded = read_rdb(data).map_err(|e| e.to_string())?;
+        self.install_rdb(now, loaded)
+    }
+
+    /// Puts a parsed snapshot into the keyspace (expired keys dropped on a master).
+    pub(crate) fn install_rdb(
+        &mut self,
+        now: Now,
+        loaded: crate::rdb::Loaded,
+    ) -> Result<(), String> {
         // A replica restarting from its own snapshot resumes the master's history from there.
         if let (Some(r), true, true) = (
             &loaded.aux.repl,

@@ -274,13 +274,16 @@ impl Server {
         else {
             return;
         };
-        if let Err(e) = crate::rdb::read_rdb(rdb) {
-            self.log(
-                LogLevel::Warning,
-                format!("Failed trying to load the MASTER synchronization DB from socket: {e}"),
-            );
-            return self.link_events(now, vec![LinkEvent::Failed(e.to_string())]);
-        }
+        let loaded = match crate::rdb::read_rdb(rdb) {
+            Ok(l) => l,
+            Err(e) => {
+                self.log(
+                    LogLevel::Warning,
+                    format!("Failed trying to load the MASTER synchronization DB from socket: {e}"),
+                );
+                return self.link_events(now, vec![LinkEvent::Failed(e.to_string())]);
+            }
+        };
         self.log(
             LogLevel::Notice,
             "MASTER <-> REPLICA sync: Flushing old data".into(),
@@ -292,7 +295,7 @@ impl Server {
             LogLevel::Notice,
             "MASTER <-> REPLICA sync: Loading DB in memory".into(),
         );
-        if let Err(e) = self.load_rdb_bytes(now, rdb) {
+        if let Err(e) = self.install_rdb(now, loaded) {
             self.log(
                 LogLevel::Warning,
                 format!("Failed trying to load the MASTER synchronization DB: {e}"),
