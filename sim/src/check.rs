@@ -94,8 +94,12 @@ impl ClientResult {
 }
 
 /// Reads back acknowledged writes; returns the keys that are missing or changed.
-pub async fn find_lost(addr: SocketAddr, acked: &[(Bytes, Bytes)]) -> Result<Vec<Bytes>, String> {
-    let mut conn = Conn::open(addr).await?;
+pub async fn find_lost(
+    addr: SocketAddr,
+    password: Option<Bytes>,
+    acked: &[(Bytes, Bytes)],
+) -> Result<Vec<Bytes>, String> {
+    let mut conn = Conn::open_as(addr, password.as_deref()).await?;
     let mut lost = Vec::new();
     for batch in acked.chunks(CHECK_BATCH) {
         let mut args: Vec<&[u8]> = vec![b"MGET"];
@@ -205,7 +209,7 @@ fn missing_in_order(trace: &str, wanted: &[String]) -> Option<String> {
 }
 
 /// `12.345s`.
-fn secs(ms: u64) -> String {
+pub(crate) fn secs(ms: u64) -> String {
     format!("{}.{:03}s", ms / 1000, ms % 1000)
 }
 
