@@ -1,4 +1,4 @@
-//! Seed sweeps: one scenario over many seeds (each a fresh simulation on its own thread, spread
+//! Seed sweeps: a scenario over many seeds (each a fresh simulation on its own thread, spread
 //! over the machine's cores), every seed's expectations asserted, with a summary and, for each
 //! failing seed, the one-line command that replays it. `SIM_SWEEP_SEEDS=<n>` changes the count.
 
@@ -47,11 +47,9 @@ fn sweep(file: &str) -> Vec<Report> {
     reports
 }
 
-#[test]
-fn rdb_crash_at_random_moments_over_many_seeds_loses_only_writes_after_the_last_save() {
-    let file = "rdb-save-points-crash.toml";
-    let wall = Instant::now();
-    let reports = sweep(file);
+/// Prints the sweep's summary and each failing seed's verdict and replay command; asserts that
+/// every seed passed.
+fn assert_all_passed(file: &str, reports: &[Report], wall: Instant) {
     let acked: u64 = reports.iter().map(|r| r.acked_writes).sum();
     let lost: u64 = reports.iter().map(|r| r.lost_writes).sum();
     let worst = reports
@@ -73,6 +71,14 @@ fn rdb_crash_at_random_moments_over_many_seeds_loses_only_writes_after_the_last_
         println!("  replay: {}", replay_command(&shown, r.seed));
     }
     assert!(failures.is_empty(), "{} seeds failed", failures.len());
+}
+
+#[test]
+fn rdb_crash_at_random_moments_over_many_seeds_loses_only_writes_after_the_last_save() {
+    let file = "rdb-save-points-crash.toml";
+    let wall = Instant::now();
+    let reports = sweep(file);
+    assert_all_passed(file, &reports, wall);
     // The seeds really move the crash around.
     let crash_times: std::collections::BTreeSet<String> = reports
         .iter()
@@ -83,6 +89,32 @@ fn rdb_crash_at_random_moments_over_many_seeds_loses_only_writes_after_the_last_
         crash_times.len() * 10 >= reports.len() * 9,
         "only {} distinct crash times over {} seeds",
         crash_times.len(),
+        reports.len()
+    );
+}
+
+#[test]
+fn replication_under_crashes_kills_and_partitions_at_random_moments_converges_over_many_seeds() {
+    let file = "repl-random-faults.toml";
+    let wall = Instant::now();
+    let reports = sweep(file);
+    assert_all_passed(file, &reports, wall);
+    // The seeds really reorder the faults.
+    let orders: std::collections::BTreeSet<Vec<String>> = reports
+        .iter()
+        .map(|r| {
+            r.trace
+                .lines()
+                .filter_map(|l| l.split_once(" harness ").map(|(_, what)| what))
+                .map(|what| what.split(" (").next().unwrap_or_default().to_string())
+                .collect()
+        })
+        .collect();
+    println!("{} distinct fault orders", orders.len());
+    assert!(
+        orders.len() >= (reports.len() / 5).clamp(1, 50),
+        "only {} distinct fault orders over {} seeds",
+        orders.len(),
         reports.len()
     );
 }
