@@ -168,8 +168,12 @@ pub fn losses_of<'a>(all: &'a BTreeMap<String, Vec<Loss>>, server: &str) -> &'a 
 }
 
 /// Reads back acknowledged writes; returns the keys that are missing or changed.
-pub async fn find_lost(addr: SocketAddr, acked: &[(Bytes, Bytes)]) -> Result<Vec<Bytes>, String> {
-    let mut conn = Conn::open(addr).await?;
+pub async fn find_lost(
+    addr: SocketAddr,
+    password: Option<Bytes>,
+    acked: &[(Bytes, Bytes)],
+) -> Result<Vec<Bytes>, String> {
+    let mut conn = Conn::open_as(addr, password.as_deref()).await?;
     let mut lost = Vec::new();
     for batch in acked.chunks(CHECK_BATCH) {
         let mut args: Vec<&[u8]> = vec![b"MGET"];
@@ -293,7 +297,7 @@ fn missing_in_order(trace: &str, wanted: &[String]) -> Option<String> {
 }
 
 /// `12.345s`.
-fn secs(ms: u64) -> String {
+pub(crate) fn secs(ms: u64) -> String {
     format!("{}.{:03}s", ms / 1000, ms % 1000)
 }
 

@@ -52,6 +52,8 @@ pub struct ClientSpec {
     pub origin: Instant,
     pub trace: Trace,
     pub log: Arc<Mutex<ClientLog>>,
+    /// The server's `requirepass`, sent with AUTH on every new connection.
+    pub password: Option<Bytes>,
 }
 
 /// One open connection with its read buffer.
@@ -70,6 +72,19 @@ impl Conn {
             Ok(Err(e)) => Err(format!("{:?}", e.kind())),
             Err(_) => Err("connect timeout".into()),
         }
+    }
+
+    /// Opens a connection and, given a password, authenticates it.
+    pub async fn open_as(addr: SocketAddr, password: Option<&[u8]>) -> Result<Conn, String> {
+        let mut conn = Conn::open(addr).await?;
+        if let Some(p) = password {
+            match conn.call(&[b"AUTH", p]).await? {
+                Frame::Simple(_) => {}
+                Frame::Error(e) => return Err(e),
+                other => return Err(format!("AUTH answered {other:?}")),
+            }
+        }
+        Ok(conn)
     }
 
     /// Sends one command and waits for its reply.
@@ -124,7 +139,7 @@ pub async fn run_write_read(spec: ClientSpec) {
         sleep(Duration::from_millis(spec.interval_ms + jitter)).await;
         let c = match conn.as_mut() {
             Some(c) => c,
-            None => match Conn::open(spec.server).await {
+            None => match Conn::open_as(spec.server, spec.password.as_deref()).await {
                 Ok(c) => {
                     if !link_up {
                         spec.trace.record(at(&spec), &spec.name, "+link");

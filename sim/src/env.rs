@@ -4,6 +4,7 @@
 
 use crate::check::SaveWatch;
 use crate::disk::SimDisk;
+use crate::repl_check::RoleWatch;
 use crate::trace::Trace;
 use madsim::net::{TcpListener, TcpStream};
 use madsim::runtime::Handle;
@@ -27,6 +28,8 @@ pub struct NodeShared {
     pub log: Mutex<std::collections::VecDeque<String>>,
     /// This node's saves, followed through its trace events (even when the trace is quiet).
     pub saves: Mutex<SaveWatch>,
+    /// This node's roles over time, followed through its trace events.
+    pub roles: Mutex<RoleWatch>,
 }
 
 /// Log lines kept per node.
@@ -41,6 +44,7 @@ impl NodeShared {
             node_id: Mutex::new(None),
             log: Mutex::new(Default::default()),
             saves: Mutex::new(SaveWatch::default()),
+            roles: Mutex::new(RoleWatch::default()),
         })
     }
 }
@@ -140,6 +144,11 @@ impl Env for SimEnv {
         let now = self.mono_ms();
         self.node
             .saves
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .observe(now, event);
+        self.node
+            .roles
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .observe(now, event);

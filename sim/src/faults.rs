@@ -66,8 +66,9 @@ impl FaultState {
                 let net = NetSim::current();
                 let inside: Vec<NodeId> = targets.iter().map(|(_, n)| n.handle.id()).collect();
                 for other in nodes
-                    .values()
-                    .map(|n| n.handle.id())
+                    .iter()
+                    .filter(|(name, _)| f.from.is_empty() || f.from.contains(name))
+                    .map(|(_, n)| n.handle.id())
                     .filter(|id| !inside.contains(id))
                 {
                     for &a in &inside {
@@ -76,7 +77,11 @@ impl FaultState {
                         self.clogged.push((a, other));
                     }
                 }
-                String::new()
+                if f.from.is_empty() {
+                    String::new()
+                } else {
+                    format!(" from {}", f.from.join(","))
+                }
             }
             FaultAction::Heal => {
                 self.heal_network();
@@ -110,6 +115,8 @@ impl FaultState {
                 let words: Vec<&str> = ops.iter().map(|o| o.word()).collect();
                 format!(" ({}: {})", words.join(","), error.message())
             }
+            // The harness node sends the command (`crate::replication`); this names the target.
+            FaultAction::Replicaof => format!(" {}", f.target.as_deref().unwrap_or_default()),
             FaultAction::DiskHeal => {
                 let failed: u64 = targets.iter().map(|(_, n)| n.shared.disk.heal()).sum();
                 let s = if failed == 1 { "" } else { "s" };

@@ -13,6 +13,8 @@ pub mod client;
 pub mod disk;
 pub mod env;
 pub mod faults;
+pub mod repl_check;
+pub mod replication;
 pub mod run;
 pub mod scenario;
 pub mod trace;

@@ -6,7 +6,8 @@ use crate::check::{find_lost, judge, losses_of, max_lost_age_ms, ClientResult};
 use crate::client::{run_write_read, ClientLog, ClientSpec};
 use crate::env::{NodeShared, SimEnv};
 use crate::faults::{FaultState, NodeEntry};
-use crate::scenario::{Scenario, Workload};
+use crate::replication::Harness;
+use crate::scenario::{FaultAction, Scenario, Workload};
 use crate::trace::Trace;
 use bytes::Bytes;
 use madsim::runtime::Handle;
@@ -105,6 +106,8 @@ async fn simulate(scenario: Scenario, seed: u64) -> Report {
         let shared = NodeShared::new(&name);
         let restarts = Arc::new(std::sync::atomic::AtomicU32::new(0));
         let ip = node_ip(1, i);
+        // Configs and REPLICAOF can name servers (`replicaof s1 6379`).
+        madsim::net::NetSim::current().add_dns_record(&name, IpAddr::V4(ip));
         let (env_shared, env_trace, env_restarts) =
             (shared.clone(), trace.clone(), restarts.clone());
         let quiet = scenario.quiet_trace;
@@ -152,6 +155,7 @@ async fn simulate(scenario: Scenario, seed: u64) -> Report {
             },
         );
     }
+    let configs = crate::repl_check::server_configs(&scenario);
     let mut client_logs: Vec<(String, String, Arc<Mutex<ClientLog>>)> = Vec::new();
     for (i, (name, server, workload, interval_ms)) in scenario.client_list().into_iter().enumerate()
     {
@@ -168,6 +172,7 @@ async fn simulate(scenario: Scenario, seed: u64) -> Report {
         };
         let cname = name.clone();
         let client_seed = mix(seed, &name, 0);
+        let password = configs.get(&server).and_then(|c| c.requirepass.clone());
         let node = handle
             .create_node()
             .name(&name)
@@ -181,6 +186,7 @@ async fn simulate(scenario: Scenario, seed: u64) -> Report {
                     origin,
                     trace: trace.clone(),
                     log: log.clone(),
+                    password: password.clone(),
                 };
                 async move {
                     match workload {
@@ -202,11 +208,15 @@ async fn simulate(scenario: Scenario, seed: u64) -> Report {
         );
     }
     let at_ms = |t: Instant| t.duration_since(origin).as_millis() as u64;
+    let harness = Harness::for_scenario(&handle, node_ip(3, 1), origin, &trace, &scenario, &nodes);
     let mut faults = FaultState::default();
     for (fault_ms, f) in scenario.fault_schedule(seed) {
         sleep_until(origin + Duration::from_millis(fault_ms)).await;
         let now = at_ms(Instant::now());
-        let line = faults.apply(&handle, &nodes, f, now, seed);
+        let mut line = faults.apply(&handle, &nodes, f, now, seed);
+        if let (FaultAction::Replicaof, Some(h)) = (f.action, &harness) {
+            line.push_str(&h.replicaof(f).await);
+        }
         trace.record(now, "harness", line);
     }
     sleep_until(origin + Duration::from_secs_f64(scenario.duration_s)).await;
@@ -243,8 +253,9 @@ async fn simulate(scenario: Scenario, seed: u64) -> Report {
             .map(|(k, a)| (k.clone(), a.value.clone()))
             .collect();
         let addr = SocketAddr::new(IpAddr::V4(node.ip), node.port);
+        let password = configs.get(server).and_then(|c| c.requirepass.clone());
         let lost = checker
-            .spawn(async move { find_lost(addr, &pairs).await })
+            .spawn(async move { find_lost(addr, password, &pairs).await })
             .await
             .unwrap_or_else(|_| Err("checker task failed".into()));
         let result = ClientResult {
@@ -260,6 +271,9 @@ async fn simulate(scenario: Scenario, seed: u64) -> Report {
             trace.record(at_ms(Instant::now()), "check", result.line(losses));
         }
         results.push(result);
+    }
+    if let (Some(h), Some(e)) = (&harness, &scenario.expect.replication) {
+        violations.extend(h.final_check(&scenario, seed, e, &results, &nodes).await);
     }
     let acked_writes: u64 = results.iter().map(|r| r.acked.len() as u64).sum();
     let lost_writes: u64 = results.iter().map(|r| r.lost_keys().len() as u64).sum();

@@ -6,11 +6,14 @@
 //! ```toml
 //! [[fault]]
 //! at_s_range = [5, 20]    # or: at_s = 12.5
-//! action = "crash"        # kill crash restart partition heal pause resume clock-jump disk-fail disk-heal
+//! action = "crash"        # kill crash restart partition heal pause resume clock-jump disk-fail
+//!                         # disk-heal replicaof
 //! nodes = ["s1"]
 //! torn = true             # crash: a seeded prefix of the unsynced appends survives
 //! # disk-fail: fail = ["write", "fsync"] (default both), error = "io" (EIO) or "no-space" (ENOSPC)
 //! # clock-jump: jump_s = -30
+//! # partition: from = ["s1"] cuts `nodes` off from these only (default: from every other node)
+//! # replicaof: target = "s1" (a server name) or "no one"; sent as REPLICAOF to each of `nodes`
 //! ```
 
 use crate::disk::{DiskError, FailOp};
@@ -101,6 +104,12 @@ pub struct Fault {
     /// For `disk-fail`: the error they return (default `io`).
     #[serde(default)]
     pub error: Option<DiskError>,
+    /// For `replicaof`: the server to follow, or `no one`.
+    #[serde(default)]
+    pub target: Option<String>,
+    /// For `partition`: the other side (default: every node not in `nodes`).
+    #[serde(default)]
+    pub from: Vec<String>,
 }
 
 impl Fault {
@@ -149,6 +158,8 @@ pub enum FaultAction {
     DiskFail,
     /// The nodes' disks work again.
     DiskHeal,
+    /// The harness sends `REPLICAOF <target> <port>` (or `REPLICAOF NO ONE`) to the nodes.
+    Replicaof,
 }
 
 impl FaultAction {
@@ -165,6 +176,7 @@ impl FaultAction {
             FaultAction::ClockJump => "clock-jump",
             FaultAction::DiskFail => "disk-fail",
             FaultAction::DiskHeal => "disk-heal",
+            FaultAction::Replicaof => "replicaof",
         }
     }
 }
@@ -188,6 +200,9 @@ pub struct Expect {
     /// Substrings that trace lines must contain, matched in this order (e.g. `"s1 bgsave ok"`).
     #[serde(default)]
     pub trace_in_order: Vec<String>,
+    /// Replication checks (`[expect.replication]`): see `crate::repl_check::ReplExpect`.
+    #[serde(default)]
+    pub replication: Option<crate::repl_check::ReplExpect>,
 }
 
 impl Scenario {
@@ -260,6 +275,8 @@ impl Scenario {
                 ("torn", f.torn, FaultAction::Crash),
                 ("fail", !f.fail.is_empty(), FaultAction::DiskFail),
                 ("error", f.error.is_some(), FaultAction::DiskFail),
+                ("target", f.target.is_some(), FaultAction::Replicaof),
+                ("from", !f.from.is_empty(), FaultAction::Partition),
             ];
             if let Some((opt, ..)) = misplaced
                 .iter()
@@ -267,6 +284,12 @@ impl Scenario {
             {
                 return Err(format!("{what}: `{opt}` does not apply to this action"));
             }
+            let is_node = |n: &String| servers.contains(n) || clients.iter().any(|c| &c.0 == n);
+            crate::repl_check::validate_fault(f, &servers, is_node)
+                .map_err(|e| format!("{what}: {e}"))?;
+        }
+        if let Some(r) = &self.expect.replication {
+            r.validate(&servers)?;
         }
         Ok(())
     }

@@ -146,3 +146,114 @@ fn same_seed_gives_identical_traces_and_other_seeds_differ() {
     println!("trace digests for seeds 1..=5: {digests:x?}");
     assert!(digests.len() > 1, "five seeds all produced the same trace");
 }
+
+#[test]
+fn replication_one_master_two_replicas_writes_are_visible_on_the_replicas() {
+    let r = check(
+        "repl-master-two-replicas.toml",
+        "replication_one_master_two_replicas_writes_are_visible_on_the_replicas",
+    );
+    assert!(
+        r.trace.contains("check c2@s2: 0 acked writes"),
+        "the replica took no write"
+    );
+}
+
+#[test]
+fn replication_master_killed_replicas_keep_their_data_then_resync_after_its_restart() {
+    check(
+        "repl-master-restart.toml",
+        "replication_master_killed_replicas_keep_their_data_then_resync_after_its_restart",
+    );
+}
+
+#[test]
+fn replication_a_replica_restarted_without_replicaof_is_a_master_with_its_data_then_rejoins() {
+    check(
+        "repl-replica-restart-as-master.toml",
+        "replication_a_replica_restarted_without_replicaof_is_a_master_with_its_data_then_rejoins",
+    );
+}
+
+#[test]
+fn replication_cascade_proxies_the_stream_and_resumes_partially_after_a_partition() {
+    check(
+        "repl-cascade.toml",
+        "replication_cascade_proxies_the_stream_and_resumes_partially_after_a_partition",
+    );
+}
+
+#[test]
+fn replication_replicaof_no_one_and_the_other_replica_follows_it_with_a_partial_resync() {
+    check(
+        "repl-promote-replica.toml",
+        "replication_replicaof_no_one_and_the_other_replica_follows_it_with_a_partial_resync",
+    );
+}
+
+#[test]
+fn replication_a_wrong_masterauth_keeps_retrying_and_never_syncs() {
+    let r = check(
+        "repl-wrong-masterauth.toml",
+        "replication_a_wrong_masterauth_keeps_retrying_and_never_syncs",
+    );
+    assert!(
+        !r.trace.contains("s2 sync"),
+        "s2 synced with a wrong password"
+    );
+    let refusals = r.logs["s2"]
+        .iter()
+        .filter(|l| l.contains("Unable to AUTH to MASTER"))
+        .count();
+    assert!(refusals >= 5, "only {refusals} attempts to AUTH");
+}
+
+#[test]
+fn replication_short_partition_of_a_replica_ends_with_a_partial_resync() {
+    check(
+        "repl-partition-partial.toml",
+        "replication_short_partition_of_a_replica_ends_with_a_partial_resync",
+    );
+}
+
+#[test]
+fn replication_long_partition_beyond_a_small_backlog_ends_with_a_full_resync() {
+    let r = check(
+        "repl-partition-full.toml",
+        "replication_long_partition_beyond_a_small_backlog_ends_with_a_full_resync",
+    );
+    assert!(
+        r.logs["s1"]
+            .iter()
+            .any(|l| l.contains("for lack of backlog")),
+        "the full resync was not for lack of backlog"
+    );
+}
+
+#[test]
+fn replication_eight_replicas_reconnect_at_once_after_a_master_restart() {
+    let r = check(
+        "repl-many-replicas.toml",
+        "replication_eight_replicas_reconnect_at_once_after_a_master_restart",
+    );
+    assert_eq!(
+        r.trace.matches(" sync full").count(),
+        16,
+        "two full syncs per replica"
+    );
+}
+
+#[test]
+fn replication_random_faults_with_the_pinned_seed_replay_identically() {
+    let file = "repl-random-faults.toml";
+    let r = check(
+        file,
+        "replication_random_faults_with_the_pinned_seed_replay_identically",
+    );
+    let scenario = load(&root().join("scenarios").join(file)).expect("scenario");
+    assert_eq!(
+        run(&scenario, r.seed).trace,
+        r.trace,
+        "the harness's polling changed the replay"
+    );
+}

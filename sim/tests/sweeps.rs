@@ -1,4 +1,5 @@
-//! Seed sweeps: a crash scenario (RDB save points, AOF `always`, AOF `everysec`) over many seeds (each a fresh simulation on its own thread, spread
+//! Seed sweeps: crash scenarios (RDB save points, AOF `always`, AOF `everysec`) and replication under
+//! random faults, over many seeds (each a fresh simulation on its own thread, spread
 //! over the machine's cores), every seed's expectations asserted, with a summary and, for each
 //! failing seed, the one-line command that replays it. `SIM_SWEEP_SEEDS=<n>` changes the count.
 
@@ -53,6 +54,24 @@ fn sweep(file: &str) -> Vec<Report> {
 fn sweep_and_judge(file: &str) -> Vec<Report> {
     let wall = Instant::now();
     let reports = sweep(file);
+    assert_all_passed(file, &reports, wall);
+    let crash_times: std::collections::BTreeSet<String> = reports
+        .iter()
+        .filter_map(|r| r.trace.lines().find(|l| l.contains("harness crash")))
+        .map(|l| l.trim().split(' ').next().unwrap_or_default().to_string())
+        .collect();
+    assert!(
+        crash_times.len() * 10 >= reports.len() * 9,
+        "only {} distinct crash times over {} seeds",
+        crash_times.len(),
+        reports.len()
+    );
+    reports
+}
+
+/// Prints the sweep's summary (seeds, acked, lost, max lost, the oldest lost write's age) and
+/// each failing seed's verdict and replay command; asserts that every seed passed.
+fn assert_all_passed(file: &str, reports: &[Report], wall: Instant) {
     let acked: u64 = reports.iter().map(|r| r.acked_writes).sum();
     let lost: u64 = reports.iter().map(|r| r.lost_writes).sum();
     let worst = reports
@@ -82,18 +101,6 @@ fn sweep_and_judge(file: &str) -> Vec<Report> {
         println!("  replay: {}", replay_command(&shown, r.seed));
     }
     assert!(failures.is_empty(), "{} seeds failed", failures.len());
-    let crash_times: std::collections::BTreeSet<String> = reports
-        .iter()
-        .filter_map(|r| r.trace.lines().find(|l| l.contains("harness crash")))
-        .map(|l| l.trim().split(' ').next().unwrap_or_default().to_string())
-        .collect();
-    assert!(
-        crash_times.len() * 10 >= reports.len() * 9,
-        "only {} distinct crash times over {} seeds",
-        crash_times.len(),
-        reports.len()
-    );
-    reports
 }
 
 /// Seeds whose reports satisfy `f`.
@@ -143,5 +150,31 @@ fn aof_everysec_crash_at_random_moments_over_many_seeds_loses_only_the_last_seco
     assert!(
         cut.len() * 2 > reports.len(),
         "only seeds {cut:?} cut a torn tail"
+    );
+}
+
+#[test]
+fn replication_under_crashes_kills_and_partitions_at_random_moments_converges_over_many_seeds() {
+    let file = "repl-random-faults.toml";
+    let wall = Instant::now();
+    let reports = sweep(file);
+    assert_all_passed(file, &reports, wall);
+    // The seeds really reorder the faults.
+    let orders: std::collections::BTreeSet<Vec<String>> = reports
+        .iter()
+        .map(|r| {
+            r.trace
+                .lines()
+                .filter_map(|l| l.split_once(" harness ").map(|(_, what)| what))
+                .map(|what| what.split(" (").next().unwrap_or_default().to_string())
+                .collect()
+        })
+        .collect();
+    println!("{} distinct fault orders", orders.len());
+    assert!(
+        orders.len() >= (reports.len() / 5).clamp(1, 50),
+        "only {} distinct fault orders over {} seeds",
+        orders.len(),
+        reports.len()
     );
 }

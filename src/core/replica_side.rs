@@ -254,14 +254,12 @@ impl Server {
                     self.trace("sync partial".into());
                 }
                 LinkEvent::Stream(data) => self.apply_master_stream(now, &data),
-                LinkEvent::Failed(_) => {
+                LinkEvent::Failed(reason) => {
                     if let Some(conn) = self.link_conn() {
                         self.actions.push_back(super::Action::Close { conn });
                     }
-                    if let Some(l) = self.repl.link.as_mut() {
-                        l.conn = None;
-                        l.next_connect_mono_ms = now.mono_ms + RECONNECT_MS;
-                    }
+                    // As when the master closes the link: cache our position for PSYNC.
+                    self.link_lost(now, &reason);
                 }
             }
         }

@@ -201,6 +201,7 @@ impl Server {
                     out.raw(&chunk);
                 }
                 info.state = ReplicaState::Online;
+                info.last_ack_ms = now.mono_ms; // no false timeout before its first ACK
                 self.repl.replicas.insert(id, info);
                 self.trace(format!("+slave {peer} partial"));
             }
@@ -264,6 +265,7 @@ impl Server {
         // The next command streamed to anyone starts with SELECT.
         self.repl.feed.forget_db();
         info.state = ReplicaState::Online;
+        info.last_ack_ms = now.mono_ms; // no false timeout before its first ACK
         let name = info.name();
         self.repl.replicas.insert(id, info);
         self.log(
