@@ -230,14 +230,23 @@ impl Server {
         now: Now,
         loaded: crate::rdb::Loaded,
     ) -> Result<(), String> {
-        // A replica restarting from its own snapshot resumes the master's history from there.
-        if let (Some(r), true, true) = (
-            &loaded.aux.repl,
-            self.persist.loading,
-            self.config.replicaof.is_some(),
-        ) {
+        // A restarting node resumes its replication history from its own snapshot, as Redis 7
+        // does: a replica can PSYNC with it; a master keeps it only as replid2 under a new id, so
+        // replicas exactly at the saved position continue partially and nothing diverges silently.
+        if let (Some(r), true) = (&loaded.aux.repl, self.persist.loading) {
             self.repl.ids.adopt_master(&r.id);
             self.repl.offset = r.offset;
+            if self.config.replicaof.is_none() {
+                let line = self.repl.ids.shift_on_promotion(
+                    r.offset,
+                    crate::core::replication::random_id(&mut self.rng),
+                );
+                self.log_lines(vec![line]);
+                self.repl.backlog = Some(crate::repl::Backlog::new(
+                    self.config.repl_backlog_size as usize,
+                    r.offset,
+                ));
+            }
             self.log(
                 LogLevel::Notice,
                 "Restored replication ID and offset from the RDB file.".into(),

@@ -23,6 +23,8 @@ pub struct Link {
     next_connect_mono_ms: u64,
     /// +FULLRESYNC seen: the snapshot that follows belongs to this id and offset.
     pending_full: Option<(String, i64)>,
+    /// A sync completed since the link last went down (for the `master link down` trace).
+    synced: bool,
     last_ack_mono_ms: u64,
     /// The database the master's stream had selected when CLIENT KILL freed the master client:
     /// the stream goes on there after the partial resync.
@@ -68,6 +70,7 @@ impl Server {
             conn: None,
             next_connect_mono_ms: now.mono_ms,
             pending_full: None,
+            synced: false,
             last_ack_mono_ms: 0,
             stream_db: 0,
         });
@@ -136,6 +139,12 @@ impl Server {
         self.link_events(now, events);
     }
 
+    fn mark_synced(&mut self) {
+        if let Some(l) = self.repl.link.as_mut() {
+            l.synced = true;
+        }
+    }
+
     fn link_conn(&self) -> Option<ConnId> {
         self.repl.link.as_ref().and_then(|l| l.conn)
     }
@@ -188,7 +197,7 @@ impl Server {
         let Some(l) = self.repl.link.as_mut() else {
             return;
         };
-        let was_up = l.is_up();
+        let was_up = std::mem::take(&mut l.synced);
         l.conn = None;
         l.pending_full = None;
         l.next_connect_mono_ms = now.mono_ms + RECONNECT_MS;
@@ -252,6 +261,7 @@ impl Server {
                             .into(),
                     );
                     self.trace("sync partial".into());
+                    self.mark_synced();
                 }
                 LinkEvent::Stream(data) => self.apply_master_stream(now, &data),
                 LinkEvent::Failed(reason) => {
@@ -294,6 +304,13 @@ impl Server {
             "MASTER <-> REPLICA sync: Loading DB in memory".into(),
         );
         if let Err(e) = self.install_rdb(now, loaded) {
+            // The old data is gone: never offer the old history for a partial resync again.
+            self.repl.ids = crate::repl::ReplIds::new(random_id(&mut self.rng));
+            self.repl.offset = 0;
+            self.repl.backlog = None;
+            if let Some(l) = self.repl.link.as_mut() {
+                l.link.set_cached_master(None);
+            }
             self.log(
                 LogLevel::Warning,
                 format!("Failed trying to load the MASTER synchronization DB: {e}"),
@@ -309,6 +326,7 @@ impl Server {
             "MASTER <-> REPLICA sync: Finished with success".into(),
         );
         self.trace("sync full".into());
+        self.mark_synced();
         if ack_now {
             self.link_events(now, vec![LinkEvent::Send(replconf_ack(offset, None))]);
         }
