@@ -10,106 +10,21 @@
 //! BGREWRITEAOF: opens a new incr file at once, writes a new base with the snapshot engine
 //! (`persist.rs`), then commits a manifest naming only the new base and the new incr files.
 
+mod load;
+mod manifest;
+#[cfg(test)]
+mod tests;
+
+pub use manifest::{AofFile, Manifest};
+
 use super::persist::Step;
 use super::propagate::Feed;
 use super::{DiskOp, DiskWaiter, Now, Server};
 use crate::config::{AppendFsync, LogLevel};
-use crate::text::{quote_arg, split_args};
 use bytes::Bytes;
 
 /// The loader's client id (never a real connection).
 pub const AOF_LOADER_ID: u64 = u64::MAX;
-
-/// Manifest lines longer than this are a format error (Redis: 1024).
-const MANIFEST_LINE_MAX: usize = 1024;
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AofFile {
-    pub name: String,
-    pub seq: u64,
-}
-
-/// What the manifest names: the base file and the incr files in order.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Manifest {
-    pub base: Option<AofFile>,
-    pub incrs: Vec<AofFile>,
-}
-
-impl Manifest {
-    /// Parses a manifest (`file <name> seq <n> type <b|h|i>` per line; history lines ignored).
-    pub fn parse(text: &str) -> Result<Manifest, String> {
-        let mut m = Manifest::default();
-        for line in text.lines() {
-            if line.len() > MANIFEST_LINE_MAX {
-                return Err("The AOF manifest file contains too long line".into());
-            }
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            let args = split_args(line.as_bytes()).ok_or("Invalid AOF manifest file format")?;
-            let args: Vec<String> = args
-                .into_iter()
-                .map(|a| String::from_utf8_lossy(&a).into_owned())
-                .collect();
-            if !args.len().is_multiple_of(2) {
-                return Err("Invalid AOF manifest file format".into());
-            }
-            let (mut name, mut seq, mut kind) = (None, None, None);
-            for pair in args.chunks(2) {
-                match pair[0].as_str() {
-                    "file" => name = Some(pair[1].clone()),
-                    "seq" => seq = pair[1].parse::<u64>().ok(),
-                    "type" => kind = Some(pair[1].clone()),
-                    _ => {}
-                }
-            }
-            let (Some(name), Some(seq), Some(kind)) = (name, seq, kind) else {
-                return Err("Invalid AOF manifest file format".into());
-            };
-            if name.contains('/') {
-                return Err("File can't be a path, just a filename".into());
-            }
-            match kind.as_str() {
-                "b" if m.base.is_none() => m.base = Some(AofFile { name, seq }),
-                "b" => return Err("Found duplicate base file information".into()),
-                "i" => {
-                    if m.incrs.last().is_some_and(|l| l.seq >= seq) {
-                        return Err("Found a non-monotonic sequence number".into());
-                    }
-                    m.incrs.push(AofFile { name, seq });
-                }
-                "h" => {}
-                _ => return Err("Unknown AOF file type".into()),
-            }
-        }
-        if m.base.is_none() && m.incrs.is_empty() {
-            return Err("Found an empty AOF manifest".into());
-        }
-        Ok(m)
-    }
-
-    pub fn format(&self) -> String {
-        let line = |f: &AofFile, t: &str| {
-            format!(
-                "file {} seq {} type {t}\n",
-                quote_arg(f.name.as_bytes()),
-                f.seq
-            )
-        };
-        let mut s = self.base.as_ref().map(|b| line(b, "b")).unwrap_or_default();
-        for i in &self.incrs {
-            s.push_str(&line(i, "i"));
-        }
-        s
-    }
-
-    /// Every file in loading order.
-    pub fn files(&self) -> Vec<AofFile> {
-        self.base.iter().chain(&self.incrs).cloned().collect()
-    }
-}
 
 /// A disk step of the AOF.
 #[derive(Clone, Copy, Debug)]
@@ -268,94 +183,6 @@ impl Server {
     fn fatal(&mut self, msg: String) {
         self.log(LogLevel::Warning, msg);
         self.exit(1);
-    }
-
-    fn aof_load_next(&mut self, index: usize) {
-        let files = self.aof.as_ref().expect("aof on").manifest.files();
-        match files.get(index) {
-            Some(f) => {
-                let path = self.aof_path(&f.name);
-                self.aof_step(DiskOp::Read { path }, AofStep::Load { index });
-            }
-            None => {
-                self.persist.loading = false;
-                self.log(
-                    LogLevel::Notice,
-                    "DB loaded from append only file: 0.000 seconds".into(),
-                );
-                self.trace(format!("loaded {} keys from AOF", self.ks.total_keys()));
-                self.ready();
-            }
-        }
-    }
-
-    /// Replays one file: an RDB base, or RESP commands.
-    fn aof_load_file(&mut self, now: Now, index: usize, data: Bytes) {
-        let files = self.aof.as_ref().expect("aof on").manifest.files();
-        let file = files[index].clone();
-        let last = index + 1 == files.len();
-        let size = data.len() as u64;
-        if data.starts_with(b"REDIS") {
-            if let Err(e) = self.load_rdb_bytes(now, &data) {
-                return self.fatal(format!(
-                    "Bad file format reading the append only file {}: {e}",
-                    file.name
-                ));
-            }
-        } else {
-            match self.replay_commands(now, &data) {
-                Replay::Complete => {}
-                Replay::Truncated { valid_up_to } if last && self.config.aof_load_truncated => {
-                    self.log(
-                        LogLevel::Warning,
-                        format!(
-                            "!!! Warning: short read while loading the AOF file {}!!!",
-                            file.name
-                        ),
-                    );
-                    self.log(
-                        LogLevel::Warning,
-                        format!(
-                            "!!! Truncating the AOF {} at offset {valid_up_to} !!!",
-                            file.name
-                        ),
-                    );
-                    self.log(
-                        LogLevel::Warning,
-                        format!(
-                            "AOF {} loaded anyway because aof-load-truncated is enabled",
-                            file.name
-                        ),
-                    );
-                    let path = self.aof_path(&file.name);
-                    let kept = data.slice(..valid_up_to);
-                    self.aof_step(
-                        DiskOp::Write {
-                            path: path.clone(),
-                            data: kept,
-                        },
-                        AofStep::Setup,
-                    );
-                    self.aof_step(DiskOp::Fsync { path }, AofStep::Setup);
-                }
-                Replay::Truncated { .. } => {
-                    return self.fatal(format!("Unexpected end of file reading the append only file {}. You can: 1) Make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>. 2) Alternatively you can set the 'aof-load-truncated' configuration option to yes and restart the server.", file.name));
-                }
-                Replay::BadFormat { at } => {
-                    self.log(
-                        LogLevel::Warning,
-                        format!("AOF {}: not a valid command at offset {at}", file.name),
-                    );
-                    return self.fatal(format!("Bad file format reading the append only file {}: make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>", file.name));
-                }
-            }
-        }
-        let aof = self.aof.as_mut().expect("aof on");
-        aof.current_size += size;
-        if index == 0 && aof.manifest.base.is_some() {
-            aof.base_size = size;
-        }
-        self.aof_load_next(index + 1);
     }
 
     /// First start with `appendonly yes` and no AOF: an empty base, an incr file, the manifest.
@@ -662,107 +489,6 @@ impl Server {
     }
 }
 
-/// How replaying a file of commands ended.
-enum Replay {
-    Complete,
-    /// The file ends inside a command (or an open MULTI): bytes before this offset are whole.
-    Truncated {
-        valid_up_to: usize,
-    },
-    /// Not RESP commands: the offset of the first bad byte.
-    BadFormat {
-        at: usize,
-    },
-}
-
-impl Server {
-    /// Replays RESP commands through the loader client (no replies, no propagation).
-    fn replay_commands(&mut self, now: Now, data: &Bytes) -> Replay {
-        use crate::resp::{parse_request, Limits, Parsed};
-        let limits = Limits {
-            proto_max_bulk_len: i64::MAX,
-            authenticated: true,
-        };
-        self.add_internal_client(AOF_LOADER_ID, now);
-        self.replaying = true;
-        let mut buf = bytes::BytesMut::from(&data[..]);
-        let (mut pos, mut before_multi) = (0, 0);
-        let outcome = loop {
-            if buf.is_empty() {
-                break if self.clients[&AOF_LOADER_ID].multi.is_some() {
-                    Replay::Truncated {
-                        valid_up_to: before_multi,
-                    }
-                } else {
-                    Replay::Complete
-                };
-            }
-            if buf[0] == b'#' {
-                // An annotation line (`aof-timestamp-enabled` writes `#TS:<unix>`): skipped.
-                let n = buf
-                    .iter()
-                    .position(|&c| c == b'\n')
-                    .map_or(buf.len(), |i| i + 1);
-                let _ = buf.split_to(n);
-                pos += n;
-                continue;
-            }
-            if buf[0] != b'*' {
-                break Replay::BadFormat { at: pos };
-            }
-            match parse_request(&buf, limits) {
-                Ok(Parsed::Command(args, n)) => {
-                    let _ = buf.split_to(n);
-                    if args[0].eq_ignore_ascii_case(b"multi") {
-                        before_multi = pos;
-                    }
-                    pos += n;
-                    self.call(AOF_LOADER_ID, args, now);
-                    if let Some(c) = self.clients.get_mut(&AOF_LOADER_ID) {
-                        c.out.clear();
-                    }
-                }
-                Ok(Parsed::Empty(n)) => {
-                    let _ = buf.split_to(n);
-                    pos += n;
-                }
-                Ok(Parsed::Incomplete) => {
-                    let multi = self.clients[&AOF_LOADER_ID].multi.is_some();
-                    break Replay::Truncated {
-                        valid_up_to: if multi { before_multi } else { pos },
-                    };
-                }
-                Err(_) => break Replay::BadFormat { at: pos },
-            }
-        };
-        self.replaying = false;
-        self.free_client(AOF_LOADER_ID);
-        outcome
-    }
-}
-
 fn is_not_found(e: &str) -> bool {
     e.contains("No such file") || e.contains("not found") || e.contains("os error 2")
-}
-
-#[cfg(test)]
-#[path = "aof_tests.rs"]
-mod stories;
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn manifest_round_trips_and_rejects_garbage() {
-        let text = "file appendonly.aof.1.base.rdb seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n";
-        let m = Manifest::parse(text).unwrap();
-        assert_eq!(m.format(), text);
-        assert_eq!(m.files().len(), 2);
-        assert!(Manifest::parse("").is_err());
-        assert!(Manifest::parse("file a seq x type b\n").is_err());
-        assert!(Manifest::parse("file ../a seq 1 type b\n").is_err());
-        assert!(Manifest::parse("file a seq 2 type i\nfile b seq 1 type i\n").is_err());
-        assert!(Manifest::parse("file a seq 1 type h\nfile b seq 2 type i\n").is_ok());
-    }
 }
