@@ -84,14 +84,7 @@ mod tests {
         t.send_raw(1, &crate::resp::encode_command(&["shutdown", "nosave"]));
         assert_eq!(t.reply(1), None);
         assert!(t.other_actions.contains(&Action::Exit { code: 0 }));
-        let logged: Vec<&str> = t
-            .other_actions
-            .iter()
-            .filter_map(|a| match a {
-                Action::Log { msg, .. } => Some(msg.as_str()),
-                _ => None,
-            })
-            .collect();
+        let logged = t.logs();
         assert!(logged.ends_with(&[
             "User requested shutdown...",
             "Redis is now ready to exit, bye bye..."

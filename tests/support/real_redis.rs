@@ -42,15 +42,7 @@ pub struct RealRedis {
 impl RealRedis {
     /// Persistence off, loading `dir/dbfilename` if it exists.
     pub fn start(dir: &Path, dbfilename: &str) -> RealRedis {
-        let args = [
-            "--appendonly",
-            "no",
-            "--enable-debug-command",
-            "yes",
-            "--dbfilename",
-            dbfilename,
-        ];
-        RealRedis::launch(dir, dbfilename, &args)
+        RealRedis::start_with(dir, dbfilename, &[])
     }
 
     /// Like `start`, with more command-line arguments (e.g. `--replicaof`).

@@ -331,17 +331,22 @@ impl Server {
         }
     }
 
-    /// CONFIG SET appendonly no: stop writing the AOF (its files stay).
-    pub fn aof_disable(&mut self) {
-        self.aof = None;
-        if self
+    /// Drops a running rewrite's snapshot (not a BGSAVE's).
+    fn abort_aof_rewrite_snapshot(&mut self) {
+        let rewriting = self
             .persist
             .bgsave
             .as_ref()
-            .is_some_and(|b| b.target != super::persist::Target::Rdb)
-        {
+            .is_some_and(|b| b.target != super::persist::Target::Rdb);
+        if rewriting {
             self.abort_snapshot();
         }
+    }
+
+    /// CONFIG SET appendonly no: stop writing the AOF (its files stay).
+    pub fn aof_disable(&mut self) {
+        self.aof = None;
+        self.abort_aof_rewrite_snapshot();
     }
 
     /// Starts a rewrite that was waiting for another snapshot to finish.
@@ -419,14 +424,7 @@ impl Server {
         };
         aof.manifest.incrs.retain(|f| !opened.contains(f));
         aof.feed.forget_db();
-        if self
-            .persist
-            .bgsave
-            .as_ref()
-            .is_some_and(|b| b.target != super::persist::Target::Rdb)
-        {
-            self.abort_snapshot();
-        }
+        self.abort_aof_rewrite_snapshot();
         self.aof_rewrite_failed(err);
     }
 
