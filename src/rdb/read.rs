@@ -164,7 +164,7 @@ pub fn read_rdb(bytes: &[u8]) -> Result<Loaded> {
         redis_bits: 0,
         ..Aux::default()
     };
-    let mut dbs: BTreeMap<usize, (DbKeys, HashSet<Bytes>)> = BTreeMap::new();
+    let mut dbs: BTreeMap<usize, (DbKeys, HashSet<Bytes, crate::db::FastKeys>)> = BTreeMap::new();
     let mut db = 0usize;
     let mut expire_at_ms: Option<u64> = None;
     loop {
