@@ -190,8 +190,13 @@ pub fn read_rdb(bytes: &[u8]) -> Result<Loaded> {
                 db = usize::try_from(n).or_else(|_| fail(at, format!("Bad database index {n}")))?;
             }
             opcode::RESIZEDB => {
+                // A size hint: reserve for it, bounded by what the remaining input could hold.
+                let keys = c.length()?;
                 c.length()?;
-                c.length()?;
+                let hint = usize::try_from(keys).unwrap_or(0).min(bytes.len() / 4);
+                let (entries, seen) = dbs.entry(db).or_default();
+                entries.reserve(hint);
+                seen.reserve(hint);
             }
             opcode::AUX => {
                 let name = c.string()?;

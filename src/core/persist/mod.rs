@@ -241,14 +241,14 @@ impl Server {
             let Some(db) = self.ks.dbs.get_mut(idx) else {
                 return Err(format!("FATAL: Data file was created with a Redis server configured to handle more than {} databases.", self.config.databases));
             };
-            for (key, entry) in keys {
-                if master && entry.expire_at_ms.is_some_and(|t| t <= now.unix_ms) {
-                    expired += 1;
-                    continue;
-                }
-                db.insert(key, entry.value, entry.expire_at_ms);
-                n += 1;
-            }
+            let before = keys.len();
+            let live = keys
+                .into_iter()
+                .filter(|(_, e)| !(master && e.expire_at_ms.is_some_and(|t| t <= now.unix_ms)));
+            let live: Vec<_> = live.collect();
+            expired += (before - live.len()) as u64;
+            n += live.len() as u64;
+            db.load(live);
         }
         self.persist.keys_loaded = n;
         self.persist.keys_expired_on_load = expired;
