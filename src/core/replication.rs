@@ -232,6 +232,8 @@ impl Server {
                 self.repl.offset,
             ));
         }
+        // The snapshot is serialised in memory, so its length is known: `$<len>` framing serves
+        // every replica (EOF-marker framing exists for masters that stream before knowing it).
         let diskless = info.capa_eof
             && self
                 .config
@@ -245,23 +247,12 @@ impl Server {
         );
         let rdb = self.serialize_all(now);
         let (replid, offset) = (self.repl.ids.replid.clone(), self.repl.offset);
-        let mark: String = if diskless {
-            crate::repl::new_replid(random_id(&mut self.rng))
-        } else {
-            String::new()
-        };
         let mut out = self.reply(id);
         if !pre_psync {
             out.raw(&fullresync_reply(&replid, offset));
         }
-        if diskless {
-            out.raw(format!("$EOF:{mark}\r\n").as_bytes());
-            out.raw(&rdb);
-            out.raw(mark.as_bytes());
-        } else {
-            out.raw(format!("${}\r\n", rdb.len()).as_bytes());
-            out.raw(&rdb);
-        }
+        out.raw(format!("${}\r\n", rdb.len()).as_bytes());
+        out.raw(&rdb);
         // The next command streamed to anyone starts with SELECT.
         self.repl.feed.forget_db();
         info.state = ReplicaState::Online;

@@ -225,17 +225,16 @@ impl Db {
             }
             return;
         }
-        let mut keyed: Vec<(HKey, Entry)> = entries
+        // `collect` sorts and builds the tree in bulk (a later duplicate replaces an earlier one).
+        self.map = entries
             .into_iter()
             .map(|(k, e)| (HKey::new(k), e))
             .collect();
-        keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        keyed.dedup_by(|later, earlier| later.0 == earlier.0);
-        self.expiry = keyed
+        self.expiry = self
+            .map
             .iter()
             .filter_map(|(k, e)| e.expire_at_ms.map(|t| (t, k.clone())))
             .collect();
-        self.map = keyed.into_iter().collect();
     }
 
     /// Every entry in hash order, including keys whose time passed but are not deleted yet

@@ -206,6 +206,8 @@ impl RdbReceiver {
         if len > self.max_rdb_bytes {
             return too_big(self.max_rdb_bytes);
         }
+        // The length was checked against max_rdb_bytes: receive without regrowing.
+        self.payload.reserve(len);
         self.mode = Mode::Sized(len);
         Step::Started((
             Notice,
