@@ -210,3 +210,30 @@ fn shutdown_saves_when_save_points_exist_and_nosave_skips_it() {
     t.send_raw(1, &crate::resp::encode_command(&["shutdown", "nosave"]));
     assert!(t.disk.file("./dump.rdb").is_none());
 }
+
+#[test]
+fn a_snapshot_using_more_databases_than_configured_is_refused_whole() {
+    use crate::db::{Entry, Value};
+    use crate::rdb::{Aux, RdbWriter, WriteOptions};
+    let mut w = RdbWriter::new(&Aux::default(), WriteOptions::default());
+    let entry = Entry {
+        value: Value::Str("v".into()),
+        expire_at_ms: None,
+    };
+    w.begin_db(0, 1, 0);
+    w.entry(b"in-db0", &entry);
+    w.begin_db(20, 1, 0);
+    w.entry(b"in-db20", &entry);
+    let t = TestServer::with_config(no_autosave());
+    crate::env::Disk::write(&t.disk, "./dump.rdb", &w.finish()).unwrap();
+    let t = t.restart(10);
+    assert!(t
+        .other_actions
+        .contains(&crate::core::Action::Exit { code: 1 }));
+    assert!(
+        t.logs().iter().any(|l| l.contains("(it uses db 20)")),
+        "{:?}",
+        t.logs()
+    );
+    assert_eq!(t.server.ks.total_keys(), 0, "nothing was installed");
+}

@@ -88,28 +88,3 @@ impl Ord for HKey {
 pub(super) fn probe(key: &[u8]) -> (u64, &[u8]) {
     (key_hash(key), key)
 }
-
-/// A `Hasher` over the same fixed FNV-1a + splitmix64 mix as `key_hash`, for sets of keys built
-/// from trusted input (loading a snapshot), where SipHash's cost shows and flooding does not apply.
-#[derive(Default)]
-pub struct KeyHasher(u64);
-
-impl std::hash::Hasher for KeyHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = self.0 ^ 0xcbf2_9ce4_8422_2325;
-        for &b in bytes {
-            h ^= b as u64;
-            h = h.wrapping_mul(0x100_0000_01b3);
-        }
-        self.0 = h;
-    }
-    fn finish(&self) -> u64 {
-        let h = self.0;
-        let h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        let h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        h ^ (h >> 31)
-    }
-}
-
-/// Builds `KeyHasher`s.
-pub type FastKeys = std::hash::BuildHasherDefault<KeyHasher>;

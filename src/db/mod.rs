@@ -13,7 +13,7 @@ mod snapshot;
 mod typed;
 mod values;
 
-pub use keyref::{key_hash, FastKeys, HKey};
+pub use keyref::{key_hash, HKey};
 pub use values::{Entry, Score, Value, ZSet};
 
 use bytes::Bytes;

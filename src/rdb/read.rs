@@ -9,7 +9,7 @@ use crate::db::{Entry, Value, ZSet};
 use crate::resp::parse_i64;
 use bytes::Bytes;
 use indexmap::{IndexMap, IndexSet};
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 
 type Result<T> = std::result::Result<T, RdbError>;
 
@@ -164,7 +164,8 @@ pub fn read_rdb(bytes: &[u8]) -> Result<Loaded> {
         redis_bits: 0,
         ..Aux::default()
     };
-    let mut dbs: BTreeMap<usize, (DbKeys, HashSet<Bytes, crate::db::FastKeys>)> = BTreeMap::new();
+    // Per database: the entries, and each key's hash with the offset it was read at.
+    let mut dbs: BTreeMap<usize, (DbKeys, Vec<(u64, usize)>)> = BTreeMap::new();
     let mut db = 0usize;
     let mut expire_at_ms: Option<u64> = None;
     loop {
@@ -194,9 +195,9 @@ pub fn read_rdb(bytes: &[u8]) -> Result<Loaded> {
                 let keys = c.length()?;
                 c.length()?;
                 let hint = usize::try_from(keys).unwrap_or(0).min(bytes.len() / 4);
-                let (entries, seen) = dbs.entry(db).or_default();
+                let (entries, hashes) = dbs.entry(db).or_default();
                 entries.reserve(hint);
-                seen.reserve(hint);
+                hashes.reserve(hint);
             }
             opcode::AUX => {
                 let name = c.string()?;
@@ -216,10 +217,8 @@ pub fn read_rdb(bytes: &[u8]) -> Result<Loaded> {
             t => {
                 let key = c.string()?;
                 if let Some(value) = value(&mut c, t, at)? {
-                    let (keys, seen) = dbs.entry(db).or_default();
-                    if !seen.insert(key.clone()) {
-                        return fail(at, format!("Duplicated key found in RDB file (db {db})"));
-                    }
+                    let (keys, hashes) = dbs.entry(db).or_default();
+                    hashes.push((crate::db::key_hash(&key), at));
                     keys.push((
                         key,
                         Entry {
@@ -243,11 +242,32 @@ pub fn read_rdb(bytes: &[u8]) -> Result<Loaded> {
             );
         }
     }
+    for (db, (keys, hashes)) in &dbs {
+        if let Some(at) = first_duplicate(keys, hashes) {
+            return fail(at, format!("Duplicated key found in RDB file (db {db})"));
+        }
+    }
     Ok(Loaded {
         version,
         aux,
         dbs: dbs.into_iter().map(|(i, (keys, _))| (i, keys)).collect(),
     })
+}
+
+/// The offset of a key read twice, if any: keys are ordered by hash (cheaper than a hash set on
+/// a million keys), and only equal hashes compare bytes.
+fn first_duplicate(keys: &DbKeys, hashes: &[(u64, usize)]) -> Option<usize> {
+    let mut order: Vec<(u64, usize)> = hashes
+        .iter()
+        .enumerate()
+        .map(|(i, (h, _))| (*h, i))
+        .collect();
+    order.sort_unstable();
+    order
+        .windows(2)
+        .filter(|w| w[0].0 == w[1].0 && keys[w[0].1].0 == keys[w[1].1].0)
+        .map(|w| hashes[w[1].1].1)
+        .min()
 }
 
 fn header(c: &mut Cursor) -> Result<u32> {

@@ -44,13 +44,18 @@ pub fn have_redis_py() -> bool {
 
 /// A port nobody listens on right now (never Redis' defaults).
 pub fn free_port() -> u16 {
+    // Tests in one binary run in parallel: never hand the same port out twice, or two servers
+    // race for it (the OS may return a just-released port to the next bind).
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|p| p.into_inner());
     loop {
         let port = TcpListener::bind("127.0.0.1:0")
             .expect("bind")
             .local_addr()
             .expect("addr")
             .port();
-        if port != 6379 && port != 26379 {
+        if port != 6379 && port != 26379 && !given.contains(&port) {
+            given.push(port);
             return port;
         }
     }

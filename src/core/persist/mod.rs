@@ -235,6 +235,11 @@ impl Server {
             LogLevel::Notice,
             format!("Loading RDB produced by version {}", loaded.aux.redis_ver),
         );
+        // Check every database index first: nothing is installed from a snapshot that cannot be
+        // installed whole.
+        if let Some((idx, _)) = loaded.dbs.iter().find(|(i, _)| *i >= self.ks.dbs.len()) {
+            return Err(format!("FATAL: Data file was created with a Redis server configured to handle more than {} databases (it uses db {idx}).", self.config.databases));
+        }
         let (mut n, mut expired) = (0, 0);
         let master = self.config.replicaof.is_none();
         for (idx, keys) in loaded.dbs {
