@@ -61,6 +61,13 @@ pub fn free_port() -> u16 {
     }
 }
 
+/// True if something listens on `port`. A connect to a port nobody listens on can pick that same
+/// port as its source and connect to itself (TCP simultaneous open): that does not count.
+pub fn listening(port: u16) -> bool {
+    std::net::TcpStream::connect(("127.0.0.1", port))
+        .is_ok_and(|s| s.local_addr().ok().map(|a| a.port()) != Some(port))
+}
+
 /// A redsim-server child process, killed on drop.
 pub struct Server {
     pub port: u16,
@@ -83,7 +90,7 @@ impl Server {
             .spawn()
             .expect("start redsim-server");
         let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        while !listening(port) {
             assert!(
                 Instant::now() < deadline,
                 "redsim-server did not listen on {port}"

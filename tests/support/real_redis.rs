@@ -31,6 +31,18 @@ impl Drop for TempDir {
     }
 }
 
+/// Kills a child process that is dropped before being handed over.
+struct ChildGuard(Option<Child>);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
 /// A real redis-server child process on a free port, killed on drop.
 pub struct RealRedis {
     child: Child,
@@ -80,8 +92,11 @@ impl RealRedis {
             .stdout(Stdio::null())
             .spawn()
             .expect("start redis-server");
+        // Killed if it never becomes ready (the assertion in wait_ready unwinds through the guard).
+        let mut guard = ChildGuard(Some(child));
         let log_text = || std::fs::read_to_string(&log).unwrap_or_default();
         let conn = Conn::wait_ready(port, || format!("redis-server log:\n{}", log_text()));
+        let child = guard.0.take().expect("child");
         RealRedis {
             child,
             log,
@@ -173,27 +188,39 @@ pub struct Conn {
 }
 
 impl Conn {
-    /// Connects to `port` and waits (at most 20 s) until it answers PING (not -LOADING).
+    /// Connects to `port` and waits (at most 20 s) until it answers PING (not -LOADING). A
+    /// connection refused or reset while the server starts is retried with a new connection, and
+    /// a self-connection (see `support::listening`) is never taken for the server.
     pub fn wait_ready(port: u16, context: impl Fn() -> String) -> Conn {
         let deadline = Instant::now() + Duration::from_secs(20);
-        let mut conn = loop {
-            if let Ok(stream) = TcpStream::connect(("127.0.0.1", port)) {
-                break Conn::new(stream);
-            }
-            assert!(Instant::now() < deadline, "no listener; {}", context());
-            std::thread::sleep(Duration::from_millis(20));
-        };
         loop {
-            conn.send(&["PING"]);
-            match conn.read_reply() {
-                Ok(Reply::Simple(pong)) if pong == "PONG" => break,
-                Ok(_) => {}
-                Err(e) => panic!("connection lost while loading ({e}); {}", context()),
+            let stream = TcpStream::connect(("127.0.0.1", port))
+                .ok()
+                .filter(|s| s.local_addr().ok().map(|a| a.port()) != Some(port));
+            if let Some(stream) = stream {
+                let mut conn = Conn::new(stream);
+                loop {
+                    match conn.try_ping() {
+                        Ok(Reply::Simple(pong)) if pong == "PONG" => return conn,
+                        Ok(_) if Instant::now() < deadline => {
+                            std::thread::sleep(Duration::from_millis(20))
+                        }
+                        _ => break,
+                    }
+                }
             }
-            assert!(Instant::now() < deadline, "not loaded; {}", context());
+            assert!(
+                Instant::now() < deadline,
+                "not ready on port {port}; {}",
+                context()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
-        conn
+    }
+
+    fn try_ping(&mut self) -> std::io::Result<Reply> {
+        self.writer.write_all(b"*1\r\n$4\r\nPING\r\n")?;
+        self.read_reply()
     }
 
     /// Connects to a server that is already up.
