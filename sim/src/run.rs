@@ -49,6 +49,20 @@ impl Report {
     pub fn speedup(&self) -> f64 {
         self.sim_ms as f64 / self.wall_ms.max(1) as f64
     }
+    /// One line: nodes, writes, and simulated time against wall time.
+    pub fn summary(&self) -> String {
+        format!(
+            "{} nodes, {} acked writes, {} lost, {} failed; {:.1}s simulated in {:.3}s wall ({:.0}x real time)",
+            self.nodes,
+            self.acked_writes,
+            self.lost_writes,
+            self.failed_writes,
+            self.sim_ms as f64 / 1000.0,
+            self.wall_ms as f64 / 1000.0,
+            self.speedup()
+        )
+    }
+
     pub fn verdict(&self) -> String {
         if self.passed() {
             "PASS".into()

@@ -17,14 +17,7 @@ fn check(file: &str, test_name: &str) -> Report {
     println!("seed: {seed}");
     let report = run(&scenario, seed);
     println!("{}", report.trace);
-    println!(
-        "{}: {} nodes, {:.1}s simulated in {:.3}s wall ({:.0}x real time)",
-        scenario.name,
-        report.nodes,
-        report.sim_ms as f64 / 1000.0,
-        report.wall_ms as f64 / 1000.0,
-        report.speedup()
-    );
+    println!("{}: {}", scenario.name, report.summary());
     assert!(
         report.passed(),
         "{}\n{:#?}\nreplay: SIM_SEED={seed} cargo test -p redsim-sim --test scenarios -- {test_name} --exact",

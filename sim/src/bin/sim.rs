@@ -32,16 +32,7 @@ fn main() {
     println!("scenario: {}", scenario.name);
     let report = run(&scenario, seed);
     print!("{}", report.trace);
-    println!(
-        "summary: {} nodes, {} acked writes, {} lost, {} failed; {:.1}s simulated in {:.3}s wall ({:.0}x real time)",
-        report.nodes,
-        report.acked_writes,
-        report.lost_writes,
-        report.failed_writes,
-        report.sim_ms as f64 / 1000.0,
-        report.wall_ms as f64 / 1000.0,
-        report.speedup()
-    );
+    println!("summary: {}", report.summary());
     println!("verdict: {}", report.verdict());
     if !report.passed() {
         for (node, lines) in &report.logs {
