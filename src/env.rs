@@ -62,6 +62,9 @@ pub trait Env: Clone + Send + Sync + 'static {
     fn exit(&self, code: i32);
     /// This process's id as logs show it.
     fn pid(&self) -> u32;
+    /// Starts a Sentinel script without waiting for it; one still running after
+    /// `max_runtime_ms` is killed. Simulation drivers only trace it (the core already did).
+    fn run_script(&self, path: &str, args: &[String], max_runtime_ms: u64);
 }
 
 /// Named files on this node's disk. Synchronous like Redis' own disk I/O in its main thread.

@@ -20,6 +20,8 @@ use tokio::sync::Notify;
 
 /// Output queued for one connection beyond this is a client that does not read: it is closed.
 pub const OUTBOX_LIMIT_BYTES: usize = 512 * 1024 * 1024;
+/// A Sentinel script still running after this is killed (Redis: 60 s).
+const SCRIPT_MAX_RUNTIME_MS: u64 = 60_000;
 /// Bytes read from a socket per read call.
 const READ_CHUNK_BYTES: usize = 16 * 1024;
 
@@ -150,6 +152,9 @@ impl<E: Env> Node<E> {
                 }
                 Action::Trace(event) => self.env.trace(&event),
                 Action::Exit { code } => self.env.exit(code),
+                Action::RunScript { path, args } => {
+                    self.env.run_script(&path, &args, SCRIPT_MAX_RUNTIME_MS)
+                }
             }
         }
     }

@@ -151,6 +151,24 @@ impl Env for TokioEnv {
     fn pid(&self) -> u32 {
         std::process::id()
     }
+    fn run_script(&self, path: &str, args: &[String], max_runtime_ms: u64) {
+        let mut cmd = std::process::Command::new(path);
+        cmd.args(args);
+        let Ok(mut child) = cmd.spawn() else {
+            return;
+        };
+        std::thread::spawn(move || {
+            let deadline = Instant::now() + Duration::from_millis(max_runtime_ms);
+            while let Ok(None) = child.try_wait() {
+                if Instant::now() >= deadline {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        });
+    }
 }
 
 /// The real filesystem.

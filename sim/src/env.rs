@@ -163,4 +163,5 @@ impl Env for SimEnv {
     fn pid(&self) -> u32 {
         self.pid
     }
+    fn run_script(&self, _path: &str, _args: &[String], _max_runtime_ms: u64) {}
 }

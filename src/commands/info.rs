@@ -38,9 +38,18 @@ const SECTIONS: &[(&[&str], bool, &str, Section)] = &[
     (&["latencystats"], false, "Latencystats", nothing),
     (&["cluster"], true, "Cluster", cluster),
     (&["keyspace"], true, "Keyspace", keyspace),
+    (
+        &["sentinel"],
+        true,
+        "Sentinel",
+        crate::commands::sentinel_admin::sentinel_section,
+    ),
 ];
 
-pub(super) fn info(s: &mut Server, call: &Call) {
+/// The sections a Sentinel has.
+const SENTINEL_SECTIONS: &[&str] = &["server", "clients", "cpu", "stats", "sentinel"];
+
+pub(crate) fn info(s: &mut Server, call: &Call) {
     let mut all = false;
     let mut wanted = BTreeSet::new();
     for arg in &call.args[1..] {
@@ -56,7 +65,12 @@ pub(super) fn info(s: &mut Server, call: &Call) {
         wanted.extend(default_sections());
     }
     let mut text = String::new();
+    let sentinel = s.sentinel_mode();
     for (names, _, title, write_section) in SECTIONS {
+        if SENTINEL_SECTIONS.contains(&names[0]) != sentinel && (sentinel || names[0] == "sentinel")
+        {
+            continue;
+        }
         if all || names.iter().any(|n| wanted.contains(*n)) {
             if !text.is_empty() {
                 text.push_str("\r\n");
@@ -89,7 +103,7 @@ fn server(s: &Server, now: Now, out: &mut String) {
         "redis_git_sha1" => "00000000",
         "redis_git_dirty" => 0,
         "redis_build_id" => "0000000000000000",
-        "redis_mode" => "standalone",
+        "redis_mode" => if s.sentinel_mode() { "sentinel" } else { "standalone" },
         "os" => format_args!("{os} {}", std::env::consts::ARCH),
         "arch_bits" => usize::BITS,
         "monotonic_clock" => "POSIX clock_gettime",

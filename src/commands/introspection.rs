@@ -2,7 +2,7 @@
 //! LIST, INFO, DOCS, GETKEYS and HELP, describing the command table.
 
 #[path = "info.rs"]
-mod info;
+pub(super) mod info;
 
 use super::config::{help, subcommand};
 use super::{flags, flags::*, is, server, Call, CommandSpec};

@@ -17,6 +17,8 @@ pub mod multi;
 pub mod persistence;
 pub mod pubsub;
 pub mod replication;
+pub mod sentinel;
+pub mod sentinel_admin;
 pub mod server;
 pub mod sets;
 pub mod strings;
@@ -193,6 +195,13 @@ pub fn all() -> impl Iterator<Item = &'static CommandSpec> {
     ]
     .into_iter()
     .flatten()
+}
+
+/// Sentinel mode's table: the shared connection and pub/sub commands plus Sentinel's own.
+pub fn sentinel_table() -> impl Iterator<Item = &'static CommandSpec> {
+    all()
+        .filter(|c| sentinel::SHARED.contains(&c.name))
+        .chain(sentinel::COMMANDS)
 }
 
 /// Parses an integer argument or replies Redis' error; `None` means the reply was written.

@@ -266,6 +266,17 @@ const LOGLEVEL_VALUES: [LogLevel; 5] = [
     LogLevel::Nothing,
 ];
 
+impl LogLevel {
+    /// The level a loglevel directive names (case-insensitive).
+    pub fn parse(s: &str) -> Option<LogLevel> {
+        let i = LOGLEVELS.iter().position(|n| n.eq_ignore_ascii_case(s))?;
+        Some(LOGLEVEL_VALUES[i])
+    }
+    pub fn name(self) -> &'static str {
+        LOGLEVELS[LOGLEVEL_VALUES.iter().position(|v| *v == self).unwrap_or(0)]
+    }
+}
+
 /// An enum field shown by name: `names[i]` is the name of `values[i]`.
 fn name_of<T: PartialEq>(names: &[&str], values: &[T], v: &T) -> String {
     let i = values.iter().position(|x| x == v).unwrap_or(0);

@@ -54,6 +54,10 @@ pub enum AppendFsync {
 #[derive(Clone, Debug)]
 pub struct Config {
     pub port: u16,
+    /// Started as a Sentinel (`--sentinel`, or the redsim-sentinel binary).
+    pub sentinel_mode: bool,
+    /// sentinel.conf's `sentinel ...` lines (sentinel mode only).
+    pub sentinel: Option<crate::sentinel::config::SentinelConf>,
     pub bind: Vec<String>,
     pub databases: usize,
     pub requirepass: Option<Bytes>,
@@ -112,6 +116,8 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             port: 6379,
+            sentinel_mode: false,
+            sentinel: None,
             bind: vec!["*".into(), "-::*".into()],
             databases: 16,
             requirepass: None,

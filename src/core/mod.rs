@@ -27,6 +27,7 @@ pub mod persist;
 mod propagate;
 mod replica_side;
 pub mod replication;
+mod sentinel_mode;
 #[cfg(test)]
 pub mod testing;
 
@@ -120,6 +121,12 @@ pub enum Action {
     Exit {
         code: i32,
     },
+    /// Run a Sentinel script (`path args...`) without waiting for it; the driver bounds its run
+    /// time. In simulation it is only recorded in the trace.
+    RunScript {
+        path: String,
+        args: Vec<String>,
+    },
 }
 
 /// Counters INFO stats reports.
@@ -177,6 +184,8 @@ pub struct Server {
     pub(crate) gated: Vec<Action>,
     /// The latest time the driver passed in (lets `poll_timeout` ask to run again at once).
     last_now: Now,
+    /// Sentinel mode: the Sentinel this server runs.
+    pub sentinel: Option<Box<crate::sentinel::Sentinel>>,
 }
 
 /// What a disk operation completes when the driver reports it done.
@@ -186,6 +195,8 @@ pub enum DiskWaiter {
     ConfigRewrite(ConnId),
     /// Any step of persistence (`persist.rs` routes it).
     Persist(persist::Step),
+    /// A Sentinel config flush, maybe on behalf of a client waiting for its reply.
+    SentinelConfig(Option<ConnId>),
 }
 
 impl Server {
@@ -195,7 +206,13 @@ impl Server {
         rng.fill_bytes(&mut id);
         let run_id = id.iter().map(|b| format!("{b:02x}")).collect();
         let repl = replication::Replication::new(&mut rng);
-        let commands = crate::commands::all()
+        let commands = if config.sentinel_mode {
+            crate::commands::sentinel_table().collect()
+        } else {
+            crate::commands::all().collect::<Vec<_>>()
+        };
+        let commands = commands
+            .into_iter()
             .map(|c| (c.name.to_string(), c))
             .collect();
         let mut s = Server {
@@ -224,6 +241,7 @@ impl Server {
             exec_effects: None,
             gated: Vec::new(),
             last_now: now,
+            sentinel: None,
         };
         s.log(
             LogLevel::Notice,
@@ -238,7 +256,11 @@ impl Server {
             ),
         );
         s.log(LogLevel::Notice, "Server initialized".into());
-        s.start_loading();
+        if s.config.sentinel_mode {
+            s.start_sentinel(now);
+        } else {
+            s.start_loading();
+        }
         s
     }
 
@@ -272,6 +294,9 @@ impl Server {
 
     pub fn handle_data(&mut self, now: Now, conn: ConnId, data: &[u8]) {
         self.last_now = now;
+        if self.sentinel_conn_event(now, conn, sentinel_mode::LinkEvent::Data(data)) {
+            return;
+        }
         if self.is_link_conn(conn) {
             self.link_data(now, data);
             return self.flush();
@@ -291,6 +316,9 @@ impl Server {
     }
 
     pub fn handle_closed(&mut self, now: Now, conn: ConnId) {
+        if self.sentinel_conn_event(now, conn, sentinel_mode::LinkEvent::Closed) {
+            return;
+        }
         if self.is_link_conn(conn) {
             self.link_lost(now, "Connection closed");
         }
@@ -306,6 +334,7 @@ impl Server {
         match waiter {
             DiskWaiter::ConfigRewrite(conn) => self.config_rewritten(now, conn, result.map(|_| ())),
             DiskWaiter::Persist(step) => self.persist_done(now, step, result),
+            DiskWaiter::SentinelConfig(conn) => self.sentinel_config_written(now, conn, result),
         }
         self.flush();
     }
@@ -363,6 +392,7 @@ impl Server {
             self.aof_run_scheduled(now);
             self.repl_master_cron(now);
             self.repl_replica_cron(now);
+            self.sentinel_cron(now);
         }
         self.flush();
     }
@@ -409,6 +439,7 @@ impl Server {
         let blocked = match waiter {
             DiskWaiter::ConfigRewrite(conn) => Some(conn),
             DiskWaiter::Persist(step) => step.client(),
+            DiskWaiter::SentinelConfig(conn) => conn,
         };
         if let Some(c) = blocked.and_then(|id| self.clients.get_mut(&id)) {
             c.blocked_on = Some(token);

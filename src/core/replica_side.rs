@@ -155,7 +155,15 @@ impl Server {
     }
 
     /// The driver connected an outbound connection.
-    pub fn handle_connected(&mut self, now: Now, conn: ConnId, _local: std::net::SocketAddr) {
+    pub fn handle_connected(&mut self, now: Now, conn: ConnId, local: std::net::SocketAddr) {
+        let local_ip = local.ip().to_string();
+        if self.sentinel_conn_event(
+            now,
+            conn,
+            super::sentinel_mode::LinkEvent::Connected(local_ip),
+        ) {
+            return;
+        }
         if !self.is_link_conn(conn) {
             self.actions.push_back(super::Action::Close { conn });
             return self.flush();
@@ -173,6 +181,9 @@ impl Server {
 
     /// The driver could not connect.
     pub fn handle_connect_failed(&mut self, now: Now, conn: ConnId, error: &str) {
+        if self.sentinel_conn_event(now, conn, super::sentinel_mode::LinkEvent::Closed) {
+            return;
+        }
         if self.is_link_conn(conn) {
             self.link_lost(now, error);
         }

@@ -1,0 +1,182 @@
+//! A server started in sentinel mode: no dataset and no persistence, Sentinel's own command
+//! table, its links routed to the `Sentinel` core, its timer run from the cron, and its actions
+//! (events, config flushes, scripts) carried out here.
+
+use super::{Action, ConnId, DiskOp, DiskWaiter, Now, Server};
+use crate::config::LogLevel;
+use crate::sentinel::link::Out;
+use crate::sentinel::Sentinel;
+use bytes::Bytes;
+
+impl Server {
+    /// Replaces loading: builds the Sentinel from sentinel.conf and is ready at once.
+    pub(crate) fn start_sentinel(&mut self, now: Now) {
+        self.config.save_points.clear();
+        self.config.appendonly = false;
+        self.persist.loading = false;
+        let conf = self.config.sentinel.clone().unwrap_or_default();
+        let sentinel = Sentinel::new(&conf, self.config.port, self.random_u64(), now);
+        self.sentinel = Some(Box::new(sentinel));
+        self.log(LogLevel::Notice, "Running mode=sentinel".into());
+        self.sentinel_drain(now);
+        self.ready();
+    }
+
+    pub fn sentinel_mode(&self) -> bool {
+        self.sentinel.is_some()
+    }
+
+    /// Runs `f` on the Sentinel (if this is one), then carries out what it asked for.
+    pub(crate) fn with_sentinel<T>(
+        &mut self,
+        now: Now,
+        f: impl FnOnce(&mut Sentinel) -> T,
+    ) -> Option<T> {
+        let result = f(self.sentinel.as_mut()?);
+        self.sentinel_drain(now);
+        Some(result)
+    }
+
+    /// Connection events for Sentinel links; `true` if `conn` was one.
+    pub(crate) fn sentinel_conn_event(&mut self, now: Now, conn: ConnId, ev: LinkEvent) -> bool {
+        if !crate::sentinel::is_sentinel_conn(conn) || self.sentinel.is_none() {
+            return false;
+        }
+        self.with_sentinel(now, |s| match ev {
+            LinkEvent::Connected(local) => s.handle_connected(now, conn, local),
+            LinkEvent::Data(bytes) => s.handle_data(now, conn, bytes),
+            LinkEvent::Closed => s.handle_closed(now, conn),
+        });
+        self.flush();
+        true
+    }
+
+    /// The Sentinel timer, from the cron; hz follows the Sentinel's re-randomised value.
+    pub(crate) fn sentinel_cron(&mut self, now: Now) {
+        if let Some(hz) = self.with_sentinel(now, |s| {
+            s.handle_timer(now);
+            s.hz
+        }) {
+            self.config.hz = hz as u32;
+        }
+    }
+
+    /// Carries out the Sentinel's queued actions in order.
+    pub(crate) fn sentinel_drain(&mut self, now: Now) {
+        let mut flush_config = false;
+        while let Some(out) = self.sentinel.as_mut().and_then(|s| s.poll_out()) {
+            match out {
+                Out::Connect { conn, host, port } => {
+                    self.actions.push_back(Action::Connect { conn, host, port })
+                }
+                Out::Send { conn, data } => self.actions.push_back(Action::Send { conn, data }),
+                Out::Close { conn } => self.actions.push_back(Action::Close { conn }),
+                Out::Event {
+                    level,
+                    kind,
+                    msg,
+                    master,
+                } => self.sentinel_event(level, &kind, &msg, master.as_deref()),
+                Out::Log { level, msg } => self.log(level, msg),
+                Out::FlushConfig => flush_config = true,
+                Out::ReconfigScript { master, args } => self.run_script(&master, true, args),
+                Out::Exit { code } => {
+                    self.sentinel = None;
+                    return self.exit(code);
+                }
+            }
+        }
+        if flush_config {
+            self.sentinel_flush_config(None);
+        }
+        let _ = now;
+    }
+
+    /// Logs, publishes (unless debug) and traces an event; warnings run the notification script.
+    fn sentinel_event(&mut self, level: LogLevel, kind: &str, msg: &str, master: Option<&str>) {
+        self.log(level, format!("{kind} {msg}"));
+        if level != LogLevel::Debug {
+            let channel = Bytes::copy_from_slice(kind.as_bytes());
+            crate::commands::pubsub::publish_message(self, &channel, msg.as_bytes());
+            self.trace(format!("{kind} {msg}"));
+        }
+        if let (LogLevel::Warning, Some(master)) = (level, master) {
+            self.run_script(master, false, vec![kind.to_string(), msg.to_string()]);
+        }
+    }
+
+    /// A notification (`reconfig == false`) or client-reconfig script of `master`, if set. The
+    /// driver runs it (or, in simulation, records it).
+    fn run_script(&mut self, master: &str, reconfig: bool, args: Vec<String>) {
+        let Some(m) = self.sentinel.as_ref().and_then(|s| s.masters.get(master)) else {
+            return;
+        };
+        let path = if reconfig {
+            m.client_reconfig_script.clone()
+        } else {
+            m.notification_script.clone()
+        };
+        if let Some(path) = path {
+            self.trace(format!("script {path} {}", args.join(" ")));
+            self.actions.push_back(Action::RunScript { path, args });
+        }
+    }
+
+    /// Rewrites the config file with the Sentinel's state; `conn` (SENTINEL FLUSHCONFIG, SET...)
+    /// gets `+OK` or the error once it is written.
+    pub(crate) fn sentinel_flush_config(&mut self, conn: Option<ConnId>) {
+        let Some(s) = self.sentinel.as_ref() else {
+            return;
+        };
+        self.config.sentinel = Some(s.to_conf());
+        let Some(path) = self.config.config_file.clone() else {
+            return;
+        };
+        let text = crate::config::file::rewrite(self.config_text.as_deref(), &self.config);
+        self.config_text = Some(text.clone());
+        self.start_disk(
+            DiskOp::WriteAtomic {
+                path,
+                data: Bytes::from(text),
+            },
+            DiskWaiter::SentinelConfig(conn),
+        );
+    }
+
+    /// The flush finished.
+    pub(crate) fn sentinel_config_written(
+        &mut self,
+        now: Now,
+        conn: Option<ConnId>,
+        result: Result<Bytes, String>,
+    ) {
+        if let Err(e) = &result {
+            self.log(
+                LogLevel::Warning,
+                format!(
+                    "WARNING: Sentinel was not able to save the new configuration on disk!!!: {e}"
+                ),
+            );
+        }
+        let Some(id) = conn.filter(|id| self.clients.contains_key(id)) else {
+            return;
+        };
+        if let Some(c) = self.clients.get_mut(&id) {
+            c.blocked_on = None;
+        }
+        match result {
+            Ok(_) => self.reply(id).ok(),
+            Err(_) => self
+                .reply(id)
+                .error("ERR Failed to save config file. Check server logs."),
+        }
+        self.process_input(id, now);
+    }
+}
+
+/// What happened on a Sentinel link connection.
+pub(crate) enum LinkEvent<'a> {
+    Connected(String),
+    Data(&'a [u8]),
+    Closed,
+}

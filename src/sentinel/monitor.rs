@@ -1,0 +1,224 @@
+//! Watching one instance: (re)connecting its links, the periodic PING / INFO / hello commands,
+//! routing the replies, and the subjective-down check (Redis' `sentinelReconnectInstance`,
+//! `sentinelSendPeriodicCommands`, `sentinelPingReplyCallback`, `sentinelCheckSubjectivelyDown`).
+
+use super::instance::{flags, Kind, Master};
+use super::link::{Channel, Dial, Expect, LinkRef, Who, MAX_PENDING_COMMANDS};
+use super::{describe, instance_mut, instance_ref, Sentinel};
+use crate::config::LogLevel;
+use crate::core::Now;
+use crate::resp::Frame;
+
+impl Sentinel {
+    fn dial(&self, m: &Master, who: &Who) -> Dial {
+        let inst = instance_ref(m, who).expect("instance exists");
+        let auth = match who {
+            Who::Sentinel(_) => self
+                .sentinel_pass
+                .clone()
+                .map(|p| (self.sentinel_user.clone(), p)),
+            _ => m.auth_pass.clone().map(|p| (m.auth_user.clone(), p)),
+        };
+        Dial {
+            master: m.name().to_string(),
+            who: who.clone(),
+            host: inst.host.clone(),
+            port: inst.port,
+            pubsub: inst.kind != Kind::Sentinel,
+            auth,
+            client_name: format!("sentinel-{}", &self.myid[..8]),
+            rename: match who {
+                Who::Sentinel(_) => Default::default(),
+                _ => m.rename_commands.clone(),
+            },
+        }
+    }
+
+    pub(super) fn reconnect(&mut self, m: &mut Master, who: &Who, now_ms: u64) {
+        let Some(inst) = instance_ref(m, who) else {
+            return;
+        };
+        let link = &inst.link;
+        if !link.disconnected
+            || now_ms.saturating_sub(link.last_reconn_time_ms) < self.timers.ping_period_ms
+        {
+            return;
+        }
+        let dial = self.dial(m, who);
+        if let Some(inst) = instance_mut(m, who) {
+            inst.link.reconnect(&mut self.io, &dial, now_ms);
+        }
+    }
+
+    /// PING, INFO and hello, each on its own period.
+    pub(super) fn send_periodic(&mut self, m: &mut Master, who: &Who, now_ms: u64) {
+        let master_busy = m.inst.has(flags::O_DOWN | flags::FAILOVER_IN_PROGRESS);
+        let hello = self.hello_payload(m);
+        let rename = match who {
+            Who::Sentinel(_) => Default::default(),
+            _ => m.rename_commands.clone(),
+        };
+        let cmd = |n: &str| super::link::map_command(&rename, n);
+        let t = self.timers.clone();
+        let Some(inst) = instance_mut(m, who) else {
+            return;
+        };
+        if inst.link.disconnected || inst.link.pending_commands >= MAX_PENDING_COMMANDS {
+            return;
+        }
+        let info_period =
+            if inst.kind == Kind::Replica && (master_busy || inst.master_link_down_time_ms != 0) {
+                1000
+            } else {
+                t.info_period_ms
+            };
+        let ping_period = inst.down_after_ms.min(t.ping_period_ms);
+        if inst.kind != Kind::Sentinel
+            && (inst.info_refresh_ms == 0
+                || now_ms.saturating_sub(inst.info_refresh_ms) > info_period)
+        {
+            inst.link
+                .command(&mut self.io, Channel::Cmd, &[cmd("INFO")], Expect::Info);
+        }
+        let link = &mut inst.link;
+        if now_ms.saturating_sub(link.last_pong_time_ms) > ping_period
+            && now_ms.saturating_sub(link.last_ping_time_ms) > ping_period / 2
+        {
+            link.send_ping(&mut self.io, &cmd("PING"), now_ms);
+        }
+        if now_ms.saturating_sub(inst.last_pub_time_ms) > t.publish_period_ms {
+            let ip = self.announce_ip.clone().or(inst.link.local_ip.clone());
+            if let Some(ip) = ip {
+                let payload = format!("{ip},{}", hello);
+                let args = [cmd("PUBLISH"), super::HELLO_CHANNEL.to_string(), payload];
+                inst.link
+                    .command(&mut self.io, Channel::Cmd, &args, Expect::Publish);
+            }
+        }
+    }
+
+    /// Replies arrived on one of `r`'s connections.
+    pub(super) fn link_data(&mut self, m: &mut Master, r: &LinkRef, data: &[u8], now: Now) {
+        let ms = now.mono_ms;
+        let Some(inst) = instance_mut(m, &r.who) else {
+            return;
+        };
+        let replies = match inst.link.data(r.chan, data, ms) {
+            Ok(v) => v,
+            Err(e) => {
+                inst.link.close(&mut self.io, r.chan);
+                let msg = format!(
+                    "Closing link to {}: protocol error: {e}",
+                    describe(m, &r.who)
+                );
+                self.io.out.push_back(super::link::Out::Log {
+                    level: LogLevel::Warning,
+                    msg,
+                });
+                return;
+            }
+        };
+        for (expect, frame) in replies {
+            match (r.chan, expect) {
+                (Channel::PubSub, _) => self.hello_from_pubsub(&frame),
+                (Channel::Cmd, Expect::Ping) => self.ping_reply(m, &r.who, &frame, ms),
+                (Channel::Cmd, Expect::Info) => {
+                    if let Frame::Bulk(b) = &frame {
+                        self.refresh_info(m, &r.who, &String::from_utf8_lossy(b), now);
+                    }
+                }
+                (Channel::Cmd, Expect::Publish) => {
+                    if let (Some(inst), false) =
+                        (instance_mut(m, &r.who), matches!(frame, Frame::Error(_)))
+                    {
+                        inst.last_pub_time_ms = ms;
+                    }
+                }
+                (Channel::Cmd, Expect::IsMasterDown) => {
+                    self.master_down_reply(m, &r.who, &frame, ms)
+                }
+                (Channel::Cmd, Expect::Discard) => {}
+            }
+        }
+    }
+
+    /// PONG, LOADING and MASTERDOWN all mean "alive"; BUSY in SDOWN gets one SCRIPT KILL.
+    fn ping_reply(&mut self, m: &mut Master, who: &Who, frame: &Frame, now_ms: u64) {
+        let script_kill = super::link::map_command(&m.rename_commands, "SCRIPT");
+        let Some(inst) = instance_mut(m, who) else {
+            return;
+        };
+        let text = match frame {
+            Frame::Simple(s) | Frame::Error(s) => s.as_str(),
+            _ => "",
+        };
+        if ["PONG", "LOADING", "MASTERDOWN"]
+            .iter()
+            .any(|p| text.starts_with(p))
+        {
+            inst.link.last_avail_time_ms = now_ms;
+            inst.link.act_ping_time_ms = 0;
+            if text.starts_with("PONG") {
+                inst.flags &= !flags::MASTER_REBOOT;
+            }
+        } else if text.starts_with("BUSY")
+            && inst.has(flags::S_DOWN)
+            && !inst.has(flags::SCRIPT_KILL_SENT)
+        {
+            let args = [script_kill.as_str(), "KILL"];
+            inst.link
+                .command(&mut self.io, Channel::Cmd, &args, Expect::Discard);
+            inst.flags |= flags::SCRIPT_KILL_SENT;
+        }
+        inst.link.last_pong_time_ms = now_ms;
+    }
+
+    /// Redis' `sentinelCheckSubjectivelyDown`, including closing links that look stuck.
+    pub(super) fn check_sdown(&mut self, m: &mut Master, who: &Who, now_ms: u64) {
+        let t = self.timers.clone();
+        let reboot_expired = m.master_reboot_down_after_period_ms != 0
+            && now_ms.saturating_sub(m.master_reboot_since_ms)
+                > m.master_reboot_down_after_period_ms;
+        let Some(inst) = instance_mut(m, who) else {
+            return;
+        };
+        let link = &inst.link;
+        let since = |t0: u64| now_ms.saturating_sub(t0);
+        let elapsed = if link.act_ping_time_ms != 0 {
+            since(link.act_ping_time_ms)
+        } else if link.disconnected {
+            since(link.last_avail_time_ms)
+        } else {
+            0
+        };
+        let half = inst.down_after_ms / 2;
+        if link.cc.is_some()
+            && since(link.cc_conn_time_ms) > t.min_link_reconnect_period_ms
+            && link.act_ping_time_ms != 0
+            && since(link.act_ping_time_ms) > half
+            && since(link.last_pong_time_ms) > half
+        {
+            inst.link.close(&mut self.io, Channel::Cmd);
+        }
+        let link = &inst.link;
+        if link.pc.is_some()
+            && since(link.pc_conn_time_ms) > t.min_link_reconnect_period_ms
+            && since(link.pc_last_activity_ms) > t.publish_period_ms * 3
+        {
+            inst.link.close(&mut self.io, Channel::PubSub);
+        }
+        let down = elapsed > inst.down_after_ms
+            || (inst.kind == Kind::Master
+                && inst.role_reported == Kind::Replica
+                && since(inst.role_reported_time_ms) > inst.down_after_ms + t.info_period_ms * 2)
+            || (inst.has(flags::MASTER_REBOOT) && reboot_expired);
+        if down && !inst.has(flags::S_DOWN) {
+            inst.s_down_since_ms = now_ms;
+            inst.flags |= flags::S_DOWN;
+            self.event(LogLevel::Warning, "+sdown", m, who, "");
+        } else if !down && inst.has(flags::S_DOWN) {
+            inst.flags &= !(flags::S_DOWN | flags::SCRIPT_KILL_SENT);
+            self.event(LogLevel::Warning, "-sdown", m, who, "");
+        }
+    }
+}
