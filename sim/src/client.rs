@@ -54,6 +54,8 @@ pub struct ClientSpec {
     pub log: Arc<Mutex<ClientLog>>,
     /// The server's `requirepass`, sent with AUTH on every new connection.
     pub password: Option<Bytes>,
+    /// Find the master through these Sentinels, by this master name, on every new connection.
+    pub discover: Option<(Vec<SocketAddr>, String)>,
 }
 
 /// One open connection with its read buffer.
@@ -124,6 +126,17 @@ impl Conn {
     }
 }
 
+/// Connects to the client's server, or to the master its Sentinels name.
+async fn open_target(spec: &ClientSpec) -> Result<Conn, String> {
+    let addr = match &spec.discover {
+        None => spec.server,
+        Some((sentinels, master)) => crate::sentinel::discover_master(sentinels, master)
+            .await
+            .ok_or("no master from sentinels")?,
+    };
+    Conn::open_as(addr, spec.password.as_deref()).await
+}
+
 /// Runs the write-read workload forever (the harness kills the node to stop it).
 pub async fn run_write_read(spec: ClientSpec) {
     let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
@@ -139,7 +152,7 @@ pub async fn run_write_read(spec: ClientSpec) {
         sleep(Duration::from_millis(spec.interval_ms + jitter)).await;
         let c = match conn.as_mut() {
             Some(c) => c,
-            None => match Conn::open_as(spec.server, spec.password.as_deref()).await {
+            None => match open_target(&spec).await {
                 Ok(c) => {
                     if !link_up {
                         spec.trace.record(at(&spec), &spec.name, "+link");
@@ -190,6 +203,11 @@ pub async fn run_write_read(spec: ClientSpec) {
             (Some(code), false, _) => spec.trace.record(now, &spec.name, format!("-err {code}")),
             (None, true, true) => spec.trace.record(now, &spec.name, "+ok"),
             _ => {}
+        }
+        if error.as_deref() == Some("READONLY") && spec.discover.is_some() {
+            // A demoted master: ask the Sentinels again.
+            conn = None;
+            continue;
         }
         if error.is_some() {
             refused = true;

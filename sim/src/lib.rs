@@ -17,6 +17,7 @@ pub mod repl_check;
 pub mod replication;
 pub mod run;
 pub mod scenario;
+pub mod sentinel;
 pub mod trace;
 
 use std::path::Path;

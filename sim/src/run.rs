@@ -12,7 +12,6 @@ use crate::trace::Trace;
 use bytes::Bytes;
 use madsim::runtime::Handle;
 use madsim::time::{sleep, sleep_until, Instant};
-use redsim::config::{file::apply_text, Config};
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::Ordering;
@@ -111,12 +110,23 @@ async fn simulate(scenario: Scenario, seed: u64) -> Report {
     let trace = Trace::default();
     let mut violations = Vec::new();
     let mut nodes: BTreeMap<String, NodeEntry> = BTreeMap::new();
+    let sentinels = scenario.sentinel_names();
+    let ips: BTreeMap<String, IpAddr> = scenario
+        .server_list()
+        .iter()
+        .enumerate()
+        .map(|(i, (name, _))| (name.clone(), IpAddr::V4(node_ip(1, i))))
+        .collect();
     for (i, (name, lines)) in scenario.server_list().into_iter().enumerate() {
-        let mut config = Config::default();
-        if let Err(e) = apply_text(&mut config, &lines.join("\n")) {
-            violations.push(format!("server {name}: bad config: {}", e.0.trim()));
-            continue;
-        }
+        let is_sentinel = sentinels.contains(&name);
+        let (config, sentinel_text) = match crate::sentinel::node_config(is_sentinel, &lines, &ips)
+        {
+            Ok(c) => c,
+            Err(e) => {
+                violations.push(format!("server {name}: bad config: {e}"));
+                continue;
+            }
+        };
         let shared = NodeShared::new(&name);
         let restarts = Arc::new(std::sync::atomic::AtomicU32::new(0));
         let ip = node_ip(1, i);
@@ -144,10 +154,16 @@ async fn simulate(scenario: Scenario, seed: u64) -> Report {
                     1000 + i as u32 * 10 + n,
                     node_trace,
                 );
-                let (config, trace, name) =
+                let (mut config, trace, name) =
                     (config.clone(), env_trace.clone(), env_shared.name.clone());
+                // A Sentinel restarts from the config it last rewrote.
+                let text = sentinel_text.as_ref().map(|initial| {
+                    let (c, text) = crate::sentinel::startup_config(&env_shared.disk, initial);
+                    config = c;
+                    text
+                });
                 async move {
-                    if let Err(e) = redsim::shell::run_server(env, config, None).await {
+                    if let Err(e) = redsim::shell::run_server(env, config, text).await {
                         trace.record(
                             Instant::now().duration_since(origin).as_millis() as u64,
                             &name,
@@ -187,6 +203,13 @@ async fn simulate(scenario: Scenario, seed: u64) -> Report {
         let cname = name.clone();
         let client_seed = mix(seed, &name, 0);
         let password = configs.get(&server).and_then(|c| c.requirepass.clone());
+        let discover = scenario.client_discovery(&name).map(|(names, master)| {
+            let addrs = names
+                .iter()
+                .filter_map(|n| nodes.get(n))
+                .map(|n| SocketAddr::new(IpAddr::V4(n.ip), n.port));
+            (addrs.collect::<Vec<_>>(), master)
+        });
         let node = handle
             .create_node()
             .name(&name)
@@ -201,6 +224,7 @@ async fn simulate(scenario: Scenario, seed: u64) -> Report {
                     trace: trace.clone(),
                     log: log.clone(),
                     password: password.clone(),
+                    discover: discover.clone(),
                 };
                 async move {
                     match workload {
@@ -266,7 +290,21 @@ async fn simulate(scenario: Scenario, seed: u64) -> Report {
             .iter()
             .map(|(k, a)| (k.clone(), a.value.clone()))
             .collect();
-        let addr = SocketAddr::new(IpAddr::V4(node.ip), node.port);
+        let mut addr = SocketAddr::new(IpAddr::V4(node.ip), node.port);
+        if let Some((names, master)) = scenario.client_discovery(name) {
+            // Loss is judged against the master the Sentinels name at the end.
+            let addrs: Vec<SocketAddr> = names
+                .iter()
+                .filter_map(|n| nodes.get(n))
+                .map(|n| SocketAddr::new(IpAddr::V4(n.ip), n.port))
+                .collect();
+            let found = checker
+                .spawn(async move { crate::sentinel::discover_master(&addrs, &master).await })
+                .await
+                .ok()
+                .flatten();
+            addr = found.unwrap_or(addr);
+        }
         let password = configs.get(server).and_then(|c| c.requirepass.clone());
         let lost = checker
             .spawn(async move { find_lost(addr, password, &pairs).await })
@@ -289,6 +327,26 @@ async fn simulate(scenario: Scenario, seed: u64) -> Report {
     if let (Some(h), Some(e)) = (&harness, &scenario.expect.replication) {
         violations.extend(h.final_check(&scenario, seed, e, &results, &nodes).await);
     }
+    for e in &scenario.expect.sentinel {
+        let addrs: Vec<(String, SocketAddr)> = sentinels
+            .iter()
+            .filter_map(|n| {
+                nodes
+                    .get(n)
+                    .map(|e| (n.clone(), SocketAddr::new(IpAddr::V4(e.ip), e.port)))
+            })
+            .collect();
+        let nodes2: BTreeMap<String, SocketAddr> = nodes
+            .iter()
+            .map(|(k, n)| (k.clone(), SocketAddr::new(IpAddr::V4(n.ip), n.port)))
+            .collect();
+        let e2 = e.clone();
+        let found = checker
+            .spawn(async move { crate::sentinel::final_check(&e2, &addrs, &nodes2).await })
+            .await
+            .unwrap_or_else(|_| vec!["sentinel check task failed".into()]);
+        violations.extend(found);
+    }
     let acked_writes: u64 = results.iter().map(|r| r.acked.len() as u64).sum();
     let lost_writes: u64 = results.iter().map(|r| r.lost_keys().len() as u64).sum();
     let failed_writes: u64 = results.iter().map(|r| r.failed).sum();
@@ -303,6 +361,9 @@ async fn simulate(scenario: Scenario, seed: u64) -> Report {
     );
     let rendered = trace.render();
     violations.extend(judge(&scenario.expect, &results, &faults.losses, &rendered));
+    for e in &scenario.expect.sentinel {
+        violations.extend(crate::sentinel::trace_check(e, &sentinels, &rendered));
+    }
     let logs = nodes
         .iter()
         .map(|(n, e)| {

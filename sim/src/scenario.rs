@@ -48,9 +48,12 @@ pub struct ServerGroup {
     pub name: String,
     #[serde(default)]
     pub count: Option<usize>,
-    /// redis.conf lines.
+    /// redis.conf lines (sentinel.conf lines for Sentinels).
     #[serde(default)]
     pub config: Vec<String>,
+    /// Run as a Sentinel (`--sentinel`); see `crate::sentinel`.
+    #[serde(default)]
+    pub sentinel: bool,
 }
 
 /// One client, or `count` clients; client i targets server i of the `servers` group.
@@ -65,6 +68,12 @@ pub struct ClientGroup {
     pub workload: Workload,
     #[serde(default = "default_interval_ms")]
     pub interval_ms: u64,
+    /// Find the master through this group of Sentinels (redis-py's `Sentinel`), asking for
+    /// `master`; `server` is then only where the client starts.
+    #[serde(default)]
+    pub via_sentinels: Option<String>,
+    #[serde(default)]
+    pub master: Option<String>,
 }
 
 fn default_interval_ms() -> u64 {
@@ -203,6 +212,9 @@ pub struct Expect {
     /// Replication checks (`[expect.replication]`): see `crate::repl_check::ReplExpect`.
     #[serde(default)]
     pub replication: Option<crate::repl_check::ReplExpect>,
+    /// Sentinel checks (`[[expect.sentinel]]`): see `crate::sentinel::SentinelExpect`.
+    #[serde(default)]
+    pub sentinel: Vec<crate::sentinel::SentinelExpect>,
 }
 
 impl Scenario {
@@ -219,6 +231,35 @@ impl Scenario {
             |g| (&g.name, g.count),
             |g, name| (name, g.config.clone()),
         )
+    }
+
+    /// The Sentinel servers (names, groups expanded).
+    pub fn sentinel_names(&self) -> Vec<String> {
+        let groups: Vec<ServerGroup> = self
+            .servers
+            .iter()
+            .filter(|g| g.sentinel)
+            .cloned()
+            .collect();
+        expand(&groups, |g| (&g.name, g.count), |_, name| name)
+    }
+
+    /// For a client that finds its master through Sentinels: (Sentinel names, master name).
+    pub fn client_discovery(&self, client: &str) -> Option<(Vec<String>, String)> {
+        let g = self
+            .clients
+            .iter()
+            .find(|g| client.starts_with(&g.name) && g.via_sentinels.is_some())?;
+        let group = g.via_sentinels.as_ref()?;
+        let sentinels = self
+            .sentinel_names()
+            .into_iter()
+            .filter(|n| n.starts_with(group.as_str()))
+            .collect();
+        Some((
+            sentinels,
+            g.master.clone().unwrap_or_else(|| "mymaster".into()),
+        ))
     }
 
     /// Every client as (name, target server, workload, interval), groups expanded.

@@ -1,0 +1,286 @@
+//! Sentinels in simulation: their config (sentinel.conf kept on the node's simulated disk, so a
+//! restarted Sentinel remembers its id, epochs and peers), finding the master through them like
+//! redis-py's `Sentinel` does, and the end-of-run checks of a Sentinel-managed group.
+//!
+//! ```toml
+//! [[server]]
+//! name = "x"
+//! count = 3
+//! sentinel = true
+//! config = ["sentinel monitor mymaster s1 6379 2", "sentinel down-after-milliseconds mymaster 1000"]
+//!
+//! [[expect.sentinel]]
+//! master = "mymaster"
+//! servers = ["s1", "s2", "s3"]   # the group: after heal one master, the rest its replicas
+//! final_master_not = "s1"        # optional
+//! ```
+
+use crate::client::Conn;
+use redsim::config::{file::apply_text, Config};
+use redsim::env::Disk;
+use redsim::resp::Frame;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+
+/// Where a Sentinel keeps its config on its simulated disk.
+pub const CONFIG_FILE: &str = "sentinel.conf";
+const SENTINEL_PORT: u16 = 26379;
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SentinelExpect {
+    /// The monitored master's name.
+    pub master: String,
+    /// The servers of the group.
+    pub servers: Vec<String>,
+    /// The server that must not be the master at the end (the one that failed).
+    #[serde(default)]
+    pub final_master_not: Option<String>,
+    /// The server that must be the master at the end.
+    #[serde(default)]
+    pub final_master: Option<String>,
+    /// Least and most `+switch-master` events any one Sentinel may report.
+    #[serde(default)]
+    pub switches_min: Option<usize>,
+    #[serde(default)]
+    pub switches_max: Option<usize>,
+}
+
+/// A node's config from its scenario lines. Sentinel lines may name servers (`s1`); they are
+/// replaced by the server's address, since Sentinel takes IP addresses.
+pub fn node_config(
+    sentinel: bool,
+    lines: &[String],
+    ips: &BTreeMap<String, IpAddr>,
+) -> Result<(Config, Option<String>), String> {
+    let mut config = Config::default();
+    if !sentinel {
+        apply_text(&mut config, &lines.join("\n")).map_err(|e| e.0.trim().to_string())?;
+        return Ok((config, None));
+    }
+    let text: String = lines
+        .iter()
+        .map(|l| {
+            let words: Vec<String> = l
+                .split(' ')
+                .map(|w| ips.get(w).map_or(w.to_string(), |ip| ip.to_string()))
+                .collect();
+            words.join(" ") + "\n"
+        })
+        .collect();
+    let text = format!("port {SENTINEL_PORT}\n{text}");
+    Ok((sentinel_config(&text)?, Some(text)))
+}
+
+/// A Sentinel's config from sentinel.conf text.
+pub fn sentinel_config(text: &str) -> Result<Config, String> {
+    let mut config = Config {
+        sentinel_mode: true,
+        port: SENTINEL_PORT,
+        config_file: Some(CONFIG_FILE.to_string()),
+        ..Config::default()
+    };
+    apply_text(&mut config, text).map_err(|e| e.0.trim().to_string())?;
+    config.config_file = Some(CONFIG_FILE.to_string());
+    Ok(config)
+}
+
+/// The config a (re)starting Sentinel reads: its rewritten file if it has one, else the
+/// scenario's text.
+pub fn startup_config(disk: &dyn Disk, initial: &str) -> (Config, String) {
+    let saved = disk
+        .read(CONFIG_FILE)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .filter(|t| !t.is_empty());
+    for text in saved.iter().map(String::as_str).chain([initial]) {
+        if let Ok(c) = sentinel_config(text) {
+            return (c, text.to_string());
+        }
+    }
+    (Config::default(), initial.to_string())
+}
+
+/// Asks each Sentinel in turn for the master's address, and keeps the first answer whose
+/// server confirms with ROLE that it is a master (redis-py's `Sentinel.discover_master`).
+pub async fn discover_master(sentinels: &[SocketAddr], master: &str) -> Option<SocketAddr> {
+    for s in sentinels {
+        let Some(addr) = ask_master_addr(*s, master).await else {
+            continue;
+        };
+        let Ok(mut c) = Conn::open(addr).await else {
+            continue;
+        };
+        if let Ok(Frame::Array(role)) = c.call(&[b"ROLE"]).await {
+            if role.first() == Some(&Frame::Bulk("master".into())) {
+                return Some(addr);
+            }
+        }
+    }
+    None
+}
+
+/// One Sentinel's `SENTINEL GET-MASTER-ADDR-BY-NAME`.
+pub async fn ask_master_addr(sentinel: SocketAddr, master: &str) -> Option<SocketAddr> {
+    let mut c = Conn::open(sentinel).await.ok()?;
+    let reply = c
+        .call(&[b"SENTINEL", b"GET-MASTER-ADDR-BY-NAME", master.as_bytes()])
+        .await
+        .ok()?;
+    let Frame::Array(items) = reply else {
+        return None;
+    };
+    let [Frame::Bulk(ip), Frame::Bulk(port)] = items.as_slice() else {
+        return None;
+    };
+    let ip: IpAddr = std::str::from_utf8(ip).ok()?.parse().ok()?;
+    let port: u16 = std::str::from_utf8(port).ok()?.parse().ok()?;
+    Some(SocketAddr::new(ip, port))
+}
+
+/// A Sentinel's config epoch for `master` (`SENTINEL MASTER`'s config-epoch field).
+async fn config_epoch(sentinel: SocketAddr, master: &str) -> Option<String> {
+    let mut c = Conn::open(sentinel).await.ok()?;
+    let Frame::Array(fields) = c
+        .call(&[b"SENTINEL", b"MASTER", master.as_bytes()])
+        .await
+        .ok()?
+    else {
+        return None;
+    };
+    let pos = fields
+        .iter()
+        .position(|f| *f == Frame::Bulk("config-epoch".into()))?;
+    match fields.get(pos + 1)? {
+        Frame::Bulk(b) => Some(String::from_utf8_lossy(b).into_owned()),
+        _ => None,
+    }
+}
+
+/// A server's `ROLE`: `Some(None)` for a master, `Some(Some(addr))` for a replica of `addr`.
+async fn role_of(addr: SocketAddr) -> Option<Option<SocketAddr>> {
+    let mut c = Conn::open(addr).await.ok()?;
+    let Frame::Array(role) = c.call(&[b"ROLE"]).await.ok()? else {
+        return None;
+    };
+    match role.as_slice() {
+        [Frame::Bulk(r), ..] if r.as_ref() == b"master" => Some(None),
+        [Frame::Bulk(r), Frame::Bulk(host), Frame::Int(port), ..] if r.as_ref() == b"slave" => {
+            let ip: IpAddr = std::str::from_utf8(host).ok()?.parse().ok()?;
+            Some(Some(SocketAddr::new(ip, u16::try_from(*port).ok()?)))
+        }
+        _ => None,
+    }
+}
+
+/// After heal: all Sentinels agree on the master and its config epoch, exactly one server of the
+/// group is a master and it is the one they name, and every other server replicates from it.
+pub async fn final_check(
+    e: &SentinelExpect,
+    sentinels: &[(String, SocketAddr)],
+    nodes: &BTreeMap<String, SocketAddr>,
+) -> Vec<String> {
+    let mut v = Vec::new();
+    let name_of = |a: SocketAddr| {
+        nodes
+            .iter()
+            .find(|(_, n)| **n == a)
+            .map_or(a.to_string(), |(k, _)| k.clone())
+    };
+    let mut views = BTreeMap::new();
+    for (sname, addr) in sentinels {
+        let master = ask_master_addr(*addr, &e.master).await.map(name_of);
+        let epoch = config_epoch(*addr, &e.master).await;
+        views.insert(sname.clone(), (master, epoch));
+    }
+    let distinct: std::collections::BTreeSet<_> = views.values().collect();
+    if distinct.len() != 1 {
+        v.push(format!(
+            "sentinel: sentinels disagree on {}: {views:?}",
+            e.master
+        ));
+    }
+    let agreed = views.values().next().and_then(|(m, _)| m.clone());
+    let mut masters = Vec::new();
+    for s in &e.servers {
+        let Some(&addr) = nodes.get(s) else { continue };
+        match role_of(addr).await {
+            Some(None) => masters.push(s.clone()),
+            Some(Some(upstream)) => {
+                let up = name_of(upstream);
+                if Some(&up) != agreed.as_ref() {
+                    v.push(format!(
+                        "sentinel: {s} replicates from {up}, not the master {agreed:?}"
+                    ));
+                }
+            }
+            None => v.push(format!("sentinel: {s} did not answer ROLE after heal")),
+        }
+    }
+    if masters.len() != 1 || masters.first() != agreed.as_ref() {
+        v.push(format!(
+            "sentinel: after heal the masters of {} are {masters:?}, sentinels say {agreed:?}",
+            e.master
+        ));
+    }
+    if let (Some(not), Some(m)) = (&e.final_master_not, &agreed) {
+        if m == not {
+            v.push(format!(
+                "sentinel: {not} is still the master of {}",
+                e.master
+            ));
+        }
+    }
+    if let (Some(want), Some(m)) = (&e.final_master, &agreed) {
+        if m != want {
+            v.push(format!(
+                "sentinel: the master of {} is {m}, expected {want}",
+                e.master
+            ));
+        }
+    }
+    v
+}
+
+/// Trace checks: no Sentinel voted for two leaders in one epoch, and each Sentinel's number of
+/// `+switch-master` events for `e.master` is within bounds.
+pub fn trace_check(e: &SentinelExpect, sentinels: &[String], trace: &str) -> Vec<String> {
+    let mut v = Vec::new();
+    let mut votes: BTreeMap<(String, String), String> = BTreeMap::new();
+    let mut switches: BTreeMap<String, usize> = sentinels.iter().map(|s| (s.clone(), 0)).collect();
+    for line in trace.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        match words.as_slice() {
+            [t, node, "+vote-for-leader", leader, epoch, ..] => {
+                let key = (node.to_string(), epoch.to_string());
+                if let Some(prev) = votes.insert(key, leader.to_string()) {
+                    if prev != *leader {
+                        v.push(format!("sentinel: {node} voted for {prev} and {leader} in epoch {epoch} (at {t})"));
+                    }
+                }
+            }
+            [_, node, "+switch-master", m, ..] if *m == e.master => {
+                if let Some(n) = switches.get_mut(*node) {
+                    *n += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    let most = switches.values().copied().max().unwrap_or(0);
+    let least = switches.values().copied().min().unwrap_or(0);
+    if e.switches_min.is_some_and(|min| least < min) {
+        v.push(format!(
+            "sentinel: +switch-master counts {switches:?}, expected at least {:?}",
+            e.switches_min
+        ));
+    }
+    if e.switches_max.is_some_and(|max| most > max) {
+        v.push(format!(
+            "sentinel: +switch-master counts {switches:?}, expected at most {:?}",
+            e.switches_max
+        ));
+    }
+    v
+}
