@@ -22,6 +22,8 @@ pub mod instance;
 pub mod link;
 mod monitor;
 mod state_conf;
+#[cfg(test)]
+mod tests;
 
 use crate::config::LogLevel;
 use crate::core::{ConnId, Now};
