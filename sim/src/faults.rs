@@ -117,6 +117,7 @@ impl FaultState {
             }
             // The harness node sends the command (`crate::replication`); this names the target.
             FaultAction::Replicaof => format!(" {}", f.target.as_deref().unwrap_or_default()),
+            FaultAction::Command => format!(" {}", f.args.join(" ")),
             FaultAction::DiskHeal => {
                 let failed: u64 = targets.iter().map(|(_, n)| n.shared.disk.heal()).sum();
                 let s = if failed == 1 { "" } else { "s" };

@@ -100,6 +100,15 @@ pub fn validate_fault(
     if let Some(n) = f.from.iter().find(|n| !is_node(n)) {
         return Err(format!("`from` names unknown node {n}"));
     }
+    if f.action == FaultAction::Command {
+        if f.args.is_empty() {
+            return Err("needs `args` (the command to send)".into());
+        }
+        return match f.nodes.iter().find(|n| !servers.contains(n)) {
+            Some(n) => Err(format!("{n} is not a server")),
+            None => Ok(()),
+        };
+    }
     if f.action != FaultAction::Replicaof {
         return Ok(());
     }

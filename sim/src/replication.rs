@@ -51,6 +51,7 @@ pub struct Harness {
     origin: Instant,
     trace: Trace,
     servers: Arc<BTreeMap<String, Target>>,
+    targets: BTreeMap<String, Target>,
     samples: Samples,
 }
 
@@ -65,23 +66,31 @@ impl Harness {
         scenario: &Scenario,
         nodes: &BTreeMap<String, NodeEntry>,
     ) -> Option<Harness> {
-        let sends = scenario
-            .faults
-            .iter()
-            .any(|f| f.action == crate::scenario::FaultAction::Replicaof);
+        let sends = scenario.faults.iter().any(|f| {
+            use crate::scenario::FaultAction::{Command, Replicaof};
+            matches!(f.action, Replicaof | Command)
+        });
         if !sends && scenario.expect.replication.is_none() {
             return None;
         }
-        let servers = server_configs(scenario)
+        let configs = server_configs(scenario);
+        // Commands may go to any server, Sentinels included; replication checks data servers.
+        let targets: BTreeMap<String, Target> = scenario
+            .server_list()
             .into_iter()
-            .filter_map(|(name, config)| {
+            .filter_map(|(name, _)| {
                 let n = nodes.get(&name)?;
                 let target = Target {
                     addr: SocketAddr::new(IpAddr::V4(n.ip), n.port),
-                    password: config.requirepass,
+                    password: configs.get(&name).and_then(|c| c.requirepass.clone()),
                 };
                 Some((name, target))
             })
+            .collect();
+        let servers = targets
+            .iter()
+            .filter(|(name, _)| configs.contains_key(*name))
+            .map(|(n, t)| (n.clone(), t.clone()))
             .collect();
         let harness = Harness {
             node: handle
@@ -92,6 +101,7 @@ impl Harness {
             origin,
             trace: trace.clone(),
             servers: Arc::new(servers),
+            targets,
             samples: Default::default(),
         };
         if scenario.expect.replication.is_some() {
@@ -112,9 +122,20 @@ impl Harness {
             ],
             None => return format!(" (unknown server {target})"),
         };
+        self.send(&f.nodes, args).await
+    }
+
+    /// Sends a `command` fault's arguments to each of its nodes.
+    pub async fn command(&self, f: &Fault) -> String {
+        let args = f.args.iter().map(|a| Bytes::from(a.clone())).collect();
+        self.send(&f.nodes, args).await
+    }
+
+    /// Sends `args` to each node; returns the replies for the trace line.
+    async fn send(&self, nodes: &[String], args: Vec<Bytes>) -> String {
         let mut replies = Vec::new();
-        for name in &f.nodes {
-            let Some(t) = self.servers.get(name).cloned() else {
+        for name in nodes {
+            let Some(t) = self.targets.get(name).cloned() else {
                 continue;
             };
             let args = args.clone();
@@ -132,7 +153,7 @@ impl Harness {
                 Ok(other) => format!("{other:?}"),
                 Err(e) => format!("no reply: {e}"),
             };
-            replies.push(if f.nodes.len() == 1 {
+            replies.push(if nodes.len() == 1 {
                 text
             } else {
                 format!("{name}: {text}")

@@ -252,8 +252,10 @@ async fn simulate(scenario: Scenario, seed: u64) -> Report {
         sleep_until(origin + Duration::from_millis(fault_ms)).await;
         let now = at_ms(Instant::now());
         let mut line = faults.apply(&handle, &nodes, f, now, seed);
-        if let (FaultAction::Replicaof, Some(h)) = (f.action, &harness) {
-            line.push_str(&h.replicaof(f).await);
+        match (f.action, &harness) {
+            (FaultAction::Replicaof, Some(h)) => line.push_str(&h.replicaof(f).await),
+            (FaultAction::Command, Some(h)) => line.push_str(&h.command(f).await),
+            _ => {}
         }
         trace.record(now, "harness", line);
     }

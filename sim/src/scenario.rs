@@ -7,13 +7,14 @@
 //! [[fault]]
 //! at_s_range = [5, 20]    # or: at_s = 12.5
 //! action = "crash"        # kill crash restart partition heal pause resume clock-jump disk-fail
-//!                         # disk-heal replicaof
+//!                         # disk-heal replicaof command
 //! nodes = ["s1"]
 //! torn = true             # crash: a seeded prefix of the unsynced appends survives
 //! # disk-fail: fail = ["write", "fsync"] (default both), error = "io" (EIO) or "no-space" (ENOSPC)
 //! # clock-jump: jump_s = -30
 //! # partition: from = ["s1"] cuts `nodes` off from these only (default: from every other node)
 //! # replicaof: target = "s1" (a server name) or "no one"; sent as REPLICAOF to each of `nodes`
+//! # command: args = ["SENTINEL", "FAILOVER", "mymaster"]; sent to each of `nodes`
 //! ```
 
 use crate::disk::{DiskError, FailOp};
@@ -119,6 +120,9 @@ pub struct Fault {
     /// For `partition`: the other side (default: every node not in `nodes`).
     #[serde(default)]
     pub from: Vec<String>,
+    /// For `command`: the command and its arguments.
+    #[serde(default)]
+    pub args: Vec<String>,
 }
 
 impl Fault {
@@ -169,6 +173,8 @@ pub enum FaultAction {
     DiskHeal,
     /// The harness sends `REPLICAOF <target> <port>` (or `REPLICAOF NO ONE`) to the nodes.
     Replicaof,
+    /// The harness sends the command `args` to the nodes (e.g. `SENTINEL FAILOVER mymaster`).
+    Command,
 }
 
 impl FaultAction {
@@ -186,6 +192,7 @@ impl FaultAction {
             FaultAction::DiskFail => "disk-fail",
             FaultAction::DiskHeal => "disk-heal",
             FaultAction::Replicaof => "replicaof",
+            FaultAction::Command => "command",
         }
     }
 }
@@ -318,6 +325,7 @@ impl Scenario {
                 ("error", f.error.is_some(), FaultAction::DiskFail),
                 ("target", f.target.is_some(), FaultAction::Replicaof),
                 ("from", !f.from.is_empty(), FaultAction::Partition),
+                ("args", !f.args.is_empty(), FaultAction::Command),
             ];
             if let Some((opt, ..)) = misplaced
                 .iter()

@@ -181,17 +181,18 @@ impl Sentinel {
 
     // ---- connections --------------------------------------------------------------------
 
-    pub fn handle_connected(&mut self, now: Now, conn: ConnId, local_ip: String) {
-        let Some(r) = self.io.conns.get(&conn).cloned() else {
-            return;
-        };
-        let Some(m) = self.masters.get_mut(&r.master) else {
-            return;
-        };
-        if let Some(inst) = instance_mut(m, &r.who) {
-            inst.link.connected(&mut self.io, conn, local_ip);
+    pub fn handle_connected(&mut self, _now: Now, conn: ConnId, local_ip: String) {
+        let inst = self
+            .io
+            .conns
+            .get(&conn)
+            .cloned()
+            .and_then(|r| instance_mut(self.masters.get_mut(&r.master)?, &r.who));
+        match inst {
+            Some(inst) => inst.link.connected(&mut self.io, conn, local_ip),
+            // Closed while it was connecting: close it now that it exists.
+            None => self.io.out.push_back(Out::Close { conn }),
         }
-        let _ = now;
     }
 
     pub fn handle_data(&mut self, now: Now, conn: ConnId, data: &[u8]) {
