@@ -90,6 +90,11 @@ fn sentinel(s: &mut Server, call: &Call) {
         "info-cache" => info_cache(s, call),
         "simulate-failure" => simulate_failure(s, call),
         "debug" => super::sentinel_admin::debug(s, call),
+        #[cfg(feature = "bug-injection")]
+        "inject-bug" if fixed(3) && is(&call.args[2], "vote-twice") => {
+            sen(s).bug_vote_twice = true;
+            s.reply(call.id).ok()
+        }
         "masters"
         | "master"
         | "replicas"

@@ -122,12 +122,7 @@ impl Sentinel {
             self.io
                 .event(LogLevel::Warning, "+new-epoch", e, Some(m.name()));
         }
-        if m.leader_epoch < req_epoch && self.current_epoch <= req_epoch {
-            assert!(
-                m.leader_epoch < self.current_epoch,
-                "one vote per epoch: already voted in {}",
-                m.leader_epoch
-            );
+        if self.may_vote(m, req_epoch, req_runid) {
             m.leader = Some(req_runid.to_string());
             m.leader_epoch = self.current_epoch;
             self.flush_config();
@@ -139,6 +134,18 @@ impl Sentinel {
             }
         }
         (m.leader.clone(), m.leader_epoch)
+    }
+
+    /// One vote per epoch: only for an epoch newer than our last vote, and not older than ours.
+    fn may_vote(&self, m: &Master, req_epoch: u64, req_runid: &str) -> bool {
+        let allowed = m.leader_epoch < req_epoch && self.current_epoch <= req_epoch;
+        #[cfg(feature = "bug-injection")]
+        if self.bug_vote_twice {
+            let again = m.leader_epoch == req_epoch && m.leader.as_deref() != Some(req_runid);
+            return allowed || again;
+        }
+        let _ = req_runid;
+        allowed
     }
 
     /// The leader for `epoch`, if one has a majority of all Sentinels and at least the quorum.

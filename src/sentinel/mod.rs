@@ -109,6 +109,9 @@ pub struct Sentinel {
     pub rng: ChaCha8Rng,
     /// Hellos received while their master was being handled, processed after it.
     deferred_hellos: Vec<String>,
+    /// SENTINEL INJECT-BUG vote-twice: grant a second vote in an epoch (tests of the checks).
+    #[cfg(feature = "bug-injection")]
+    pub bug_vote_twice: bool,
 }
 
 impl Sentinel {
@@ -140,6 +143,8 @@ impl Sentinel {
             io,
             rng,
             deferred_hellos: Vec::new(),
+            #[cfg(feature = "bug-injection")]
+            bug_vote_twice: false,
         };
         for mc in &conf.masters {
             let m = state_conf::master_from_conf(mc, now.mono_ms);
