@@ -11,6 +11,7 @@ pub mod log;
 pub mod rdb;
 pub mod repl;
 pub mod resp;
+pub mod sentinel;
 pub mod shell;
 pub mod text;
 pub mod tokio_env;
