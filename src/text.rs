@@ -120,6 +120,55 @@ pub fn quote_arg(arg: &[u8]) -> String {
     s
 }
 
+/// Redis' `sdscatrepr`: always in double quotes, escaping what needs it.
+pub fn repr_arg(arg: &[u8]) -> String {
+    let q = quote_arg(arg);
+    if q.starts_with('"') {
+        q
+    } else {
+        format!("\"{q}\"")
+    }
+}
+
+/// The sign and magnitude of a number read like C's strtol family: leading spaces, an optional
+/// sign, then digits up to the first non-digit (none = 0); the magnitude saturates.
+fn c_number(s: &str) -> (bool, u64) {
+    let s = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+    let (negative, digits) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let magnitude = digits
+        .bytes()
+        .take_while(u8::is_ascii_digit)
+        .fold(0u64, |n, d| {
+            n.saturating_mul(10).saturating_add(u64::from(d - b'0'))
+        });
+    (negative, magnitude)
+}
+
+/// C's `atoi` as glibc has it: `strtol`, saturated to a long, then cut to an int.
+pub fn atoi(s: &str) -> i32 {
+    let (negative, magnitude) = c_number(s);
+    let long = match (negative, i64::try_from(magnitude)) {
+        (false, Ok(n)) => n,
+        (false, Err(_)) => i64::MAX,
+        (true, Ok(n)) => -n,
+        (true, Err(_)) => i64::MIN,
+    };
+    long as i32
+}
+
+/// C's `strtoull`: a negative number wraps around, an overflow gives the maximum.
+pub fn strtoull(s: &str) -> u64 {
+    match c_number(s) {
+        (_, u64::MAX) => u64::MAX,
+        (true, n) => n.wrapping_neg(),
+        (false, n) => n,
+    }
+}
+
 /// Glob-style matching as Redis' `stringmatchlen`: `*`, `?`, `[abc]`, `[^a-z]`, `\x` escapes.
 pub fn glob_match(pattern: &[u8], s: &[u8], nocase: bool) -> bool {
     glob_at(pattern, s, nocase, 0)

@@ -25,7 +25,6 @@ use std::net::{IpAddr, SocketAddr};
 
 /// Where a Sentinel keeps its config on its simulated disk.
 pub const CONFIG_FILE: &str = "sentinel.conf";
-const SENTINEL_PORT: u16 = 26379;
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -69,17 +68,14 @@ pub fn node_config(
             words.join(" ") + "\n"
         })
         .collect();
-    let text = format!("port {SENTINEL_PORT}\n{text}");
     Ok((sentinel_config(&text)?, Some(text)))
 }
 
 /// A Sentinel's config from sentinel.conf text.
 pub fn sentinel_config(text: &str) -> Result<Config, String> {
     let mut config = Config {
-        sentinel_mode: true,
-        port: SENTINEL_PORT,
         config_file: Some(CONFIG_FILE.to_string()),
-        ..Config::default()
+        ..Config::sentinel_defaults()
     };
     apply_text(&mut config, text).map_err(|e| e.0.trim().to_string())?;
     config.config_file = Some(CONFIG_FILE.to_string());

@@ -1,6 +1,5 @@
-//! `redsim-sentinel sentinel.conf`: Sentinel mode is not built yet.
+//! `redsim-sentinel sentinel.conf [--directive value]...`: redsim-server in Sentinel mode.
 
 fn main() {
-    eprintln!("redsim-sentinel: Sentinel mode is not implemented yet (see the Sentinel issue).");
-    std::process::exit(1);
+    redsim::cli::main(true);
 }

@@ -3,12 +3,15 @@
 //!
 //! Like redis-server, command-line options are turned into config lines appended after the file's
 //! text, and the whole is read as one config: later lines win, except that `save` lines add up
-//! (the first one read replaces the default save points).
+//! (the first one read replaces the default save points). In Sentinel mode the `sentinel ...`
+//! lines are held back and applied after all the others: global ones, then `monitor`, then the
+//! per-master ones, so their order in the file does not matter (as in Redis).
 
 use super::table::{self, APPEND, MULTI_ARG};
 use super::Config;
-use crate::text::{quote_arg, split_args};
-use std::collections::BTreeMap;
+use crate::sentinel::config::{self as sentinel, SentinelConf};
+use crate::text::{repr_arg, split_args};
+use std::collections::{BTreeMap, VecDeque};
 
 /// A config error, printed the way Redis prints one before exiting with status 1.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,49 +34,82 @@ const DEPRECATED: &[&str] = &[
     "lua-replicate-commands",
 ];
 
-type Reader<'a> = &'a dyn Fn(&str) -> std::io::Result<String>;
+/// The file system as config loading sees it.
+pub trait Files {
+    /// A config file's text (the one named on the command line, and each `include`).
+    fn read(&self, path: &str) -> std::io::Result<String>;
+    /// True if a Sentinel script at `path` exists and may be executed.
+    fn executable(&self, path: &str) -> bool;
+}
+
+/// No file system at all: `include` fails, and no script exists.
+struct NoFiles;
+
+impl Files for NoFiles {
+    fn read(&self, _: &str) -> std::io::Result<String> {
+        Err(std::io::ErrorKind::Unsupported.into())
+    }
+    fn executable(&self, _: &str) -> bool {
+        false
+    }
+}
 
 /// Builds the config from command-line arguments (without the program name). The first argument
-/// is a config file unless it starts with `-`. `read` loads a file's text (also for `include`).
-/// Returns the config and the config file's text (for CONFIG REWRITE).
+/// is a config file unless it starts with `-`. Sentinel mode is on when `sentinel` is true (the
+/// redsim-sentinel binary) or an argument is exactly `--sentinel`; it starts from
+/// `Config::sentinel_defaults()`. Returns the config and the config file's text (for CONFIG
+/// REWRITE).
 pub fn load(
     args: &[String],
-    read: impl Fn(&str) -> std::io::Result<String>,
+    sentinel: bool,
+    files: &dyn Files,
 ) -> Result<(Config, Option<String>), ConfigError> {
     let (file, options) = match args.split_first() {
         Some((first, rest)) if !first.starts_with('-') => (Some(first), rest),
         _ => (None, args),
     };
-    let text = file.map(|f| read_config_file(&read, f)).transpose()?;
-    let mut loader = Loader::new(&read);
+    let text = file.map(|f| read_config_file(files, f)).transpose()?;
+    let mut loader = Loader::new(files);
+    if sentinel || args.iter().any(|a| a == "--sentinel") {
+        loader.config = Config::sentinel_defaults();
+    }
     let all = format!(
         "{}\n{}",
         text.as_deref().unwrap_or(""),
         command_line_options(options)
     );
     loader.apply(&all)?;
+    loader.apply_sentinel_lines()?;
     let mut config = loader.config;
     config.config_file = file.cloned();
     Ok((config, text))
 }
 
-/// Applies every line of a config text to `config` (`include` is refused: nothing to read from).
+/// Applies every line of a config text to `config` (`include` is refused and Sentinel scripts
+/// are missing: there is no file system). In Sentinel mode (`config.sentinel_mode`) the
+/// `sentinel` lines of this text are applied last, as `load` does.
 pub fn apply_text(config: &mut Config, text: &str) -> Result<(), ConfigError> {
-    let no_files = |_: &str| Err(std::io::ErrorKind::Unsupported.into());
-    let mut loader = Loader::new(&no_files);
+    let mut loader = Loader::new(&NoFiles);
     loader.config = std::mem::take(config);
-    let result = loader.apply(text);
+    let result = loader
+        .apply(text)
+        .and_then(|()| loader.apply_sentinel_lines());
     *config = loader.config;
     result
 }
 
-fn read_config_file(read: Reader, path: &str) -> Result<String, ConfigError> {
-    read(path).map_err(|e| {
-        // Rust appends " (os error N)" to strerror's text; Redis prints strerror alone.
-        let e = e.to_string();
-        let e = e.find(" (os error ").map_or(e.as_str(), |i| &e[..i]);
+fn read_config_file(files: &dyn Files, path: &str) -> Result<String, ConfigError> {
+    files.read(path).map_err(|e| {
+        let e = strerror(&e);
         ConfigError(format!("Fatal error, can't open config file '{path}': {e}"))
     })
+}
+
+/// An I/O error as Redis prints one: strerror's text, without Rust's " (os error N)".
+pub fn strerror(e: &std::io::Error) -> String {
+    let e = e.to_string();
+    e.find(" (os error ")
+        .map_or(e.clone(), |i| e[..i].to_string())
 }
 
 /// Turns `--name value ...` arguments into config lines exactly as redis-server's main() does:
@@ -84,7 +120,7 @@ fn command_line_options(args: &[String]) -> String {
     let mut have_value = true;
     for (j, arg) in args.iter().enumerate() {
         let Some(name) = arg.strip_prefix("--").filter(|_| have_value) else {
-            options.push_str(&always_quoted(arg));
+            options.push_str(&repr_arg(arg.as_bytes()));
             options.push(' ');
             have_value = true;
             continue;
@@ -97,26 +133,18 @@ fn command_line_options(args: &[String]) -> String {
         let words = split_args(arg.as_bytes()).map_or(0, |w| w.len());
         have_value = words != 1;
         let next_is_option = args.get(j + 1).is_some_and(|n| n.starts_with("--"));
+        let bare = words == 1 && (next_is_option || j + 1 == args.len());
         // `--save` directly followed by another option (or nothing) means `save ""`.
-        if words == 1
-            && arg.eq_ignore_ascii_case("--save")
-            && (next_is_option || j + 1 == args.len())
-        {
+        if bare && arg.eq_ignore_ascii_case("--save") {
             options.push_str("\"\"");
+            have_value = true;
+        }
+        // `--sentinel` so placed is a flag: the `sentinel` line it makes is ignored.
+        if bare && arg.eq_ignore_ascii_case("--sentinel") {
             have_value = true;
         }
     }
     options
-}
-
-/// Redis' `sdscatrepr`: always in double quotes, escaping what needs it.
-fn always_quoted(arg: &str) -> String {
-    let q = quote_arg(arg.as_bytes());
-    if q.starts_with('"') {
-        q
-    } else {
-        format!("\"{q}\"")
-    }
 }
 
 /// Why one line could not be applied.
@@ -127,46 +155,80 @@ enum Failure {
     Fatal(ConfigError),
 }
 
+/// A `sentinel` line held back until the whole config is read.
+struct SentinelLine {
+    line_no: usize,
+    line: String,
+    /// The words after "sentinel".
+    args: Vec<String>,
+}
+
+/// Redis' fatal config error about one line.
+fn line_error(line_no: usize, line: &str, msg: &str) -> ConfigError {
+    ConfigError(format!(
+        "\n*** FATAL CONFIG FILE ERROR (Redis {}) ***\nReading the configuration file, at line {line_no}\n>>> '{line}'\n{msg}",
+        crate::REDIS_VERSION,
+    ))
+}
+
 /// Applies config lines in order, remembering what a multi-line load needs.
 struct Loader<'a> {
     config: Config,
-    read: Reader<'a>,
+    files: &'a dyn Files,
     /// `APPEND` directives already read in this load: their later lines add to the value.
     seen: Vec<&'static str>,
     depth: usize,
+    sentinel_lines: Vec<SentinelLine>,
 }
 
 impl<'a> Loader<'a> {
-    fn new(read: Reader<'a>) -> Self {
+    fn new(files: &'a dyn Files) -> Self {
         Loader {
             config: Config::default(),
-            read,
+            files,
             seen: Vec::new(),
             depth: 0,
+            sentinel_lines: Vec::new(),
         }
     }
 
     fn apply(&mut self, text: &str) -> Result<(), ConfigError> {
         for (i, raw) in text.split('\n').enumerate() {
             let line = raw.trim_matches([' ', '\t', '\r', '\n']);
-            match self.apply_line(line) {
+            match self.apply_line(i + 1, line) {
                 Ok(()) => {}
                 Err(Failure::Fatal(e)) => return Err(e),
-                Err(Failure::Line(msg)) => {
-                    return Err(ConfigError(format!(
-                        "\n*** FATAL CONFIG FILE ERROR (Redis {}) ***\nReading the configuration file, at line {}\n>>> '{}'\n{}",
-                        crate::REDIS_VERSION,
-                        i + 1,
-                        line,
-                        msg
-                    )))
-                }
+                Err(Failure::Line(msg)) => return Err(line_error(i + 1, line, &msg)),
             }
         }
         Ok(())
     }
 
-    fn apply_line(&mut self, line: &str) -> Result<(), Failure> {
+    /// Sentinel mode, once every line is read: applies the held-back `sentinel` lines, global
+    /// ones first, then `monitor`, then the per-master ones (each group in file order).
+    fn apply_sentinel_lines(&mut self) -> Result<(), ConfigError> {
+        if !self.config.sentinel_mode {
+            return Ok(());
+        }
+        let conf = self
+            .config
+            .sentinel
+            .get_or_insert_with(SentinelConf::default);
+        let held = std::mem::take(&mut self.sentinel_lines);
+        for pass in 0..3 {
+            for l in held.iter().filter(|l| sentinel::load_pass(&l.args) == pass) {
+                sentinel::apply_line(conf, &l.args)
+                    .and_then(|()| match sentinel::script_of(&l.args) {
+                        Some((path, msg)) if !self.files.executable(path) => Err(msg.into()),
+                        _ => Ok(()),
+                    })
+                    .map_err(|msg| line_error(l.line_no, &l.line, &msg))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn apply_line(&mut self, line_no: usize, line: &str) -> Result<(), Failure> {
         if line.is_empty() || line.starts_with('#') {
             return Ok(());
         }
@@ -202,6 +264,21 @@ impl<'a> Loader<'a> {
         match (name.as_str(), words.len()) {
             (n, 2) if DEPRECATED.contains(&n) => Ok(()),
             ("include", 2) => self.include(&words[1]),
+            // A bare `sentinel` (what `--sentinel` becomes) is ignored.
+            ("sentinel", 1) => Ok(()),
+            ("sentinel", _) if !self.config.sentinel_mode => Err(Failure::Line(
+                "sentinel directive while not in sentinel mode".into(),
+            )),
+            ("sentinel", _) => {
+                let (line, args) = (line.to_string(), words[1..].to_vec());
+                let held = SentinelLine {
+                    line_no,
+                    line,
+                    args,
+                };
+                self.sentinel_lines.push(held);
+                Ok(())
+            }
             _ => Err(Failure::Line(
                 "Bad directive or wrong number of arguments".into(),
             )),
@@ -214,7 +291,7 @@ impl<'a> Loader<'a> {
                 "include nesting deeper than {MAX_INCLUDE_DEPTH} files"
             )));
         }
-        let text = read_config_file(self.read, path).map_err(Failure::Fatal)?;
+        let text = read_config_file(self.files, path).map_err(Failure::Fatal)?;
         self.depth += 1;
         let result = self.apply(&text);
         self.depth -= 1;
@@ -245,22 +322,29 @@ fn directive_of(line: &str) -> Option<&'static table::Directive> {
 /// A changed directive is rewritten in place of its first line and its other lines are dropped
 /// (a master's `replicaof` lines all go). Directives missing from the file are appended after
 /// a "# Generated by CONFIG REWRITE" line when they differ from their default.
+/// In Sentinel mode `save` lines are dropped (Redis writes none for a Sentinel) and the
+/// `sentinel` lines are rewritten (see `rewrite_sentinel`).
 pub fn rewrite(old_text: Option<&str>, config: &Config) -> String {
     let old: Vec<&str> = old_text.map_or_else(Vec::new, |t| t.lines().collect());
-    let no_files = |_: &str| Err(std::io::ErrorKind::Unsupported.into());
-    let mut from_file = Loader::new(&no_files);
+    let mut from_file = Loader::new(&NoFiles);
     let mut lines_of: BTreeMap<&'static str, Vec<usize>> = BTreeMap::new();
     for (i, line) in old.iter().enumerate() {
         if let Some(d) = directive_of(line) {
             lines_of.entry(d.name).or_default().push(i);
         }
         // What the file alone configures; its lines loaded once already, so errors are moot.
-        let _ = from_file.apply_line(line.trim());
+        let _ = from_file.apply_line(i + 1, line.trim());
     }
     let defaults = Config::default();
     let mut lines: Vec<Option<String>> = old.iter().map(|l| Some(l.to_string())).collect();
     let mut appended = Vec::new();
     for d in table::all() {
+        if config.sentinel_mode && d.name == "save" {
+            for &i in lines_of.get(d.name).into_iter().flatten() {
+                lines[i] = None;
+            }
+            continue;
+        }
         let value = d.get(config);
         match lines_of.get(d.name) {
             Some(at) if d.get(&from_file.config) != value => {
@@ -274,6 +358,9 @@ pub fn rewrite(old_text: Option<&str>, config: &Config) -> String {
             None => {}
         }
     }
+    if let (true, Some(conf)) = (config.sentinel_mode, &config.sentinel) {
+        rewrite_sentinel(&old, &mut lines, &mut appended, conf);
+    }
     let mut out: Vec<String> = lines.into_iter().flatten().collect();
     if !appended.is_empty() {
         if !old.iter().any(|l| l.trim() == REWRITE_SIGNATURE) {
@@ -284,6 +371,57 @@ pub fn rewrite(old_text: Option<&str>, config: &Config) -> String {
     out.iter().map(|l| format!("{l}\n")).collect()
 }
 
+/// The option of a `sentinel <option> ...` line (lowercase).
+fn sentinel_option_of(line: &str) -> Option<String> {
+    let line = line.trim();
+    if line.starts_with('#') {
+        return None;
+    }
+    match split_args(line.as_bytes())?.as_slice() {
+        [word, option, ..] if word.eq_ignore_ascii_case(b"sentinel") => {
+            Some(String::from_utf8_lossy(option).to_ascii_lowercase())
+        }
+        _ => None,
+    }
+}
+
+/// Sentinel mode's part of CONFIG REWRITE, as Redis does it: each old `sentinel <option>` line is
+/// replaced in place by the next new line for the same option (a known-replica line takes an old
+/// `known-slave` line first), new lines left over are appended when forced, and old lines left
+/// over are dropped.
+fn rewrite_sentinel(
+    old: &[&str],
+    lines: &mut [Option<String>],
+    appended: &mut Vec<String>,
+    conf: &SentinelConf,
+) {
+    let mut slots: BTreeMap<String, VecDeque<usize>> = BTreeMap::new();
+    for (i, line) in old.iter().enumerate() {
+        if let Some(option) = sentinel_option_of(line) {
+            slots.entry(option).or_default().push_back(i);
+        }
+    }
+    let mut take = |option: &str| slots.get_mut(option).and_then(VecDeque::pop_front);
+    for new in sentinel::rewrite_plan(conf) {
+        let slot = match new.option {
+            "known-replica" => take("known-slave").or_else(|| take("known-replica")),
+            option => take(option),
+        };
+        match slot {
+            Some(i) => lines[i] = Some(new.line),
+            None if new.force => appended.push(new.line),
+            None => {}
+        }
+    }
+    for i in slots.into_values().flatten() {
+        lines[i] = None;
+    }
+}
+
 #[cfg(test)]
 #[path = "file_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "sentinel_file_tests.rs"]
+mod sentinel_tests;

@@ -3,25 +3,41 @@
 use super::*;
 use std::io;
 
-/// A disk with these files.
-fn files(list: &[(&str, &str)]) -> impl Fn(&str) -> io::Result<String> {
-    let map: BTreeMap<String, String> = list
-        .iter()
-        .map(|(p, t)| (p.to_string(), t.to_string()))
-        .collect();
-    move |p| {
-        map.get(p)
+/// A disk with these files; the paths in `executables` are executable scripts.
+pub(super) struct Disk {
+    files: BTreeMap<String, String>,
+    pub(super) executables: Vec<String>,
+}
+
+impl Files for Disk {
+    fn read(&self, path: &str) -> io::Result<String> {
+        self.files
+            .get(path)
             .cloned()
             .ok_or_else(|| io::ErrorKind::NotFound.into())
     }
+    fn executable(&self, path: &str) -> bool {
+        self.executables.iter().any(|e| e == path)
+    }
 }
 
-fn args(a: &[&str]) -> Vec<String> {
+pub(super) fn files(list: &[(&str, &str)]) -> Disk {
+    let files = list
+        .iter()
+        .map(|(p, t)| (p.to_string(), t.to_string()))
+        .collect();
+    Disk {
+        files,
+        executables: Vec::new(),
+    }
+}
+
+pub(super) fn args(a: &[&str]) -> Vec<String> {
     a.iter().map(|s| s.to_string()).collect()
 }
 
 fn load_err(a: &[&str]) -> String {
-    load(&args(a), files(&[])).unwrap_err().0
+    load(&args(a), false, &files(&[])).unwrap_err().0
 }
 
 /// The active (uncommented) lines of the redis.conf shipped with Redis 7.0.15, plus the three
@@ -113,7 +129,12 @@ const TEST_SUITE_CONF: &str = "always-show-logo yes\nnotify-keyspace-events KEA\
 
 #[test]
 fn the_redis_conf_shipped_with_redis_loads() {
-    let (c, text) = load(&args(&["redis.conf"]), files(&[("redis.conf", REDIS_CONF)])).unwrap();
+    let (c, text) = load(
+        &args(&["redis.conf"]),
+        false,
+        &files(&[("redis.conf", REDIS_CONF)]),
+    )
+    .unwrap();
     assert_eq!(c.bind, vec!["127.0.0.1", "-::1"]);
     assert_eq!(c.config_file.as_deref(), Some("redis.conf"));
     assert_eq!(text.as_deref(), Some(REDIS_CONF));
@@ -122,7 +143,12 @@ fn the_redis_conf_shipped_with_redis_loads() {
         c.noop.get("pidfile").map(String::as_str),
         Some("/var/run/redis_6379.pid")
     );
-    let (c, _) = load(&args(&["t.conf"]), files(&[("t.conf", TEST_SUITE_CONF)])).unwrap();
+    let (c, _) = load(
+        &args(&["t.conf"]),
+        false,
+        &files(&[("t.conf", TEST_SUITE_CONF)]),
+    )
+    .unwrap();
     assert!(c.save_points.is_empty());
     assert_eq!(c.enable_protected_configs, crate::config::Allow::Yes);
     assert_eq!(
@@ -144,7 +170,8 @@ fn command_line_options_override_the_file() {
             "--replicaof",
             "127.0.0.1 7000",
         ]),
-        files(&[("a.conf", conf)]),
+        false,
+        &files(&[("a.conf", conf)]),
     )
     .unwrap();
     assert_eq!(c.port, 7001);
@@ -162,12 +189,13 @@ fn an_empty_save_clears_the_save_points_in_every_spelling() {
         &["--loglevel", "verbose", "--save"],
         &["--save ''"],
     ] {
-        let (c, _) = load(&args(a), files(&[])).unwrap();
+        let (c, _) = load(&args(a), false, &files(&[])).unwrap();
         assert!(c.save_points.is_empty(), "{a:?}");
     }
     let (c, _) = load(
         &args(&["--maxmemory 700mb", "--replicaof", "h", "6380"]),
-        files(&[]),
+        false,
+        &files(&[]),
     )
     .unwrap();
     assert_eq!(c.maxmemory, 700 << 20);
@@ -210,15 +238,15 @@ fn include_reads_another_file_in_place() {
         ("loop.conf", "include loop.conf\n"),
         ("bad.conf", "\nport x\n"),
     ]);
-    let (c, _) = load(&args(&["main.conf"]), &disk).unwrap();
+    let (c, _) = load(&args(&["main.conf"]), false, &disk).unwrap();
     assert_eq!((c.port, c.maxclients), (7001, 5));
-    let e = load(&args(&["--include", "bad.conf"]), &disk)
+    let e = load(&args(&["--include", "bad.conf"]), false, &disk)
         .unwrap_err()
         .0;
     assert!(e.contains("at line 2\n>>> 'port x'"));
-    let e = load(&args(&["loop.conf"]), &disk).unwrap_err().0;
+    let e = load(&args(&["loop.conf"]), false, &disk).unwrap_err().0;
     assert!(e.ends_with("include nesting deeper than 16 files"));
-    let e = load(&args(&["--include", "nope.conf"]), &disk)
+    let e = load(&args(&["--include", "nope.conf"]), false, &disk)
         .unwrap_err()
         .0;
     assert!(e.starts_with("Fatal error, can't open config file 'nope.conf'"));
@@ -254,7 +282,7 @@ fn rewrite_keeps_comments_and_replaces_changed_lines_in_place() {
 
 #[test]
 fn rewrite_of_an_unchanged_config_changes_nothing() {
-    let (c, text) = load(&args(&["r.conf"]), files(&[("r.conf", REDIS_CONF)])).unwrap();
+    let (c, text) = load(&args(&["r.conf"]), false, &files(&[("r.conf", REDIS_CONF)])).unwrap();
     assert_eq!(rewrite(text.as_deref(), &c), REDIS_CONF);
     assert_eq!(rewrite(None, &Config::default()), "");
 }

@@ -8,6 +8,7 @@ pub mod file;
 mod noop;
 pub mod table;
 
+use crate::sentinel::config::SentinelConf;
 use bytes::Bytes;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -54,10 +55,6 @@ pub enum AppendFsync {
 #[derive(Clone, Debug)]
 pub struct Config {
     pub port: u16,
-    /// Started as a Sentinel (`--sentinel`, or the redsim-sentinel binary).
-    pub sentinel_mode: bool,
-    /// sentinel.conf's `sentinel ...` lines (sentinel mode only).
-    pub sentinel: Option<crate::sentinel::config::SentinelConf>,
     pub bind: Vec<String>,
     pub databases: usize,
     pub requirepass: Option<Bytes>,
@@ -110,14 +107,16 @@ pub struct Config {
     pub enable_debug_command: Allow,
     /// The process id INFO shows; the driver sets it (0 in simulation and tests).
     pub pid: u32,
+    /// Running as a Sentinel (`--sentinel`, or the redsim-sentinel binary).
+    pub sentinel_mode: bool,
+    /// What the `sentinel ...` lines configure; `Some` in Sentinel mode.
+    pub sentinel: Option<SentinelConf>,
 }
 
 impl Default for Config {
     fn default() -> Self {
         Config {
             port: 6379,
-            sentinel_mode: false,
-            sentinel: None,
             bind: vec!["*".into(), "-::*".into()],
             databases: 16,
             requirepass: None,
@@ -163,6 +162,22 @@ impl Default for Config {
             enable_protected_configs: Allow::No,
             enable_debug_command: Allow::No,
             pid: 0,
+            sentinel_mode: false,
+            sentinel: None,
+        }
+    }
+}
+
+impl Config {
+    /// The defaults of Sentinel mode: Redis' defaults but port 26379 and protected mode off (a
+    /// Sentinel must be reachable), and an empty Sentinel configuration.
+    pub fn sentinel_defaults() -> Self {
+        Config {
+            port: 26379,
+            protected_mode: false,
+            sentinel_mode: true,
+            sentinel: Some(SentinelConf::default()),
+            ..Config::default()
         }
     }
 }

@@ -1,0 +1,93 @@
+//! The `main` shared by the redsim-server and redsim-sentinel binaries: redis-server's command
+//! line (`[file.conf] [--directive value]... [--sentinel]`), the config file read from the real
+//! file system, Sentinel mode's start-up checks, then the server on a tokio runtime.
+
+use crate::config::file::{load, strerror, Files};
+use crate::config::{Config, LogLevel};
+use crate::env::Env;
+use crate::tokio_env::TokioEnv;
+use std::os::unix::fs::PermissionsExt;
+
+/// The real file system, for loading the config.
+struct OsFiles;
+
+impl Files for OsFiles {
+    fn read(&self, path: &str) -> std::io::Result<String> {
+        std::fs::read_to_string(path)
+    }
+    fn executable(&self, path: &str) -> bool {
+        std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    }
+}
+
+/// Runs the server with the process' arguments and exits. `sentinel` is true for the
+/// redsim-sentinel binary (like redis-sentinel, Sentinel mode without `--sentinel`).
+pub fn main(sentinel: bool) {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "-v" || a == "--version") {
+        println!(
+            "Redis server v={} sha=00000000:0 malloc=libc bits=64 build=redsim",
+            crate::REDIS_VERSION
+        );
+        return;
+    }
+    // Like Redis, remember the config file by its absolute path (CONFIG REWRITE, INFO).
+    if let Some(file) = args.first_mut().filter(|a| !a.starts_with('-')) {
+        if let Ok(path) = std::path::absolute(&*file) {
+            *file = path.to_string_lossy().into_owned();
+        }
+    }
+    let (config, text) = match load(&args, sentinel, &OsFiles) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(1);
+        }
+    };
+    let env = match TokioEnv::new(&config.logfile) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("Can't open the log file: {e}");
+            std::process::exit(1);
+        }
+    };
+    if let Err(msg) = sentinel_can_save(&config) {
+        let line = crate::log::format_line(
+            std::process::id(),
+            'X',
+            env.unix_ms(),
+            LogLevel::Warning,
+            &msg,
+        );
+        env.log_line(&line);
+        std::process::exit(1);
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let result = rt.block_on(crate::shell::run_server(env, config, text));
+    if let Err(e) = result {
+        eprintln!("# {e}");
+        std::process::exit(1);
+    }
+}
+
+/// A Sentinel saves its state in its config file: it refuses to start without one it can write
+/// (Redis' sentinelCheckConfigFile, with its messages).
+fn sentinel_can_save(config: &Config) -> Result<(), String> {
+    if !config.sentinel_mode {
+        return Ok(());
+    }
+    let Some(path) = &config.config_file else {
+        return Err("Sentinel needs config file on disk to save state. Exiting...".into());
+    };
+    // Opening for append writes nothing and succeeds exactly when writing is allowed.
+    match std::fs::OpenOptions::new().append(true).open(path) {
+        Ok(_) => Ok(()),
+        Err(e) => Err(format!(
+            "Sentinel config file {path} is not writable: {}. Exiting...",
+            strerror(&e)
+        )),
+    }
+}
