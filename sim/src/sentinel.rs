@@ -154,8 +154,8 @@ async fn config_epoch(sentinel: SocketAddr, master: &str) -> Option<String> {
     }
 }
 
-/// A server's `ROLE`: `Some(None)` for a master, `Some(Some(addr))` for a replica of `addr`.
-async fn role_of(addr: SocketAddr) -> Option<Option<SocketAddr>> {
+/// A server's `ROLE`: `Some(None)` for a master, `Some(Some((host, port)))` for a replica.
+async fn role_of(addr: SocketAddr) -> Option<Option<(String, u16)>> {
     let mut c = Conn::open(addr).await.ok()?;
     let Frame::Array(role) = c.call(&[b"ROLE"]).await.ok()? else {
         return None;
@@ -163,8 +163,8 @@ async fn role_of(addr: SocketAddr) -> Option<Option<SocketAddr>> {
     match role.as_slice() {
         [Frame::Bulk(r), ..] if r.as_ref() == b"master" => Some(None),
         [Frame::Bulk(r), Frame::Bulk(host), Frame::Int(port), ..] if r.as_ref() == b"slave" => {
-            let ip: IpAddr = std::str::from_utf8(host).ok()?.parse().ok()?;
-            Some(Some(SocketAddr::new(ip, u16::try_from(*port).ok()?)))
+            let host = String::from_utf8_lossy(host).into_owned();
+            Some(Some((host, u16::try_from(*port).ok()?)))
         }
         _ => None,
     }
@@ -203,8 +203,12 @@ pub async fn final_check(
         let Some(&addr) = nodes.get(s) else { continue };
         match role_of(addr).await {
             Some(None) => masters.push(s.clone()),
-            Some(Some(upstream)) => {
-                let up = name_of(upstream);
+            Some(Some((host, port))) => {
+                // Configs name servers by name (`replicaof s1 6379`), Sentinels by address.
+                let up = match host.parse::<IpAddr>() {
+                    Ok(ip) => name_of(SocketAddr::new(ip, port)),
+                    Err(_) => host,
+                };
                 if Some(&up) != agreed.as_ref() {
                     v.push(format!(
                         "sentinel: {s} replicates from {up}, not the master {agreed:?}"

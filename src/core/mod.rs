@@ -382,7 +382,7 @@ impl Server {
             self.bgsave_slice();
         }
         if now.mono_ms >= self.next_cron_ms {
-            let period_ms = 1000 / self.config.hz.clamp(1, 500) as u64;
+            let period_ms = 1000 / self.cron_hz().clamp(1, 500);
             self.next_cron_ms = now.mono_ms + period_ms;
             self.cron_expire(now);
             self.cron_clients(now);

@@ -51,13 +51,16 @@ impl Server {
         true
     }
 
-    /// The Sentinel timer, from the cron; hz follows the Sentinel's re-randomised value.
+    /// The Sentinel timer, from the cron.
     pub(crate) fn sentinel_cron(&mut self, now: Now) {
-        if let Some(hz) = self.with_sentinel(now, |s| {
-            s.handle_timer(now);
-            s.hz
-        }) {
-            self.config.hz = hz as u32;
+        self.with_sentinel(now, |s| s.handle_timer(now));
+    }
+
+    /// The cron's frequency: a Sentinel re-randomises it every tick (10..19) to desynchronise.
+    pub(crate) fn cron_hz(&self) -> u64 {
+        match &self.sentinel {
+            Some(s) => s.hz,
+            None => u64::from(self.config.hz),
         }
     }
 

@@ -251,7 +251,9 @@ impl Link {
         if !self.disconnected || dial.port == 0 {
             return;
         }
-        if now_ms.saturating_sub(self.last_reconn_time_ms) < super::PING_PERIOD_MS {
+        if self.last_reconn_time_ms != 0
+            && now_ms.saturating_sub(self.last_reconn_time_ms) < super::PING_PERIOD_MS
+        {
             return;
         }
         self.last_reconn_time_ms = now_ms;

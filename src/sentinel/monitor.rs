@@ -39,9 +39,9 @@ impl Sentinel {
             return;
         };
         let link = &inst.link;
-        if !link.disconnected
-            || now_ms.saturating_sub(link.last_reconn_time_ms) < self.timers.ping_period_ms
-        {
+        let too_soon = link.last_reconn_time_ms != 0
+            && now_ms.saturating_sub(link.last_reconn_time_ms) < self.timers.ping_period_ms;
+        if !link.disconnected || too_soon {
             return;
         }
         let dial = self.dial(m, who);
