@@ -1,6 +1,6 @@
 //! redsim-sim: the deterministic simulation harness. Scenarios (`scenarios/*.toml`) describe
 //! servers, clients and faults; `run::run` plays one with one seed inside madsim and returns a
-//! report with a relative-time trace and a verdict.
+//! report with a relative-time trace and a verdict; `timeline` draws a run as an HTML picture.
 
 #[cfg(not(madsim))]
 compile_error!(
@@ -17,6 +17,8 @@ pub mod repl_check;
 pub mod replication;
 pub mod run;
 pub mod scenario;
+pub mod timeline;
+pub mod timeline_html;
 pub mod trace;
 
 use std::path::Path;
