@@ -7,6 +7,7 @@ use crate::replay_command;
 use crate::run::{run, Report};
 use crate::scenario::Scenario;
 use crate::trace::digest;
+use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,7 +15,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 /// Failing seeds listed in the summary at most (all are counted).
-const MAX_LISTED: usize = 100;
+const MAX_LISTED: usize = 1_000;
 /// Characters of a failure's reason shown on its replay line.
 const REASON_CHARS: usize = 120;
 /// How often the progress line is redrawn on a terminal, and printed otherwise.
@@ -269,8 +270,8 @@ pub struct Summary {
     pub nondeterministic: u64,
     /// Simulated time of every run (both runs of a checked seed).
     pub sim_ms: u64,
-    /// The lowest failing seeds (`MAX_LISTED` of them at most).
-    pub failing: Vec<Failing>,
+    /// The lowest failing seeds (`MAX_LISTED` of them at most), by seed.
+    pub failing: BTreeMap<u64, Failing>,
 }
 
 impl Summary {
@@ -292,14 +293,14 @@ impl Summary {
                 (r, true)
             }
         };
-        self.failing.push(Failing {
+        let f = Failing {
             seed: o.seed,
             reason,
             nondeterministic,
-        });
+        };
+        self.failing.insert(o.seed, f);
         if self.failing.len() > MAX_LISTED {
-            self.failing.sort_by_key(|f| f.seed);
-            self.failing.truncate(MAX_LISTED);
+            self.failing.pop_last();
         }
     }
 
@@ -329,9 +330,7 @@ impl Summary {
             .iter()
             .map(|(k, v)| format!("{k:<18}{v:>12}\n"))
             .collect();
-        let mut failing = self.failing.clone();
-        failing.sort_by_key(|f| f.seed);
-        for f in &failing {
+        for f in self.failing.values() {
             let mut reason: String = f.reason.chars().take(REASON_CHARS).collect();
             if reason.len() < f.reason.len() {
                 reason.push('…');
@@ -341,7 +340,7 @@ impl Summary {
                 replay_command(path, f.seed, f.nondeterministic)
             ));
         }
-        let unlisted = self.failures() - failing.len() as u64;
+        let unlisted = self.failures() - self.failing.len() as u64;
         if unlisted > 0 {
             out.push_str(&format!("… and {unlisted} more failing seeds\n"));
         }

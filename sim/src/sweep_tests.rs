@@ -112,24 +112,24 @@ fn the_summary_counts_and_lists_one_replay_line_per_failing_seed_in_seed_order()
         failed: 2,
         nondeterministic: 1,
         sim_ms: 120_000,
-        failing: vec![
-            Failing {
-                seed: 9,
-                reason: "expected at most 0 lost writes, got 3".into(),
-                nondeterministic: false,
-            },
-            Failing {
-                seed: 4,
-                reason: "nondeterministic: trace hash 1 then 2".into(),
-                nondeterministic: true,
-            },
-        ],
+        failing: Default::default(),
     };
-    s.failing.push(Failing {
-        seed: 6,
-        reason: "x".repeat(300),
-        nondeterministic: false,
-    });
+    for (seed, reason, nondeterministic) in [
+        (
+            9,
+            "expected at most 0 lost writes, got 3".to_string(),
+            false,
+        ),
+        (4, "nondeterministic: trace hash 1 then 2".to_string(), true),
+        (6, "x".repeat(300), false),
+    ] {
+        let f = Failing {
+            seed,
+            reason,
+            nondeterministic,
+        };
+        s.failing.insert(seed, f);
+    }
     let text = s.render(Path::new("scenarios/a.toml"), Duration::from_secs(2));
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(
@@ -199,10 +199,8 @@ fn a_sweep_plays_every_seed_once_and_a_determinism_check_passes_on_a_determinist
 fn a_sweep_counts_seeds_that_miss_their_expectations_as_failures() {
     let s = sweep_all(&tiny("[expect]\nacked_writes_min = 1000000"), "5..8", false);
     assert_eq!((s.seeds, s.passed, s.failed), (3, 0, 3));
-    let mut listed: Vec<u64> = s.failing.iter().map(|f| f.seed).collect();
-    listed.sort();
-    assert_eq!(listed, [5, 6, 7]);
-    assert!(s.failing[0]
+    assert_eq!(s.failing.keys().copied().collect::<Vec<_>>(), [5, 6, 7]);
+    assert!(s.failing[&5]
         .reason
         .starts_with("expected at least 1000000 acked writes, got "));
 }
@@ -225,4 +223,22 @@ fn different_fingerprints_make_a_seed_nondeterministic_naming_both_hashes() {
         ..o
     };
     assert_eq!(same.verdict(), Verdict::Fail("panicked: boom".into()));
+}
+
+#[test]
+fn a_sweep_with_more_failures_than_it_lists_keeps_the_lowest_seeds_and_counts_the_rest() {
+    let mut s = Summary::default();
+    for seed in (0..MAX_LISTED as u64 + 5).rev() {
+        s.add(&Outcome {
+            seed,
+            result: Err("boom".into()),
+            fingerprints: None,
+        });
+    }
+    assert_eq!(s.failed, MAX_LISTED as u64 + 5);
+    assert_eq!(s.failing.len(), MAX_LISTED);
+    assert_eq!(s.failing.keys().next_back(), Some(&(MAX_LISTED as u64 - 1)));
+    let text = s.render(Path::new("a.toml"), Duration::from_secs(1));
+    assert!(text.contains("replay a.toml 0  # panicked: boom\n"));
+    assert!(text.ends_with("… and 5 more failing seeds\n"), "{text}");
 }

@@ -110,7 +110,7 @@ impl LaneBuilder {
         let (class, label) = match kind {
             LaneKind::Client => ("link-down", "connecting"),
             LaneKind::Sentinel => ("watching", "monitoring"),
-            LaneKind::Server | LaneKind::Other => ("up", "starting"),
+            LaneKind::Server | LaneKind::Other => ("up", "up, no role traced"),
         };
         LaneBuilder {
             lane: Lane {
