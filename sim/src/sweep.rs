@@ -16,6 +16,8 @@ use std::time::{Duration, Instant};
 
 /// Failing seeds listed in the summary at most (all are counted).
 const MAX_LISTED: usize = 1_000;
+/// Worker threads at most.
+const MAX_JOBS: usize = 1_024;
 /// Characters of a failure's reason shown on its replay line.
 const REASON_CHARS: usize = 120;
 /// How often the progress line is redrawn on a terminal, and printed otherwise.
@@ -57,11 +59,10 @@ impl Seeds {
             Some(s) => parse_shard(s)?,
         };
         // The first seed at or after `start` that is `k - 1` modulo `n`.
-        let first = start + (k - 1 + n - start % n) % n;
-        let count = if first >= end {
-            0
-        } else {
-            (end - 1 - first) / n + 1
+        let first = start.checked_add((k - 1 + n - start % n) % n);
+        let (first, count) = match first {
+            Some(first) if first < end => (first, (end - 1 - first) / n + 1),
+            _ => (start, 0),
         };
         Ok(Seeds {
             first,
@@ -226,8 +227,8 @@ impl SweepOptions {
                     jobs = Some(
                         v.parse::<usize>()
                             .ok()
-                            .filter(|&n| n > 0)
-                            .ok_or_else(|| format!("bad --jobs {v:?}: a number of threads"))?,
+                            .filter(|n| (1..=MAX_JOBS).contains(n))
+                            .ok_or_else(|| format!("bad --jobs {v:?}: 1 to {MAX_JOBS} threads"))?,
                     )
                 }
                 "--shard" => shard = Some(value()?),

@@ -30,6 +30,12 @@ fn shards_split_a_range_into_disjoint_parts_that_cover_it() {
         0,
         "a shard may be empty"
     );
+    let top = format!("{}..{}", u64::MAX - 1, u64::MAX);
+    assert_eq!(Seeds::parse(&top, Some("1/4")).unwrap().count, 0);
+    assert_eq!(
+        Seeds::parse(&top, None).unwrap().iter().collect::<Vec<_>>(),
+        [u64::MAX - 1]
+    );
 }
 
 #[test]
@@ -38,6 +44,7 @@ fn bad_ranges_and_shards_are_errors_with_reasons() {
         ("7", None, "bad seed range \"7\": use A..B or A..=B"),
         ("a..3", None, "bad seed range \"a..3\": use A..B or A..=B"),
         ("5..5", None, "seed range \"5..5\" is empty"),
+        ("1..=18446744073709551615", None, "seed range too large"),
         (
             "1..10",
             Some("0/3"),
@@ -76,7 +83,11 @@ fn sweep_options_are_read_in_any_order_and_bad_ones_rejected() {
         ("a.toml --seeds", "--seeds needs a value"),
         (
             "a.toml --seeds 1..3 --jobs 0",
-            "bad --jobs \"0\": a number of threads",
+            "bad --jobs \"0\": 1 to 1024 threads",
+        ),
+        (
+            "a.toml --seeds 1..3 --jobs 5000",
+            "bad --jobs \"5000\": 1 to 1024 threads",
         ),
         ("a.toml --seeds 1..3 --fast", "unknown option --fast"),
         (
