@@ -162,6 +162,18 @@ pub fn max_lost_age_ms(r: &ClientResult, losses: &[Loss]) -> Option<i64> {
         .max()
 }
 
+/// Per server: when each acknowledged write's reply arrived and whether it was lost, in time order.
+pub fn ack_times(results: &[ClientResult]) -> BTreeMap<String, Vec<(u64, bool)>> {
+    let mut out: BTreeMap<String, Vec<(u64, bool)>> = BTreeMap::new();
+    for r in results {
+        let lost: std::collections::BTreeSet<Bytes> = r.lost_keys().into_iter().collect();
+        let list = out.entry(r.server.clone()).or_default();
+        list.extend(r.acked.iter().map(|(k, a)| (a.at_ms, lost.contains(k))));
+    }
+    out.values_mut().for_each(|l| l.sort_unstable());
+    out
+}
+
 /// The kills and crashes of `server`, in time order.
 pub fn losses_of<'a>(all: &'a BTreeMap<String, Vec<Loss>>, server: &str) -> &'a [Loss] {
     all.get(server).map_or(&[], Vec::as_slice)

@@ -1,6 +1,7 @@
 //! redsim-sim: the deterministic simulation harness. Scenarios (`scenarios/*.toml`) describe
 //! servers, clients and faults; `run::run` plays one with one seed inside madsim and returns a
-//! report with a relative-time trace and a verdict.
+//! report with a relative-time trace and a verdict; `sweep` plays many seeds; `timeline` draws a
+//! run as an HTML picture; `cli` is the `sim` command line.
 
 #[cfg(not(madsim))]
 compile_error!(
@@ -9,6 +10,7 @@ compile_error!(
 );
 
 pub mod check;
+pub mod cli;
 pub mod client;
 pub mod disk;
 pub mod env;
@@ -18,6 +20,9 @@ pub mod replication;
 pub mod run;
 pub mod scenario;
 pub mod sentinel;
+pub mod sweep;
+pub mod timeline;
+pub mod timeline_html;
 pub mod trace;
 
 use std::path::Path;
@@ -36,10 +41,16 @@ pub fn load(path: &Path) -> Result<scenario::Scenario, String> {
     scenario::Scenario::from_toml(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-/// The one-line command that replays a run.
-pub fn replay_command(path: &Path, seed: u64) -> String {
+/// The one-line command that replays `seed` of the scenario at `path` (checking determinism: for
+/// a seed that replayed differently).
+pub fn replay_command(path: &Path, seed: u64, check_determinism: bool) -> String {
     format!(
-        "SIM_SEED={seed} cargo run --release -p redsim-sim -- run {}",
-        path.display()
+        "cargo run --release -p redsim-sim -- replay {} {seed}{}",
+        path.display(),
+        if check_determinism {
+            " --check-determinism"
+        } else {
+            ""
+        }
     )
 }

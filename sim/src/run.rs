@@ -2,7 +2,7 @@
 //! nodes, plays the fault schedule, stops the workload, heals, checks every acknowledged write,
 //! and returns a report with the trace and the verdict.
 
-use crate::check::{find_lost, judge, losses_of, max_lost_age_ms, ClientResult};
+use crate::check::{ack_times, find_lost, judge, losses_of, max_lost_age_ms, ClientResult};
 use crate::client::{run_write_read, ClientLog, ClientSpec};
 use crate::env::{NodeShared, SimEnv};
 use crate::faults::{FaultState, NodeEntry};
@@ -38,6 +38,8 @@ pub struct Report {
     pub wall_ms: u64,
     /// Last log lines of every node, for failure reports.
     pub logs: BTreeMap<String, Vec<String>>,
+    /// Per server: when each acknowledged write's reply arrived, and whether it was lost.
+    pub acks: BTreeMap<String, Vec<(u64, bool)>>,
 }
 
 impl Report {
@@ -100,7 +102,7 @@ pub(crate) fn mix(seed: u64, name: &str, n: u32) -> u64 {
 }
 
 /// Virtual addresses inside the simulator (nothing leaves the process).
-fn node_ip(kind: u8, i: usize) -> Ipv4Addr {
+pub(crate) fn node_ip(kind: u8, i: usize) -> Ipv4Addr {
     Ipv4Addr::new(10, kind, (i / 250) as u8, (i % 250 + 1) as u8)
 }
 
@@ -394,5 +396,6 @@ async fn simulate(scenario: Scenario, seed: u64) -> Report {
         sim_ms: at_ms(Instant::now()),
         wall_ms: 0,
         logs,
+        acks: ack_times(&results),
     }
 }

@@ -1,5 +1,6 @@
 //! The run's trace: meaningful transitions from nodes, clients and the harness, stamped with
-//! simulated time relative to the start, kept in the order they happened, printed as text.
+//! simulated time relative to the start, kept in the order they happened, printed as text (and
+//! read back from it: the timeline picture is drawn from the text).
 
 use std::sync::{Arc, Mutex};
 
@@ -41,9 +42,40 @@ impl Trace {
     }
 }
 
+/// One rendered trace line read back: (ms, who, event); `None` for a line `render` did not make.
+pub fn parse_line(line: &str) -> Option<(u64, &str, &str)> {
+    let (time, rest) = line.trim_start().split_once(' ')?;
+    let (secs, ms) = time.strip_suffix('s')?.split_once('.')?;
+    let at_ms = secs.parse::<u64>().ok()? * 1000 + ms.parse::<u64>().ok()?;
+    let (who, event) = rest.split_once(' ').unwrap_or((rest, ""));
+    Some((at_ms, who, event))
+}
+
 /// A 64-bit FNV-1a digest of a trace (determinism checks print it).
 pub fn digest(text: &str) -> u64 {
     text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
         (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rendered_line_reads_back_as_time_who_and_event() {
+        let t = Trace::default();
+        t.record(12_345, "harness", "crash s1 (0 unsynced bytes lost)");
+        t.record(7, "s1", "ready");
+        let text = t.render();
+        let parsed: Vec<_> = text.lines().filter_map(parse_line).collect();
+        assert_eq!(
+            parsed,
+            [
+                (7, "s1", "ready"),
+                (12_345, "harness", "crash s1 (0 unsynced bytes lost)")
+            ]
+        );
+        assert_eq!(parse_line("not a trace line"), None);
+    }
 }

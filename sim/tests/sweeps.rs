@@ -1,12 +1,13 @@
 //! Seed sweeps: crash scenarios (RDB save points, AOF `always`, AOF `everysec`) and replication under
-//! random faults, over many seeds (each a fresh simulation on its own thread, spread
-//! over the machine's cores), every seed's expectations asserted, with a summary and, for each
+//! random faults, over many seeds (`redsim_sim::sweep`: each a fresh simulation on its own thread,
+//! spread over the machine's cores), every seed's expectations asserted, with a summary and, for each
 //! failing seed, the one-line command that replays it. `SIM_SWEEP_SEEDS=<n>` changes the count.
 
-use redsim_sim::run::{run, Report};
+use redsim_sim::run::Report;
+use redsim_sim::sweep::{run_seeds, Event, Seeds};
 use redsim_sim::{load, replay_command};
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Seeds swept when `SIM_SWEEP_SEEDS` is not set.
 const DEFAULT_SEEDS: u64 = 200;
@@ -26,24 +27,22 @@ fn sweep(file: &str) -> Vec<Report> {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(DEFAULT_SEEDS);
-    let workers = std::thread::available_parallelism().map_or(2, |p| p.get()) as u64;
-    let scenario = &scenario;
-    let mut reports: Vec<Report> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..workers)
-            .map(|w| {
-                s.spawn(move || {
-                    (1..=n)
-                        .filter(|seed| seed % workers == w)
-                        .map(|seed| run(scenario, seed))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("sweep worker panicked"))
-            .collect()
-    });
+    let seeds = Seeds::parse(&format!("1..={n}"), None).unwrap_or_else(|e| panic!("{e}"));
+    let workers = std::thread::available_parallelism().map_or(2, |p| p.get());
+    let mut reports = Vec::new();
+    run_seeds(
+        &scenario,
+        seeds,
+        workers,
+        false,
+        Duration::from_secs(1),
+        |e| {
+            if let Event::Finished(o) = e {
+                let seed = o.seed;
+                reports.push(o.result.unwrap_or_else(|p| panic!("seed {seed}: {p}")));
+            }
+        },
+    );
     reports.sort_by_key(|r| r.seed);
     reports
 }
@@ -98,7 +97,7 @@ fn assert_all_passed(file: &str, reports: &[Report], wall: Instant) {
     for r in &failures {
         println!("seed {}: {}", r.seed, r.verdict());
         let shown = Path::new("scenarios").join(file);
-        println!("  replay: {}", replay_command(&shown, r.seed));
+        println!("  replay: {}", replay_command(&shown, r.seed, false));
     }
     assert!(failures.is_empty(), "{} seeds failed", failures.len());
 }

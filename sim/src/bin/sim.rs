@@ -1,46 +1,28 @@
-//! `sim run <scenario.toml> [--seed N]`: plays a scenario in the simulator, printing the seed
-//! first, then the trace, a summary and the verdict; exits 1 with a replay command on failure.
+//! `sim`: the simulation testbed's command line (`sim help` lists its commands: run, replay,
+//! sweep). The work lives in `redsim_sim::cli` and `redsim_sim::sweep`.
 
-use redsim_sim::{load, replay_command, run::run, seed_from_env};
-use std::path::PathBuf;
-use std::process::exit;
-
-const USAGE: &str = "usage: sim run <scenario.toml> [--seed N]";
+use redsim_sim::cli::{parse, run_command, Command, USAGE};
+use redsim_sim::sweep::sweep_command;
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let (Some("run"), Some(path)) = (args.first().map(String::as_str), args.get(1)) else {
-        eprintln!("{USAGE}");
-        exit(2);
-    };
-    let path = PathBuf::from(path);
-    let scenario = load(&path).unwrap_or_else(|e| {
-        eprintln!("{e}");
-        exit(2)
-    });
-    let seed = match args.iter().position(|a| a == "--seed") {
-        Some(i) => args
-            .get(i + 1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| {
-                eprintln!("{USAGE}");
-                exit(2)
-            }),
-        None => seed_from_env(scenario.seed),
-    };
-    println!("seed: {seed}");
-    println!("scenario: {}", scenario.name);
-    let report = run(&scenario, seed);
-    print!("{}", report.trace);
-    println!("summary: {}", report.summary());
-    println!("verdict: {}", report.verdict());
-    if !report.passed() {
-        for (node, lines) in &report.logs {
-            for l in lines.iter().rev().take(10).rev() {
-                println!("  [{node}] {l}");
-            }
+    let args: Result<Vec<String>, _> = std::env::args_os()
+        .skip(1)
+        .map(|a| a.into_string())
+        .collect();
+    let code = match args
+        .map_err(|a| format!("argument {a:?} is not UTF-8"))
+        .and_then(|a| parse(&a))
+    {
+        Ok(Command::Help) => {
+            println!("{USAGE}");
+            0
         }
-        println!("replay: {}", replay_command(&path, seed));
-        exit(1);
-    }
+        Ok(Command::Run(o)) => run_command(&o),
+        Ok(Command::Sweep(o)) => sweep_command(&o),
+        Err(e) => {
+            eprintln!("sim: {e}\n{USAGE}");
+            2
+        }
+    };
+    std::process::exit(code);
 }
