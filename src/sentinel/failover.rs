@@ -311,6 +311,12 @@ impl Sentinel {
             replicas.push(m.inst.addr());
         }
         self.reset_master(m, true, now_ms, false);
+        // Peers' "down" opinions were about the old address; they must not count toward an
+        // ODOWN of the new one (Redis keeps them until they age out, 5 ask periods later).
+        for s in m.sentinels.values_mut() {
+            s.flags &= !flags::MASTER_DOWN;
+            s.leader = None;
+        }
         m.inst.host = host.to_string();
         m.inst.port = port;
         m.inst.o_down_since_ms = 0;

@@ -354,6 +354,9 @@ impl Sentinel {
         m.inst.slave_master_host = None;
         let link = &mut m.inst.link;
         link.act_ping_time_ms = now_ms;
+        // Unlike Redis, dial the (maybe new) address at the next tick instead of up to a ping
+        // period later: with a short down-after, that delay alone made a fresh master look down.
+        link.last_reconn_time_ms = 0;
         link.last_ping_time_ms = 0;
         link.last_avail_time_ms = now_ms;
         link.last_pong_time_ms = now_ms;
