@@ -1,7 +1,7 @@
 //! The simulated workload client: what an application does to a Redis server, with the
-//! bookkeeping a checker needs (which writes were acknowledged, and when) and transitions in the
-//! trace: `+link` / `-link (why)`, and `-err CODE` / `+ok` when writes start being refused with
-//! an error reply / are acknowledged again.
+//! bookkeeping a checker needs (which writes were acknowledged, and when; how many reads from a
+//! replica were stale) and transitions in the trace: `+link` / `-link (why)`, and `-err CODE` /
+//! `+ok` when writes start being refused with an error reply / are acknowledged again.
 
 use crate::trace::Trace;
 use bytes::{Bytes, BytesMut};
@@ -42,6 +42,9 @@ pub struct ClientLog {
     pub write_errors: BTreeMap<String, u64>,
     /// Reads of a key just written that did not return the written value.
     pub stale_reads: u64,
+    /// Reads of a key just acknowledged from the `read_from` replica, and how many were stale.
+    pub replica_reads: u64,
+    pub replica_stale_reads: u64,
 }
 
 pub struct ClientSpec {
@@ -54,6 +57,8 @@ pub struct ClientSpec {
     pub log: Arc<Mutex<ClientLog>>,
     /// The server's `requirepass`, sent with AUTH on every new connection.
     pub password: Option<Bytes>,
+    /// A replica to read each acknowledged key back from, and its `requirepass`.
+    pub read_from: Option<(SocketAddr, Option<Bytes>)>,
 }
 
 /// One open connection with its read buffer.
@@ -128,6 +133,7 @@ impl Conn {
 pub async fn run_write_read(spec: ClientSpec) {
     let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
     let mut conn: Option<Conn> = None;
+    let mut replica: Option<Conn> = None;
     let mut link_up = false;
     // Writes are being answered with error replies.
     let mut refused = false;
@@ -205,6 +211,9 @@ pub async fn run_write_read(spec: ClientSpec) {
         if !acked {
             continue;
         }
+        if let Some(target) = &spec.read_from {
+            read_from_replica(&spec, target, &mut replica, &key, &value).await;
+        }
         let read = c.call(&[b"GET", key.as_bytes()]).await;
         match read {
             Ok(Frame::Bulk(v)) if v == value.as_bytes() => {}
@@ -221,5 +230,32 @@ pub async fn run_write_read(spec: ClientSpec) {
                 conn = None;
             }
         }
+    }
+}
+
+/// Reads `key` from the replica (connecting first if needed) and counts the read, and whether it
+/// was stale; a failed read drops the connection and counts nothing.
+async fn read_from_replica(
+    spec: &ClientSpec,
+    (addr, password): &(SocketAddr, Option<Bytes>),
+    replica: &mut Option<Conn>,
+    key: &str,
+    value: &str,
+) {
+    if replica.is_none() {
+        *replica = Conn::open_as(*addr, password.as_deref()).await.ok();
+    }
+    let Some(conn) = replica.as_mut() else {
+        return;
+    };
+    match conn.call(&[b"GET", key.as_bytes()]).await {
+        Ok(frame) => {
+            let mut log = spec.log.lock().unwrap_or_else(|p| p.into_inner());
+            log.replica_reads += 1;
+            if frame != Frame::Bulk(Bytes::from(value.to_string())) {
+                log.replica_stale_reads += 1;
+            }
+        }
+        Err(_) => *replica = None,
     }
 }

@@ -6,13 +6,13 @@
 //! error until `heal()`. The disk survives node restarts because the harness, not the node, owns it.
 
 use redsim::env::Disk;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io;
 use std::sync::Mutex;
 
 /// Which disk operations a `disk-fail` fault breaks.
-#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
 pub enum FailOp {
     /// `write` and `append`.
@@ -31,7 +31,7 @@ impl FailOp {
 }
 
 /// The error a broken operation returns.
-#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
 pub enum DiskError {
     /// EIO.
