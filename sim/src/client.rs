@@ -20,6 +20,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 const REPLY_TIMEOUT: Duration = Duration::from_secs(1);
 /// Largest reply a client accepts.
 const MAX_REPLY_BYTES: usize = 64 * 1024 * 1024;
+/// Acknowledged keys waiting to be read from the replica (more are not read).
+const REPLICA_READ_QUEUE: usize = 64;
 
 /// A write the server acknowledged with +OK.
 #[derive(Debug, Clone)]
@@ -133,7 +135,16 @@ impl Conn {
 pub async fn run_write_read(spec: ClientSpec) {
     let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
     let mut conn: Option<Conn> = None;
-    let mut replica: Option<Conn> = None;
+    // Replica reads run beside the writes, so a replica that is down never slows them.
+    let to_replica = spec.read_from.clone().map(|target| {
+        let (tx, rx) = tokio::sync::mpsc::channel(REPLICA_READ_QUEUE);
+        drop(madsim::task::spawn(read_from_replica(
+            target,
+            rx,
+            spec.log.clone(),
+        )));
+        tx
+    });
     let mut link_up = false;
     // Writes are being answered with error replies.
     let mut refused = false;
@@ -211,8 +222,8 @@ pub async fn run_write_read(spec: ClientSpec) {
         if !acked {
             continue;
         }
-        if let Some(target) = &spec.read_from {
-            read_from_replica(&spec, target, &mut replica, &key, &value).await;
+        if let Some(tx) = &to_replica {
+            let _ = tx.try_send((key.clone(), value.clone()));
         }
         let read = c.call(&[b"GET", key.as_bytes()]).await;
         match read {
@@ -233,29 +244,30 @@ pub async fn run_write_read(spec: ClientSpec) {
     }
 }
 
-/// Reads `key` from the replica (connecting first if needed) and counts the read, and whether it
-/// was stale; a failed read drops the connection and counts nothing.
+/// Reads each acknowledged key from the replica as it comes (connecting when needed) and counts
+/// the reads, and the stale ones; a failed read drops the connection and counts nothing.
 async fn read_from_replica(
-    spec: &ClientSpec,
-    (addr, password): &(SocketAddr, Option<Bytes>),
-    replica: &mut Option<Conn>,
-    key: &str,
-    value: &str,
+    (addr, password): (SocketAddr, Option<Bytes>),
+    mut keys: tokio::sync::mpsc::Receiver<(String, String)>,
+    log: Arc<Mutex<ClientLog>>,
 ) {
-    if replica.is_none() {
-        *replica = Conn::open_as(*addr, password.as_deref()).await.ok();
-    }
-    let Some(conn) = replica.as_mut() else {
-        return;
-    };
-    match conn.call(&[b"GET", key.as_bytes()]).await {
-        Ok(frame) => {
-            let mut log = spec.log.lock().unwrap_or_else(|p| p.into_inner());
-            log.replica_reads += 1;
-            if frame != Frame::Bulk(Bytes::from(value.to_string())) {
-                log.replica_stale_reads += 1;
-            }
+    let mut replica: Option<Conn> = None;
+    while let Some((key, value)) = keys.recv().await {
+        if replica.is_none() {
+            replica = Conn::open_as(addr, password.as_deref()).await.ok();
         }
-        Err(_) => *replica = None,
+        let Some(conn) = replica.as_mut() else {
+            continue;
+        };
+        match conn.call(&[b"GET", key.as_bytes()]).await {
+            Ok(frame) => {
+                let mut log = log.lock().unwrap_or_else(|p| p.into_inner());
+                log.replica_reads += 1;
+                if frame != Frame::Bulk(Bytes::from(value)) {
+                    log.replica_stale_reads += 1;
+                }
+            }
+            Err(_) => replica = None,
+        }
     }
 }

@@ -244,9 +244,11 @@ impl FaultState {
                 format!(" ({failed} operation{s} had failed)")
             }
         };
-        format!("{} {}{detail}", f.action.word(), f.nodes.join(","))
-            .trim_end()
-            .to_string()
+        let head = match f.nodes.is_empty() {
+            true => f.action.word().to_string(),
+            false => format!("{} {}", f.action.word(), f.nodes.join(",")),
+        };
+        format!("{head}{detail}").trim_end().to_string()
     }
 
     fn crash(

@@ -19,6 +19,7 @@ pub mod repl_check;
 pub mod replication;
 pub mod run;
 pub mod scenario;
+pub mod shrink;
 pub mod trace;
 
 use std::path::Path;

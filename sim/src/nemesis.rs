@@ -86,7 +86,8 @@ pub struct Weights {
     pub crash: u32,
     /// kill -9, restart after the window.
     pub kill: u32,
-    /// kill -9 of a replica when a full sync to it begins (or after a timed guess), restart.
+    /// kill -9 of a replica, restart, kill -9 again as the full sync it asks for begins (or at
+    /// a timed guess), restart.
     pub kill_in_full_sync: u32,
     /// SIGSTOP, SIGCONT after the window.
     pub pause: u32,
@@ -267,20 +268,25 @@ impl Nemesis {
                 g.window(&format!("process/{s}"), f, Fault::new(stop, end, &[&s]));
             }
             Kind::KillInFullSync => {
-                let restart = stop + FULL_SYNC_WAIT_MS;
-                if restart > end_ms {
-                    return;
-                }
+                // A replica restarted after a kill asks for a sync, usually a full one: it is
+                // killed again as that full sync begins (or at the timed guess), then restarted.
                 let Some(s) = g.free(t, "process", replicas) else {
                     return;
                 };
-                let mut f = Fault::new(t, A::Kill, &[&s]);
-                f.on_full_sync = true;
+                let up = t + g.between(FLAP_MS.0, FLAP_MS.1);
+                let restart = stop.max(up) + FULL_SYNC_WAIT_MS;
+                if restart > end_ms {
+                    return;
+                }
+                let lane = format!("process/{s}");
                 g.window(
-                    &format!("process/{s}"),
-                    f,
-                    Fault::new(restart, A::Restart, &[&s]),
+                    &lane,
+                    Fault::new(t, A::Kill, &[&s]),
+                    Fault::new(up, A::Restart, &[&s]),
                 );
+                let mut f = Fault::new(up, A::Kill, &[&s]);
+                f.on_full_sync = true;
+                g.window(&lane, f, Fault::new(restart, A::Restart, &[&s]));
             }
             Kind::Partition | Kind::Isolate | Kind::OneWay | Kind::Flap => {
                 if g.busy("net", t) || servers.is_empty() {
@@ -331,7 +337,14 @@ impl Nemesis {
                 g.out.push(f);
             }
             Kind::DiskFail => {
-                let Some(s) = g.free(t, "disk", servers) else {
+                // A failing disk may stop the server: it holds the server's process lane too,
+                // and the server is restarted (if it stopped) when the disk heals.
+                let idle: Vec<String> = servers
+                    .iter()
+                    .filter(|s| !g.busy(&format!("process/{s}"), t))
+                    .cloned()
+                    .collect();
+                let Some(s) = g.free(t, "disk", &idle) else {
                     return;
                 };
                 let mut f = Fault::new(t, A::DiskFail, &[&s]);
@@ -349,6 +362,8 @@ impl Nemesis {
                     f,
                     Fault::new(stop, A::DiskHeal, &[&s]),
                 );
+                let restart = Fault::new(stop, A::Restart, &[&s]);
+                g.window(&format!("process/{s}"), None, restart);
             }
         }
     }
@@ -423,11 +438,11 @@ impl Gen {
         (!free.is_empty()).then(|| self.choose(&free).to_string())
     }
 
-    /// A fault and the one that ends it; `lane` is busy until the end.
-    fn window(&mut self, lane: &str, start: Fault, end: Fault) {
+    /// A fault (if any) and the one that ends it; `lane` is busy until the end.
+    fn window(&mut self, lane: &str, start: impl Into<Option<Fault>>, end: Fault) {
         self.busy_until
             .insert(lane.to_string(), secs_to_ms(end.at_s.unwrap_or(0.0)));
-        self.out.push(start);
+        self.out.extend(start.into());
         self.out.push(end);
     }
 

@@ -1,14 +1,19 @@
 //! `sim run <scenario.toml> [--seed N]`: plays a scenario in the simulator, printing the seed
 //! first, then the trace, a summary and the verdict; exits 1 with a replay command on failure.
+//! `sim shrink <scenario.toml> --seed N [--out FILE]`: see `redsim_sim::shrink`.
 
 use redsim_sim::{load, replay_command, run::run, seed_from_env};
 use std::path::PathBuf;
 use std::process::exit;
 
-const USAGE: &str = "usage: sim run <scenario.toml> [--seed N]";
+const USAGE: &str =
+    "usage: sim run <scenario.toml> [--seed N] | sim shrink <scenario.toml> --seed N [--out FILE]";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("shrink") {
+        exit(redsim_sim::shrink::cli(&args[1..]));
+    }
     let (Some("run"), Some(path)) = (args.first().map(String::as_str), args.get(1)) else {
         eprintln!("{USAGE}");
         exit(2);
