@@ -349,6 +349,19 @@ impl Server {
         self.abort_aof_rewrite_snapshot();
     }
 
+    /// A full sync replaced the dataset: as Redis restarts its AOF after a sync, a rewrite of the
+    /// old data is dropped and a new one starts (or waits for a running BGSAVE), so the files hold
+    /// the new dataset, not the old one with the master's stream on top.
+    pub(crate) fn aof_rewrite_after_sync(&mut self, now: Now) {
+        if self.aof.is_none() {
+            return;
+        }
+        self.abort_aof_rewrite_snapshot();
+        if !self.aof_rewrite_start(now) {
+            self.aof.as_mut().expect("checked").rewrite_scheduled = true;
+        }
+    }
+
     /// Starts a rewrite that was waiting for another snapshot to finish.
     pub(crate) fn aof_run_scheduled(&mut self, now: Now) {
         if self.aof.as_ref().is_some_and(|a| a.rewrite_scheduled) && self.persist.bgsave.is_none() {
