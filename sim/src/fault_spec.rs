@@ -5,7 +5,7 @@
 //! [[fault]]
 //! at_s_range = [5, 20]    # or: at_s = 12.5
 //! action = "crash"        # kill crash restart partition heal pause resume clock-jump disk-fail
-//!                         # disk-heal replicaof latency
+//!                         # disk-heal disk-loss replicaof latency
 //! nodes = ["s1"]
 //! torn = true             # crash: a seeded prefix of the unsynced appends survives
 //! on_full_sync = true     # kill/crash of one server: strike when a full sync to it begins
@@ -226,6 +226,8 @@ pub enum FaultAction {
     DiskFail,
     /// The nodes' disks work again.
     DiskHeal,
+    /// The nodes' disks are replaced by empty ones: every file is gone (meant for a dead node).
+    DiskLoss,
     /// The harness sends `REPLICAOF <target> <port>` (or `REPLICAOF NO ONE`) to the nodes.
     Replicaof,
     /// Every message's delay becomes `latency_ms` (or madsim's default again).
@@ -246,6 +248,7 @@ impl FaultAction {
             FaultAction::ClockJump => "clock-jump",
             FaultAction::DiskFail => "disk-fail",
             FaultAction::DiskHeal => "disk-heal",
+            FaultAction::DiskLoss => "disk-loss",
             FaultAction::Replicaof => "replicaof",
             FaultAction::Latency => "latency",
         }

@@ -231,6 +231,11 @@ impl FaultState {
             }
             // The harness node sends the command (`crate::replication`); this names the target.
             FaultAction::Replicaof => format!(" {}", f.target.as_deref().unwrap_or_default()),
+            FaultAction::DiskLoss => {
+                let gone: usize = targets.iter().map(|(_, n)| n.shared.disk.wipe()).sum();
+                let s = if gone == 1 { "" } else { "s" };
+                format!(" ({gone} file{s} gone)")
+            }
             FaultAction::Latency => {
                 self.set_latency(f.latency_ms);
                 match f.latency_ms {

@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Keeps the nemesis's draws independent of the scenario's fault-time draws.
-const NEMESIS_SALT: u64 = 0x6e65_6d65_7369_73;
+const NEMESIS_SALT: u64 = 0x006e_656d_6573_6973;
 /// Most fault starts per simulated minute.
 const MAX_FAULTS_PER_MIN: f64 = 600.0;
 /// A flapping partition is on, then off, for a time in this range (ms).
@@ -86,8 +86,8 @@ pub struct Weights {
     pub crash: u32,
     /// kill -9, restart after the window.
     pub kill: u32,
-    /// kill -9 of a replica, restart, kill -9 again as the full sync it asks for begins (or at
-    /// a timed guess), restart.
+    /// kill -9 of a replica, its disk lost, restart, kill -9 again as the full sync it asks for
+    /// begins (or at a timed guess), restart.
     pub kill_in_full_sync: u32,
     /// SIGSTOP, SIGCONT after the window.
     pub pause: u32,
@@ -197,7 +197,7 @@ impl Nemesis {
                 "latency_max_ms [{lo}, {hi}] must be 4 <= low <= high <= 60000"
             ));
         }
-        if !(self.clock_jump_max_s >= 0.0) {
+        if self.clock_jump_max_s.is_nan() || self.clock_jump_max_s < 0.0 {
             return bad("clock_jump_max_s must be >= 0".into());
         }
         Ok(())
@@ -268,7 +268,7 @@ impl Nemesis {
                 g.window(&format!("process/{s}"), f, Fault::new(stop, end, &[&s]));
             }
             Kind::KillInFullSync => {
-                // A replica restarted after a kill asks for a sync, usually a full one: it is
+                // A replica killed and restarted on an empty disk asks for a full sync: it is
                 // killed again as that full sync begins (or at the timed guess), then restarted.
                 let Some(s) = g.free(t, "process", replicas) else {
                     return;
@@ -279,11 +279,9 @@ impl Nemesis {
                     return;
                 }
                 let lane = format!("process/{s}");
-                g.window(
-                    &lane,
-                    Fault::new(t, A::Kill, &[&s]),
-                    Fault::new(up, A::Restart, &[&s]),
-                );
+                g.out.push(Fault::new(t, A::Kill, &[&s]));
+                let lost = Fault::new(t, A::DiskLoss, &[&s]);
+                g.window(&lane, lost, Fault::new(up, A::Restart, &[&s]));
                 let mut f = Fault::new(up, A::Kill, &[&s]);
                 f.on_full_sync = true;
                 g.window(&lane, f, Fault::new(restart, A::Restart, &[&s]));
@@ -331,7 +329,11 @@ impl Nemesis {
                 let s = g.choose(servers).to_string();
                 let max_ms = secs_to_ms(self.clock_jump_max_s);
                 let ms = g.between(max_ms.min(1000), max_ms) as f64;
-                let sign = if g.rng.next_u64() % 2 == 0 { 1.0 } else { -1.0 };
+                let sign = if g.rng.next_u64().is_multiple_of(2) {
+                    1.0
+                } else {
+                    -1.0
+                };
                 let mut f = Fault::new(t, A::ClockJump, &[&s]);
                 f.jump_s = sign * ms / 1000.0;
                 g.out.push(f);
@@ -457,7 +459,7 @@ impl Gen {
         loop {
             let side: Vec<&str> = all
                 .iter()
-                .filter(|_| self.rng.next_u64() % 2 == 0)
+                .filter(|_| self.rng.next_u64().is_multiple_of(2))
                 .map(|s| s.as_str())
                 .collect();
             let has_server = side.iter().any(|s| servers.iter().any(|x| x == s));

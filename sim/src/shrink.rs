@@ -320,7 +320,9 @@ fn forget_nodes(sc: &mut Scenario, gone: &[String]) {
         f.nodes.retain(|n| !gone.contains(n));
         f.from.retain(|n| !gone.contains(n));
         let needs_nodes = !matches!(f.action, FaultAction::Heal | FaultAction::Latency);
-        !(needs_nodes && f.nodes.is_empty() && nodes > 0) && !(from > 0 && f.from.is_empty())
+        let lost_nodes = needs_nodes && f.nodes.is_empty() && nodes > 0;
+        let lost_from = from > 0 && f.from.is_empty();
+        !(lost_nodes || lost_from)
     });
 }
 

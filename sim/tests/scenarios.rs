@@ -252,7 +252,8 @@ fn replication_random_faults_with_the_pinned_seed_replay_identically() {
 }
 
 #[test]
-fn replication_under_a_nemesis_with_the_pinned_seed_kills_a_replica_in_its_full_sync_and_converges() {
+fn replication_under_a_nemesis_with_the_pinned_seed_kills_a_replica_in_its_full_sync_and_converges()
+{
     let r = check(
         "repl-nemesis.toml",
         "replication_under_a_nemesis_with_the_pinned_seed_kills_a_replica_in_its_full_sync_and_converges",
