@@ -67,7 +67,8 @@ pub struct Fault {
     pub latency_ms: Option<[u64; 2]>,
     /// For `kill` and `crash` of one server: armed at the fault's time, it strikes when a master
     /// starts a full sync to that server (its `+slave <address> full` event), or
-    /// `FULL_SYNC_WAIT_MS` later if none began.
+    /// `FULL_SYNC_WAIT_MS` later if none began (always so with `quiet_trace`, whose trace lacks
+    /// the servers' events).
     #[serde(default, skip_serializing_if = "is_false")]
     pub on_full_sync: bool,
 }
