@@ -1,20 +1,65 @@
 //! The end-of-run check: reading acknowledged writes back, naming lost keys with how long before
 //! the kill or crash that lost them they were acknowledged, and judging the scenario's
 //! expectations, including RDB's promise (a kill or crash loses only writes acknowledged after the
-//! snapshot point of the last completed save) and `appendfsync everysec`'s (only writes
-//! acknowledged in about the last second).
+//! snapshot point of the last completed save), `appendfsync everysec`'s (only writes
+//! acknowledged in about the last second) and liveness (writes are acknowledged again soon after
+//! the last fault). Every violation names its check, its nodes and a simulated time.
 
 use crate::client::{Ack, Conn};
 use crate::scenario::Expect;
 use bytes::Bytes;
 use redsim::resp::Frame;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
 use std::net::SocketAddr;
 
 /// Keys per MGET when checking.
 const CHECK_BATCH: usize = 100;
 /// Lost keys named per client in a violation.
 const KEYS_NAMED: usize = 3;
+
+/// A broken promise: the check (named after its expectation), the nodes, when, and what.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    pub check: &'static str,
+    pub nodes: Vec<String>,
+    /// Simulated ms since the start.
+    pub at_ms: u64,
+    pub text: String,
+}
+
+impl Violation {
+    pub fn new(check: &'static str, nodes: &[&str], at_ms: u64, text: impl Into<String>) -> Self {
+        let mut nodes: Vec<String> = nodes.iter().map(|n| n.to_string()).collect();
+        nodes.sort();
+        nodes.dedup();
+        Violation {
+            check,
+            nodes,
+            at_ms,
+            text: text.into(),
+        }
+    }
+}
+
+impl fmt::Display for Violation {
+    /// `lost_writes_max at 12.345s on c1, s1: expected at most 0 lost writes, got 2 (...)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} at {}", self.check, secs(self.at_ms))?;
+        if !self.nodes.is_empty() {
+            write!(f, " on {}", self.nodes.join(", "))?;
+        }
+        write!(f, ": {}", self.text)
+    }
+}
+
+/// Reads a client made from a replica (`read_from`): how many, and how many were stale.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReplicaReads {
+    pub server: String,
+    pub reads: u64,
+    pub stale: u64,
+}
 
 /// A node's saves as its trace events tell them: a BGSAVE's snapshot point is its start
 /// (`+bgsave`), made durable by `bgsave ok`; a foreground save (`saved`) is its own snapshot point.
@@ -59,6 +104,8 @@ pub struct ClientResult {
     pub write_errors: BTreeMap<String, u64>,
     /// Lost keys, or why the server could not be read.
     pub lost: Result<Vec<Bytes>, String>,
+    /// Reads from a replica after each acknowledged write, if the client makes them.
+    pub replica_reads: Option<ReplicaReads>,
 }
 
 impl ClientResult {
@@ -97,7 +144,11 @@ impl ClientResult {
             }
             Err(e) => format!("{acked} acked writes, all lost: server unreachable ({e})"),
         };
-        format!("{}@{}: {line}", self.name, self.server)
+        let reads = match &self.replica_reads {
+            Some(r) => format!("; {} of {} reads from {} stale", r.stale, r.reads, r.server),
+            None => String::new(),
+        };
+        format!("{}@{}: {line}{reads}", self.name, self.server)
     }
 
     /// `oldest acked 0.385s before the crash at 5.397s`, and how many lost writes no kill or
@@ -202,37 +253,25 @@ pub async fn find_lost(
     Ok(lost)
 }
 
-/// Every expectation the run missed.
+/// Every expectation the run missed, judged at `at_ms`: safety first (lost writes), then counts.
 pub fn judge(
     e: &Expect,
     results: &[ClientResult],
     losses: &BTreeMap<String, Vec<Loss>>,
     trace: &str,
-) -> Vec<String> {
+    at_ms: u64,
+) -> Vec<Violation> {
     let acked: u64 = results.iter().map(|r| r.acked.len() as u64).sum();
     let lost: u64 = results.iter().map(|r| r.lost_keys().len() as u64).sum();
     let failed: u64 = results.iter().map(|r| r.failed).sum();
-    let bounds = [
-        (e.lost_writes_min, lost, true, "lost writes"),
-        (e.lost_writes_max, lost, false, "lost writes"),
-        (e.acked_writes_min, acked, true, "acked writes"),
-        (e.failed_writes_min, failed, true, "failed writes"),
-    ];
-    let mut out: Vec<String> = bounds
-        .iter()
-        .filter_map(|&(bound, got, is_min, what)| {
-            let bound = bound?;
-            let missed = if is_min { got < bound } else { got > bound };
-            let word = if is_min { "least" } else { "most" };
-            missed.then(|| format!("expected at {word} {bound} {what}, got {got}"))
-        })
-        .collect();
+    let mut out: Vec<Violation> = Vec::new();
     for r in results {
         let losses = losses_of(losses, &r.server);
         if e.lost_only_after_last_save {
             out.extend(unexcused(
                 r,
                 losses,
+                ("lost_only_after_last_save", at_ms),
                 "lost writes acknowledged before the last save",
                 |ack, l| match l.saved_from_ms {
                     // Strict on truncated ms: acked before `from` means executed before the snapshot.
@@ -249,6 +288,7 @@ pub fn judge(
             out.extend(unexcused(
                 r,
                 losses,
+                ("lost_only_acked_within_s_before_crash", at_ms),
                 &format!("lost writes acknowledged more than {window_s}s before the crash"),
                 |ack, l| {
                     let age = age_ms(ack, l);
@@ -258,19 +298,135 @@ pub fn judge(
             ));
         }
     }
-    out.extend(missing_in_order(trace, &e.trace_in_order));
+    let lossy: Vec<&ClientResult> = results
+        .iter()
+        .filter(|r| !r.lost_keys().is_empty())
+        .collect();
+    let bounds = [
+        (
+            e.lost_writes_min,
+            "lost_writes_min",
+            lost,
+            true,
+            "lost writes",
+        ),
+        (
+            e.lost_writes_max,
+            "lost_writes_max",
+            lost,
+            false,
+            "lost writes",
+        ),
+        (
+            e.acked_writes_min,
+            "acked_writes_min",
+            acked,
+            true,
+            "acked writes",
+        ),
+        (
+            e.failed_writes_min,
+            "failed_writes_min",
+            failed,
+            true,
+            "failed writes",
+        ),
+    ];
+    for (bound, check, got, is_min, what) in bounds {
+        let Some(bound) = bound else { continue };
+        if (is_min && got >= bound) || (!is_min && got <= bound) {
+            continue;
+        }
+        let word = if is_min { "least" } else { "most" };
+        let mut text = format!("expected at {word} {bound} {what}, got {got}");
+        let mut nodes: Vec<&str> = Vec::new();
+        if what == "lost writes" && !lossy.is_empty() {
+            let per_client: Vec<String> = lossy
+                .iter()
+                .map(|r| format!("{}@{}: {}", r.name, r.server, lost_summary(r)))
+                .collect();
+            text.push_str(&format!(" ({})", per_client.join("; ")));
+            nodes.extend(
+                lossy
+                    .iter()
+                    .flat_map(|r| [r.name.as_str(), r.server.as_str()]),
+            );
+        }
+        out.push(Violation::new(check, &nodes, at_ms, text));
+    }
+    out.extend(
+        missing_in_order(trace, &e.trace_in_order)
+            .map(|t| Violation::new("trace_in_order", &[], at_ms, t)),
+    );
     out
+}
+
+/// Liveness (`writes_resume_within_s`): every client whose server ends the run as a master (in
+/// `masters`) has a write acknowledged within the window after `heal_ms`, the last fault; a
+/// violation is dated at the window's end.
+pub fn writes_resumed(
+    e: &Expect,
+    results: &[ClientResult],
+    masters: &BTreeSet<String>,
+    heal_ms: u64,
+) -> Vec<Violation> {
+    let Some(window_s) = e.writes_resume_within_s else {
+        return Vec::new();
+    };
+    let until_ms = heal_ms + (window_s * 1000.0).round() as u64;
+    results
+        .iter()
+        .filter(|r| masters.contains(&r.server))
+        .filter(|r| {
+            !r.acked
+                .values()
+                .any(|a| (heal_ms..=until_ms).contains(&a.at_ms))
+        })
+        .map(|r| {
+            let last = r.acked.values().map(|a| a.at_ms).max();
+            let last = last.map_or("none at all".to_string(), |t| {
+                format!("the last at {}", secs(t))
+            });
+            Violation::new(
+                "writes_resume_within_s",
+                &[&r.name, &r.server],
+                until_ms,
+                format!(
+                    "no write acknowledged in {window_s}s after the last fault at {} ({last})",
+                    secs(heal_ms)
+                ),
+            )
+        })
+        .collect()
+}
+
+/// A client's lost keys for a violation: `c1:3..c1:9, c1:12` (the first few ranges).
+fn lost_summary(r: &ClientResult) -> String {
+    match &r.lost {
+        Err(e) => format!("all {} unreadable ({e})", r.acked.len()),
+        Ok(lost) => {
+            let ranges = key_ranges(lost);
+            let parts: Vec<&str> = ranges.split(", ").collect();
+            match parts.len() > KEYS_NAMED {
+                true => format!("{}, …", parts[..KEYS_NAMED].join(", ")),
+                false => ranges,
+            }
+        }
+    }
 }
 
 /// The violation naming `r`'s lost writes that nothing excuses: a write lost with no kill or
 /// crash after it, or one its loss does not excuse (`why` says why not, or `None` to excuse it).
+/// It is dated by the first such write's loss (the check's time if none came after it).
 fn unexcused(
     r: &ClientResult,
     losses: &[Loss],
+    (check, at_ms): (&'static str, u64),
     title: &str,
     why: impl Fn(&Ack, &Loss) -> Option<String>,
-) -> Option<String> {
+) -> Option<Violation> {
     let mut bad = Vec::new();
+    let mut first_ms = None;
     for w in lost_writes(r, losses) {
         let why = match w.loss {
             None => "with no kill or crash after it".to_string(),
@@ -279,6 +435,7 @@ fn unexcused(
                 None => continue,
             },
         };
+        first_ms.get_or_insert(w.loss.map_or(at_ms, |l| l.at_ms));
         bad.push(format!(
             "{} acked at {} was lost {why}",
             String::from_utf8_lossy(&w.key),
@@ -286,9 +443,10 @@ fn unexcused(
         ));
     }
     let n = bad.len();
-    (n > 0).then(|| {
-        bad.truncate(KEYS_NAMED);
-        format!("{}@{}: {title} ({n}): {}", r.name, r.server, bad.join("; "))
+    bad.truncate(KEYS_NAMED);
+    first_ms.map(|t| {
+        let text = format!("{title} ({n}): {}", bad.join("; "));
+        Violation::new(check, &[&r.name, &r.server], t, text)
     })
 }
 

@@ -26,7 +26,16 @@ fn client(acks: &[(u64, u64)], lost: &[u64]) -> ClientResult {
         failed: 0,
         write_errors: BTreeMap::new(),
         lost: Ok(lost.iter().map(|&n| key(n)).collect()),
+        replica_reads: None,
     }
+}
+
+/// The check ends at this time in these stories.
+const END_MS: u64 = 20_000;
+
+/// Violations as they are printed.
+fn shown(v: Vec<Violation>) -> Vec<String> {
+    v.into_iter().map(|v| v.to_string()).collect()
 }
 
 fn rdb_expect() -> Expect {
@@ -65,22 +74,21 @@ fn a_bgsave_counts_from_its_start_and_only_once_it_succeeded() {
 #[test]
 fn losing_writes_acked_after_the_last_save_is_allowed() {
     let r = client(&[(1, 900), (2, 1000), (3, 1500)], &[2, 3]);
-    let v = judge(&rdb_expect(), &[r], &one_loss(1600, Some(1000)), "");
+    let v = judge(&rdb_expect(), &[r], &one_loss(1600, Some(1000)), "", END_MS);
     assert!(v.is_empty(), "{v:?}");
 }
 
 #[test]
 fn losing_a_write_acked_before_the_last_save_is_a_violation_naming_it() {
     let r = client(&[(1, 900), (2, 999), (3, 1500)], &[1, 2, 3]);
-    let v = judge(&rdb_expect(), &[r], &one_loss(1600, Some(1000)), "");
+    let v = judge(&rdb_expect(), &[r], &one_loss(1600, Some(1000)), "", END_MS);
     assert_eq!(
-        v,
-        vec![
-            "c1@s1: lost writes acknowledged before the last save (2): c1:1 acked at 0.900s \
-             was lost in the crash at 1.600s although the save from 1.000s had completed; \
-             c1:2 acked at 0.999s was lost in the crash at 1.600s although the save from \
-             1.000s had completed"
-                .to_string()
+        shown(v),
+        [
+            "lost_only_after_last_save at 1.600s on c1, s1: lost writes acknowledged before the \
+          last save (2): c1:1 acked at 0.900s was lost in the crash at 1.600s although the save \
+          from 1.000s had completed; c1:2 acked at 0.999s was lost in the crash at 1.600s \
+          although the save from 1.000s had completed"
         ]
     );
 }
@@ -88,20 +96,23 @@ fn losing_a_write_acked_before_the_last_save_is_a_violation_naming_it() {
 #[test]
 fn a_write_lost_with_no_crash_after_it_is_a_violation_and_no_save_excuses_all() {
     let r = client(&[(1, 100), (2, 2000)], &[1, 2]);
-    let v = judge(&rdb_expect(), &[r], &one_loss(1000, None), "");
+    let v = judge(&rdb_expect(), &[r], &one_loss(1000, None), "", END_MS);
     assert_eq!(v.len(), 1);
     assert!(
-        v[0].contains("before the last save (1)")
-            && v[0].contains("c1:2 acked at 2.000s was lost with no kill or crash after it"),
+        v[0].text.contains("before the last save (1)")
+            && v[0]
+                .text
+                .contains("c1:2 acked at 2.000s was lost with no kill or crash after it"),
         "{v:?}"
     );
+    assert_eq!(v[0].at_ms, END_MS, "no crash dates it: the check does");
 }
 
 #[test]
 fn a_reply_arriving_after_the_crash_is_judged_by_that_crash() {
     // Sent at 1595, executed before the crash at 1600, acknowledged at 1601.
     let r = client(&[(1, 1601)], &[1]);
-    let v = judge(&rdb_expect(), &[r], &one_loss(1600, Some(1000)), "");
+    let v = judge(&rdb_expect(), &[r], &one_loss(1600, Some(1000)), "", END_MS);
     assert!(v.is_empty(), "{v:?}");
 }
 
@@ -116,20 +127,20 @@ fn everysec_expect() -> Expect {
 fn everysec_may_lose_writes_acked_up_to_the_window_before_the_crash() {
     // Acked 2.000s before the crash is inside; a reply after the crash is too.
     let r = client(&[(1, 3000), (2, 4000), (3, 5001)], &[1, 2, 3]);
-    let v = judge(&everysec_expect(), &[r], &one_loss(5000, None), "");
+    let v = judge(&everysec_expect(), &[r], &one_loss(5000, None), "", END_MS);
     assert!(v.is_empty(), "{v:?}");
 }
 
 #[test]
 fn everysec_losing_an_older_write_is_a_violation_naming_its_age() {
     let r = client(&[(1, 2999), (2, 4000)], &[1, 2]);
-    let v = judge(&everysec_expect(), &[r], &one_loss(5000, None), "");
+    let v = judge(&everysec_expect(), &[r], &one_loss(5000, None), "", END_MS);
     assert_eq!(
-        v,
-        vec![
-            "c1@s1: lost writes acknowledged more than 2s before the crash (1): c1:1 acked \
-             at 2.999s was lost in the crash at 5.000s, 2.001s after its acknowledgement"
-                .to_string()
+        shown(v),
+        [
+            "lost_only_acked_within_s_before_crash at 5.000s on c1, s1: lost writes acknowledged \
+          more than 2s before the crash (1): c1:1 acked at 2.999s was lost in the crash at \
+          5.000s, 2.001s after its acknowledgement"
         ]
     );
 }
@@ -164,8 +175,14 @@ fn an_unreachable_server_counts_every_acked_write_as_lost() {
         lost_writes_max: Some(0),
         ..Expect::default()
     };
-    let v = judge(&e, &[r], &BTreeMap::new(), "");
-    assert_eq!(v, vec!["expected at most 0 lost writes, got 2".to_string()]);
+    let v = judge(&e, &[r], &BTreeMap::new(), "", END_MS);
+    assert_eq!(
+        shown(v),
+        [
+            "lost_writes_max at 20.000s on c1, s1: expected at most 0 lost writes, got 2 (c1@s1: \
+          all 2 unreadable (connect timeout))"
+        ]
+    );
 }
 
 #[test]
@@ -179,7 +196,8 @@ fn trace_fragments_must_appear_in_order() {
         &e(&["bgsave error", "MISCONF", "bgsave ok"]),
         &[],
         &BTreeMap::new(),
-        trace
+        trace,
+        END_MS
     )
     .is_empty());
     assert_eq!(
@@ -187,9 +205,15 @@ fn trace_fragments_must_appear_in_order() {
             &e(&["MISCONF", "bgsave error"]),
             &[],
             &BTreeMap::new(),
-            trace
+            trace,
+            END_MS
         ),
-        vec!["no trace line with \"bgsave error\" after one with \"MISCONF\"".to_string()]
+        vec![Violation::new(
+            "trace_in_order",
+            &[],
+            END_MS,
+            "no trace line with \"bgsave error\" after one with \"MISCONF\""
+        )]
     );
 }
 
@@ -201,4 +225,55 @@ fn key_ranges_compress_consecutive_numbers() {
         .collect();
     assert_eq!(key_ranges(&keys), "c1:1..c1:3, c1:7");
     assert_eq!(key_ranges(&[]), "");
+}
+
+#[test]
+fn lost_writes_beyond_the_bound_are_named_per_client() {
+    let r = client(&[(1, 100), (2, 200), (3, 300), (4, 400)], &[2, 3]);
+    let e = Expect {
+        lost_writes_max: Some(0),
+        ..Expect::default()
+    };
+    assert_eq!(
+        shown(judge(&e, &[r], &BTreeMap::new(), "", END_MS)),
+        [
+            "lost_writes_max at 20.000s on c1, s1: expected at most 0 lost writes, got 2 (c1@s1: \
+          c1:2..c1:3)"
+        ]
+    );
+}
+
+#[test]
+fn liveness_needs_a_write_acknowledged_soon_after_the_last_fault_on_every_master() {
+    let e = Expect {
+        writes_resume_within_s: Some(5.0),
+        ..Expect::default()
+    };
+    let masters = BTreeSet::from(["s1".to_string()]);
+    let resumed = client(&[(1, 1000), (2, 14_000)], &[]);
+    assert!(writes_resumed(&e, &[resumed], &masters, 10_000).is_empty());
+    let stuck = client(&[(1, 1000), (2, 15_001)], &[]);
+    assert_eq!(
+        shown(writes_resumed(&e, &[stuck], &masters, 10_000)),
+        [
+            "writes_resume_within_s at 15.000s on c1, s1: no write acknowledged in 5s after the \
+          last fault at 10.000s (the last at 15.001s)"
+        ]
+    );
+    let on_a_replica = client(&[], &[]);
+    assert!(writes_resumed(&e, &[on_a_replica], &BTreeSet::new(), 10_000).is_empty());
+}
+
+#[test]
+fn the_client_line_counts_stale_reads_from_a_replica() {
+    let mut r = client(&[(1, 100)], &[]);
+    r.replica_reads = Some(ReplicaReads {
+        server: "s2".into(),
+        reads: 10,
+        stale: 4,
+    });
+    assert_eq!(
+        r.line(&[]),
+        "c1@s1: 1 acked writes, 0 lost, 0 failed; 4 of 10 reads from s2 stale"
+    );
 }

@@ -1,7 +1,7 @@
 //! The simulated workload client: what an application does to a Redis server, with the
-//! bookkeeping a checker needs (which writes were acknowledged, and when) and transitions in the
-//! trace: `+link` / `-link (why)`, and `-err CODE` / `+ok` when writes start being refused with
-//! an error reply / are acknowledged again.
+//! bookkeeping a checker needs (which writes were acknowledged, and when; how many reads from a
+//! replica were stale) and transitions in the trace: `+link` / `-link (why)`, and `-err CODE` /
+//! `+ok` when writes start being refused with an error reply / are acknowledged again.
 
 use crate::trace::Trace;
 use bytes::{Bytes, BytesMut};
@@ -20,6 +20,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 const REPLY_TIMEOUT: Duration = Duration::from_secs(1);
 /// Largest reply a client accepts.
 const MAX_REPLY_BYTES: usize = 64 * 1024 * 1024;
+/// Acknowledged keys waiting to be read from the replica (more are not read).
+const REPLICA_READ_QUEUE: usize = 64;
 
 /// A write the server acknowledged with +OK.
 #[derive(Debug, Clone)]
@@ -42,6 +44,9 @@ pub struct ClientLog {
     pub write_errors: BTreeMap<String, u64>,
     /// Reads of a key just written that did not return the written value.
     pub stale_reads: u64,
+    /// Reads of a key just acknowledged from the `read_from` replica, and how many were stale.
+    pub replica_reads: u64,
+    pub replica_stale_reads: u64,
 }
 
 pub struct ClientSpec {
@@ -56,6 +61,8 @@ pub struct ClientSpec {
     pub password: Option<Bytes>,
     /// Find the master through these Sentinels, by this master name, on every new connection.
     pub discover: Option<(Vec<SocketAddr>, String)>,
+    /// A replica to read each acknowledged key back from, and its `requirepass`.
+    pub read_from: Option<(SocketAddr, Option<Bytes>)>,
 }
 
 /// One open connection with its read buffer.
@@ -141,6 +148,16 @@ async fn open_target(spec: &ClientSpec) -> Result<Conn, String> {
 pub async fn run_write_read(spec: ClientSpec) {
     let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
     let mut conn: Option<Conn> = None;
+    // Replica reads run beside the writes, so a replica that is down never slows them.
+    let to_replica = spec.read_from.clone().map(|target| {
+        let (tx, rx) = tokio::sync::mpsc::channel(REPLICA_READ_QUEUE);
+        drop(madsim::task::spawn(read_from_replica(
+            target,
+            rx,
+            spec.log.clone(),
+        )));
+        tx
+    });
     let mut link_up = false;
     // Writes are being answered with error replies.
     let mut refused = false;
@@ -223,6 +240,9 @@ pub async fn run_write_read(spec: ClientSpec) {
         if !acked {
             continue;
         }
+        if let Some(tx) = &to_replica {
+            let _ = tx.try_send((key.clone(), value.clone()));
+        }
         let read = c.call(&[b"GET", key.as_bytes()]).await;
         match read {
             Ok(Frame::Bulk(v)) if v == value.as_bytes() => {}
@@ -238,6 +258,34 @@ pub async fn run_write_read(spec: ClientSpec) {
                 link_up = false;
                 conn = None;
             }
+        }
+    }
+}
+
+/// Reads each acknowledged key from the replica as it comes (connecting when needed) and counts
+/// the reads, and the stale ones; a failed read drops the connection and counts nothing.
+async fn read_from_replica(
+    (addr, password): (SocketAddr, Option<Bytes>),
+    mut keys: tokio::sync::mpsc::Receiver<(String, String)>,
+    log: Arc<Mutex<ClientLog>>,
+) {
+    let mut replica: Option<Conn> = None;
+    while let Some((key, value)) = keys.recv().await {
+        if replica.is_none() {
+            replica = Conn::open_as(addr, password.as_deref()).await.ok();
+        }
+        let Some(conn) = replica.as_mut() else {
+            continue;
+        };
+        match conn.call(&[b"GET", key.as_bytes()]).await {
+            Ok(frame) => {
+                let mut log = log.lock().unwrap_or_else(|p| p.into_inner());
+                log.replica_reads += 1;
+                if frame != Frame::Bulk(Bytes::from(value)) {
+                    log.replica_stale_reads += 1;
+                }
+            }
+            Err(_) => replica = None,
         }
     }
 }

@@ -3,16 +3,17 @@
 //! `crash()` models power loss: everything not durable disappears, except that a torn crash keeps
 //! a prefix of the unsynced appends to the file appended to last (write-back reached the platter
 //! in file order and stopped somewhere, possibly inside an append). `fail()` makes writes and/or fsyncs return an I/O
-//! error until `heal()`. The disk survives node restarts because the harness, not the node, owns it.
+//! error until `heal()`; `wipe()` replaces it by an empty disk. The disk survives node restarts
+//! because the harness, not the node, owns it.
 
 use redsim::env::Disk;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io;
 use std::sync::Mutex;
 
 /// Which disk operations a `disk-fail` fault breaks.
-#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
 pub enum FailOp {
     /// `write` and `append`.
@@ -31,7 +32,7 @@ impl FailOp {
 }
 
 /// The error a broken operation returns.
-#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
 pub enum DiskError {
     /// EIO.
@@ -169,6 +170,16 @@ impl SimDisk {
         self.with(|s| {
             s.failing.clear();
             std::mem::take(&mut s.failed_ops)
+        })
+    }
+
+    /// The disk is replaced by an empty one (its failures stay); returns how many files are gone.
+    pub fn wipe(&self) -> usize {
+        self.with(|s| {
+            let gone = s.names.len();
+            (s.inodes, s.names, s.synced_names) = Default::default();
+            s.last_appended = None;
+            gone
         })
     }
 
@@ -382,5 +393,16 @@ mod tests {
         assert_eq!(d.crash(None).lost_bytes, 4, "the unsynced append is lost");
         assert_eq!(d.read("f").unwrap(), b"old");
         assert_eq!(d.heal(), 0);
+    }
+
+    #[test]
+    fn a_wiped_disk_has_no_files_left_even_synced_ones() {
+        let d = SimDisk::default();
+        synced_file(&d, "appendonly.aof", b"data");
+        d.write("tmp", b"x").unwrap();
+        assert_eq!(d.wipe(), 2);
+        assert!(d.list().is_empty());
+        assert!(d.read("appendonly.aof").is_err());
+        assert_eq!(d.crash(Some(1)), CrashOutcome::default());
     }
 }

@@ -1,17 +1,24 @@
-//! Applying scheduled faults to the running nodes: process deaths and restarts, power loss on
-//! the node's disk, network partitions, pauses, clock jumps and disk failures. Each application
-//! returns its trace line; kills and crashes are remembered for the durability check.
+//! Playing the fault schedule against the running nodes: process deaths and restarts, power
+//! loss on the node's disk, network partitions (both ways or one way), latency, pauses, clock
+//! jumps and disk failures, each at its time — and kills or crashes that wait for a full sync to
+//! begin. Each application records its trace line; kills and crashes are remembered for the
+//! durability check.
 
 use crate::check::Loss;
 use crate::env::NodeShared;
+use crate::fault_spec::FULL_SYNC_WAIT_MS;
+use crate::replication::Harness;
 use crate::scenario::{Fault, FaultAction};
+use crate::trace::Trace;
 use madsim::net::NetSim;
 use madsim::runtime::{Handle, NodeHandle};
 use madsim::task::NodeId;
+use madsim::time::{sleep_until, Instant};
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// A node's identity in the run.
 pub struct NodeEntry {
@@ -22,16 +29,107 @@ pub struct NodeEntry {
     pub restarts: Arc<AtomicU32>,
 }
 
+/// What playing a schedule needs from the run.
+pub struct Stage<'a> {
+    pub handle: &'a Handle,
+    pub nodes: &'a BTreeMap<String, NodeEntry>,
+    pub harness: Option<&'a Harness>,
+    pub trace: &'a Trace,
+    pub origin: Instant,
+    /// The run's seed (torn crashes draw from it).
+    pub seed: u64,
+}
+
+/// A fault waiting for a full sync to its node to begin.
+struct Armed {
+    fault: Fault,
+    /// The master's trace event that starts the full sync.
+    event: String,
+    deadline_ms: u64,
+}
+
 /// Fault state the run accumulates.
 #[derive(Default)]
 pub struct FaultState {
-    /// Links cut by partitions, to restore on `heal`.
+    /// Links (from, to) cut by partitions, to restore on `heal`.
     clogged: Vec<(NodeId, NodeId)>,
+    /// A `latency` fault changed madsim's message delays.
+    latency_changed: bool,
     /// Per node: when it lost its memory, and its last completed save then.
     pub losses: BTreeMap<String, Vec<Loss>>,
 }
 
 impl FaultState {
+    /// Plays `schedule` ((ms, fault) in time order): each fault at its time, except that one
+    /// marked `on_full_sync` is armed then and strikes when a master starts a full sync to its
+    /// node (or `FULL_SYNC_WAIT_MS` later), while the rest of the schedule goes on.
+    pub async fn play(&mut self, st: &Stage<'_>, schedule: Vec<(u64, Fault)>) {
+        let at_ms = || Instant::now().duration_since(st.origin).as_millis() as u64;
+        let mut timed = std::collections::VecDeque::from(schedule);
+        let mut armed: Vec<Armed> = Vec::new();
+        let mut changes = st.trace.subscribe();
+        let mut seen = st.trace.len();
+        loop {
+            let next = timed.front().map(|(ms, _)| *ms);
+            let Some(next) = next
+                .into_iter()
+                .chain(armed.iter().map(|a| a.deadline_ms))
+                .min()
+            else {
+                break;
+            };
+            let wake = sleep_until(st.origin + Duration::from_millis(next));
+            if armed.is_empty() {
+                wake.await;
+            } else {
+                tokio::select! {
+                    biased;
+                    _ = wake => {}
+                    _ = changes.changed() => {}
+                }
+                changes.borrow_and_update();
+            }
+            let now = at_ms();
+            let events = st.trace.since(seen);
+            seen += events.len();
+            let mut due: Vec<(Fault, &str)> = Vec::new();
+            armed.retain(|a| {
+                let note = if events.iter().any(|(_, _, e)| *e == a.event) {
+                    " (as a full sync to it began)"
+                } else if a.deadline_ms <= now {
+                    " (no full sync to it began)"
+                } else {
+                    return true;
+                };
+                due.push((a.fault.clone(), note));
+                false
+            });
+            // One timed fault per turn: the next one sleeps until its time even when that has
+            // passed, as a run without armed faults always did.
+            if let Some((_, f)) = timed.pop_front_if(|(ms, _)| *ms <= now) {
+                match st.nodes.get(f.nodes.first().map_or("", String::as_str)) {
+                    Some(n) if f.on_full_sync => armed.push(Armed {
+                        event: format!("+slave {}:{} full", n.ip, n.port),
+                        deadline_ms: now + FULL_SYNC_WAIT_MS,
+                        fault: f,
+                    }),
+                    _ => due.push((f, "")),
+                }
+            }
+            for (f, note) in due {
+                // A REPLICAOF before this one may have taken time.
+                let now = at_ms();
+                let mut line = self.apply(st.handle, st.nodes, &f, now, st.seed);
+                match (f.action, st.harness) {
+                    (FaultAction::Replicaof, Some(h)) => line.push_str(&h.replicaof(&f).await),
+                    (FaultAction::Command, Some(h)) => line.push_str(&h.command(&f).await),
+                    _ => {}
+                }
+                st.trace.record(now, "harness", line + note);
+            }
+        }
+    }
+
     /// Applies `f` at `now_ms`; returns the trace line. `seed` feeds torn crashes.
     pub fn apply(
         &mut self,
@@ -56,11 +154,19 @@ impl FaultState {
             }
             FaultAction::Crash => self.crash(handle, &targets, f.torn, now_ms, seed),
             FaultAction::Restart => {
-                for (_, n) in &targets {
+                let mut running = Vec::new();
+                for (name, n) in &targets {
+                    if !handle.is_exit(n.handle.id()) {
+                        running.push(name.as_str());
+                        continue;
+                    }
                     n.restarts.fetch_add(1, Ordering::Relaxed);
                     handle.restart(n.handle.id());
                 }
-                String::new()
+                match running.is_empty() {
+                    true => String::new(),
+                    false => format!(" ({} running)", running.join(", ")),
+                }
             }
             FaultAction::Partition => {
                 let net = NetSim::current();
@@ -72,16 +178,26 @@ impl FaultState {
                     .filter(|id| !inside.contains(id))
                 {
                     for &a in &inside {
-                        net.clog_link(a, other);
-                        net.clog_link(other, a);
-                        self.clogged.push((a, other));
+                        let mut links = vec![(a, other)];
+                        if !f.one_way {
+                            links.push((other, a));
+                        }
+                        for (from, to) in links {
+                            net.clog_link(from, to);
+                            self.clogged.push((from, to));
+                        }
                     }
                 }
-                if f.from.is_empty() {
-                    String::new()
+                let from = match f.from.is_empty() {
+                    true => String::new(),
+                    false => format!(" from {}", f.from.join(",")),
+                };
+                let way = if f.one_way {
+                    " (one way: what they send)"
                 } else {
-                    format!(" from {}", f.from.join(","))
-                }
+                    ""
+                };
+                format!("{from}{way}")
             }
             FaultAction::Heal => {
                 self.heal_network();
@@ -118,15 +234,29 @@ impl FaultState {
             // The harness node sends the command (`crate::replication`); this names the target.
             FaultAction::Replicaof => format!(" {}", f.target.as_deref().unwrap_or_default()),
             FaultAction::Command => format!(" {}", f.args.join(" ")),
+            FaultAction::DiskLoss => {
+                let gone: usize = targets.iter().map(|(_, n)| n.shared.disk.wipe()).sum();
+                let s = if gone == 1 { "" } else { "s" };
+                format!(" ({gone} file{s} gone)")
+            }
+            FaultAction::Latency => {
+                self.set_latency(f.latency_ms);
+                match f.latency_ms {
+                    Some([lo, hi]) => format!(" {lo}..{hi}ms"),
+                    None => " default".into(),
+                }
+            }
             FaultAction::DiskHeal => {
                 let failed: u64 = targets.iter().map(|(_, n)| n.shared.disk.heal()).sum();
                 let s = if failed == 1 { "" } else { "s" };
                 format!(" ({failed} operation{s} had failed)")
             }
         };
-        format!("{} {}{detail}", f.action.word(), f.nodes.join(","))
-            .trim_end()
-            .to_string()
+        let head = match f.nodes.is_empty() {
+            true => f.action.word().to_string(),
+            false => format!("{} {}", f.action.word(), f.nodes.join(",")),
+        };
+        format!("{head}{detail}").trim_end().to_string()
     }
 
     fn crash(
@@ -173,12 +303,24 @@ impl FaultState {
         });
     }
 
-    /// Removes every partition.
+    /// Removes every partition and any latency spike.
     pub fn heal_network(&mut self) {
         let net = NetSim::current();
         for (a, b) in self.clogged.drain(..) {
             net.unclog_link(a, b);
-            net.unclog_link(b, a);
         }
+        if self.latency_changed {
+            self.set_latency(None);
+        }
+    }
+
+    /// Every message sent from now on takes a time in `range_ms` (madsim's default: `None`).
+    fn set_latency(&mut self, range_ms: Option<[u64; 2]>) {
+        let range = match range_ms {
+            Some([lo, hi]) => Duration::from_millis(lo)..Duration::from_millis(hi + 1),
+            None => madsim::net::Config::default().send_latency,
+        };
+        NetSim::current().update_config(|c| c.send_latency = range);
+        self.latency_changed = range_ms.is_some();
     }
 }

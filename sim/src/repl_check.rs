@@ -1,13 +1,14 @@
 //! Judging replication, as pure functions over what the harness observed: the roles a scenario
-//! expects at the end (from configs, `replicaof` faults and restarts), INFO replication samples
-//! (offsets must never go back within one replication ID in one process), datasets of a replica
-//! and its master, and writes acknowledged while their server was a replica throughout.
+//! expects at the end (from configs, `replicaof` faults and restarts) and a single master among
+//! them, INFO replication samples (offsets must never go back within one replication ID in one
+//! process), datasets of a replica and its master, and writes acknowledged while their server
+//! was a replica throughout. Checks are named `replication.<what>` in violations.
 
-use crate::check::{secs, ClientResult};
+use crate::check::{secs, ClientResult, Violation};
 use crate::scenario::{Fault, FaultAction, Scenario};
 use bytes::Bytes;
 use redsim::config::{file::apply_text, Config};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Keys or events named in one violation.
@@ -17,15 +18,15 @@ const NAMED: usize = 3;
 /// period) each replica must catch up with its master and hold the same dataset, final roles
 /// must match, offsets must never have gone back within one replication ID, and no replica may
 /// have acknowledged a client write.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReplExpect {
     /// Final roles that differ from what configs and faults say: `"master"`, `"s1"` (replica
     /// of s1, link up, same dataset) or `"s1 down"` (replica of s1 whose link is down).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub roles: BTreeMap<String, String>,
     /// Longest wait for replicas to catch up after the quiet period (default 20 s).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub settle_s: Option<f64>,
 }
 
@@ -157,7 +158,7 @@ pub fn expected_roles(scenario: &Scenario, seed: u64, e: &ReplExpect) -> BTreeMa
         .iter()
         .map(|(n, c)| (n.clone(), from_config(c)))
         .collect();
-    for (_, f) in scenario.fault_schedule(seed) {
+    for (_, f) in &scenario.fault_schedule(seed) {
         for n in &f.nodes {
             let role = match (f.action, f.target.as_deref(), configs.get(n)) {
                 (FaultAction::Replicaof, Some(t), _) if is_no_one(t) => Role::Master,
@@ -208,25 +209,37 @@ impl RoleWatch {
 }
 
 /// Writes acknowledged by a server that was a replica for the whole time the write was in flight.
-pub fn replica_acks(results: &[ClientResult], roles: &BTreeMap<String, RoleWatch>) -> Vec<String> {
+pub fn replica_acks(
+    results: &[ClientResult],
+    roles: &BTreeMap<String, RoleWatch>,
+) -> Vec<Violation> {
     let mut out = Vec::new();
     for r in results {
         let Some(watch) = roles.get(&r.server) else {
             continue;
         };
-        let bad: Vec<String> = r
+        let bad: Vec<(String, u64)> = r
             .acked
             .iter()
             .filter(|(_, a)| watch.replica_throughout(a.sent_ms, a.at_ms))
-            .map(|(k, a)| format!("{} at {}", String::from_utf8_lossy(k), secs(a.at_ms)))
+            .map(|(k, a)| {
+                (
+                    format!("{} at {}", String::from_utf8_lossy(k), secs(a.at_ms)),
+                    a.at_ms,
+                )
+            })
             .collect();
-        if !bad.is_empty() {
-            out.push(format!(
-                "{}@{}: a replica acknowledged {} writes: {}",
-                r.name,
-                r.server,
-                bad.len(),
-                named(&bad)
+        if let Some(first_ms) = bad.iter().map(|b| b.1).min() {
+            let names: Vec<String> = bad.into_iter().map(|b| b.0).collect();
+            out.push(Violation::new(
+                "replication.replica_acked_write",
+                &[&r.name, &r.server],
+                first_ms,
+                format!(
+                    "a replica acknowledged {} writes: {}",
+                    names.len(),
+                    named(&names)
+                ),
             ));
         }
     }
@@ -293,14 +306,16 @@ impl Sample {
 }
 
 /// Offsets that went back within one replication ID in one process (same run_id), per server.
-pub fn offsets_backwards(samples: &BTreeMap<String, Vec<Sample>>) -> Vec<String> {
+pub fn offsets_backwards(samples: &BTreeMap<String, Vec<Sample>>) -> Vec<Violation> {
     let mut out = Vec::new();
     for (server, list) in samples {
         let mut last: BTreeMap<(&str, &str), &Sample> = BTreeMap::new();
         let mut bad = Vec::new();
+        let mut first_ms = None;
         for s in list {
             if let Some(prev) = last.insert((&s.run_id, &s.replid), s) {
                 if s.offset < prev.offset {
+                    first_ms.get_or_insert(s.at_ms);
                     bad.push(format!(
                         "{} at {} -> {} at {} (replid {})",
                         prev.offset,
@@ -312,11 +327,16 @@ pub fn offsets_backwards(samples: &BTreeMap<String, Vec<Sample>>) -> Vec<String>
                 }
             }
         }
-        if !bad.is_empty() {
-            out.push(format!(
-                "{server}: master_repl_offset went back {} times: {}",
-                bad.len(),
-                named(&bad)
+        if let Some(at_ms) = first_ms {
+            out.push(Violation::new(
+                "replication.offsets",
+                &[server],
+                at_ms,
+                format!(
+                    "master_repl_offset went back {} times: {}",
+                    bad.len(),
+                    named(&bad)
+                ),
             ));
         }
     }
@@ -326,7 +346,7 @@ pub fn offsets_backwards(samples: &BTreeMap<String, Vec<Sample>>) -> Vec<String>
 /// Spans of consecutive readings of one process showing a replica whose link is down: a trace
 /// line for each (from, to, keys), and a violation where its dataset changed in between without
 /// its replication position moving (a replica cut off from its master must keep its data).
-pub fn link_down_spans(samples: &BTreeMap<String, Vec<Sample>>) -> (Vec<String>, Vec<String>) {
+pub fn link_down_spans(samples: &BTreeMap<String, Vec<Sample>>) -> (Vec<String>, Vec<Violation>) {
     let (mut lines, mut violations) = (Vec::new(), Vec::new());
     let down = |s: &Sample| s.role == "slave" && !s.link_up;
     for (server, list) in samples {
@@ -348,12 +368,17 @@ pub fn link_down_spans(samples: &BTreeMap<String, Vec<Sample>>) -> (Vec<String>,
             if let Some(w) = span.windows(2).find(|w| {
                 (&w[0].replid, w[0].offset) == (&w[1].replid, w[1].offset) && w[0].keys != w[1].keys
             }) {
-                violations.push(format!(
-                    "{server}: its dataset changed while its link was down ({} keys at {}, {} at {})",
-                    w[0].keys,
-                    secs(w[0].at_ms),
-                    w[1].keys,
-                    secs(w[1].at_ms)
+                violations.push(Violation::new(
+                    "replication.link_down_dataset",
+                    &[server],
+                    w[1].at_ms,
+                    format!(
+                        "its dataset changed while its link was down ({} keys at {}, {} at {})",
+                        w[0].keys,
+                        secs(w[0].at_ms),
+                        w[1].keys,
+                        secs(w[1].at_ms)
+                    ),
                 ));
             }
         }
@@ -361,20 +386,56 @@ pub fn link_down_spans(samples: &BTreeMap<String, Vec<Sample>>) -> (Vec<String>,
     (lines, violations)
 }
 
-/// What an expected role check finds wrong with a server's last reading.
-pub fn role_mismatch(server: &str, want: &Role, got: Option<&Sample>) -> Option<String> {
-    match got {
-        Some(s) if s.shows(want) => None,
-        Some(s) => Some(format!(
-            "{server}: expected {}, found {}",
-            want.describe(),
-            s.describe()
-        )),
-        None => Some(format!(
-            "{server}: expected {}, but it did not answer INFO",
-            want.describe()
-        )),
+/// What an expected role check finds wrong with a server's last reading (taken at `at_ms`).
+pub fn role_mismatch(
+    server: &str,
+    want: &Role,
+    got: Option<&Sample>,
+    at_ms: u64,
+) -> Option<Violation> {
+    let text = match got {
+        Some(s) if s.shows(want) => return None,
+        Some(s) => format!("expected {}, found {}", want.describe(), s.describe()),
+        None => format!("expected {}, but it did not answer INFO", want.describe()),
+    };
+    Some(Violation::new("replication.roles", &[server], at_ms, text))
+}
+
+/// After the heal, exactly the one server expected to be a master may say it is one (when the
+/// scenario expects exactly one); `now` holds the last readings, taken at `at_ms`.
+pub fn single_master(
+    expected: &BTreeMap<String, Role>,
+    now: &BTreeMap<String, Sample>,
+    at_ms: u64,
+) -> Option<Violation> {
+    let want: Vec<&String> = expected
+        .iter()
+        .filter(|(_, r)| **r == Role::Master)
+        .map(|(n, _)| n)
+        .collect();
+    let found: Vec<&String> = now
+        .iter()
+        .filter(|(_, s)| s.role == "master")
+        .map(|(n, _)| n)
+        .collect();
+    if want.len() != 1 || found == want {
+        return None;
     }
+    let names = |v: &[&String]| match v.is_empty() {
+        true => "none".to_string(),
+        false => v.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "),
+    };
+    let nodes: Vec<&str> = want.iter().chain(&found).map(|s| s.as_str()).collect();
+    Some(Violation::new(
+        "replication.single_master",
+        &nodes,
+        at_ms,
+        format!(
+            "expected {} as the only master after the heal, found masters: {}",
+            want[0],
+            names(&found)
+        ),
+    ))
 }
 
 /// How a replica's dataset differs from its master's; `None` if they are equal.

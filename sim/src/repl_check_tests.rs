@@ -122,7 +122,13 @@ fn client(server: &str, acks: &[(u64, u64)]) -> ClientResult {
         failed: 0,
         write_errors: BTreeMap::new(),
         lost: Ok(vec![]),
+        replica_reads: None,
     }
+}
+
+/// Violations as they are printed.
+fn shown(v: impl IntoIterator<Item = Violation>) -> Vec<String> {
+    v.into_iter().map(|v| v.to_string()).collect()
 }
 
 #[test]
@@ -136,8 +142,9 @@ fn a_write_acknowledged_while_its_server_was_a_replica_is_a_violation() {
     assert!(replica_acks(&[ok], &roles).is_empty());
     let bad = client("s2", &[(1000, 1010), (2000, 2010), (4000, 4010)]);
     assert_eq!(
-        replica_acks(&[bad], &roles),
-        vec!["c2@s2: a replica acknowledged 2 writes: c2:1 at 1.010s, c2:2 at 2.010s".to_string()]
+        shown(replica_acks(&[bad], &roles)),
+        ["replication.replica_acked_write at 1.010s on c2, s2: a replica acknowledged 2 writes: \
+          c2:1 at 1.010s, c2:2 at 2.010s"]
     );
 }
 
@@ -165,15 +172,15 @@ fn info_readings_give_role_link_position_and_key_count() {
     assert!(s.shows(&replica("s1", true)));
     assert!(!s.shows(&replica("s1", false)) && !s.shows(&Role::Master));
     assert_eq!(
-        role_mismatch("s2", &replica("s3", true), Some(&s)),
-        Some(
-            "s2: expected replica of s3 with its link up, found replica of s1 with its link up"
-                .into()
-        )
+        shown(role_mismatch("s2", &replica("s3", true), Some(&s), 12_000)),
+        [
+            "replication.roles at 12.000s on s2: expected replica of s3 with its link up, found \
+          replica of s1 with its link up"
+        ]
     );
     assert_eq!(
-        role_mismatch("s2", &Role::Master, None),
-        Some("s2: expected master, but it did not answer INFO".into())
+        shown(role_mismatch("s2", &Role::Master, None, 12_000)),
+        ["replication.roles at 12.000s on s2: expected master, but it did not answer INFO"]
     );
     assert_eq!(Sample::parse(0, "role:master\r\n"), None);
 }
@@ -214,10 +221,10 @@ fn an_offset_going_back_within_one_replid_in_one_process_is_a_violation() {
         ],
     )]);
     assert_eq!(
-        offsets_backwards(&bad),
-        vec![
-            "s2: master_repl_offset went back 1 times: 100 at 0.500s -> 90 at 1.500s (replid A)"
-                .to_string()
+        shown(offsets_backwards(&bad)),
+        [
+            "replication.offsets at 1.500s on s2: master_repl_offset went back 1 times: 100 at \
+          0.500s -> 90 at 1.500s (replid A)"
         ]
     );
 }
@@ -248,8 +255,9 @@ fn a_replica_keeps_its_dataset_while_its_link_is_down() {
         ]
     );
     assert_eq!(
-        violations,
-        ["s2: its dataset changed while its link was down (7 keys at 2.000s, 3 at 2.500s)"]
+        shown(violations),
+        ["replication.link_down_dataset at 2.500s on s2: its dataset changed while its link was \
+          down (7 keys at 2.000s, 3 at 2.500s)"]
     );
 }
 
@@ -272,5 +280,41 @@ fn dataset_differences_name_missing_extra_and_changed_keys() {
     assert_eq!(
         dataset_diff(&few, &master).unwrap(),
         "5 keys missing (a, b, c, … 2 more)"
+    );
+}
+
+#[test]
+fn after_the_heal_only_the_expected_master_may_say_it_is_a_master() {
+    let expected = BTreeMap::from([
+        ("s1".to_string(), Role::Master),
+        ("s2".to_string(), replica("s1", true)),
+        ("s3".to_string(), replica("s1", true)),
+    ]);
+    let master = |at_ms| Sample {
+        role: "master".into(),
+        ..sample(at_ms, "p1", "A", 10)
+    };
+    let good = BTreeMap::from([
+        ("s1".to_string(), master(30_000)),
+        ("s2".to_string(), sample(30_000, "p2", "A", 10)),
+    ]);
+    assert_eq!(single_master(&expected, &good, 30_000), None);
+    let two = BTreeMap::from([
+        ("s1".to_string(), master(30_000)),
+        ("s3".to_string(), master(30_000)),
+    ]);
+    assert_eq!(
+        shown(single_master(&expected, &two, 30_000)),
+        [
+            "replication.single_master at 30.000s on s1, s3: expected s1 as the only master after \
+          the heal, found masters: s1, s3"
+        ]
+    );
+    assert_eq!(
+        shown(single_master(&expected, &BTreeMap::new(), 30_000)),
+        [
+            "replication.single_master at 30.000s on s1: expected s1 as the only master after the \
+          heal, found masters: none"
+        ]
     );
 }

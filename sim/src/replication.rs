@@ -3,12 +3,12 @@
 //! INFO every 500 ms (the offsets check), and at the end waits for replicas to catch up with
 //! their masters, then compares roles and datasets (`crate::repl_check` judges).
 
-use crate::check::ClientResult;
+use crate::check::{ClientResult, Violation};
 use crate::client::Conn;
 use crate::faults::NodeEntry;
 use crate::repl_check::{
     dataset_diff, expected_roles, is_no_one, link_down_spans, offsets_backwards, replica_acks,
-    role_mismatch, server_configs, ReplExpect, Role, RoleWatch, Sample,
+    role_mismatch, server_configs, single_master, ReplExpect, Role, RoleWatch, Sample,
 };
 use crate::scenario::{Fault, Scenario};
 use crate::trace::Trace;
@@ -180,7 +180,9 @@ impl Harness {
 
     /// The end-of-run replication check: waits (up to `settle_s`) until every server shows its
     /// expected role and every replica has its master's offset, then compares datasets, and
-    /// judges offsets and replica acknowledgements. Records trace lines; returns violations.
+    /// judges offsets and replica acknowledgements. Records trace lines; returns violations,
+    /// safety first (writes acknowledged by replicas, offsets, data kept while cut off), then
+    /// roles, a single master and convergence.
     pub async fn final_check(
         &self,
         scenario: &Scenario,
@@ -188,17 +190,20 @@ impl Harness {
         e: &ReplExpect,
         results: &[ClientResult],
         nodes: &BTreeMap<String, NodeEntry>,
-    ) -> Vec<String> {
+    ) -> Vec<Violation> {
         let expected = expected_roles(scenario, seed, e);
         let (servers, samples, origin) = (self.servers.clone(), self.samples.clone(), self.origin);
         let settle_ms = e.settle_ms();
-        let (mut violations, lines) = self
+        let (settled, lines) = self
             .node
             .spawn(async move {
                 settle_and_compare(&servers, &samples, origin, &expected, settle_ms).await
             })
             .await
-            .unwrap_or_else(|_| (vec!["replication check task failed".into()], Vec::new()));
+            .unwrap_or_else(|_| {
+                let failed = Violation::new("replication", &[], 0, "the check task failed");
+                (vec![failed], Vec::new())
+            });
         let at = Instant::now().duration_since(self.origin).as_millis() as u64;
         for line in lines {
             self.trace.record(at, "check", line);
@@ -208,12 +213,6 @@ impl Harness {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
-        violations.extend(offsets_backwards(&samples));
-        let (spans, changed) = link_down_spans(&samples);
-        for line in spans {
-            self.trace.record(at, "check", line);
-        }
-        violations.extend(changed);
         let roles: BTreeMap<String, RoleWatch> = nodes
             .iter()
             .map(|(n, e)| {
@@ -221,7 +220,14 @@ impl Harness {
                 (n.clone(), watch.clone())
             })
             .collect();
-        violations.extend(replica_acks(results, &roles));
+        let mut violations = replica_acks(results, &roles);
+        violations.extend(offsets_backwards(&samples));
+        let (spans, changed) = link_down_spans(&samples);
+        for line in spans {
+            self.trace.record(at, "check", line);
+        }
+        violations.extend(changed);
+        violations.extend(settled);
         let count: usize = samples.values().map(Vec::len).sum();
         self.trace.record(
             at,
@@ -292,21 +298,22 @@ async fn settle_and_compare(
     origin: Instant,
     expected: &BTreeMap<String, Role>,
     settle_ms: u64,
-) -> (Vec<String>, Vec<String>) {
+) -> (Vec<Violation>, Vec<String>) {
     let start = Instant::now();
     let mut now = read_all(servers, samples, origin).await;
     while !settled(expected, &now) && start.elapsed() < Duration::from_millis(settle_ms) {
         sleep(Duration::from_millis(POLL_MS)).await;
         now = read_all(servers, samples, origin).await;
     }
-    let mut violations = Vec::new();
+    let at_ms = Instant::now().duration_since(origin).as_millis() as u64;
+    let mut violations: Vec<Violation> = single_master(expected, &now, at_ms).into_iter().collect();
     let mut lines = vec![format!(
         "replication settled in {:.1}s",
         start.elapsed().as_secs_f64()
     )];
     let mut dumps: BTreeMap<String, Result<BTreeMap<Bytes, Bytes>, String>> = BTreeMap::new();
     for (name, role) in expected {
-        if let Some(v) = role_mismatch(name, role, now.get(name)) {
+        if let Some(v) = role_mismatch(name, role, now.get(name), at_ms) {
             violations.push(v);
             continue;
         }
@@ -322,15 +329,22 @@ async fn settle_and_compare(
                 dumps.insert(n.clone(), d);
             }
         }
-        match (&dumps[name], &dumps[of]) {
+        let text = match (&dumps[name], &dumps[of]) {
             (Ok(r), Ok(m)) => match dataset_diff(r, m) {
-                None => lines.push(format!("{name} = {of}: {} keys", r.len())),
-                Some(d) => violations.push(format!("{name} differs from its master {of}: {d}")),
+                None => {
+                    lines.push(format!("{name} = {of}: {} keys", r.len()));
+                    continue;
+                }
+                Some(d) => format!("{name} differs from its master {of}: {d}"),
             },
-            (Err(e), _) | (_, Err(e)) => {
-                violations.push(format!("{name} vs {of}: could not read a dataset ({e})"))
-            }
-        }
+            (Err(e), _) | (_, Err(e)) => format!("{name} vs {of}: could not read a dataset ({e})"),
+        };
+        violations.push(Violation::new(
+            "replication.convergence",
+            &[name, of],
+            at_ms,
+            text,
+        ));
     }
     (violations, lines)
 }

@@ -1,13 +1,18 @@
 //! Runs one scenario with one seed inside a fresh madsim runtime on a fresh OS thread: builds the
-//! nodes, plays the fault schedule, stops the workload, heals, checks every acknowledged write,
-//! and returns a report with the trace and the verdict.
+//! nodes, plays the fault schedule (the nemesis's materialised with the explicit faults), stops
+//! the workload, heals, checks every acknowledged write, and returns a report with the trace and
+//! the verdict.
 
-use crate::check::{ack_times, find_lost, judge, losses_of, max_lost_age_ms, ClientResult};
+use crate::check::{
+    ack_times, find_lost, judge, losses_of, max_lost_age_ms, writes_resumed, ClientResult,
+    ReplicaReads, Violation,
+};
 use crate::client::{run_write_read, ClientLog, ClientSpec};
 use crate::env::{NodeShared, SimEnv};
-use crate::faults::{FaultState, NodeEntry};
+use crate::faults::{FaultState, NodeEntry, Stage};
+use crate::repl_check::{expected_roles, Role};
 use crate::replication::Harness;
-use crate::scenario::{FaultAction, Scenario, Workload};
+use crate::scenario::{Scenario, Workload};
 use crate::trace::Trace;
 use bytes::Bytes;
 use madsim::runtime::Handle;
@@ -32,7 +37,11 @@ pub struct Report {
     /// How long before the kill or crash that lost it the oldest lost write was acknowledged
     /// (negative: its reply arrived after).
     pub max_lost_age_ms: Option<i64>,
-    pub violations: Vec<String>,
+    /// Reads from replicas after acknowledged writes (`read_from`), and how many were stale.
+    pub replica_reads: u64,
+    pub stale_replica_reads: u64,
+    /// Safety checks first, then liveness and convergence.
+    pub violations: Vec<Violation>,
     pub nodes: usize,
     pub sim_ms: u64,
     pub wall_ms: u64,
@@ -50,10 +59,15 @@ impl Report {
     pub fn speedup(&self) -> f64 {
         self.sim_ms as f64 / self.wall_ms.max(1) as f64
     }
-    /// One line: nodes, writes, and simulated time against wall time.
+    /// One line: nodes, writes (and stale replica reads, if any were made), and simulated time
+    /// against wall time.
     pub fn summary(&self) -> String {
+        let reads = match self.replica_reads {
+            0 => String::new(),
+            n => format!(", {} of {n} replica reads stale", self.stale_replica_reads),
+        };
         format!(
-            "{} nodes, {} acked writes, {} lost, {} failed; {:.1}s simulated in {:.3}s wall ({:.0}x real time)",
+            "{} nodes, {} acked writes, {} lost, {} failed{reads}; {:.1}s simulated in {:.3}s wall ({:.0}x real time)",
             self.nodes,
             self.acked_writes,
             self.lost_writes,
@@ -68,8 +82,20 @@ impl Report {
         if self.passed() {
             "PASS".into()
         } else {
-            format!("FAIL: {}", self.violations.join("; "))
+            let all: Vec<String> = self.violations.iter().map(|v| v.to_string()).collect();
+            format!("FAIL: {}", all.join("; "))
         }
+    }
+
+    /// The names of the checks that failed, in the order they were judged.
+    pub fn failed_checks(&self) -> Vec<&'static str> {
+        let mut out: Vec<&'static str> = Vec::new();
+        for v in &self.violations {
+            if !out.contains(&v.check) {
+                out.push(v.check);
+            }
+        }
+        out
     }
 }
 
@@ -101,12 +127,22 @@ pub(crate) fn mix(seed: u64, name: &str, n: u32) -> u64 {
     redsim::db::key_hash(format!("{seed}/{name}/{n}").as_bytes())
 }
 
+/// A client of the run and what it logs.
+struct ClientRun {
+    name: String,
+    server: String,
+    read_from: Option<String>,
+    log: Arc<Mutex<ClientLog>>,
+}
+
 /// Virtual addresses inside the simulator (nothing leaves the process).
 pub(crate) fn node_ip(kind: u8, i: usize) -> Ipv4Addr {
     Ipv4Addr::new(10, kind, (i / 250) as u8, (i % 250 + 1) as u8)
 }
 
 async fn simulate(scenario: Scenario, seed: u64) -> Report {
+    // From here on every fault is explicit: what the nemesis generates plays like a file would.
+    let scenario = scenario.materialize(seed);
     let handle = Handle::current();
     let origin = Instant::now();
     let trace = Trace::default();
@@ -125,7 +161,8 @@ async fn simulate(scenario: Scenario, seed: u64) -> Report {
         {
             Ok(c) => c,
             Err(e) => {
-                violations.push(format!("server {name}: bad config: {e}"));
+                let text = format!("bad config: {e}");
+                violations.push(Violation::new("config", &[&name], 0, text));
                 continue;
             }
         };
@@ -164,6 +201,7 @@ async fn simulate(scenario: Scenario, seed: u64) -> Report {
                     config = c;
                     text
                 });
+                let node_id = *env_shared.node_id.lock().unwrap_or_else(|p| p.into_inner());
                 async move {
                     if let Err(e) = redsim::shell::run_server(env, config, text).await {
                         trace.record(
@@ -171,6 +209,10 @@ async fn simulate(scenario: Scenario, seed: u64) -> Report {
                             &name,
                             format!("failed to start: {e}"),
                         );
+                        // The process is gone: a `restart` fault may start it again.
+                        if let Some(id) = node_id {
+                            Handle::current().kill(id);
+                        }
                     }
                 }
             })
@@ -188,15 +230,25 @@ async fn simulate(scenario: Scenario, seed: u64) -> Report {
         );
     }
     let configs = crate::repl_check::server_configs(&scenario);
-    let mut client_logs: Vec<(String, String, Arc<Mutex<ClientLog>>)> = Vec::new();
-    for (i, (name, server, workload, interval_ms)) in scenario.client_list().into_iter().enumerate()
-    {
-        let Some(target) = nodes.get(&server) else {
+    let mut client_logs: Vec<ClientRun> = Vec::new();
+    for (i, c) in scenario.client_list().into_iter().enumerate() {
+        let Some(target) = nodes.get(&c.server) else {
             continue;
         };
+        let (name, server, workload, interval_ms) = (c.name, c.server, c.workload, c.interval_ms);
         let addr = SocketAddr::new(IpAddr::V4(target.ip), target.port);
+        let read_from = c.read_from.as_ref().and_then(|r| {
+            let n = nodes.get(r)?;
+            let password = configs.get(r).and_then(|c| c.requirepass.clone());
+            Some((SocketAddr::new(IpAddr::V4(n.ip), n.port), password))
+        });
         let log = Arc::new(Mutex::new(ClientLog::default()));
-        client_logs.push((name.clone(), server.clone(), log.clone()));
+        client_logs.push(ClientRun {
+            name: name.clone(),
+            server: server.clone(),
+            read_from: c.read_from.clone(),
+            log: log.clone(),
+        });
         let trace = if scenario.quiet_trace {
             Trace::default()
         } else {
@@ -227,6 +279,7 @@ async fn simulate(scenario: Scenario, seed: u64) -> Report {
                     log: log.clone(),
                     password: password.clone(),
                     discover: discover.clone(),
+                    read_from: read_from.clone(),
                 };
                 async move {
                     match workload {
@@ -250,20 +303,20 @@ async fn simulate(scenario: Scenario, seed: u64) -> Report {
     let at_ms = |t: Instant| t.duration_since(origin).as_millis() as u64;
     let harness = Harness::for_scenario(&handle, node_ip(3, 1), origin, &trace, &scenario, &nodes);
     let mut faults = FaultState::default();
-    for (fault_ms, f) in scenario.fault_schedule(seed) {
-        sleep_until(origin + Duration::from_millis(fault_ms)).await;
-        let now = at_ms(Instant::now());
-        let mut line = faults.apply(&handle, &nodes, f, now, seed);
-        match (f.action, &harness) {
-            (FaultAction::Replicaof, Some(h)) => line.push_str(&h.replicaof(f).await),
-            (FaultAction::Command, Some(h)) => line.push_str(&h.command(f).await),
-            _ => {}
-        }
-        trace.record(now, "harness", line);
-    }
+    let schedule = scenario.fault_schedule(seed);
+    let last_fault_ms = schedule.last().map_or(0, |(ms, _)| *ms);
+    let stage = Stage {
+        handle: &handle,
+        nodes: &nodes,
+        harness: harness.as_ref(),
+        trace: &trace,
+        origin,
+        seed,
+    };
+    faults.play(&stage, schedule).await;
     sleep_until(origin + Duration::from_secs_f64(scenario.duration_s)).await;
-    for (name, ..) in &client_logs {
-        handle.kill(nodes[name].handle.id());
+    for c in &client_logs {
+        handle.kill(nodes[&c.name].handle.id());
     }
     faults.heal_network();
     trace.record(
@@ -280,14 +333,26 @@ async fn simulate(scenario: Scenario, seed: u64) -> Report {
         .ip(IpAddr::V4(node_ip(3, 0)))
         .build();
     let mut results = Vec::new();
-    for (name, server, log) in &client_logs {
+    for ClientRun {
+        name,
+        server,
+        read_from,
+        log,
+    } in &client_logs
+    {
         let node = &nodes[server];
-        let (acked, failed, write_errors) = {
+        let (acked, failed, write_errors, replica_reads) = {
             let log = log.lock().unwrap_or_else(|p| p.into_inner());
+            let reads = read_from.as_ref().map(|r| ReplicaReads {
+                server: r.clone(),
+                reads: log.replica_reads,
+                stale: log.replica_stale_reads,
+            });
             (
                 log.acked.clone(),
                 log.failed_writes,
                 log.write_errors.clone(),
+                reads,
             )
         };
         let pairs: Vec<(Bytes, Bytes)> = acked
@@ -321,6 +386,7 @@ async fn simulate(scenario: Scenario, seed: u64) -> Report {
             failed,
             write_errors,
             lost,
+            replica_reads,
         };
         if !scenario.quiet_trace {
             let losses = losses_of(&faults.losses, server);
@@ -328,9 +394,11 @@ async fn simulate(scenario: Scenario, seed: u64) -> Report {
         }
         results.push(result);
     }
-    if let (Some(h), Some(e)) = (&harness, &scenario.expect.replication) {
-        violations.extend(h.final_check(&scenario, seed, e, &results, &nodes).await);
-    }
+    let checked_ms = at_ms(Instant::now());
+    let repl_violations = match (&harness, &scenario.expect.replication) {
+        (Some(h), Some(e)) => h.final_check(&scenario, seed, e, &results, &nodes).await,
+        _ => Vec::new(),
+    };
     for e in &scenario.expect.sentinel {
         let addrs: Vec<(String, SocketAddr)> = sentinels
             .iter()
@@ -340,16 +408,21 @@ async fn simulate(scenario: Scenario, seed: u64) -> Report {
                     .map(|e| (n.clone(), SocketAddr::new(IpAddr::V4(e.ip), e.port)))
             })
             .collect();
-        let nodes2: BTreeMap<String, SocketAddr> = nodes
+        let all: BTreeMap<String, SocketAddr> = nodes
             .iter()
             .map(|(k, n)| (k.clone(), SocketAddr::new(IpAddr::V4(n.ip), n.port)))
             .collect();
         let e2 = e.clone();
         let found = checker
-            .spawn(async move { crate::sentinel::final_check(&e2, &addrs, &nodes2).await })
+            .spawn(async move { crate::sentinel::final_check(&e2, &addrs, &all).await })
             .await
             .unwrap_or_else(|_| vec!["sentinel check task failed".into()]);
-        violations.extend(found);
+        let names: Vec<&str> = e.servers.iter().map(String::as_str).collect();
+        violations.extend(
+            found
+                .into_iter()
+                .map(|t| Violation::new("sentinel", &names, checked_ms, t)),
+        );
     }
     let acked_writes: u64 = results.iter().map(|r| r.acked.len() as u64).sum();
     let lost_writes: u64 = results.iter().map(|r| r.lost_keys().len() as u64).sum();
@@ -364,10 +437,29 @@ async fn simulate(scenario: Scenario, seed: u64) -> Report {
         format!("total: {acked_writes} acked writes, {lost_writes} lost"),
     );
     let rendered = trace.render();
-    violations.extend(judge(&scenario.expect, &results, &faults.losses, &rendered));
-    for e in &scenario.expect.sentinel {
-        violations.extend(crate::sentinel::trace_check(e, &sentinels, &rendered));
+    let e = &scenario.expect;
+    violations.extend(judge(e, &results, &faults.losses, &rendered, checked_ms));
+    for se in &e.sentinel {
+        let names: Vec<&str> = sentinels.iter().map(String::as_str).collect();
+        let found = crate::sentinel::trace_check(se, &sentinels, &rendered);
+        violations.extend(
+            found
+                .into_iter()
+                .map(|t| Violation::new("sentinel", &names, checked_ms, t)),
+        );
     }
+    let repl = e.replication.clone().unwrap_or_default();
+    let masters = expected_roles(&scenario, seed, &repl)
+        .into_iter()
+        .filter(|(_, r)| *r == Role::Master)
+        .map(|(n, _)| n)
+        .collect();
+    violations.extend(writes_resumed(e, &results, &masters, last_fault_ms));
+    violations.extend(repl_violations);
+    let (replica_reads, stale_replica_reads) = results
+        .iter()
+        .filter_map(|r| r.replica_reads.as_ref())
+        .fold((0, 0), |(n, s), r| (n + r.reads, s + r.stale));
     let logs = nodes
         .iter()
         .map(|(n, e)| {
@@ -391,6 +483,8 @@ async fn simulate(scenario: Scenario, seed: u64) -> Report {
         lost_writes,
         failed_writes,
         max_lost_age_ms,
+        replica_reads,
+        stale_replica_reads,
         violations,
         nodes: nodes.len(),
         sim_ms: at_ms(Instant::now()),

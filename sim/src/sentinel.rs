@@ -19,14 +19,14 @@ use crate::client::Conn;
 use redsim::config::{file::apply_text, Config};
 use redsim::env::Disk;
 use redsim::resp::Frame;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 
 /// Where a Sentinel keeps its config on its simulated disk.
 pub const CONFIG_FILE: &str = "sentinel.conf";
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SentinelExpect {
     /// The monitored master's name.
@@ -34,15 +34,15 @@ pub struct SentinelExpect {
     /// The servers of the group.
     pub servers: Vec<String>,
     /// The server that must not be the master at the end (the one that failed).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub final_master_not: Option<String>,
     /// The server that must be the master at the end.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub final_master: Option<String>,
     /// Least and most `+switch-master` events any one Sentinel may report.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub switches_min: Option<usize>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub switches_max: Option<usize>,
 }
 

@@ -114,7 +114,9 @@ impl Outcome {
                 "nondeterministic: trace hash {a:016x} then {b:016x}"
             )),
             (_, Err(panic)) => Verdict::Fail(format!("panicked: {panic}")),
-            (_, Ok(r)) if !r.passed() => Verdict::Fail(r.violations.join("; ")),
+            (_, Ok(r)) if !r.passed() => {
+                Verdict::Fail(r.verdict().trim_start_matches("FAIL: ").to_string())
+            }
             _ => Verdict::Pass,
         }
     }

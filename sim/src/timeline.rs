@@ -256,7 +256,7 @@ impl Timeline {
             .map(|s| s.0)
             .filter(|s| !sentinels.contains(s))
             .collect();
-        let clients: Vec<String> = scenario.client_list().into_iter().map(|c| c.0).collect();
+        let clients: Vec<String> = scenario.client_list().into_iter().map(|c| c.name).collect();
         let events: Vec<(u64, &str, &str)> = report.trace.lines().filter_map(parse_line).collect();
         let end_ms = events
             .iter()
@@ -428,9 +428,10 @@ fn harness_event(
                 lane.close("crash", at_ms);
                 lane.set(at_ms, "up", "restarting".into());
             }
-            FaultAction::Partition | FaultAction::Pause | FaultAction::DiskFail => {
-                lane.open(action.word(), at_ms, line)
-            }
+            FaultAction::Partition
+            | FaultAction::Pause
+            | FaultAction::DiskFail
+            | FaultAction::DiskLoss => lane.open(action.word(), at_ms, line),
             FaultAction::Resume => lane.close("pause", at_ms),
             FaultAction::DiskHeal => lane.close("disk-fail", at_ms),
             FaultAction::ClockJump => lane.lane.faults.push(Span {
@@ -446,7 +447,7 @@ fn harness_event(
                 class: "action",
                 label: line.to_string(),
             }),
-            FaultAction::Heal => {}
+            FaultAction::Heal | FaultAction::Latency => {}
         }
     }
 }

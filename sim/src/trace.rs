@@ -1,22 +1,50 @@
 //! The run's trace: meaningful transitions from nodes, clients and the harness, stamped with
 //! simulated time relative to the start, kept in the order they happened, printed as text (and
-//! read back from it: the timeline picture is drawn from the text).
+//! read back from it: the timeline picture is drawn from the text). The harness can wait for new
+//! events (faults that strike on an event).
 
 use std::sync::{Arc, Mutex};
+use tokio::sync::watch;
 
-#[derive(Clone, Default)]
+/// One event: (simulated ms since the start, who, what).
+pub type Event = (u64, String, String);
+
+#[derive(Clone)]
 pub struct Trace {
-    events: Arc<Mutex<Vec<(u64, String, String)>>>,
+    events: Arc<Mutex<Vec<Event>>>,
+    /// The number of events, for waiters.
+    count: Arc<watch::Sender<usize>>,
+}
+
+impl Default for Trace {
+    fn default() -> Self {
+        Trace {
+            events: Default::default(),
+            count: Arc::new(watch::channel(0).0),
+        }
+    }
 }
 
 impl Trace {
     /// Records `event` by `who` at `at_ms` (simulated ms since the run started).
     pub fn record(&self, at_ms: u64, who: &str, event: impl Into<String>) {
-        self.events.lock().unwrap_or_else(|p| p.into_inner()).push((
-            at_ms,
-            who.to_string(),
-            event.into(),
-        ));
+        let n = {
+            let mut events = self.events.lock().unwrap_or_else(|p| p.into_inner());
+            events.push((at_ms, who.to_string(), event.into()));
+            events.len()
+        };
+        self.count.send_replace(n);
+    }
+
+    /// The events recorded after the first `from`, in the order they were recorded.
+    pub fn since(&self, from: usize) -> Vec<Event> {
+        let events = self.events.lock().unwrap_or_else(|p| p.into_inner());
+        events.get(from..).unwrap_or_default().to_vec()
+    }
+
+    /// A receiver that changes whenever an event is recorded.
+    pub fn subscribe(&self) -> watch::Receiver<usize> {
+        self.count.subscribe()
     }
 
     /// The trace as text: one line per event, sorted by time (stable for equal times).

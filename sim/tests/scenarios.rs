@@ -250,3 +250,24 @@ fn replication_random_faults_with_the_pinned_seed_replay_identically() {
         "the harness's polling changed the replay"
     );
 }
+
+#[test]
+fn replication_under_a_nemesis_with_the_pinned_seed_kills_a_replica_in_its_full_sync_and_converges()
+{
+    let r = check(
+        "repl-nemesis.toml",
+        "replication_under_a_nemesis_with_the_pinned_seed_kills_a_replica_in_its_full_sync_and_converges",
+    );
+    for fault in [
+        "as a full sync to it began",
+        "harness crash s1",
+        "harness disk-fail",
+        "(one way: what they send)",
+    ] {
+        assert!(r.trace.contains(fault), "the pinned seed has no {fault:?}");
+    }
+    assert!(
+        r.replica_reads > 0 && r.stale_replica_reads > 0,
+        "reads from s2 right after a write are sometimes stale"
+    );
+}

@@ -177,3 +177,48 @@ fn replication_under_crashes_kills_and_partitions_at_random_moments_converges_ov
         reports.len()
     );
 }
+
+#[test]
+fn replication_under_a_seeded_nemesis_loses_no_acknowledged_write_and_converges_over_many_seeds() {
+    let file = "repl-nemesis.toml";
+    let wall = Instant::now();
+    let reports = sweep(file);
+    let reads: u64 = reports.iter().map(|r| r.replica_reads).sum();
+    let stale: u64 = reports.iter().map(|r| r.stale_replica_reads).sum();
+    println!("{file}: {stale} of {reads} reads from a replica right after the write were stale");
+    // What the nemesis did, by the words of the harness's trace lines.
+    let mut kinds: std::collections::BTreeMap<String, usize> = Default::default();
+    for r in &reports {
+        for what in r
+            .trace
+            .lines()
+            .filter_map(|l| l.split_once(" harness ").map(|x| x.1))
+        {
+            let word = match what {
+                w if w.contains("as a full sync to it began") => "kill on a full sync",
+                w if w.contains("no full sync to it began") => "kill when no full sync began",
+                w if w.contains("(one way") => "one-way partition",
+                w => w.split(' ').next().unwrap_or_default(),
+            };
+            *kinds.entry(word.to_string()).or_default() += 1;
+        }
+    }
+    println!("{file}: faults applied over all seeds: {kinds:?}");
+    assert_all_passed(file, &reports, wall);
+    for kind in [
+        "crash",
+        "kill",
+        "kill on a full sync",
+        "pause",
+        "partition",
+        "one-way partition",
+        "latency",
+        "clock-jump",
+        "disk-fail",
+    ] {
+        assert!(
+            kinds.get(kind).copied().unwrap_or(0) * 20 >= reports.len().min(20),
+            "the nemesis rarely did {kind:?}: {kinds:?}"
+        );
+    }
+}

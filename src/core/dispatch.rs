@@ -78,7 +78,7 @@ impl Server {
             self.reject(id, "NOAUTH Authentication required.", in_multi);
             return;
         }
-        if let Some(msg) = self.disk_refusal(spec) {
+        if let Some(msg) = self.disk_refusal(id, spec, now) {
             self.reject(id, &msg, in_multi);
             return;
         }
@@ -105,15 +105,39 @@ impl Server {
     }
 
     /// Redis refuses writes (and PING) while it cannot persist: a failed BGSAVE with
-    /// stop-writes-on-bgsave-error, or a failed AOF write.
-    fn disk_refusal(&self, spec: &CommandSpec) -> Option<String> {
+    /// stop-writes-on-bgsave-error, or a failed AOF write. A replica never refuses its master's
+    /// stream (it would diverge silently): it stops, as Redis panics, unless
+    /// `replica-ignore-disk-write-errors yes` lets it apply the stream anyway.
+    fn disk_refusal(&mut self, id: ConnId, spec: &CommandSpec, now: Now) -> Option<String> {
         if self.replaying || (spec.flags & flags::WRITE == 0 && spec.name != "ping") {
             return None;
         }
-        if self.writes_refused_misconf() {
-            return Some(crate::core::persist::MISCONF.to_string());
+        let refusal = match self.writes_refused_misconf() {
+            true => Some(crate::core::persist::MISCONF.to_string()),
+            false => self.aof_write_refusal(),
+        };
+        if id != crate::core::replication::MASTER_CLIENT_ID || refusal.is_none() {
+            return refusal;
         }
-        self.aof_write_refusal()
+        let ignore = self.config.noop.get("replica-ignore-disk-write-errors");
+        if spec.name != "ping" && ignore.is_none_or(|v| v != "yes") {
+            self.log(
+                LogLevel::Warning,
+                "Guru Meditation: Replica was unable to write command to disk. #server.c:4037"
+                    .into(),
+            );
+            self.exit(1);
+            return refusal;
+        }
+        let last = &mut self.repl.disk_error_warned_ms;
+        if last.is_none_or(|t| now.mono_ms > t + 10_000) {
+            *last = Some(now.mono_ms);
+            self.log(
+                LogLevel::Warning,
+                "Replica is applying a command even though it is unable to write to disk.".into(),
+            );
+        }
+        None
     }
 
     /// What replication forbids: writes on a read-only replica, anything but STALE commands

@@ -26,6 +26,8 @@ mod fuzz_tests;
 pub mod persist;
 mod propagate;
 mod replica_side;
+#[cfg(test)]
+mod replica_side_tests;
 pub mod replication;
 mod sentinel_mode;
 #[cfg(test)]

@@ -337,6 +337,7 @@ impl Server {
             "MASTER <-> REPLICA sync: Finished with success".into(),
         );
         self.trace("sync full".into());
+        self.aof_rewrite_after_sync(now);
         self.mark_synced();
         if ack_now {
             self.link_events(now, vec![LinkEvent::Send(replconf_ack(offset, None))]);

@@ -58,6 +58,9 @@ pub struct Replication {
     /// True while executing the master's stream: effects go to the AOF only (the raw stream is
     /// proxied to sub-replicas instead).
     pub(crate) from_master: bool,
+    /// When this replica last logged that it applies its master's writes although it cannot
+    /// persist them (at most once per 10 s, as Redis).
+    pub(crate) disk_error_warned_ms: Option<u64>,
 }
 
 impl Replication {
@@ -78,6 +81,7 @@ impl Replication {
             last_ping_mono_ms: 0,
             next_outbound: OUTBOUND_BASE,
             from_master: false,
+            disk_error_warned_ms: None,
         }
     }
 }

@@ -164,6 +164,19 @@ impl TestServer {
         self.drain();
     }
 
+    /// The outbound connection the server asked for last (a replica's link to its master) is
+    /// established; returns its id.
+    pub fn accept_outbound(&mut self) -> Option<ConnId> {
+        let conn = self.other_actions.iter().rev().find_map(|a| match a {
+            Action::Connect { conn, .. } => Some(*conn),
+            _ => None,
+        })?;
+        let local = "127.0.0.1:50000".parse().expect("addr");
+        self.server.handle_connected(self.now, conn, local);
+        self.drain();
+        Some(conn)
+    }
+
     /// Sends raw bytes as client `id`.
     pub fn send_raw(&mut self, id: ConnId, bytes: &[u8]) {
         self.server.handle_data(self.now, id, bytes);

@@ -1,5 +1,5 @@
 //! `sim`: the simulation testbed's command line (`sim help` lists its commands: run, replay,
-//! sweep). The work lives in `redsim_sim::cli` and `redsim_sim::sweep`.
+//! sweep, shrink). The work lives in `redsim_sim::cli`, `redsim_sim::sweep` and `redsim_sim::shrink`.
 
 use redsim_sim::cli::{parse, run_command, Command, USAGE};
 use redsim_sim::sweep::sweep_command;
@@ -9,6 +9,11 @@ fn main() {
         .skip(1)
         .map(|a| a.into_string())
         .collect();
+    if let Ok(a) = &args {
+        if a.first().map(String::as_str) == Some("shrink") {
+            std::process::exit(redsim_sim::shrink::cli(&a[1..]));
+        }
+    }
     let code = match args
         .map_err(|a| format!("argument {a:?} is not UTF-8"))
         .and_then(|a| parse(&a))

@@ -42,7 +42,11 @@ pub enum AofStep {
         always: bool,
         releases: bool,
     },
-    Fsync,
+    /// An fsync covering `bytes` written bytes: if it fails they are still not durable, so the
+    /// cron tries again a second later (writes are refused meanwhile, as in Redis).
+    Fsync {
+        bytes: u64,
+    },
     /// A rewrite opened its new incr file and manifest: failure abandons the rewrite only.
     RewriteOpen,
     /// The rewrite's new manifest is committed.
@@ -152,13 +156,17 @@ impl Server {
                 self.gated.clear();
                 self.exit(1);
             }
-            (AofStep::Write { .. } | AofStep::Fsync, Err(e)) => {
+            (AofStep::Write { .. } | AofStep::Fsync { .. }, Err(e)) => {
                 self.log(
                     LogLevel::Warning,
                     format!("Error writing to the AOF file: {e}"),
                 );
                 if let Some(aof) = self.aof.as_mut() {
                     aof.write_error = Some(e);
+                    if let AofStep::Fsync { bytes } = step {
+                        // At least one byte: the retry must come even for an empty fsync.
+                        aof.unsynced_bytes += bytes.max(1);
+                    }
                     // Put the unwritten effects back in front of newer ones; the next flush retries.
                     let unwritten = std::mem::take(&mut aof.unconfirmed);
                     aof.current_size -= unwritten.len() as u64;
@@ -167,7 +175,7 @@ impl Server {
                     aof.feed.buf = retry;
                 }
             }
-            (AofStep::Fsync, Ok(_)) => {
+            (AofStep::Fsync { .. }, Ok(_)) => {
                 if let Some(aof) = self.aof.as_mut() {
                     aof.write_error = None;
                 }
@@ -297,9 +305,9 @@ impl Server {
         let aof = self.aof.as_mut().expect("incr path implies aof");
         let due = now.mono_ms.saturating_sub(aof.last_fsync_mono_ms) >= 1000;
         if self.config.appendfsync == AppendFsync::Everysec && aof.unsynced_bytes > 0 && due {
-            aof.unsynced_bytes = 0;
+            let bytes = std::mem::take(&mut aof.unsynced_bytes);
             aof.last_fsync_mono_ms = now.mono_ms;
-            self.aof_step(DiskOp::Fsync { path }, AofStep::Fsync);
+            self.aof_step(DiskOp::Fsync { path }, AofStep::Fsync { bytes });
         }
         let aof = self.aof.as_ref().expect("aof on");
         let growth_ok = aof.base_size > 0 && self.config.auto_aof_rewrite_percentage > 0;
@@ -349,6 +357,19 @@ impl Server {
         self.abort_aof_rewrite_snapshot();
     }
 
+    /// A full sync replaced the dataset: as Redis restarts its AOF after a sync, a rewrite of the
+    /// old data is dropped and a new one starts (or waits for a running BGSAVE), so the files hold
+    /// the new dataset, not the old one with the master's stream on top.
+    pub(crate) fn aof_rewrite_after_sync(&mut self, now: Now) {
+        if self.aof.is_none() {
+            return;
+        }
+        self.abort_aof_rewrite_snapshot();
+        if !self.aof_rewrite_start(now) {
+            self.aof.as_mut().expect("checked").rewrite_scheduled = true;
+        }
+    }
+
     /// Starts a rewrite that was waiting for another snapshot to finish.
     pub(crate) fn aof_run_scheduled(&mut self, now: Now) {
         if self.aof.as_ref().is_some_and(|a| a.rewrite_scheduled) && self.persist.bgsave.is_none() {
@@ -370,7 +391,8 @@ impl Server {
         }
         // The current incr file stops receiving writes: make what it has durable first.
         if let Some(old) = self.incr_path() {
-            self.aof_step(DiskOp::Fsync { path: old }, AofStep::Fsync);
+            let bytes = self.aof.as_ref().map_or(0, |a| a.unsynced_bytes);
+            self.aof_step(DiskOp::Fsync { path: old }, AofStep::Fsync { bytes });
         }
         let aof = self.aof.as_mut().expect("checked");
         aof.unsynced_bytes = 0;

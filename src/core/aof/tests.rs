@@ -97,6 +97,30 @@ fn always_policy_holds_the_reply_until_the_write_is_durable_and_exits_on_failure
 }
 
 #[test]
+fn everysec_fsync_errors_refuse_writes_until_a_retried_fsync_succeeds() {
+    let config = Config {
+        appendfsync: AppendFsync::Everysec,
+        ..aof_config()
+    };
+    let mut t = TestServer::with_config(config);
+    assert_eq!(t.cmd(&["set", "k", "v"]), ok());
+    t.disk.fail.store(true, Ordering::Relaxed);
+    t.advance_ms(1_100);
+    assert_eq!(
+        t.cmd(&["set", "k2", "v"]),
+        err("MISCONF Errors writing to the AOF file: No space left on device"),
+        "the cron's fsync failed"
+    );
+    t.disk.fail.store(false, Ordering::Relaxed);
+    t.advance_ms(1_100);
+    assert_eq!(
+        t.cmd(&["set", "k2", "v2"]),
+        ok(),
+        "the fsync is retried once the disk works again"
+    );
+}
+
+#[test]
 fn everysec_write_errors_refuse_writes_until_the_disk_recovers() {
     let mut t = TestServer::with_config(aof_config());
     t.disk.fail.store(true, Ordering::Relaxed);

@@ -212,7 +212,10 @@ impl Server {
         // A restarting node resumes its replication history from its own snapshot, as Redis 7
         // does: a replica can PSYNC with it; a master keeps it only as replid2 under a new id, so
         // replicas exactly at the saved position continue partially and nothing diverges silently.
-        if let (Some(r), true) = (&loaded.aux.repl, self.persist.loading) {
+        // Only from an RDB file: an AOF's base is older than its incr files' last command, and
+        // Redis does not resume from it either.
+        let from_rdb_file = self.persist.loading && !self.config.appendonly;
+        if let (Some(r), true) = (&loaded.aux.repl, from_rdb_file) {
             self.repl.ids.adopt_master(&r.id);
             self.repl.offset = r.offset;
             if self.config.replicaof.is_none() {
