@@ -24,14 +24,14 @@ pub const COMMANDS: &[CommandSpec] = &[
     server(
         "quit",
         -1,
-        FAST | NO_AUTH | PUBSUB | NO_MULTI | STALE | LOADING,
+        FAST | NO_AUTH | PUBSUB | STALE | LOADING,
         (0, 0, 0),
         quit,
     ),
     server(
         "reset",
         1,
-        FAST | NO_AUTH | PUBSUB | NO_MULTI | STALE | LOADING | NOSCRIPT,
+        FAST | NO_AUTH | PUBSUB | STALE | LOADING | NOSCRIPT,
         (0, 0, 0),
         reset,
     ),
