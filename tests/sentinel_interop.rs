@@ -1,11 +1,11 @@
 //! Real Redis Sentinel (`redis-server <file> --sentinel`, three of them, quorum 2) watching a
 //! group of redsim-server processes: one master and two replicas, each with its own config file,
-//! all with a password (`requirepass`/`masterauth`, `sentinel auth-pass`). The sentinels must
-//! discover the replicas and each other, fail over when the master is killed (promoting the
-//! replica whose `replica-priority` is not 0, with their MULTI/SLAVEOF/CONFIG REWRITE/CLIENT
-//! KILL/EXEC transaction, and pointing the other replica at it), and turn the old master into a
-//! replica of the new one when it comes back. Skipped with a notice when redis-server is missing,
-//! failing when `REDSIM_REQUIRE_INTEROP=1`.
+//! all with a password (`requirepass`/`masterauth`, `sentinel auth-pass`) and
+//! `replica-serve-stale-data no`. The sentinels must discover the replicas and each other, fail
+//! over when the master is killed (promoting the replica whose `replica-priority` is not 0, with
+//! their MULTI/SLAVEOF/CONFIG REWRITE/CLIENT KILL/EXEC transaction, and pointing the other replica
+//! at it), and turn the old master into a replica of the new one when it comes back. Skipped with
+//! a notice when redis-server is missing, failing when `REDSIM_REQUIRE_INTEROP=1`.
 
 mod support;
 
@@ -163,9 +163,12 @@ fn real_sentinels_promote_a_redsim_replica_and_bring_the_old_master_back_as_its_
         return;
     }
     let dir = TempDir::new("sentinel-interop");
+    // A replica without its master answers MASTERDOWN to all but a few commands: the
+    // sentinels must still reach it (PING, INFO, their transaction).
     let auth = [
         format!("requirepass {PASSWORD}"),
         format!("masterauth {PASSWORD}"),
+        "replica-serve-stale-data no".to_string(),
     ];
     let master = ConfProcess::redsim(&dir.0, "master", &auth);
     let replica_conf = |priority: u32| {

@@ -186,3 +186,40 @@ fn a_replica_repointed_at_its_promoted_sibling_continues_and_says_so_once() {
     );
     assert!(info_replication(&mut t).contains("\r\nmaster_link_status:up\r\n"));
 }
+
+#[test]
+fn a_replica_that_serves_no_stale_data_still_takes_the_sentinel_commands() {
+    let mut t = with_config_file(Config {
+        replicaof: Some(("10.0.0.9".into(), 7000)),
+        replica_serve_stale_data: false,
+        ..Config::default()
+    });
+    let masterdown =
+        err("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.");
+    assert_eq!(t.cmd(&["get", "k"]), masterdown);
+    assert_eq!(
+        t.cmd(&["ping"]),
+        masterdown,
+        "as in Redis; Sentinel counts it as alive"
+    );
+    assert_eq!(t.cmd(&["echo", "x"]), bulk("x"));
+    for cmd in [
+        &["auth", "default", "nopass"][..],
+        &["client", "setname", "sentinel-0123abcd-cmd"],
+        &["info", "replication"],
+        &["role"],
+        &["publish", HELLO, "hello"],
+    ] {
+        assert!(
+            !matches!(t.cmd(cmd), Frame::Error(e) if e.starts_with("MASTERDOWN")),
+            "{cmd:?}"
+        );
+    }
+    t.connect(2);
+    assert_eq!(
+        t.cmd_as(2, &["subscribe", HELLO]),
+        Frame::Array(vec![bulk("subscribe"), bulk(HELLO), int(1)])
+    );
+    let replies = reconfigure(&mut t, ["NO", "ONE"]);
+    assert_eq!(replies, Frame::Array(vec![ok(), ok(), int(0), int(1)]));
+}
