@@ -17,6 +17,20 @@ while True:
         print(p); break'
 }
 
+# free_ports N: N distinct free TCP ports on loopback (all bound at once while picking them).
+free_ports() {
+  python3 - "$1" <<'PY'
+import socket, sys
+held, ports = [], []
+while len(ports) < int(sys.argv[1]):
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); held.append(s)
+    p = s.getsockname()[1]
+    if p not in (6379, 26379):
+        ports.append(p)
+print(" ".join(map(str, ports)))
+PY
+}
+
 wait_up() { for _ in $(seq 200); do redis-cli -p "$1" PING >/dev/null 2>&1 && return 0; sleep 0.05; done; echo "port $1 not up" >&2; exit 1; }
 
 # write_load N FILE: N SET commands in RESP (key:i -> value:i), for redis-cli --pipe.

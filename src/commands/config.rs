@@ -3,8 +3,8 @@
 
 use super::{flags::*, server, Call, CommandSpec};
 use crate::config::table::{self, Directive, IMMUTABLE, MULTI_ARG, PROTECTED};
-use crate::config::Allow;
-use crate::core::{ConnId, DiskOp, DiskWaiter, Server};
+use crate::config::{Allow, LogLevel};
+use crate::core::{ConnId, DiskOp, DiskWaiter, Now, Server};
 use std::collections::BTreeSet;
 
 pub const COMMANDS: &[CommandSpec] = &[server(
@@ -209,6 +209,32 @@ fn rewrite(s: &mut Server, call: &Call) {
         data: text.into(),
     };
     s.start_disk(op, DiskWaiter::ConfigRewrite(call.id));
+}
+
+/// The CONFIG REWRITE write finished: its reply takes its place in `conn`'s output.
+pub(crate) fn rewritten(
+    s: &mut Server,
+    now: Now,
+    conn: ConnId,
+    token: u64,
+    result: Result<(), String>,
+) {
+    let mut reply = bytes::BytesMut::new();
+    let mut out = crate::resp::Out { buf: &mut reply };
+    match result {
+        Ok(()) => {
+            out.ok();
+            s.log(
+                LogLevel::Notice,
+                "CONFIG REWRITE executed with success.".into(),
+            );
+        }
+        Err(e) => {
+            out.error(&format!("ERR Rewriting config file: {e}"));
+            s.log(LogLevel::Warning, format!("CONFIG REWRITE failed: {e}"));
+        }
+    }
+    s.pay_owed(now, conn, token, &reply);
 }
 
 #[cfg(test)]

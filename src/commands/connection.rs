@@ -4,8 +4,10 @@ use super::{flags::*, is, server, Call, CommandSpec};
 use crate::core::Server;
 
 pub const COMMANDS: &[CommandSpec] = &[
-    server("ping", -1, FAST | PUBSUB | STALE, (0, 0, 0), ping),
-    server("echo", 2, FAST, (0, 0, 0), echo),
+    // Not STALE in Redis: a replica without its master and with replica-serve-stale-data no
+    // answers PING with MASTERDOWN (which Sentinel counts as alive).
+    server("ping", -1, FAST | PUBSUB, (0, 0, 0), ping),
+    server("echo", 2, FAST | STALE | LOADING, (0, 0, 0), echo),
     server(
         "auth",
         -2,
@@ -24,14 +26,14 @@ pub const COMMANDS: &[CommandSpec] = &[
     server(
         "quit",
         -1,
-        FAST | NO_AUTH | PUBSUB | NO_MULTI | STALE | LOADING,
+        FAST | NO_AUTH | PUBSUB | STALE | LOADING,
         (0, 0, 0),
         quit,
     ),
     server(
         "reset",
         1,
-        FAST | NO_AUTH | PUBSUB | NO_MULTI | STALE | LOADING | NOSCRIPT,
+        FAST | NO_AUTH | PUBSUB | STALE | LOADING | NOSCRIPT,
         (0, 0, 0),
         reset,
     ),

@@ -41,7 +41,7 @@ pub mod flags {
     pub const NO_AUTH: u32 = 1 << 3;
     /// Allowed while the client is in RESP2 pub/sub mode.
     pub const PUBSUB: u32 = 1 << 4;
-    /// Executed at once inside MULTI instead of being queued.
+    /// Refused inside MULTI ("Command not allowed inside a transaction").
     pub const NO_MULTI: u32 = 1 << 5;
     pub const FAST: u32 = 1 << 6;
     /// May grow memory (Redis' "denyoom").

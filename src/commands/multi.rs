@@ -10,28 +10,22 @@ pub const COMMANDS: &[CommandSpec] = &[
     server(
         "multi",
         1,
-        FAST | NO_MULTI | LOADING | STALE | NOSCRIPT,
+        FAST | LOADING | STALE | NOSCRIPT,
         (0, 0, 0),
         multi,
     ),
-    server(
-        "exec",
-        1,
-        NO_MULTI | LOADING | STALE | NOSCRIPT,
-        (0, 0, 0),
-        exec,
-    ),
+    server("exec", 1, LOADING | STALE | NOSCRIPT, (0, 0, 0), exec),
     server(
         "discard",
         1,
-        FAST | NO_MULTI | LOADING | STALE | NOSCRIPT,
+        FAST | LOADING | STALE | NOSCRIPT,
         (0, 0, 0),
         discard,
     ),
     server(
         "watch",
         -2,
-        FAST | NO_MULTI | LOADING | STALE | NOSCRIPT,
+        FAST | LOADING | STALE | NOSCRIPT,
         (1, -1, 1),
         watch,
     ),
@@ -131,3 +125,7 @@ fn unwatch_all(s: &mut Server, id: ConnId) {
         s.ks.dbs[db].unwatch(&key);
     }
 }
+
+#[cfg(test)]
+#[path = "multi_tests.rs"]
+mod tests;

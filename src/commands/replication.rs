@@ -143,3 +143,7 @@ fn wait(s: &mut Server, call: &Call) {
     }
     s.wait_replicas(call.id, n.max(0) as usize, timeout as u64, call.now);
 }
+
+#[cfg(test)]
+#[path = "sentinel_facing_tests.rs"]
+mod sentinel_facing_tests;

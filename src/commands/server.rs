@@ -24,13 +24,6 @@ fn time(s: &mut Server, call: &Call) {
 /// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]: saves when asked or when save points exist,
 /// then exits; the caller gets no reply unless the save fails.
 fn shutdown(s: &mut Server, call: &Call) {
-    if let Some(m) = s.clients.get_mut(&call.id).and_then(|c| c.multi.as_mut()) {
-        // Redis refuses NO_MULTI commands while queuing, which also dooms the EXEC.
-        m.errored = true;
-        return s
-            .reply(call.id)
-            .error("ERR Command not allowed inside a transaction");
-    }
     let (mut save, mut nosave, mut abort, mut other) = (false, false, false, false);
     for a in &call.args[1..] {
         if is(a, "save") {

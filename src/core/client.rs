@@ -39,6 +39,10 @@ pub struct Client {
     pub close_after_reply: bool,
     /// Waiting for a disk operation (token) before its reply; input is not processed meanwhile.
     pub blocked_on: Option<u64>,
+    /// Replies disk operations still owe, in output order: (disk token, offset in `out` where
+    /// the reply goes). Output from the first one on is held back until it is paid, so a
+    /// CONFIG REWRITE inside EXEC keeps its place among the other replies.
+    pub owed: Vec<(u64, usize)>,
     pub last_cmd: String,
     pub lib_name: Option<Bytes>,
     pub lib_ver: Option<Bytes>,
@@ -71,10 +75,39 @@ impl Client {
             patterns: BTreeSet::new(),
             close_after_reply: false,
             blocked_on: None,
+            owed: Vec::new(),
             last_cmd: "NULL".into(),
             lib_name: None,
             lib_ver: None,
         }
+    }
+
+    /// Leaves room at the end of the output for the reply disk operation `token` owes.
+    pub fn owe(&mut self, token: u64) {
+        self.owed.push((token, self.out.len()));
+    }
+
+    /// Puts the reply disk operation `token` owed in its place in the output.
+    pub fn pay(&mut self, token: u64, reply: &[u8]) {
+        let Some(i) = self.owed.iter().position(|o| o.0 == token) else {
+            return;
+        };
+        let (_, at) = self.owed.remove(i);
+        let tail = self.out.split_off(at);
+        self.out.extend_from_slice(reply);
+        self.out.unsplit(tail);
+        for later in &mut self.owed[i..] {
+            later.1 += reply.len();
+        }
+    }
+
+    /// Takes the output that may be sent now: everything before the first owed reply.
+    pub fn take_sendable(&mut self) -> Bytes {
+        let ready = self.owed.first().map_or(self.out.len(), |o| o.1);
+        for o in &mut self.owed {
+            o.1 -= ready;
+        }
+        self.out.split_to(ready).freeze()
     }
 
     /// In RESP2 a client with subscriptions may only run pub/sub commands.
@@ -126,6 +159,13 @@ impl Client {
             self.multi.as_ref().map_or(-1, |m| m.queued.len() as i64),
             self.qbuf.len(),
         );
+        // Accepted sockets have small ids; the internal clients (the master's stream on a
+        // replica, the AOF loader) have ids near u64::MAX and no socket of their own: fd=-1.
+        let fd = if self.id < super::replication::OUTBOUND_BASE {
+            self.id as i64 + 7
+        } else {
+            -1
+        };
         format!(
             "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} \
              qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem={} events=r \
@@ -133,7 +173,7 @@ impl Client {
             self.id,
             self.peer,
             self.local,
-            self.id + 7,
+            fd,
             name,
             now_ms.saturating_sub(self.created_ms) / 1000,
             now_ms.saturating_sub(self.last_interaction_ms) / 1000,

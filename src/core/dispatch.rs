@@ -1,5 +1,6 @@
 //! From query buffer to reply: frame parsing with limits, command lookup, the checks Redis makes
-//! before running a command (arity, auth, pub/sub mode), MULTI queuing, and execution.
+//! before running a command (arity, auth, commands refused in MULTI, pub/sub mode), MULTI queuing,
+//! and execution.
 
 use super::{ConnId, Now, Server};
 use crate::commands::{flags, Call, CommandSpec, Cx, Handler, Propagate};
@@ -78,6 +79,10 @@ impl Server {
             self.reject(id, "NOAUTH Authentication required.", in_multi);
             return;
         }
+        if in_multi && spec.flags & flags::NO_MULTI != 0 {
+            self.reject(id, "ERR Command not allowed inside a transaction", in_multi);
+            return;
+        }
         if let Some(msg) = self.disk_refusal(id, spec, now) {
             self.reject(id, &msg, in_multi);
             return;
@@ -95,7 +100,7 @@ impl Server {
             self.reply(id).error(&msg);
             return;
         }
-        if in_multi && spec.flags & flags::NO_MULTI == 0 {
+        if in_multi && !RUN_AT_ONCE_IN_MULTI.contains(&spec.name) {
             let c = self.clients.get_mut(&id).expect("caller exists");
             c.multi.as_mut().expect("in multi").queued.push(args);
             self.reply(id).simple("QUEUED");
@@ -221,6 +226,9 @@ impl Server {
             .copied()
     }
 }
+
+/// The commands that act at once inside MULTI instead of being queued (as in Redis).
+const RUN_AT_ONCE_IN_MULTI: [&str; 6] = ["exec", "discard", "multi", "watch", "quit", "reset"];
 
 /// Redis 7.2's message for an unknown command, quoting up to 128 bytes of arguments.
 fn unknown_command_error(args: &[Bytes]) -> String {

@@ -334,31 +334,24 @@ impl Server {
             return;
         };
         match waiter {
-            DiskWaiter::ConfigRewrite(conn) => self.config_rewritten(now, conn, result.map(|_| ())),
+            DiskWaiter::ConfigRewrite(conn) => {
+                crate::commands::config::rewritten(self, now, conn, token, result.map(|_| ()))
+            }
             DiskWaiter::Persist(step) => self.persist_done(now, step, result),
             DiskWaiter::SentinelConfig(conn) => self.sentinel_config_written(now, conn, result),
         }
         self.flush();
     }
 
-    fn config_rewritten(&mut self, now: Now, conn: ConnId, result: Result<(), String>) {
+    /// A reply a disk operation owed `conn` goes in its place; its input runs again once
+    /// nothing more is owed.
+    pub(crate) fn pay_owed(&mut self, now: Now, conn: ConnId, token: u64, reply: &[u8]) {
         let Some(c) = self.clients.get_mut(&conn) else {
             return;
         };
-        c.blocked_on = None;
-        let mut out = crate::resp::Out { buf: &mut c.out };
-        match result {
-            Ok(()) => {
-                out.ok();
-                self.log(
-                    LogLevel::Notice,
-                    "CONFIG REWRITE executed with success.".into(),
-                );
-            }
-            Err(e) => {
-                out.error(&format!("ERR Rewriting config file: {e}"));
-                self.log(LogLevel::Warning, format!("CONFIG REWRITE failed: {e}"));
-            }
+        c.pay(token, reply);
+        if c.owed.is_empty() {
+            c.blocked_on = None;
         }
         self.pending.insert(conn);
         self.process_input(conn, now);
@@ -445,6 +438,9 @@ impl Server {
         };
         if let Some(c) = blocked.and_then(|id| self.clients.get_mut(&id)) {
             c.blocked_on = Some(token);
+            if matches!(waiter, DiskWaiter::ConfigRewrite(_)) {
+                c.owe(token);
+            }
         }
         self.disk_waiters.insert(token, waiter);
         self.actions.push_back(Action::Disk { token, op });
@@ -517,12 +513,12 @@ impl Server {
             let Some(c) = self.clients.get_mut(&id) else {
                 continue;
             };
-            if !c.out.is_empty() {
-                let data = c.out.split().freeze();
+            let data = c.take_sendable();
+            if !data.is_empty() {
                 self.stats.net_output_bytes += data.len() as u64;
                 out.push(Action::Send { conn: id, data });
             }
-            if c.close_after_reply {
+            if c.close_after_reply && c.owed.is_empty() {
                 out.push(Action::Close { conn: id });
                 self.free_client(id);
             }

@@ -266,11 +266,8 @@ impl Server {
                             self.repl.offset,
                         ));
                     }
-                    self.log(
-                        LogLevel::Notice,
-                        "MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization."
-                            .into(),
-                    );
+                    // The link already logged Redis' "Master accepted a Partial
+                    // Resynchronization." line.
                     self.trace("sync partial".into());
                     self.mark_synced();
                 }

@@ -313,11 +313,13 @@ impl Server {
         )
     }
 
-    /// WAIT numreplicas timeout-ms.
+    /// WAIT numreplicas timeout-ms. Inside EXEC it never blocks (as in Redis): it answers how
+    /// many replicas acknowledged so far.
     pub fn wait_replicas(&mut self, id: ConnId, replicas: usize, timeout_ms: u64, now: Now) {
         let offset = self.repl.offset;
         let acked = count_acks(self.repl.replicas.values(), offset);
-        if acked >= replicas || self.repl.replicas.is_empty() && replicas == 0 {
+        let in_exec = self.exec_effects.is_some();
+        if acked >= replicas || self.repl.replicas.is_empty() && replicas == 0 || in_exec {
             return self.reply(id).int(acked as i64);
         }
         let deadline_mono_ms = (timeout_ms > 0).then(|| now.mono_ms + timeout_ms);

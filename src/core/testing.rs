@@ -14,6 +14,9 @@ pub struct TestServer {
     pending: std::collections::BTreeMap<ConnId, Vec<u8>>,
     /// The files disk actions touch.
     pub disk: MemDisk,
+    /// When set, disk operations wait in `held_disk` until `finish_disk` (a slow disk).
+    pub hold_disk: bool,
+    held_disk: Vec<(u64, crate::core::DiskOp)>,
 }
 
 /// An in-memory disk for core tests; `fail` makes every write-like operation fail.
@@ -120,6 +123,8 @@ impl TestServer {
             other_actions: Vec::new(),
             pending: Default::default(),
             disk,
+            hold_disk: false,
+            held_disk: Vec::new(),
         };
         t.drain();
         t.connect(1);
@@ -208,6 +213,22 @@ impl TestServer {
         std::mem::take(self.pending.entry(id).or_default())
     }
 
+    /// Lets the server's outbound connection `conn` (from an `Action::Connect`) succeed.
+    pub fn outbound_connected(&mut self, conn: ConnId) {
+        let local = "127.0.0.1:50000".parse().expect("addr");
+        self.server.handle_connected(self.now, conn, local);
+        self.drain();
+    }
+
+    /// Completes the disk operations `hold_disk` kept waiting, in order.
+    pub fn finish_disk(&mut self) {
+        for (token, op) in std::mem::take(&mut self.held_disk) {
+            let result = self.disk.run(&op);
+            self.server.handle_disk_done(self.now, token, result);
+            self.drain();
+        }
+    }
+
     /// True if the server closed client `id`.
     pub fn closed(&self, id: ConnId) -> bool {
         !self.server.clients.contains_key(&id)
@@ -221,6 +242,7 @@ impl TestServer {
                     .entry(conn)
                     .or_default()
                     .extend_from_slice(&data),
+                Action::Disk { token, op } if self.hold_disk => self.held_disk.push((token, op)),
                 Action::Disk { token, op } => {
                     let result = self.disk.run(&op);
                     self.server.handle_disk_done(self.now, token, result);

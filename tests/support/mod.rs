@@ -1,9 +1,12 @@
 //! Shared by the interop tests: locating real Redis tools (skip with a notice, or fail when
 //! `REDSIM_REQUIRE_INTEROP=1`), picking free ports, and running redsim-server as a child process.
-//! `real_redis` runs a real redis-server and holds the RESP client.
+//! `real_redis` runs a real redis-server and holds the RESP client; `conf_process` runs a
+//! redsim-server or a real sentinel from its own config file, to kill and restart it.
 // Each test crate uses a different part of this shared module.
 #![allow(dead_code)]
 
+#[allow(dead_code)]
+pub mod conf_process;
 #[allow(dead_code)]
 pub mod real_redis;
 

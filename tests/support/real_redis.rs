@@ -188,7 +188,8 @@ pub struct Conn {
 }
 
 impl Conn {
-    /// Connects to `port` and waits (at most 20 s) until it answers PING (not -LOADING). A
+    /// Connects to `port` and waits (at most 20 s) until it answers PING (not -LOADING; -NOAUTH
+    /// means it is up and wants a password). A
     /// connection refused or reset while the server starts is retried with a new connection, and
     /// a self-connection (see `support::listening`) is never taken for the server.
     pub fn wait_ready(port: u16, context: impl Fn() -> String) -> Conn {
@@ -202,6 +203,7 @@ impl Conn {
                 loop {
                     match conn.try_ping() {
                         Ok(Reply::Simple(pong)) if pong == "PONG" => return conn,
+                        Ok(Reply::Error(e)) if e.starts_with("NOAUTH") => return conn,
                         Ok(_) if Instant::now() < deadline => {
                             std::thread::sleep(Duration::from_millis(20))
                         }

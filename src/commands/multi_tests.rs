@@ -1,0 +1,140 @@
+//! Tests for transactions: what is queued, refused or run at once inside MULTI, and replies
+//! that EXEC must keep in order even when a command answers later (CONFIG REWRITE waits for
+//! the disk) or would block (WAIT).
+
+use crate::config::Config;
+use crate::core::testing::*;
+use crate::resp::{encode_command, Frame};
+
+fn simple(s: &str) -> Frame {
+    Frame::Simple(s.into())
+}
+
+fn queued(t: &mut TestServer, cmds: &[&[&str]]) {
+    assert_eq!(t.cmd(&["multi"]), ok());
+    for c in cmds {
+        assert_eq!(t.cmd(c), simple("QUEUED"), "{c:?}");
+    }
+}
+
+fn with_config_file() -> TestServer {
+    TestServer::with_config(Config {
+        config_file: Some("/redsim.conf".into()),
+        ..Config::default()
+    })
+}
+
+#[test]
+fn save_sync_and_psync_are_refused_inside_multi_and_doom_the_exec() {
+    let mut t = TestServer::new();
+    for cmd in [&["save"][..], &["sync"], &["psync", "?", "-1"]] {
+        assert_eq!(t.cmd(&["multi"]), ok());
+        assert_eq!(t.cmd(&["set", "k", "v"]), simple("QUEUED"));
+        assert_eq!(
+            t.cmd(cmd),
+            err("ERR Command not allowed inside a transaction")
+        );
+        assert_eq!(
+            t.cmd(&["exec"]),
+            err("EXECABORT Transaction discarded because of previous errors.")
+        );
+    }
+    assert_eq!(t.cmd(&["exists", "k"]), int(0));
+    let Frame::Bulk(info) = t.cmd(&["info", "persistence"]) else {
+        panic!("INFO replies a bulk string");
+    };
+    let info = String::from_utf8(info.to_vec()).unwrap();
+    assert!(info.contains("\r\nrdb_saves:0\r\n"), "no save ran: {info}");
+}
+
+#[test]
+fn multi_watch_discard_and_reset_act_at_once_inside_multi() {
+    let mut t = TestServer::new();
+    assert_eq!(t.cmd(&["multi"]), ok());
+    assert_eq!(t.cmd(&["multi"]), err("ERR MULTI calls can not be nested"));
+    assert_eq!(
+        t.cmd(&["watch", "k"]),
+        err("ERR WATCH inside MULTI is not allowed")
+    );
+    assert_eq!(t.cmd(&["discard"]), ok());
+    assert_eq!(t.cmd(&["multi"]), ok());
+    assert_eq!(t.cmd(&["reset"]), simple("RESET"));
+    assert_eq!(t.cmd(&["exec"]), err("ERR EXEC without MULTI"));
+}
+
+#[test]
+fn command_info_flags_no_multi_only_on_refused_commands() {
+    let mut t = TestServer::new();
+    let flags = |t: &mut TestServer, name: &str| -> Vec<Frame> {
+        let Frame::Array(mut infos) = t.cmd(&["command", "info", name]) else {
+            panic!("COMMAND INFO replies an array");
+        };
+        let Frame::Array(mut fields) = infos.remove(0) else {
+            panic!("{name} is known");
+        };
+        let Frame::Array(flags) = fields.remove(2) else {
+            panic!("flags are an array");
+        };
+        flags
+    };
+    assert!(flags(&mut t, "save").contains(&simple("no_multi")));
+    for name in ["multi", "exec", "discard", "watch", "quit", "reset"] {
+        assert!(!flags(&mut t, name).contains(&simple("no_multi")), "{name}");
+    }
+}
+
+#[test]
+fn config_rewrite_inside_exec_answers_in_its_place_once_the_file_is_written() {
+    let mut t = with_config_file();
+    t.hold_disk = true;
+    queued(&mut t, &[&["config", "rewrite"], &["ping"]]);
+    let mut pipeline = encode_command(&["exec"]);
+    pipeline.extend_from_slice(&encode_command(&["echo", "after"]));
+    t.send_raw(1, &pipeline);
+    assert_eq!(t.reply(1), None, "nothing is complete before the write");
+    assert_eq!(t.take_output(1), b"*2\r\n".to_vec());
+    t.finish_disk();
+    let mut rest = b"*2\r\n".to_vec();
+    rest.extend(t.take_output(1));
+    assert_eq!(rest, b"*2\r\n+OK\r\n+PONG\r\n$5\r\nafter\r\n".to_vec());
+    assert!(t.disk.file("/redsim.conf").is_some());
+}
+
+#[test]
+fn a_failed_config_rewrite_inside_exec_reports_its_error_in_its_place() {
+    let mut t = with_config_file();
+    t.disk
+        .fail
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    queued(&mut t, &[&["config", "rewrite"], &["ping"]]);
+    assert_eq!(
+        t.cmd(&["exec"]),
+        Frame::Array(vec![
+            err("ERR Rewriting config file: No space left on device"),
+            simple("PONG"),
+        ])
+    );
+}
+
+#[test]
+fn two_config_rewrites_in_one_exec_both_answer_in_order() {
+    let mut t = with_config_file();
+    t.hold_disk = true;
+    queued(
+        &mut t,
+        &[&["config", "rewrite"], &["config", "rewrite"], &["ping"]],
+    );
+    t.send_raw(1, &encode_command(&["exec"]));
+    t.finish_disk();
+    assert_eq!(
+        t.reply(1),
+        Some(Frame::Array(vec![ok(), ok(), simple("PONG")]))
+    );
+}
+
+#[test]
+fn wait_inside_exec_answers_at_once_instead_of_blocking() {
+    let mut t = TestServer::new();
+    queued(&mut t, &[&["wait", "1", "0"], &["ping"]]);
+    assert_eq!(t.cmd(&["exec"]), Frame::Array(vec![int(0), simple("PONG")]));
+}
