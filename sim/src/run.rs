@@ -49,6 +49,8 @@ pub struct Report {
     pub logs: BTreeMap<String, Vec<String>>,
     /// Per server: when each acknowledged write's reply arrived, and whether it was lost.
     pub acks: BTreeMap<String, Vec<(u64, bool)>>,
+    /// Each Sentinel's sentinel.conf as it was left on its disk at the end.
+    pub sentinel_configs: BTreeMap<String, String>,
 }
 
 impl Report {
@@ -491,5 +493,14 @@ async fn simulate(scenario: Scenario, seed: u64) -> Report {
         wall_ms: 0,
         logs,
         acks: ack_times(&results),
+        sentinel_configs: sentinels
+            .iter()
+            .filter_map(|n| {
+                Some((
+                    n.clone(),
+                    crate::sentinel::saved_config(&nodes.get(n)?.shared.disk)?,
+                ))
+            })
+            .collect(),
     }
 }

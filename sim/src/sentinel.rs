@@ -82,14 +82,16 @@ pub fn sentinel_config(text: &str) -> Result<Config, String> {
     Ok(config)
 }
 
+/// The sentinel.conf a Sentinel saved on its disk, if any.
+pub fn saved_config(disk: &dyn Disk) -> Option<String> {
+    let text = String::from_utf8(disk.read(CONFIG_FILE).ok()?).ok()?;
+    (!text.is_empty()).then_some(text)
+}
+
 /// The config a (re)starting Sentinel reads: its rewritten file if it has one, else the
 /// scenario's text.
 pub fn startup_config(disk: &dyn Disk, initial: &str) -> (Config, String) {
-    let saved = disk
-        .read(CONFIG_FILE)
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .filter(|t| !t.is_empty());
+    let saved = saved_config(disk);
     for text in saved.iter().map(String::as_str).chain([initial]) {
         if let Ok(c) = sentinel_config(text) {
             return (c, text.to_string());

@@ -34,6 +34,7 @@ fn report(trace: &Trace, acks: &[(u64, bool)]) -> Report {
         wall_ms: 5,
         logs: Default::default(),
         acks: [("s1".to_string(), acks.to_vec())].into_iter().collect(),
+        sentinel_configs: Default::default(),
     }
 }
 

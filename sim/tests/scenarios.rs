@@ -1,40 +1,11 @@
 //! Every scenario in `scenarios/` runs with its pinned seed; its trace is snapshotted into
 //! `snapshots/`. `SIM_SEED=<n>` replays any seed (snapshots are compared only for pinned seeds).
 
-use redsim_sim::run::{run, Report};
-use redsim_sim::{load, seed_from_env};
-use std::path::{Path, PathBuf};
+mod common;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// Runs a scenario file, asserts its expectations and snapshots its trace.
-fn check(file: &str, test_name: &str) -> Report {
-    let path = root().join("scenarios").join(file);
-    let scenario = load(&path).unwrap_or_else(|e| panic!("{e}"));
-    let seed = seed_from_env(scenario.seed);
-    println!("seed: {seed}");
-    let report = run(&scenario, seed);
-    println!("{}", report.trace);
-    println!("{}: {}", scenario.name, report.summary());
-    assert!(
-        report.passed(),
-        "{}\n{:#?}\nreplay: SIM_SEED={seed} cargo test -p redsim-sim --test scenarios -- {test_name} --exact",
-        report.verdict(),
-        report.logs
-    );
-    if seed == scenario.seed {
-        let mut settings = insta::Settings::clone_current();
-        settings.set_snapshot_path(root().join("snapshots"));
-        settings.set_prepend_module_to_snapshot(false);
-        settings.set_description(scenario.name.clone());
-        settings.set_omit_expression(true);
-        let stem = file.trim_end_matches(".toml").to_string();
-        settings.bind(|| insta::assert_snapshot!(stem, report.trace));
-    }
-    report
-}
+use common::{check, root};
+use redsim_sim::load;
+use redsim_sim::run::run;
 
 #[test]
 fn single_server_crash_and_restart_without_persistence_loses_earlier_writes() {
@@ -112,7 +83,11 @@ fn aof_rewrite_while_the_disk_fails_writes_is_rolled_back_and_writes_resume_afte
 
 #[test]
 fn every_scenario_file_has_a_test() {
-    let listed = include_str!("scenarios.rs");
+    let listed = [
+        include_str!("scenarios.rs"),
+        include_str!("sentinel_scenarios.rs"),
+    ]
+    .concat();
     for entry in std::fs::read_dir(root().join("scenarios")).expect("scenarios dir") {
         let name = entry
             .expect("entry")

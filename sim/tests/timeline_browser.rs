@@ -8,7 +8,6 @@ use redsim_sim::load;
 use redsim_sim::run::{run, Report};
 use redsim_sim::scenario::Scenario;
 use redsim_sim::timeline::{LaneKind, Timeline};
-use redsim_sim::trace::Trace;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -27,63 +26,10 @@ fn replication_run() -> (Scenario, Report) {
     (scenario, report)
 }
 
-/// A hand-written story (sentinels do not run in the simulator yet): a sentinel sees s1 go down
-/// after its crash and fails over to s2.
-fn sentinel_story() -> (Scenario, Report) {
-    let scenario = Scenario::from_toml(
-        "name = \"a sentinel fails over\"\nseed = 1\nduration_s = 10\n\
-         [[server]]\nname = \"s1\"\n[[server]]\nname = \"s2\"\nconfig = [\"replicaof s1 6379\"]\n\
-         [[fault]]\nat_s = 2\naction = \"crash\"\nnodes = [\"s1\"]\n",
-    )
-    .expect("scenario");
-    let t = Trace::default();
-    for (at, who, event) in [
-        (2, "s1", "ready"),
-        (2, "s2", "ready"),
-        (2, "s2", "replicaof s1:6379"),
-        (40, "s2", "sync full"),
-        (2_000, "harness", "crash s1 (0 unsynced bytes lost)"),
-        (2_000, "s2", "master link down"),
-        (3_000, "sentinel1", "+sdown master mymaster 10.1.0.1 6379"),
-        (
-            3_100,
-            "sentinel1",
-            "+odown master mymaster 10.1.0.1 6379 #quorum 1/1",
-        ),
-        (
-            3_200,
-            "sentinel1",
-            "+try-failover master mymaster 10.1.0.1 6379",
-        ),
-        (4_400, "s2", "role master"),
-        (
-            4_500,
-            "sentinel1",
-            "+failover-end master mymaster 10.1.0.1 6379",
-        ),
-        (
-            4_600,
-            "sentinel1",
-            "+switch-master mymaster 10.1.0.1 6379 10.1.0.2 6379",
-        ),
-    ] {
-        t.record(at, who, event);
-    }
-    let report = Report {
-        scenario: scenario.name.clone(),
-        seed: 1,
-        trace: t.render(),
-        acked_writes: 0,
-        lost_writes: 0,
-        failed_writes: 0,
-        max_lost_age_ms: None,
-        violations: Vec::new(),
-        nodes: 3,
-        sim_ms: 10_000,
-        wall_ms: 1,
-        logs: Default::default(),
-        acks: Default::default(),
-    };
+/// The seed documents' failover (`sentinel-failover.toml`) with its pinned seed.
+fn sentinel_run() -> (Scenario, Report) {
+    let scenario = load(&root().join("scenarios/sentinel-failover.toml")).expect("scenario");
+    let report = run(&scenario, scenario.seed);
     (scenario, report)
 }
 
@@ -234,18 +180,22 @@ fn in_headless_chromium_the_timeline_shows_lanes_fault_bands_sentinel_markers_an
     );
     println!("screenshot: {}", shot.display());
 
-    let (scenario, report) = sentinel_story();
+    let (scenario, report) = sentinel_run();
     let page = write_page("browser-sentinel.html", &scenario, &report);
     let dom = headless(&browser, &["--dump-dom"], &page);
-    assert!(
-        dom.contains("3 lanes, 1 fault bands, 5 markers, 1 failovers"),
-        "{}",
-        dom.lines()
-            .find(|l| l.contains("id=\"stats\""))
-            .unwrap_or("no stats line")
-    );
-    assert!(dom.contains("<g class=\"lane\" data-node=\"sentinel1\" data-kind=\"sentinel\""));
-    assert!(dom.contains("data-event=\"+sdown\""));
+    let stats = dom
+        .lines()
+        .find(|l| l.contains("id=\"stats\""))
+        .unwrap_or("no stats line");
+    // s1..s3, x1..x3 and c1; the kill of s1; each Sentinel draws its +switch-master.
+    assert!(stats.contains("7 lanes, 1 fault bands,"), "{stats}");
+    assert!(stats.contains(", 3 failovers"), "{stats}");
+    for x in ["x1", "x2", "x3"] {
+        assert!(dom.contains(&format!(
+            "<g class=\"lane\" data-node=\"{x}\" data-kind=\"sentinel\""
+        )));
+    }
+    assert!(dom.contains("data-event=\"+odown\""));
     assert!(dom.contains("<g class=\"marker failover\" data-event=\"+switch-master\""));
     assert!(dom.contains("failover of mymaster: s1 -&gt; s2"));
 }

@@ -133,6 +133,13 @@ impl Sentinel {
         if !self.send_replicaof(m, &who, None) {
             return;
         }
+        // Unlike Redis, which waits for the next 1 s INFO round, ask at once: the reply follows
+        // EXEC's, so the promotion is seen as soon as it happened.
+        let info = super::link::map_command(&m.rename_commands, "INFO");
+        if let Some(r) = instance_mut(m, &who) {
+            r.link
+                .command(&mut self.io, Channel::Cmd, &[info], Expect::Info);
+        }
         self.event(
             LogLevel::Notice,
             "+failover-state-wait-promotion",
