@@ -52,6 +52,12 @@ pub struct ServerGroup {
     /// Run as a Sentinel (`--sentinel`); see `crate::sentinel`.
     #[serde(default, skip_serializing_if = "is_false")]
     pub sentinel: bool,
+    /// Sentinels: monitor every server of this group as a master named after it, with `quorum`
+    /// (default 2); config lines containing `{master}` are repeated for each of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitor: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quorum: Option<u32>,
 }
 
 /// One client, or `count` clients; client i targets server i of the `servers` group.
@@ -148,12 +154,40 @@ impl Scenario {
     }
 
     /// Every server as (name, config lines), groups expanded.
+    /// In a group's config, `{i}` is the member's number (`replicaof m{i} 6379`).
     pub fn server_list(&self) -> Vec<(String, Vec<String>)> {
         expand(
             &self.servers,
             |g| (&g.name, g.count),
-            |g, name| (name, g.config.clone()),
+            |g, name| {
+                let config = self.member_config(g, &name);
+                (name, config)
+            },
         )
+    }
+
+    fn member_config(&self, g: &ServerGroup, name: &str) -> Vec<String> {
+        let i = &name[g.name.len()..];
+        let (per_master, mut lines): (Vec<&String>, Vec<&String>) =
+            g.config.iter().partition(|l| l.contains("{master}"));
+        let mut out: Vec<String> = lines.drain(..).map(|l| l.replace("{i}", i)).collect();
+        let Some(group) = &g.monitor else {
+            return out;
+        };
+        let members = self
+            .servers
+            .iter()
+            .filter(|s| &s.name == group)
+            .cloned()
+            .collect::<Vec<_>>();
+        for m in expand(&members, |g| (&g.name, g.count), |_, n| n) {
+            out.push(format!(
+                "sentinel monitor {m} {m} 6379 {}",
+                g.quorum.unwrap_or(2)
+            ));
+            out.extend(per_master.iter().map(|l| l.replace("{master}", &m)));
+        }
+        out
     }
 
     /// Every client, groups expanded.

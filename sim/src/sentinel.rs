@@ -46,8 +46,8 @@ pub struct SentinelExpect {
     pub switches_max: Option<usize>,
 }
 
-/// A node's config from its scenario lines. Sentinel lines may name servers (`s1`); they are
-/// replaced by the server's address, since Sentinel takes IP addresses.
+/// A node's config from its scenario lines. `sentinel monitor` may name a server (`s1`) as the
+/// master's host; it is replaced by the server's address, since Sentinel takes IP addresses.
 pub fn node_config(
     sentinel: bool,
     lines: &[String],
@@ -61,10 +61,12 @@ pub fn node_config(
     let text: String = lines
         .iter()
         .map(|l| {
-            let words: Vec<String> = l
-                .split(' ')
-                .map(|w| ips.get(w).map_or(w.to_string(), |ip| ip.to_string()))
-                .collect();
+            let mut words: Vec<String> = l.split(' ').map(str::to_string).collect();
+            if words.len() > 3 && words[0] == "sentinel" && words[1] == "monitor" {
+                if let Some(ip) = ips.get(&words[3]) {
+                    words[3] = ip.to_string();
+                }
+            }
             words.join(" ") + "\n"
         })
         .collect();

@@ -148,7 +148,7 @@ pub(super) fn with_master(
     f(&mut sentinel, &mut m, &mut out, call.now);
     sentinel.masters.insert(name, m);
     s.sentinel = Some(sentinel);
-    s.sentinel_drain(call.now);
+    s.sentinel_drain();
 }
 
 fn reply_instances(s: &mut Sentinel, m: &Master, who: &[Who], out: &mut Out, now: Now) {
@@ -312,7 +312,7 @@ fn is_master_down(s: &mut Server, call: &Call) {
         }
         sn.masters.insert(m.name().to_string(), m);
     }
-    s.sentinel_drain(now);
+    s.sentinel_drain();
     let mut out = s.reply(call.id);
     out.array(3);
     out.int(i64::from(reply.0));
@@ -336,7 +336,7 @@ fn reset(s: &mut Server, call: &Call) {
         }
     }
     sen(s).flush_config();
-    s.sentinel_drain(call.now);
+    s.sentinel_drain();
     s.reply(call.id).int(names.len() as i64);
 }
 
@@ -393,7 +393,7 @@ fn monitor(s: &mut Server, call: &Call) {
     sn.masters.insert(name.clone(), m);
     sn.monitor_event(&name);
     s.sentinel_flush_config(Some(call.id));
-    s.sentinel_drain(call.now);
+    s.sentinel_drain();
 }
 
 fn remove(s: &mut Server, call: &Call) {
@@ -401,7 +401,7 @@ fn remove(s: &mut Server, call: &Call) {
     if !sen(s).remove_master(&name, call.now.mono_ms) {
         return s.reply(call.id).error("ERR No such master with that name");
     }
-    s.sentinel_drain(call.now);
+    s.sentinel_drain();
     s.sentinel_flush_config(Some(call.id));
 }
 
@@ -532,7 +532,7 @@ fn publish(s: &mut Server, call: &Call) {
             .error("ERR Only HELLO messages are accepted by Sentinel instances.");
     }
     let payload = String::from_utf8_lossy(&call.args[2]).into_owned();
-    s.with_sentinel(call.now, |sn| sn.process_hello(&payload, call.now));
+    s.with_sentinel(|sn| sn.process_hello(&payload, call.now));
     s.reply(call.id).int(1);
 }
 

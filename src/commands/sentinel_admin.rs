@@ -221,7 +221,7 @@ fn config_set(s: &mut Server, call: &Call, a: &[String]) {
             }
         }
         sn.io = io;
-        s.sentinel_drain(call.now);
+        s.sentinel_drain();
     }
     s.sentinel_flush_config(Some(call.id));
 }

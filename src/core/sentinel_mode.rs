@@ -18,7 +18,7 @@ impl Server {
         let sentinel = Sentinel::new(&conf, self.config.port, self.random_u64(), now);
         self.sentinel = Some(Box::new(sentinel));
         self.log(LogLevel::Notice, "Running mode=sentinel".into());
-        self.sentinel_drain(now);
+        self.sentinel_drain();
         self.ready();
     }
 
@@ -27,13 +27,9 @@ impl Server {
     }
 
     /// Runs `f` on the Sentinel (if this is one), then carries out what it asked for.
-    pub(crate) fn with_sentinel<T>(
-        &mut self,
-        now: Now,
-        f: impl FnOnce(&mut Sentinel) -> T,
-    ) -> Option<T> {
+    pub(crate) fn with_sentinel<T>(&mut self, f: impl FnOnce(&mut Sentinel) -> T) -> Option<T> {
         let result = f(self.sentinel.as_mut()?);
-        self.sentinel_drain(now);
+        self.sentinel_drain();
         Some(result)
     }
 
@@ -42,7 +38,7 @@ impl Server {
         if !crate::sentinel::is_sentinel_conn(conn) || self.sentinel.is_none() {
             return false;
         }
-        self.with_sentinel(now, |s| match ev {
+        self.with_sentinel(|s| match ev {
             LinkEvent::Connected(local) => s.handle_connected(now, conn, local),
             LinkEvent::Data(bytes) => s.handle_data(now, conn, bytes),
             LinkEvent::Closed => s.handle_closed(now, conn),
@@ -51,9 +47,15 @@ impl Server {
         true
     }
 
-    /// The Sentinel timer, from the cron.
+    /// The Sentinel timer, from the cron; then the config flush the tick's changes need.
     pub(crate) fn sentinel_cron(&mut self, now: Now) {
-        self.with_sentinel(now, |s| s.handle_timer(now));
+        let dirty = self.with_sentinel(|s| {
+            s.handle_timer(now);
+            std::mem::take(&mut s.config_dirty)
+        });
+        if dirty == Some(true) {
+            self.sentinel_flush_config(None);
+        }
     }
 
     /// The cron's frequency: a Sentinel re-randomises it every tick (10..19) to desynchronise.
@@ -65,8 +67,7 @@ impl Server {
     }
 
     /// Carries out the Sentinel's queued actions in order.
-    pub(crate) fn sentinel_drain(&mut self, now: Now) {
-        let mut flush_config = false;
+    pub(crate) fn sentinel_drain(&mut self) {
         while let Some(out) = self.sentinel.as_mut().and_then(|s| s.poll_out()) {
             match out {
                 Out::Connect { conn, host, port } => {
@@ -81,7 +82,12 @@ impl Server {
                     master,
                 } => self.sentinel_event(level, &kind, &msg, master.as_deref()),
                 Out::Log { level, msg } => self.log(level, msg),
-                Out::FlushConfig => flush_config = true,
+                Out::FlushConfig { now: true } => self.sentinel_flush_config(None),
+                Out::FlushConfig { now: false } => {
+                    if let Some(s) = self.sentinel.as_mut() {
+                        s.config_dirty = true;
+                    }
+                }
                 Out::ReconfigScript { master, args } => self.run_script(&master, true, args),
                 Out::Exit { code } => {
                     self.sentinel = None;
@@ -89,10 +95,6 @@ impl Server {
                 }
             }
         }
-        if flush_config {
-            self.sentinel_flush_config(None);
-        }
-        let _ = now;
     }
 
     /// Logs, publishes (unless debug) and traces an event; warnings run the notification script.
@@ -128,9 +130,10 @@ impl Server {
     /// Rewrites the config file with the Sentinel's state; `conn` (SENTINEL FLUSHCONFIG, SET...)
     /// gets `+OK` or the error once it is written.
     pub(crate) fn sentinel_flush_config(&mut self, conn: Option<ConnId>) {
-        let Some(s) = self.sentinel.as_ref() else {
+        let Some(s) = self.sentinel.as_mut() else {
             return;
         };
+        s.config_dirty = false;
         self.config.sentinel = Some(s.to_conf());
         let Some(path) = self.config.config_file.clone() else {
             return;

@@ -125,7 +125,7 @@ impl Sentinel {
         if self.may_vote(m, req_epoch, req_runid) {
             m.leader = Some(req_runid.to_string());
             m.leader_epoch = self.current_epoch;
-            self.flush_config();
+            self.flush_config_now();
             let msg = format!("{req_runid} {}", m.leader_epoch);
             self.io
                 .event(LogLevel::Warning, "+vote-for-leader", msg, Some(m.name()));

@@ -78,8 +78,11 @@ pub enum Out {
         level: LogLevel,
         msg: String,
     },
-    /// Rewrite the config file with the current state.
-    FlushConfig,
+    /// Rewrite the config file with the current state; `now` when it must be durable before
+    /// anything that follows is sent (a vote), else at the end of the timer tick at the latest.
+    FlushConfig {
+        now: bool,
+    },
     /// client-reconfig-script: `<master> <role> <state> <from-ip> <from-port> <to-ip> <to-port>`.
     ReconfigScript {
         master: String,

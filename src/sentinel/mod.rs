@@ -109,6 +109,8 @@ pub struct Sentinel {
     pub rng: ChaCha8Rng,
     /// Hellos received while their master was being handled, processed after it.
     deferred_hellos: Vec<String>,
+    /// Changes not yet in the config file (flushed at the end of the timer tick).
+    pub config_dirty: bool,
     /// SENTINEL INJECT-BUG vote-twice: grant a second vote in an epoch (tests of the checks).
     #[cfg(feature = "bug-injection")]
     pub bug_vote_twice: bool,
@@ -119,7 +121,7 @@ impl Sentinel {
         let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5e47_1e1);
         let mut io = Io::new();
         let myid = conf.myid.clone().unwrap_or_else(|| {
-            io.out.push_back(Out::FlushConfig);
+            io.out.push_back(Out::FlushConfig { now: true });
             random_hex_id(&mut rng)
         });
         let mut s = Sentinel {
@@ -143,6 +145,7 @@ impl Sentinel {
             io,
             rng,
             deferred_hellos: Vec::new(),
+            config_dirty: false,
             #[cfg(feature = "bug-injection")]
             bug_vote_twice: false,
         };
@@ -317,9 +320,15 @@ impl Sentinel {
         }
     }
 
-    /// Queues a config rewrite.
+    /// Queues a config rewrite (done once per timer tick, however many changes it covers).
     pub fn flush_config(&mut self) {
-        self.io.out.push_back(Out::FlushConfig);
+        self.io.out.push_back(Out::FlushConfig { now: false });
+    }
+
+    /// A rewrite that is durable before anything queued after it is sent: a vote must survive
+    /// a crash, or a restarted Sentinel could vote again in the same epoch.
+    pub fn flush_config_now(&mut self) {
+        self.io.out.push_back(Out::FlushConfig { now: true });
     }
 
     /// An event about an instance of master `m` (`%@` is the instance description).

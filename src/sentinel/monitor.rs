@@ -53,7 +53,10 @@ impl Sentinel {
     /// PING, INFO and hello, each on its own period.
     pub(super) fn send_periodic(&mut self, m: &mut Master, who: &Who, now_ms: u64) {
         let master_busy = m.inst.has(flags::O_DOWN | flags::FAILOVER_IN_PROGRESS);
-        let hello = self.hello_payload(m);
+        let publish_due = instance_ref(m, who).is_some_and(|i| {
+            now_ms.saturating_sub(i.last_pub_time_ms) > self.timers.publish_period_ms
+        });
+        let hello = publish_due.then(|| self.hello_payload(m));
         let rename = match who {
             Who::Sentinel(_) => Default::default(),
             _ => m.rename_commands.clone(),
@@ -86,7 +89,7 @@ impl Sentinel {
         {
             link.send_ping(&mut self.io, &cmd("PING"), now_ms);
         }
-        if now_ms.saturating_sub(inst.last_pub_time_ms) > t.publish_period_ms {
+        if let Some(hello) = hello {
             let ip = self.announce_ip.clone().or(inst.link.local_ip.clone());
             if let Some(ip) = ip {
                 let payload = format!("{ip},{}", hello);
