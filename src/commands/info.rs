@@ -117,7 +117,7 @@ fn server(s: &Server, now: Now, out: &mut String) {
         "server_time_usec" => now.unix_ms * 1000,
         "uptime_in_seconds" => uptime,
         "uptime_in_days" => uptime / 86_400,
-        "hz" => s.config.hz,
+        "hz" => s.cron_hz(),
         "configured_hz" => s.config.hz,
         "lru_clock" => (now.unix_ms / 1000) & 0xFF_FFFF,
         "executable" => "",

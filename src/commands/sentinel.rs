@@ -85,10 +85,10 @@ fn sentinel(s: &mut Server, call: &Call) {
         "flushconfig" if fixed(2) => s.sentinel_flush_config(Some(call.id)),
         "remove" if fixed(3) => remove(s, call),
         "ckquorum" if fixed(3) => ckquorum(s, call),
-        "set" if n >= 3 => super::sentinel_admin::set(s, call),
+        "set" if n >= 5 => super::sentinel_admin::set(s, call),
         "config" if n >= 4 => super::sentinel_admin::config(s, call),
-        "info-cache" => info_cache(s, call),
-        "simulate-failure" => simulate_failure(s, call),
+        "info-cache" if n >= 3 => info_cache(s, call),
+        "simulate-failure" if n >= 3 => simulate_failure(s, call),
         "debug" => super::sentinel_admin::debug(s, call),
         #[cfg(feature = "bug-injection")]
         "inject-bug" if fixed(3) && is(&call.args[2], "vote-twice") => {
@@ -111,7 +111,9 @@ fn sentinel(s: &mut Server, call: &Call) {
         | "remove"
         | "ckquorum"
         | "set"
-        | "config" => {
+        | "config"
+        | "info-cache"
+        | "simulate-failure" => {
             let msg = format!("ERR wrong number of arguments for 'sentinel|{sub}' command");
             s.reply(call.id).error(&msg)
         }
@@ -376,12 +378,9 @@ fn monitor(s: &mut Server, call: &Call) {
             .reply(call.id)
             .error("ERR Invalid IP address or hostname specified");
     }
-    let Ok(port) =
-        u16::try_from(port)
-            .map_err(|_| ())
-            .and_then(|p| if p == 0 { Err(()) } else { Ok(p) })
-    else {
-        return s.reply(call.id).error("ERR Invalid port number");
+    // Like Redis, any port in 0..=65535 is accepted (port 0 is never dialled).
+    let Ok(port) = u16::try_from(port) else {
+        return s.reply(call.id).error("ERR Invalid port number.");
     };
     let name = String::from_utf8_lossy(&a[2]).into_owned();
     let sn = sen(s);
@@ -557,3 +556,7 @@ pub fn masters_info(sn: &Sentinel) -> String {
     }
     text
 }
+
+#[cfg(test)]
+#[path = "sentinel_tests.rs"]
+mod tests;

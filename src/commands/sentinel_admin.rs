@@ -15,7 +15,9 @@ use std::fmt::Write;
 /// SENTINEL SET <master> <option> <value> [<option> <value> ...].
 pub fn set(s: &mut Server, call: &Call) {
     let mut ok = false;
-    with_master(s, call, |sn, m, out, now| {
+    // Options applied before a bad one stay applied and are saved, as in Redis.
+    let mut changes = 0;
+    with_master(s, call, |sn, m, out, _| {
         let a: Vec<String> = call.args[3..]
             .iter()
             .map(|x| String::from_utf8_lossy(x).into_owned())
@@ -119,12 +121,14 @@ pub fn set(s: &mut Server, call: &Call) {
             );
             sn.io.event(LogLevel::Warning, "+set", msg, Some(m.name()));
             j += used;
-            let _ = now;
+            changes += 1;
         }
         ok = true;
     });
     if ok {
         s.sentinel_flush_config(Some(call.id));
+    } else if changes > 0 {
+        s.sentinel_flush_config(None);
     }
 }
 
@@ -310,11 +314,12 @@ pub fn debug(s: &mut Server, call: &Call) {
         return;
     }
     for pair in a.chunks(2) {
-        let name = String::from_utf8_lossy(&pair[0]).to_ascii_lowercase();
+        // Errors name the option as typed.
+        let name = String::from_utf8_lossy(&pair[0]);
         let mut fields = timer_fields(&mut timers);
         let Some((_, slot)) = fields
             .iter_mut()
-            .find(|(n, _)| *n == name)
+            .find(|(n, _)| n.eq_ignore_ascii_case(&name))
             .filter(|_| pair.len() == 2)
         else {
             let e =

@@ -420,7 +420,9 @@ impl Server {
     }
 
     pub fn role_char(&self) -> char {
-        if self.config.replicaof.is_some() {
+        if self.config.sentinel_mode {
+            'X'
+        } else if self.config.replicaof.is_some() {
             'S'
         } else {
             'M'

@@ -104,6 +104,19 @@ impl TestServer {
         Self::with_disk(config, MemDisk::default())
     }
 
+    /// A server in Sentinel mode (myid `aaa...a`) monitoring `mymaster` at 10.0.0.1:6379 with
+    /// quorum 2; its sentinel.conf is `/sentinel.conf` on the in-memory disk.
+    pub fn sentinel() -> Self {
+        let mut config = Config::sentinel_defaults();
+        config.config_file = Some("/sentinel.conf".into());
+        let conf = config.sentinel.get_or_insert_with(Default::default);
+        conf.myid = Some("a".repeat(40));
+        conf.masters.push(crate::sentinel::config::MasterConf::new(
+            "mymaster", "10.0.0.1", 6379, 2,
+        ));
+        Self::with_config(config)
+    }
+
     /// A server starting on an existing disk (what a restart sees).
     pub fn with_disk(config: Config, disk: MemDisk) -> Self {
         Self::start(

@@ -45,7 +45,7 @@ impl Sentinel {
         let sdown = m.inst.has(flags::S_DOWN);
         for s in m.sentinels.values_mut() {
             let elapsed = now_ms.saturating_sub(s.last_master_down_reply_time_ms);
-            if elapsed > ask_period * 5 {
+            if elapsed > ask_period.saturating_mul(5) {
                 s.flags &= !flags::MASTER_DOWN;
                 s.leader = None;
             }

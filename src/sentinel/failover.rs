@@ -15,7 +15,9 @@ impl Sentinel {
         if !m.inst.has(flags::O_DOWN) || m.inst.has(flags::FAILOVER_IN_PROGRESS) {
             return false;
         }
-        let next = m.failover_start_time_ms + m.failover_timeout_ms * 2;
+        let next = m
+            .failover_start_time_ms
+            .saturating_add(m.failover_timeout_ms.saturating_mul(2));
         if m.failover_start_time_ms != 0 && now_ms < next {
             if m.failover_delay_logged != m.failover_start_time_ms {
                 m.failover_delay_logged = m.failover_start_time_ms;
@@ -38,7 +40,8 @@ impl Sentinel {
     pub fn start_failover(&mut self, m: &mut Master, now_ms: u64) {
         m.failover_state = FailoverState::WaitStart;
         m.inst.flags |= flags::FAILOVER_IN_PROGRESS;
-        self.current_epoch += 1;
+        // An epoch a peer pushed to u64::MAX wraps, as in Redis (never a panic).
+        self.current_epoch = self.current_epoch.wrapping_add(1);
         m.failover_epoch = self.current_epoch;
         let e = self.current_epoch.to_string();
         self.io
@@ -154,21 +157,22 @@ impl Sentinel {
     pub fn select_replica(&self, m: &Master, now_ms: u64) -> Option<String> {
         let t = &self.timers;
         let since = |t0: u64| now_ms.saturating_sub(t0);
-        let mut max_down = m.inst.down_after_ms * 10;
+        // Timers and timeouts may be set as high as i64::MAX: arithmetic on them saturates.
+        let mut max_down = m.inst.down_after_ms.saturating_mul(10);
         if m.inst.has(flags::S_DOWN) {
-            max_down += since(m.inst.s_down_since_ms);
+            max_down = max_down.saturating_add(since(m.inst.s_down_since_ms));
         }
         let validity = if m.inst.has(flags::S_DOWN) {
-            t.ping_period_ms * 5
+            t.ping_period_ms.saturating_mul(5)
         } else {
-            t.info_period_ms * 3
+            t.info_period_ms.saturating_mul(3)
         };
         let mut candidates: Vec<&Instance> = m
             .replicas
             .values()
             .filter(|r| !r.has(flags::S_DOWN | flags::O_DOWN))
             .filter(|r| !r.link.disconnected)
-            .filter(|r| since(r.link.last_avail_time_ms) <= t.ping_period_ms * 5)
+            .filter(|r| since(r.link.last_avail_time_ms) <= t.ping_period_ms.saturating_mul(5))
             .filter(|r| r.slave_priority != 0)
             .filter(|r| since(r.info_refresh_ms) <= validity)
             .filter(|r| r.master_link_down_time_ms <= max_down)

@@ -97,7 +97,10 @@ impl Sentinel {
             .sentinels
             .get(h.runid)
             .is_some_and(|s| s.host == h.ip && s.port == h.port);
-        if !known {
+        // Like Redis, a Sentinel at an address we could not dial is not added, and its hello
+        // then only carries the epoch.
+        let usable = known || self.usable_host(h.ip);
+        if !known && usable {
             self.learn_sentinel(&mut m, &h, ms);
         }
         if h.current_epoch > self.current_epoch {
@@ -107,9 +110,10 @@ impl Sentinel {
             self.io
                 .event(LogLevel::Warning, "+new-epoch", e, Some(m.name()));
         }
-        if m.inst.config_epoch < h.master_config_epoch {
+        if usable && m.inst.config_epoch < h.master_config_epoch {
             m.inst.config_epoch = h.master_config_epoch;
-            if h.master_port != m.inst.port || h.master_ip != m.inst.host {
+            let moved = h.master_port != m.inst.port || h.master_ip != m.inst.host;
+            if moved && self.usable_host(h.master_ip) {
                 let who = Who::Sentinel(h.runid.to_string());
                 self.event(LogLevel::Warning, "+config-update-from", &m, &who, "");
                 let (old_ip, old_port) = m.inst.addr();
@@ -129,6 +133,19 @@ impl Sentinel {
             s.last_hello_time_ms = ms;
         }
         self.masters.insert(m.name().to_string(), m);
+    }
+
+    /// An address we may dial: an IP address, or any name with resolve-hostnames (as Redis
+    /// checks when it creates an instance, logging the failure).
+    fn usable_host(&mut self, host: &str) -> bool {
+        let ok = self.resolve_hostnames || host.parse::<std::net::IpAddr>().is_ok();
+        if !ok {
+            self.io.out.push_back(super::link::Out::Log {
+                level: LogLevel::Warning,
+                msg: format!("Failed to resolve hostname '{host}'"),
+            });
+        }
+        ok
     }
 
     /// A hello from a Sentinel we do not know at this address: forget stale entries with the
@@ -203,7 +220,7 @@ impl Sentinel {
 
     /// Forces hellos to go out at the next tick (after a configuration change).
     pub(super) fn force_hello(&mut self, m: &mut Master) {
-        let back = self.timers.publish_period_ms + 1;
+        let back = self.timers.publish_period_ms.saturating_add(1);
         let insts = std::iter::once(&mut m.inst)
             .chain(m.replicas.values_mut())
             .chain(m.sentinels.values_mut());

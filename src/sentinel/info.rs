@@ -36,7 +36,12 @@ pub fn parse_info(text: &str) -> Parsed {
             continue;
         };
         match key {
-            "run_id" if value.len() >= 40 => p.run_id = Some(value[..40].to_string()),
+            // The first 40 bytes, as Redis takes them (skipped if that splits a character).
+            "run_id" => {
+                if let Some(id) = value.get(..40) {
+                    p.run_id = Some(id.to_string());
+                }
+            }
             "master_link_down_since_seconds" => {
                 p.master_link_down_ms = value.parse::<u64>().unwrap_or(0).saturating_mul(1000)
             }
@@ -180,7 +185,7 @@ impl Sentinel {
         let waiting_promotion = m.inst.has(flags::FAILOVER_IN_PROGRESS)
             && m.failover_state == FailoverState::WaitPromotion;
         let failover_timeout = m.failover_timeout_ms;
-        let wait_ms = self.timers.publish_period_ms * 4;
+        let wait_ms = self.timers.publish_period_ms.saturating_mul(4);
         let r = m.replicas.get_mut(name).expect("replica");
         if role == Kind::Master {
             if r.has(flags::PROMOTED) && waiting_promotion {

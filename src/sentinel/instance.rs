@@ -275,7 +275,7 @@ impl Master {
     pub fn looks_sane(&self, now_ms: u64, info_period_ms: u64) -> bool {
         self.inst.role_reported == Kind::Master
             && !self.inst.has(flags::S_DOWN | flags::O_DOWN)
-            && now_ms.saturating_sub(self.inst.info_refresh_ms) < info_period_ms * 2
+            && now_ms.saturating_sub(self.inst.info_refresh_ms) < info_period_ms.saturating_mul(2)
     }
 
     /// The name a replica at `host:port` has.

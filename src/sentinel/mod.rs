@@ -13,6 +13,8 @@
 //! - Commands from clients reach it through `commands::sentinel` (`process_hello`, `vote`, ...).
 //! - After each call, drain `poll_out()` and perform every `link::Out` in order.
 
+#[cfg(test)]
+mod bad_input_tests;
 pub mod config;
 mod detect;
 mod failover;

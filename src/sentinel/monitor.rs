@@ -206,14 +206,17 @@ impl Sentinel {
         let link = &inst.link;
         if link.pc.is_some()
             && since(link.pc_conn_time_ms) > t.min_link_reconnect_period_ms
-            && since(link.pc_last_activity_ms) > t.publish_period_ms * 3
+            && since(link.pc_last_activity_ms) > t.publish_period_ms.saturating_mul(3)
         {
             inst.link.close(&mut self.io, Channel::PubSub);
         }
         let down = elapsed > inst.down_after_ms
             || (inst.kind == Kind::Master
                 && inst.role_reported == Kind::Replica
-                && since(inst.role_reported_time_ms) > inst.down_after_ms + t.info_period_ms * 2)
+                && since(inst.role_reported_time_ms)
+                    > inst
+                        .down_after_ms
+                        .saturating_add(t.info_period_ms.saturating_mul(2)))
             || (inst.has(flags::MASTER_REBOOT) && reboot_expired);
         if down && !inst.has(flags::S_DOWN) {
             inst.s_down_since_ms = now_ms;

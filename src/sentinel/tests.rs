@@ -9,17 +9,17 @@ use super::link::{Out, Who};
 use super::Sentinel;
 use crate::core::Now;
 
-const PEER: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+pub(super) const PEER: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
 const OTHER: &str = "cccccccccccccccccccccccccccccccccccccccc";
 
-fn at(ms: u64) -> Now {
+pub(super) fn at(ms: u64) -> Now {
     Now {
         mono_ms: ms,
         unix_ms: 1_700_000_000_000 + ms,
     }
 }
 
-fn sentinel(quorum: u32) -> Sentinel {
+pub(super) fn sentinel(quorum: u32) -> Sentinel {
     let mut conf = SentinelConf {
         myid: Some("a".repeat(40)),
         ..SentinelConf::default()
@@ -29,7 +29,7 @@ fn sentinel(quorum: u32) -> Sentinel {
     Sentinel::new(&conf, 26379, 7, at(0))
 }
 
-fn events(s: &mut Sentinel) -> Vec<String> {
+pub(super) fn events(s: &mut Sentinel) -> Vec<String> {
     let mut v = Vec::new();
     while let Some(o) = s.poll_out() {
         if let Out::Event { kind, msg, .. } = o {
