@@ -296,6 +296,8 @@ fn malformed_hellos_published_to_a_sentinel_are_ignored_and_a_valid_one_is_learn
     assert_eq!(t.cmd(&["PUBLISH", "__sentinel__:hello", &bad_ip]), int(1));
     assert_eq!(count(&mut t, "SENTINELS"), 0);
     assert!(t.logs().contains(&"Failed to resolve hostname 'not-an-ip'"));
+    // Config changes are saved at the end of the timer tick.
+    t.advance_ms(200);
     let conf = String::from_utf8(t.disk.file("/sentinel.conf").expect("saved")).unwrap();
     assert!(conf.contains("sentinel current-epoch 4\n"), "{conf}");
     assert_eq!(
