@@ -161,9 +161,14 @@ fn reply_instances(s: &mut Sentinel, m: &Master, who: &[Who], out: &mut Out, now
 }
 
 /// One instance as a flat field/value list, in Redis' field order.
-pub fn reply_instance(_s: &mut Sentinel, m: &Master, who: &Who, out: &mut Out, now: Now) {
-    let Some(i) = instance_ref(m, who) else {
+pub fn reply_instance(s: &mut Sentinel, m: &Master, who: &Who, out: &mut Out, now: Now) {
+    let (Some(i), Some(link)) = (instance_ref(m, who), s.link_of(m, who)) else {
         return out.array(0);
+    };
+    // Links to Sentinels are shared by every master that knows them (+1: the one asked about).
+    let refcount = match who {
+        Who::Sentinel(id) => s.peer_refcount(id) + 1,
+        _ => 1,
     };
     let ms = now.mono_ms;
     let ago = |t: u64| ms.saturating_sub(t).to_string();
@@ -172,20 +177,20 @@ pub fn reply_instance(_s: &mut Sentinel, m: &Master, who: &Who, out: &mut Out, n
         ("ip", i.host.clone()),
         ("port", i.port.to_string()),
         ("runid", i.runid.clone().unwrap_or_default()),
-        ("flags", i.flags_text()),
-        ("link-pending-commands", i.link.pending_commands.to_string()),
-        ("link-refcount", "1".into()),
+        ("flags", i.flags_text(link.disconnected)),
+        ("link-pending-commands", link.pending_commands.to_string()),
+        ("link-refcount", refcount.to_string()),
     ];
     if i.kind == Kind::Master && i.has(flags::FAILOVER_IN_PROGRESS) {
         f.push(("failover-state", m.failover_state.name().into()));
     }
-    let act = i.link.act_ping_time_ms;
+    let act = link.act_ping_time_ms;
     f.push((
         "last-ping-sent",
         if act == 0 { "0".into() } else { ago(act) },
     ));
-    f.push(("last-ok-ping-reply", ago(i.link.last_avail_time_ms)));
-    f.push(("last-ping-reply", ago(i.link.last_pong_time_ms)));
+    f.push(("last-ok-ping-reply", ago(link.last_avail_time_ms)));
+    f.push(("last-ping-reply", ago(link.last_pong_time_ms)));
     if i.has(flags::S_DOWN) {
         f.push(("s-down-time", ago(i.s_down_since_ms)));
     }
@@ -337,6 +342,7 @@ fn reset(s: &mut Server, call: &Call) {
             sn.masters.insert(name.clone(), m);
         }
     }
+    sen(s).prune_peer_links();
     sen(s).flush_config();
     s.sentinel_drain();
     s.reply(call.id).int(names.len() as i64);

@@ -218,13 +218,9 @@ fn config_set(s: &mut Server, call: &Call, a: &[String]) {
     }
     if drop_links {
         let sn = sen(s);
-        let mut io = std::mem::take(&mut sn.io);
-        for m in sn.masters.values_mut() {
-            for i in m.sentinels.values_mut() {
-                i.link.close_all(&mut io);
-            }
+        for link in sn.peers.values_mut() {
+            link.close_all(&mut sn.io);
         }
-        sn.io = io;
         s.sentinel_drain();
     }
     s.sentinel_flush_config(Some(call.id));

@@ -152,10 +152,15 @@ impl Sentinel {
     /// same run id (an address switch) or the same address (a restarted Sentinel with a new id),
     /// then add it.
     fn learn_sentinel(&mut self, m: &mut Master, h: &HelloMsg, ms: u64) {
-        let removed = m.sentinels.remove(h.runid).map(|mut old| {
-            old.link.close_all(&mut self.io);
-        });
+        let removed = m.sentinels.remove(h.runid);
         if removed.is_some() {
+            // The shared link dials the new address; every master learns it.
+            self.drop_peer_link(h.runid);
+            for other in self.masters.values_mut() {
+                if let Some(s) = other.sentinels.get_mut(h.runid) {
+                    (s.host, s.port) = (h.ip.to_string(), h.port);
+                }
+            }
             let msg = format!(
                 "{} ip {} port {} for {}",
                 super::describe(m, &Who::Master),
@@ -212,10 +217,9 @@ impl Sentinel {
     fn forget_sentinel_everywhere(&mut self, m: &mut Master, runid: &str) {
         let others = self.masters.values_mut().map(|o| &mut o.sentinels);
         for sentinels in std::iter::once(&mut m.sentinels).chain(others) {
-            if let Some(mut s) = sentinels.remove(runid) {
-                s.link.close_all(&mut self.io);
-            }
+            sentinels.remove(runid);
         }
+        self.drop_peer_link(runid);
     }
 
     /// Forces hellos to go out at the next tick (after a configuration change).

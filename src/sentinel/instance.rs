@@ -161,8 +161,8 @@ impl Instance {
         most_recent == 0 || now_ms.saturating_sub(most_recent) > ms
     }
 
-    /// The flags as SENTINEL MASTERS prints them.
-    pub fn flags_text(&self) -> String {
+    /// The flags as SENTINEL MASTERS prints them (`disconnected`: the state of the link it uses).
+    pub fn flags_text(&self, disconnected: bool) -> String {
         use flags::*;
         let mut out: Vec<&str> = Vec::new();
         let table: [(bool, &str); 15] = [
@@ -171,7 +171,7 @@ impl Instance {
             (self.kind == Kind::Master, "master"),
             (self.kind == Kind::Replica, "slave"),
             (self.kind == Kind::Sentinel, "sentinel"),
-            (self.link.disconnected, "disconnected"),
+            (disconnected, "disconnected"),
             (self.has(MASTER_DOWN), "master_down"),
             (self.has(FAILOVER_IN_PROGRESS), "failover_in_progress"),
             (self.has(PROMOTED), "promoted"),

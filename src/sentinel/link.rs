@@ -20,14 +20,15 @@ pub fn is_sentinel_conn(conn: ConnId) -> bool {
     conn >= SENTINEL_CONN_BASE
 }
 
-/// What a reply on the command connection is for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What a reply on the command connection is for. Links to other Sentinels are shared by every
+/// master both watch, so replies that concern one master name it.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Expect {
     Discard,
     Ping,
     Info,
-    Publish,
-    IsMasterDown,
+    Publish(String),
+    IsMasterDown(String),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,7 +37,8 @@ pub enum Channel {
     PubSub,
 }
 
-/// Which instance of which master a connection belongs to.
+/// Which instance of which master a connection belongs to (for a link to another Sentinel,
+/// shared by all masters, `master` is empty).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Who {
     Master,
@@ -177,6 +179,17 @@ impl Conn {
             self.queued.push(data);
         }
     }
+}
+
+/// What a PING was answered with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pong {
+    Pong,
+    /// LOADING or MASTERDOWN: alive, not ready.
+    Alive,
+    /// Running a script that does not yield.
+    Busy,
+    Other,
 }
 
 /// The two connections to an instance and their timers (Redis' `instanceLink`).
@@ -334,6 +347,32 @@ impl Link {
             self.act_ping_time_ms = now_ms;
         }
         true
+    }
+
+    /// A PING's reply: PONG, LOADING and MASTERDOWN all mean "alive". Returns what it was.
+    pub fn pong(&mut self, frame: &Frame, now_ms: u64) -> Pong {
+        let text = match frame {
+            Frame::Simple(s) | Frame::Error(s) => s.as_str(),
+            _ => "",
+        };
+        self.last_pong_time_ms = now_ms;
+        if ["PONG", "LOADING", "MASTERDOWN"]
+            .iter()
+            .any(|p| text.starts_with(p))
+        {
+            self.last_avail_time_ms = now_ms;
+            self.act_ping_time_ms = 0;
+            return if text.starts_with("PONG") {
+                Pong::Pong
+            } else {
+                Pong::Alive
+            };
+        }
+        if text.starts_with("BUSY") {
+            Pong::Busy
+        } else {
+            Pong::Other
+        }
     }
 
     /// The TCP connection `conn` is up: write what was queued. `local_ip` is our side's address

@@ -23,6 +23,7 @@ mod info;
 pub mod instance;
 pub mod link;
 mod monitor;
+mod peers;
 mod state_conf;
 #[cfg(test)]
 mod tests;
@@ -91,6 +92,8 @@ pub struct Sentinel {
     pub myid: String,
     pub current_epoch: u64,
     pub masters: BTreeMap<String, Master>,
+    /// Links to other Sentinels by run id, shared by all masters (`peers.rs`).
+    pub peers: BTreeMap<String, link::Link>,
     pub tilt: bool,
     pub tilt_start_ms: u64,
     /// The clocks at the previous tick (TILT compares them).
@@ -120,7 +123,7 @@ pub struct Sentinel {
 
 impl Sentinel {
     pub fn new(conf: &SentinelConf, port: u16, seed: u64, now: Now) -> Self {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5e47_1e1);
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x05e4_71e1);
         let mut io = Io::new();
         let myid = conf.myid.clone().unwrap_or_else(|| {
             io.out.push_back(Out::FlushConfig { now: true });
@@ -130,6 +133,7 @@ impl Sentinel {
             myid,
             current_epoch: conf.current_epoch,
             masters: BTreeMap::new(),
+            peers: BTreeMap::new(),
             tilt: false,
             tilt_start_ms: 0,
             previous: None,
@@ -192,12 +196,11 @@ impl Sentinel {
     // ---- connections --------------------------------------------------------------------
 
     pub fn handle_connected(&mut self, _now: Now, conn: ConnId, local_ip: String) {
-        let inst = self
-            .io
-            .conns
-            .get(&conn)
-            .cloned()
-            .and_then(|r| instance_mut(self.masters.get_mut(&r.master)?, &r.who));
+        let r = self.io.conns.get(&conn).cloned();
+        if let Some(id) = r.as_ref().and_then(Self::is_peer_ref) {
+            return self.peer_connected(id, conn, local_ip);
+        }
+        let inst = r.and_then(|r| instance_mut(self.masters.get_mut(&r.master)?, &r.who));
         match inst {
             Some(inst) => inst.link.connected(&mut self.io, conn, local_ip),
             // Closed while it was connecting: close it now that it exists.
@@ -209,6 +212,9 @@ impl Sentinel {
         let Some(r) = self.io.conns.get(&conn).cloned() else {
             return;
         };
+        if let Some(id) = Self::is_peer_ref(&r) {
+            return self.peer_data(id, data, now);
+        }
         let Some(mut m) = self.masters.remove(&r.master) else {
             return;
         };
@@ -223,6 +229,9 @@ impl Sentinel {
         let Some(r) = self.io.conns.remove(&conn) else {
             return;
         };
+        if let Some(id) = Self::is_peer_ref(&r) {
+            return self.peer_closed(id, conn, r.chan);
+        }
         let Some(m) = self.masters.get_mut(&r.master) else {
             return;
         };
@@ -292,6 +301,7 @@ impl Sentinel {
     }
 
     fn handle_master(&mut self, m: &mut Master, now: Now) {
+        self.lend_peer_links(m, now.mono_ms);
         self.handle_instance(m, &Who::Master, now);
         let replicas: Vec<String> = m.replicas.keys().cloned().collect();
         for r in replicas {
@@ -301,6 +311,8 @@ impl Sentinel {
         for s in sentinels {
             self.handle_instance(m, &Who::Sentinel(s), now);
         }
+        // Lending again gives the shared links back.
+        self.lend_peer_links(m, now.mono_ms);
     }
 
     /// Redis' `sentinelHandleRedisInstance`.
@@ -350,9 +362,8 @@ impl Sentinel {
             r.link.close_all(&mut self.io);
         }
         if !keep_sentinels {
-            for (_, mut s) in std::mem::take(&mut m.sentinels) {
-                s.link.close_all(&mut self.io);
-            }
+            // Their shared links go once no master knows them (`prune_peer_links`).
+            m.sentinels.clear();
         }
         m.inst.link.close_all(&mut self.io);
         m.inst.flags = 0;
@@ -385,6 +396,7 @@ impl Sentinel {
         };
         self.reset_master(&mut m, false, now_ms, false);
         self.event(LogLevel::Warning, "-monitor", &m, &Who::Master, "");
+        self.prune_peer_links();
         true
     }
 
@@ -394,7 +406,8 @@ impl Sentinel {
         let usable = 1 + m
             .sentinels
             .values()
-            .filter(|s| !s.has(flags::S_DOWN | flags::O_DOWN) && !s.link.disconnected)
+            .filter(|s| !s.has(flags::S_DOWN | flags::O_DOWN))
+            .filter(|s| self.peers.get(&s.name).is_some_and(|l| !l.disconnected))
             .count();
         (usable, voters)
     }

@@ -3,7 +3,7 @@
 //! `sentinelSendPeriodicCommands`, `sentinelPingReplyCallback`, `sentinelCheckSubjectivelyDown`).
 
 use super::instance::{flags, Kind, Master};
-use super::link::{Channel, Dial, Expect, LinkRef, Who, MAX_PENDING_COMMANDS};
+use super::link::{Channel, Dial, Expect, LinkRef, Pong, Who, MAX_PENDING_COMMANDS};
 use super::{describe, instance_mut, instance_ref, Sentinel};
 use crate::config::LogLevel;
 use crate::core::Now;
@@ -20,7 +20,11 @@ impl Sentinel {
             _ => m.auth_pass.clone().map(|p| (m.auth_user.clone(), p)),
         };
         Dial {
-            master: m.name().to_string(),
+            // Links to Sentinels are shared by all masters.
+            master: match who {
+                Who::Sentinel(_) => String::new(),
+                _ => m.name().to_string(),
+            },
             who: who.clone(),
             host: inst.host.clone(),
             port: inst.port,
@@ -57,16 +61,22 @@ impl Sentinel {
             now_ms.saturating_sub(i.last_pub_time_ms) > self.timers.publish_period_ms
         });
         let hello = publish_due.then(|| self.hello_payload(m));
+        let master_name = m.name().to_string();
         let rename = match who {
             Who::Sentinel(_) => Default::default(),
             _ => m.rename_commands.clone(),
         };
         let cmd = |n: &str| super::link::map_command(&rename, n);
         let t = self.timers.clone();
+        // A link shared by every master may owe as many replies as they all together.
+        let sharing = match who {
+            Who::Sentinel(_) => self.masters.len() as u32 + 1,
+            _ => 1,
+        };
         let Some(inst) = instance_mut(m, who) else {
             return;
         };
-        if inst.link.disconnected || inst.link.pending_commands >= MAX_PENDING_COMMANDS {
+        if inst.link.disconnected || inst.link.pending_commands >= MAX_PENDING_COMMANDS * sharing {
             return;
         }
         let info_period =
@@ -94,8 +104,12 @@ impl Sentinel {
             if let Some(ip) = ip {
                 let payload = format!("{ip},{}", hello);
                 let args = [cmd("PUBLISH"), super::HELLO_CHANNEL.to_string(), payload];
-                inst.link
-                    .command(&mut self.io, Channel::Cmd, &args, Expect::Publish);
+                inst.link.command(
+                    &mut self.io,
+                    Channel::Cmd,
+                    &args,
+                    Expect::Publish(master_name),
+                );
             }
         }
     }
@@ -130,14 +144,14 @@ impl Sentinel {
                         self.refresh_info(m, &r.who, &String::from_utf8_lossy(b), now);
                     }
                 }
-                (Channel::Cmd, Expect::Publish) => {
+                (Channel::Cmd, Expect::Publish(_)) => {
                     if let (Some(inst), false) =
                         (instance_mut(m, &r.who), matches!(frame, Frame::Error(_)))
                     {
                         inst.last_pub_time_ms = ms;
                     }
                 }
-                (Channel::Cmd, Expect::IsMasterDown) => {
+                (Channel::Cmd, Expect::IsMasterDown(_)) => {
                     self.master_down_reply(m, &r.who, &frame, ms)
                 }
                 (Channel::Cmd, Expect::Discard) => {}
@@ -145,35 +159,22 @@ impl Sentinel {
         }
     }
 
-    /// PONG, LOADING and MASTERDOWN all mean "alive"; BUSY in SDOWN gets one SCRIPT KILL.
+    /// PONG clears a reboot mark; BUSY in SDOWN gets one SCRIPT KILL.
     fn ping_reply(&mut self, m: &mut Master, who: &Who, frame: &Frame, now_ms: u64) {
         let script_kill = super::link::map_command(&m.rename_commands, "SCRIPT");
         let Some(inst) = instance_mut(m, who) else {
             return;
         };
-        let text = match frame {
-            Frame::Simple(s) | Frame::Error(s) => s.as_str(),
-            _ => "",
-        };
-        if ["PONG", "LOADING", "MASTERDOWN"]
-            .iter()
-            .any(|p| text.starts_with(p))
-        {
-            inst.link.last_avail_time_ms = now_ms;
-            inst.link.act_ping_time_ms = 0;
-            if text.starts_with("PONG") {
-                inst.flags &= !flags::MASTER_REBOOT;
+        match inst.link.pong(frame, now_ms) {
+            Pong::Pong => inst.flags &= !flags::MASTER_REBOOT,
+            Pong::Busy if inst.has(flags::S_DOWN) && !inst.has(flags::SCRIPT_KILL_SENT) => {
+                let args = [script_kill.as_str(), "KILL"];
+                inst.link
+                    .command(&mut self.io, Channel::Cmd, &args, Expect::Discard);
+                inst.flags |= flags::SCRIPT_KILL_SENT;
             }
-        } else if text.starts_with("BUSY")
-            && inst.has(flags::S_DOWN)
-            && !inst.has(flags::SCRIPT_KILL_SENT)
-        {
-            let args = [script_kill.as_str(), "KILL"];
-            inst.link
-                .command(&mut self.io, Channel::Cmd, &args, Expect::Discard);
-            inst.flags |= flags::SCRIPT_KILL_SENT;
+            _ => {}
         }
-        inst.link.last_pong_time_ms = now_ms;
     }
 
     /// Redis' `sentinelCheckSubjectivelyDown`, including closing links that look stuck.
