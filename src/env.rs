@@ -10,9 +10,18 @@ use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::Notify;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// How a script run ended: its exit status, or the signal that ended it (0: none).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ScriptExit {
+    pub code: i32,
+    pub signal: i32,
+}
 
 /// A listening socket.
 pub trait Listener: Send + Sync + 'static {
@@ -62,9 +71,10 @@ pub trait Env: Clone + Send + Sync + 'static {
     fn exit(&self, code: i32);
     /// This process's id as logs show it.
     fn pid(&self) -> u32;
-    /// Starts a Sentinel script without waiting for it; one still running after
-    /// `max_runtime_ms` is killed. Simulation drivers only trace it (the core already did).
-    fn run_script(&self, path: &str, args: &[String], max_runtime_ms: u64);
+    /// Runs a Sentinel script (`argv[0]` is its path) until it exits, or until `kill` is
+    /// notified (then SIGKILL). Simulation drivers only pretend: the core traced the run, and
+    /// it succeeds at once.
+    fn run_script(&self, argv: Vec<String>, kill: Arc<Notify>) -> BoxFuture<'static, ScriptExit>;
 }
 
 /// Named files on this node's disk. Synchronous like Redis' own disk I/O in its main thread.

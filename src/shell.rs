@@ -20,8 +20,6 @@ use tokio::sync::Notify;
 
 /// Output queued for one connection beyond this is a client that does not read: it is closed.
 pub const OUTBOX_LIMIT_BYTES: usize = 512 * 1024 * 1024;
-/// A Sentinel script still running after this is killed (Redis: 60 s).
-const SCRIPT_MAX_RUNTIME_MS: u64 = 60_000;
 /// Bytes read from a socket per read call.
 const READ_CHUNK_BYTES: usize = 16 * 1024;
 
@@ -43,6 +41,8 @@ pub struct Node<E: Env> {
     core: Mutex<Server>,
     conns: Mutex<BTreeMap<ConnId, Arc<Conn>>>,
     next_conn: AtomicU64,
+    /// Running Sentinel scripts, by run id: notify to kill.
+    scripts: Mutex<BTreeMap<u64, Arc<Notify>>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -101,6 +101,7 @@ pub async fn run_server<E: Env>(
         core: Mutex::new(server),
         conns: Mutex::new(BTreeMap::new()),
         next_conn: AtomicU64::new(3),
+        scripts: Mutex::new(BTreeMap::new()),
     });
     node.perform(&mut lock(&node.core));
     let last = listeners.pop().expect("at least one listener");
@@ -152,11 +153,27 @@ impl<E: Env> Node<E> {
                 }
                 Action::Trace(event) => self.env.trace(&event),
                 Action::Exit { code } => self.env.exit(code),
-                Action::RunScript { path, args } => {
-                    self.env.run_script(&path, &args, SCRIPT_MAX_RUNTIME_MS)
+                Action::RunScript { id, argv } => self.run_script(id, argv),
+                Action::KillScript { id } => {
+                    if let Some(kill) = lock(&self.scripts).get(&id) {
+                        kill.notify_one();
+                    }
                 }
             }
         }
+    }
+
+    /// Runs a Sentinel script in its own task and reports its end to the core.
+    fn run_script(self: &Arc<Self>, id: u64, argv: Vec<String>) {
+        let kill = Arc::new(Notify::new());
+        lock(&self.scripts).insert(id, kill.clone());
+        let node = self.clone();
+        let run = self.env.run_script(argv, kill);
+        self.env.spawn(Box::pin(async move {
+            let exit = run.await;
+            lock(&node.scripts).remove(&id);
+            node.with_core(|core, now| core.handle_script_exit(now, id, exit.code, exit.signal));
+        }));
     }
 
     /// Opens an outbound connection in its own task, then serves it like any other.

@@ -1,6 +1,6 @@
 //! `TokioEnv`: the production `Env` over tokio, std::fs and the system clocks.
 
-use crate::env::{BoxFuture, Disk, Env, Listener};
+use crate::env::{BoxFuture, Disk, Env, Listener, ScriptExit};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::net::SocketAddr;
@@ -8,6 +8,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
 
 #[derive(Clone)]
 pub struct TokioEnv {
@@ -151,23 +152,32 @@ impl Env for TokioEnv {
     fn pid(&self) -> u32 {
         std::process::id()
     }
-    fn run_script(&self, path: &str, args: &[String], max_runtime_ms: u64) {
-        let mut cmd = std::process::Command::new(path);
-        cmd.args(args);
-        let Ok(mut child) = cmd.spawn() else {
-            return;
-        };
-        std::thread::spawn(move || {
-            let deadline = Instant::now() + Duration::from_millis(max_runtime_ms);
-            while let Ok(None) = child.try_wait() {
-                if Instant::now() >= deadline {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    return;
+    fn run_script(&self, argv: Vec<String>, kill: Arc<Notify>) -> BoxFuture<'static, ScriptExit> {
+        Box::pin(async move {
+            use std::os::unix::process::ExitStatusExt;
+            let Some((path, args)) = argv.split_first() else {
+                return ScriptExit { code: 2, signal: 0 };
+            };
+            // Redis' child exits with 2 when execve fails: not retried.
+            let Ok(mut child) = tokio::process::Command::new(path).args(args).spawn() else {
+                return ScriptExit { code: 2, signal: 0 };
+            };
+            let status = tokio::select! {
+                biased;
+                status = child.wait() => status,
+                _ = kill.notified() => {
+                    let _ = child.start_kill();
+                    child.wait().await
                 }
-                std::thread::sleep(Duration::from_millis(50));
+            };
+            match status {
+                Ok(s) => ScriptExit {
+                    code: s.code().unwrap_or(0),
+                    signal: s.signal().unwrap_or(0),
+                },
+                Err(_) => ScriptExit { code: 2, signal: 0 },
             }
-        });
+        })
     }
 }
 

@@ -10,12 +10,13 @@ use madsim::net::{TcpListener, TcpStream};
 use madsim::runtime::Handle;
 use madsim::task::NodeId;
 use madsim::time::Instant;
-use redsim::env::{BoxFuture, Disk, Env, Listener};
+use redsim::env::{BoxFuture, Disk, Env, Listener, ScriptExit};
 use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::sync::Notify;
 
 /// What the harness keeps about a node across its restarts.
 pub struct NodeShared {
@@ -163,5 +164,7 @@ impl Env for SimEnv {
     fn pid(&self) -> u32 {
         self.pid
     }
-    fn run_script(&self, _path: &str, _args: &[String], _max_runtime_ms: u64) {}
+    fn run_script(&self, _argv: Vec<String>, _kill: Arc<Notify>) -> BoxFuture<'static, ScriptExit> {
+        Box::pin(async { ScriptExit { code: 0, signal: 0 } })
+    }
 }

@@ -211,9 +211,12 @@ fn a_sweep_counts_seeds_that_miss_their_expectations_as_failures() {
     let s = sweep_all(&tiny("[expect]\nacked_writes_min = 1000000"), "5..8", false);
     assert_eq!((s.seeds, s.passed, s.failed), (3, 0, 3));
     assert_eq!(s.failing.keys().copied().collect::<Vec<_>>(), [5, 6, 7]);
-    assert!(s.failing[&5]
-        .reason
-        .starts_with("expected at least 1000000 acked writes, got "));
+    let reason = &s.failing[&5].reason;
+    assert!(reason.starts_with("acked_writes_min at "), "{reason}");
+    assert!(
+        reason.contains("expected at least 1000000 acked writes, got "),
+        "{reason}"
+    );
 }
 
 #[test]

@@ -160,3 +160,13 @@ fn random_kills_partitions_and_pauses_with_the_pinned_seed_end_with_one_agreed_m
         "random_kills_partitions_and_pauses_with_the_pinned_seed_end_with_one_agreed_master",
     );
 }
+
+#[test]
+fn scale_305_nodes_100_groups_five_sentinels_ten_failovers() {
+    let r = check(
+        "sentinel-three-hundred-nodes.toml",
+        "scale_305_nodes_100_groups_five_sentinels_ten_failovers",
+    );
+    assert_eq!(r.nodes, 305);
+    println!("{}", r.summary());
+}

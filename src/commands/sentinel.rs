@@ -80,7 +80,7 @@ fn sentinel(s: &mut Server, call: &Call) {
         "reset" if fixed(3) => reset(s, call),
         "get-master-addr-by-name" if fixed(3) => get_master_addr(s, call),
         "failover" if fixed(3) => failover(s, call),
-        "pending-scripts" if fixed(2) => s.reply(call.id).array(0),
+        "pending-scripts" if fixed(2) => pending_scripts(s, call),
         "monitor" if fixed(6) => monitor(s, call),
         "flushconfig" if fixed(2) => s.sentinel_flush_config(Some(call.id)),
         "remove" if fixed(3) => remove(s, call),
@@ -466,6 +466,47 @@ fn info_cache(s: &mut Server, call: &Call) {
         }
     }
     s.sentinel = Some(sn);
+}
+
+/// Each queued script run: argv, running or scheduled, its id, how long it ran or must wait,
+/// and how many times it ran.
+fn pending_scripts(s: &mut Server, call: &Call) {
+    let now_ms = call.now.mono_ms;
+    let jobs = sen(s).scripts.queue.clone();
+    let mut out = s.reply(call.id);
+    out.array(jobs.len());
+    for j in jobs {
+        out.array(10);
+        out.bulk(b"argv");
+        out.bulks(j.argv.iter().map(|a| a.as_bytes()));
+        out.bulk(b"flags");
+        out.bulk(if j.running {
+            b"running" as &[u8]
+        } else {
+            b"scheduled"
+        });
+        out.bulk(b"pid");
+        out.bulk(j.id.to_string().as_bytes());
+        if j.running {
+            out.bulk(b"run-time");
+            out.bulk(
+                now_ms
+                    .saturating_sub(j.start_time_ms)
+                    .to_string()
+                    .as_bytes(),
+            );
+        } else {
+            out.bulk(b"run-delay");
+            out.bulk(
+                j.start_time_ms
+                    .saturating_sub(now_ms)
+                    .to_string()
+                    .as_bytes(),
+            );
+        }
+        out.bulk(b"retry-num");
+        out.bulk(j.retry_num.to_string().as_bytes());
+    }
 }
 
 fn simulate_failure(s: &mut Server, call: &Call) {

@@ -347,10 +347,12 @@ pub fn sentinel_section(s: &Server, now: crate::core::Now, out: &mut String) {
     };
     let _ = write!(
         out,
-        "sentinel_masters:{}\r\nsentinel_tilt:{}\r\nsentinel_tilt_since_seconds:{}\r\nsentinel_running_scripts:0\r\nsentinel_scripts_queue_length:0\r\nsentinel_simulate_failure_flags:{}\r\n",
+        "sentinel_masters:{}\r\nsentinel_tilt:{}\r\nsentinel_tilt_since_seconds:{}\r\nsentinel_running_scripts:{}\r\nsentinel_scripts_queue_length:{}\r\nsentinel_simulate_failure_flags:{}\r\n",
         sn.masters.len(),
         u8::from(sn.tilt),
         if sn.tilt { tilt_since as i64 } else { -1 },
+        sn.scripts.running,
+        sn.scripts.queue.len(),
         sn.simfailure_flags
     );
     out.push_str(&masters_info(sn));

@@ -13,7 +13,8 @@
 //! 4. After every `handle_*`, the driver drains `poll_action()` until `None` and performs each
 //!    action in order: `Send` bytes, `Close` a connection (after what was already sent), run a
 //!    `Disk` operation and report it with `handle_disk_done(now, token, result)`, write a `Log`
-//!    line, record a `Trace` event, or `Exit` the process.
+//!    line, record a `Trace` event, `Exit` the process, or run (`RunScript`) or kill
+//!    (`KillScript`) a Sentinel script, reporting its end with `handle_script_exit`.
 //!
 //! Ordering matters: actions come out in the order their effects must happen (a disk write that a
 //! reply depends on precedes the reply), so a driver must not reorder them.
@@ -123,11 +124,15 @@ pub enum Action {
     Exit {
         code: i32,
     },
-    /// Run a Sentinel script (`path args...`) without waiting for it; the driver bounds its run
-    /// time. In simulation it is only recorded in the trace.
+    /// Start a Sentinel script (`argv[0]` is its path) and report its end with
+    /// `handle_script_exit(now, id, exit_code, signal)`.
     RunScript {
-        path: String,
-        args: Vec<String>,
+        id: u64,
+        argv: Vec<String>,
+    },
+    /// SIGKILL script run `id` (it overran).
+    KillScript {
+        id: u64,
     },
 }
 

@@ -88,7 +88,11 @@ impl Server {
                         s.config_dirty = true;
                     }
                 }
-                Out::ReconfigScript { master, args } => self.run_script(&master, true, args),
+                Out::RunScript { id, argv } => {
+                    self.trace(format!("script {}", argv.join(" ")));
+                    self.actions.push_back(Action::RunScript { id, argv });
+                }
+                Out::KillScript { id } => self.actions.push_back(Action::KillScript { id }),
                 Out::Exit { code } => {
                     self.sentinel = None;
                     return self.exit(code);
@@ -105,26 +109,16 @@ impl Server {
             crate::commands::pubsub::publish_message(self, &channel, msg.as_bytes());
             self.trace(format!("{kind} {msg}"));
         }
-        if let (LogLevel::Warning, Some(master)) = (level, master) {
-            self.run_script(master, false, vec![kind.to_string(), msg.to_string()]);
+        if let (LogLevel::Warning, Some(master), Some(s)) = (level, master, self.sentinel.as_mut())
+        {
+            s.schedule_notification(master, kind, msg);
         }
     }
 
-    /// A notification (`reconfig == false`) or client-reconfig script of `master`, if set. The
-    /// driver runs it (or, in simulation, records it).
-    fn run_script(&mut self, master: &str, reconfig: bool, args: Vec<String>) {
-        let Some(m) = self.sentinel.as_ref().and_then(|s| s.masters.get(master)) else {
-            return;
-        };
-        let path = if reconfig {
-            m.client_reconfig_script.clone()
-        } else {
-            m.notification_script.clone()
-        };
-        if let Some(path) = path {
-            self.trace(format!("script {path} {}", args.join(" ")));
-            self.actions.push_back(Action::RunScript { path, args });
-        }
+    /// The driver saw script run `id` end (`signal` 0: it exited with `exit_code`).
+    pub fn handle_script_exit(&mut self, now: Now, id: u64, exit_code: i32, signal: i32) {
+        self.with_sentinel(|s| s.handle_script_exit(now.mono_ms, id, exit_code, signal));
+        self.flush();
     }
 
     /// Rewrites the config file with the Sentinel's state; `conn` (SENTINEL FLUSHCONFIG, SET...)

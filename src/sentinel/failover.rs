@@ -384,9 +384,9 @@ impl Sentinel {
 
     /// Queues client-reconfig-script `<master> <role> start <from> <to>` (to = current address).
     pub(super) fn reconfig_script(&mut self, m: &Master, role: &str, from: (&str, u16)) {
-        if m.client_reconfig_script.is_none() {
+        let Some(path) = m.client_reconfig_script.clone() else {
             return;
-        }
+        };
         let (to_ip, to_port) = m.current_addr();
         let args = vec![
             m.name().to_string(),
@@ -397,10 +397,7 @@ impl Sentinel {
             to_ip,
             to_port.to_string(),
         ];
-        self.io.out.push_back(Out::ReconfigScript {
-            master: m.name().to_string(),
-            args,
-        });
+        self.schedule_script(&path, args);
     }
 
     pub(super) fn simulated_crash(&mut self) {

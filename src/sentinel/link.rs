@@ -85,10 +85,14 @@ pub enum Out {
     FlushConfig {
         now: bool,
     },
-    /// client-reconfig-script: `<master> <role> <state> <from-ip> <from-port> <to-ip> <to-port>`.
-    ReconfigScript {
-        master: String,
-        args: Vec<String>,
+    /// Start script run `id` (`argv[0]` is the script); report its end with `handle_script_exit`.
+    RunScript {
+        id: u64,
+        argv: Vec<String>,
+    },
+    /// Script run `id` overran: SIGKILL it.
+    KillScript {
+        id: u64,
     },
     /// SENTINEL SIMULATE-FAILURE reached its point: exit with this status.
     Exit {

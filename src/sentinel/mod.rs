@@ -24,6 +24,7 @@ pub mod instance;
 pub mod link;
 mod monitor;
 mod peers;
+pub mod scripts;
 mod state_conf;
 #[cfg(test)]
 mod tests;
@@ -92,6 +93,8 @@ pub struct Sentinel {
     pub myid: String,
     pub current_epoch: u64,
     pub masters: BTreeMap<String, Master>,
+    /// notification-script and client-reconfig-script runs (`scripts.rs`).
+    pub scripts: scripts::Scripts,
     /// Links to other Sentinels by run id, shared by all masters (`peers.rs`).
     pub peers: BTreeMap<String, link::Link>,
     pub tilt: bool,
@@ -134,6 +137,7 @@ impl Sentinel {
             current_epoch: conf.current_epoch,
             masters: BTreeMap::new(),
             peers: BTreeMap::new(),
+            scripts: Default::default(),
             tilt: false,
             tilt_start_ms: 0,
             previous: None,
@@ -262,6 +266,7 @@ impl Sentinel {
                 self.process_hello(&hello, now);
             }
         }
+        self.script_cron(now.mono_ms);
         self.hz = 10 + self.rng.next_u64() % 10;
     }
 

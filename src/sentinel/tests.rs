@@ -211,3 +211,79 @@ fn a_new_sentinel_monitoring_a_master_dials_it_and_announces_itself() {
         "master mymaster 10.0.0.1 6379"
     );
 }
+
+fn script_runs(s: &mut Sentinel) -> Vec<(u64, Vec<String>)> {
+    let mut v = Vec::new();
+    while let Some(o) = s.poll_out() {
+        if let Out::RunScript { id, argv } = o {
+            v.push((id, argv));
+        }
+    }
+    v
+}
+
+#[test]
+fn a_script_exiting_1_is_retried_with_doubling_delays_then_reported() {
+    let mut s = sentinel(2);
+    s.schedule_script("/bin/notify", vec!["+sdown".into(), "master m".into()]);
+    s.handle_timer(at(0));
+    let runs = script_runs(&mut s);
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].1, ["/bin/notify", "+sdown", "master m"]);
+    let mut now = 0;
+    let mut delays = Vec::new();
+    let mut id = runs[0].0;
+    for _ in 1..super::scripts::SCRIPT_MAX_RETRY {
+        s.handle_script_exit(now, id, 1, 0);
+        let next = s.scripts.queue[0].start_time_ms;
+        delays.push(next - now);
+        now = next;
+        s.handle_timer(at(now));
+        id = script_runs(&mut s)[0].0;
+    }
+    assert_eq!(delays[..4], [30_000, 60_000, 120_000, 240_000]);
+    // The tenth run fails too: no more retries, a -script-error event, the queue is empty.
+    s.handle_script_exit(now, id, 1, 0);
+    assert!(s.scripts.queue.is_empty());
+    assert!(events(&mut s).contains(&"-script-error /bin/notify 0 1".to_string()));
+}
+
+#[test]
+fn a_script_exiting_2_is_not_retried_and_one_running_too_long_is_killed() {
+    let mut s = sentinel(2);
+    s.schedule_script("/bin/a", vec![]);
+    s.schedule_script("/bin/b", vec![]);
+    s.handle_timer(at(0));
+    let runs = script_runs(&mut s);
+    assert_eq!(runs.len(), 2);
+    s.handle_script_exit(10, runs[0].0, 2, 0);
+    assert_eq!(s.scripts.queue.len(), 1, "exit 2 is final");
+    assert!(events(&mut s).contains(&"-script-error /bin/a 0 2".to_string()));
+    s.handle_timer(at(60_001));
+    let mut killed = Vec::new();
+    let mut evs = Vec::new();
+    while let Some(o) = s.poll_out() {
+        match o {
+            Out::KillScript { id } => killed.push(id),
+            Out::Event { kind, msg, .. } => evs.push(format!("{kind} {msg}")),
+            _ => {}
+        }
+    }
+    assert_eq!(killed, [runs[1].0]);
+    assert!(evs.contains(&format!("-script-timeout /bin/b {}", runs[1].0)));
+}
+
+#[test]
+fn the_script_queue_is_bounded_and_at_most_16_run_at_once() {
+    let mut s = sentinel(2);
+    for i in 0..300 {
+        s.schedule_script("/bin/x", vec![i.to_string()]);
+    }
+    assert_eq!(s.scripts.queue.len(), super::scripts::SCRIPT_MAX_QUEUE);
+    assert_eq!(s.scripts.queue[0].argv[1], "44", "the oldest were dropped");
+    s.handle_timer(at(0));
+    assert_eq!(
+        script_runs(&mut s).len(),
+        super::scripts::SCRIPT_MAX_RUNNING
+    );
+}
