@@ -4,11 +4,12 @@
 //! `sim shrink` reduces its fault schedule to a scenario file, and the printed command replays
 //! the same failure from that file.
 
+#[path = "common/shrink_cli.rs"]
+mod shrink_cli;
+
 use redsim_sim::run::{run, Report};
 use redsim_sim::scenario::Scenario;
 use redsim_sim::sweep::{run_seeds, Event, Seeds};
-use std::path::PathBuf;
-use std::process::Command;
 use std::time::Duration;
 
 /// Three Sentinels that vote twice; the master dies at a random moment and Sentinels are cut
@@ -66,10 +67,6 @@ master = "mymaster"
 servers = ["s1", "s2"]
 "#;
 
-fn temp_path(name: &str) -> PathBuf {
-    std::env::temp_dir().join(format!("redsim-broken-{}-{name}", std::process::id()))
-}
-
 /// The first seed in `1..=1000` whose run fails, swept 100 seeds at a time on every core.
 fn first_failing_seed(scenario: &Scenario) -> Option<Report> {
     let workers = std::thread::available_parallelism().map_or(2, |p| p.get());
@@ -112,28 +109,7 @@ fn a_sentinel_that_votes_twice_is_caught_by_a_sweep_shrunk_and_replayed() {
         caught.verdict()
     );
 
-    let input = temp_path("broken.toml");
-    let out = temp_path("shrunk.toml");
-    std::fs::write(&input, BROKEN).expect("write scenario");
-    let cli = Command::new(env!("CARGO_BIN_EXE_sim"))
-        .args([
-            "shrink",
-            &input.to_string_lossy(),
-            "--seed",
-            &seed.to_string(),
-        ])
-        .args(["--out", &out.to_string_lossy()])
-        .output()
-        .expect("sim shrink runs");
-    let stdout = String::from_utf8_lossy(&cli.stdout);
-    println!("{stdout}{}", String::from_utf8_lossy(&cli.stderr));
-    assert!(cli.status.success(), "sim shrink failed");
-    let replay = format!(
-        "replay: cargo run --release -p redsim-sim -- run {} --seed {seed}",
-        out.display()
-    );
-    assert!(stdout.contains(&replay), "no replay line {replay:?}");
-
+    let out = shrink_cli::shrink("broken-vote-twice", BROKEN, seed);
     let shrunk = redsim_sim::load(&out).expect("the shrunk file loads");
     println!("{}", std::fs::read_to_string(&out).unwrap_or_default());
     assert!(shrunk.faults.len() <= scenario.faults.len());
@@ -150,4 +126,5 @@ fn a_sentinel_that_votes_twice_is_caught_by_a_sweep_shrunk_and_replayed() {
         "the shrunk file replays the double vote: {}",
         again.verdict()
     );
+    let _ = std::fs::remove_file(out);
 }

@@ -3,10 +3,11 @@
 //! power loss) fails for some seed of its nemesis; `sim shrink` reduces the schedule, writes a
 //! file with fewer faults and prints its replay command, and that file still fails the same check.
 
+#[path = "common/shrink_cli.rs"]
+mod shrink_cli;
+
 use redsim_sim::run::run;
 use redsim_sim::scenario::Scenario;
-use std::path::PathBuf;
-use std::process::Command;
 
 const TOO_STRICT: &str = r#"
 name = "too strict: everysec under a nemesis, yet no acknowledged write may be lost"
@@ -32,10 +33,6 @@ quiet_s = 4
 lost_writes_max = 0
 "#;
 
-fn temp_path(name: &str) -> PathBuf {
-    std::env::temp_dir().join(format!("redsim-shrink-{}-{name}", std::process::id()))
-}
-
 #[test]
 fn a_failing_seed_shrinks_to_fewer_faults_that_still_fail_and_replay_from_the_written_file() {
     let scenario = Scenario::from_toml(TOO_STRICT).expect("scenario");
@@ -47,27 +44,7 @@ fn a_failing_seed_shrinks_to_fewer_faults_that_still_fail_and_replay_from_the_wr
         })
         .expect("some seed loses a write with enough faults to shrink");
     let before = scenario.materialize(seed).faults.len();
-    let input = temp_path("too-strict.toml");
-    let out = temp_path("shrunk.toml");
-    std::fs::write(&input, TOO_STRICT).expect("write scenario");
-    let cli = Command::new(env!("CARGO_BIN_EXE_sim"))
-        .args([
-            "shrink",
-            &input.to_string_lossy(),
-            "--seed",
-            &seed.to_string(),
-        ])
-        .args(["--out", &out.to_string_lossy()])
-        .output()
-        .expect("sim shrink runs");
-    let stdout = String::from_utf8_lossy(&cli.stdout);
-    println!("{stdout}{}", String::from_utf8_lossy(&cli.stderr));
-    assert!(cli.status.success(), "sim shrink failed");
-    let replay = format!(
-        "replay: cargo run --release -p redsim-sim -- run {} --seed {seed}",
-        out.display()
-    );
-    assert!(stdout.contains(&replay), "no replay line {replay:?}");
+    let out = shrink_cli::shrink("too-strict", TOO_STRICT, seed);
 
     let text = std::fs::read_to_string(&out).expect("shrunk file");
     println!("{text}");
@@ -108,7 +85,6 @@ fn a_failing_seed_shrinks_to_fewer_faults_that_still_fail_and_replay_from_the_wr
             "faults {window:?} of the shrunk file were not needed"
         );
     }
-    let _ = std::fs::remove_file(input);
     let _ = std::fs::remove_file(out);
 }
 

@@ -70,11 +70,7 @@ impl Server {
     pub(crate) fn sentinel_drain(&mut self) {
         while let Some(out) = self.sentinel.as_mut().and_then(|s| s.poll_out()) {
             match out {
-                Out::Connect { conn, host, port } => {
-                    self.actions.push_back(Action::Connect { conn, host, port })
-                }
-                Out::Send { conn, data } => self.actions.push_back(Action::Send { conn, data }),
-                Out::Close { conn } => self.actions.push_back(Action::Close { conn }),
+                Out::Net(action) => self.actions.push_back(action),
                 Out::Event {
                     level,
                     kind,

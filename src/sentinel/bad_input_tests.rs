@@ -19,7 +19,7 @@ fn linked() -> (Sentinel, ConnId, ConnId) {
     s.handle_timer(at(1500));
     let mut conns = Vec::new();
     while let Some(o) = s.poll_out() {
-        if let Out::Connect { conn, .. } = o {
+        if let Out::Net(crate::core::Action::Connect { conn, .. }) = o {
             conns.push(conn);
         }
     }
@@ -43,7 +43,7 @@ fn bulk_reply(text: &[u8]) -> Vec<u8> {
 fn closed(s: &mut Sentinel, conn: ConnId) -> bool {
     let mut closed = false;
     while let Some(o) = s.poll_out() {
-        closed |= o == Out::Close { conn };
+        closed |= o == Out::Net(crate::core::Action::Close { conn });
     }
     closed
 }
@@ -105,7 +105,7 @@ fn bytes_that_are_not_resp_close_the_link_with_a_log_line() {
     let mut logged = false;
     let mut pc_closed = false;
     while let Some(o) = s.poll_out() {
-        pc_closed |= o == Out::Close { conn: pc };
+        pc_closed |= o == Out::Net(crate::core::Action::Close { conn: pc });
         if let Out::Log { msg, .. } = o {
             logged |=
                 msg.starts_with("Closing link to master mymaster 10.0.0.1 6379: protocol error");

@@ -3,7 +3,7 @@
 //! `Io` queue every Sentinel decision leaves its actions in.
 
 use crate::config::LogLevel;
-use crate::core::ConnId;
+use crate::core::{Action, ConnId};
 use crate::resp::{encode_command, parse_frame, Frame};
 use bytes::{Bytes, BytesMut};
 use std::collections::{BTreeMap, VecDeque};
@@ -56,18 +56,8 @@ pub struct LinkRef {
 /// An action a Sentinel decision produced, for the server to carry out in order.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Out {
-    Connect {
-        conn: ConnId,
-        host: String,
-        port: u16,
-    },
-    Send {
-        conn: ConnId,
-        data: Bytes,
-    },
-    Close {
-        conn: ConnId,
-    },
+    /// A connection action (`Connect`, `Send`, `Close`), passed to the driver as it is.
+    Net(Action),
     /// Log `"<kind> <msg>"`, publish `msg` on channel `kind` (unless debug), trace it, and run
     /// the master's notification script for warnings.
     Event {
@@ -136,17 +126,17 @@ impl Io {
             chan,
         };
         self.conns.insert(conn, owner);
-        self.out.push_back(Out::Connect {
+        self.out.push_back(Out::Net(Action::Connect {
             conn,
             host: dial.host.clone(),
             port: dial.port,
-        });
+        }));
         conn
     }
 
     fn close(&mut self, conn: ConnId) {
         if self.conns.remove(&conn).is_some() {
-            self.out.push_back(Out::Close { conn });
+            self.out.push_back(Out::Net(Action::Close { conn }));
         }
     }
 }
@@ -175,10 +165,10 @@ impl Conn {
 
     fn write(&mut self, io: &mut Io, data: Bytes) {
         if self.connected {
-            io.out.push_back(Out::Send {
+            io.out.push_back(Out::Net(Action::Send {
                 conn: self.id,
                 data,
-            });
+            }));
         } else {
             self.queued.push(data);
         }
@@ -389,7 +379,7 @@ impl Link {
             if c.id == conn {
                 c.connected = true;
                 for data in std::mem::take(&mut c.queued) {
-                    io.out.push_back(Out::Send { conn, data });
+                    io.out.push_back(Out::Net(Action::Send { conn, data }));
                 }
             }
         }

@@ -30,7 +30,7 @@ mod state_conf;
 mod tests;
 
 use crate::config::LogLevel;
-use crate::core::{ConnId, Now};
+use crate::core::{Action, ConnId, Now};
 use config::SentinelConf;
 use instance::{flags, Kind, Master};
 use link::{Io, Out, Who};
@@ -208,7 +208,7 @@ impl Sentinel {
         match inst {
             Some(inst) => inst.link.connected(&mut self.io, conn, local_ip),
             // Closed while it was connecting: close it now that it exists.
-            None => self.io.out.push_back(Out::Close { conn }),
+            None => self.io.out.push_back(Out::Net(Action::Close { conn })),
         }
     }
 

@@ -7,7 +7,7 @@ use super::instance::Master;
 use super::link::{Channel, Expect, Link, LinkRef, Out, Who};
 use super::Sentinel;
 use crate::config::LogLevel;
-use crate::core::{ConnId, Now};
+use crate::core::{Action, ConnId, Now};
 use crate::resp::Frame;
 
 impl Sentinel {
@@ -42,7 +42,7 @@ impl Sentinel {
     pub(super) fn peer_connected(&mut self, id: &str, conn: ConnId, local_ip: String) {
         match self.peers.get_mut(id) {
             Some(link) => link.connected(&mut self.io, conn, local_ip),
-            None => self.io.out.push_back(Out::Close { conn }),
+            None => self.io.out.push_back(Out::Net(Action::Close { conn })),
         }
     }
 

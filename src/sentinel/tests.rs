@@ -199,7 +199,7 @@ fn a_new_sentinel_monitoring_a_master_dials_it_and_announces_itself() {
     s.handle_timer(at(1500));
     let mut connects = 0;
     while let Some(o) = s.poll_out() {
-        if let Out::Connect { host, port, .. } = o {
+        if let Out::Net(crate::core::Action::Connect { host, port, .. }) = o {
             assert_eq!((host.as_str(), port), ("10.0.0.1", 6379));
             connects += 1;
         }
