@@ -329,6 +329,10 @@ pub fn rewrite(old_text: Option<&str>, config: &Config) -> String {
     let mut from_file = Loader::new(&NoFiles);
     let mut lines_of: BTreeMap<&'static str, Vec<usize>> = BTreeMap::new();
     for (i, line) in old.iter().enumerate() {
+        // `sentinel` lines are `rewrite_sentinel`'s (and a Sentinel's file is mostly them).
+        if is_sentinel_line(line) {
+            continue;
+        }
         if let Some(d) = directive_of(line) {
             lines_of.entry(d.name).or_default().push(i);
         }
@@ -369,6 +373,12 @@ pub fn rewrite(old_text: Option<&str>, config: &Config) -> String {
         out.extend(appended);
     }
     out.iter().map(|l| format!("{l}\n")).collect()
+}
+
+/// Whether a line starts with the word `sentinel` (any case).
+fn is_sentinel_line(line: &str) -> bool {
+    let word = line.trim_start().split([' ', '\t']).next().unwrap_or("");
+    word.eq_ignore_ascii_case("sentinel")
 }
 
 /// The option of a `sentinel <option> ...` line (lowercase).

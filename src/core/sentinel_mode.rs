@@ -8,6 +8,9 @@ use crate::sentinel::link::Out;
 use crate::sentinel::Sentinel;
 use bytes::Bytes;
 
+/// Changes other than votes reach the config file at most this often.
+const CONFIG_FLUSH_PERIOD_MS: u64 = 1000;
+
 impl Server {
     /// Replaces loading: builds the Sentinel from sentinel.conf and is ready at once.
     pub(crate) fn start_sentinel(&mut self, now: Now) {
@@ -47,13 +50,21 @@ impl Server {
         true
     }
 
-    /// The Sentinel timer, from the cron; then the config flush the tick's changes need.
+    /// The Sentinel timer, from the cron; then the config flush its changes need, at most once
+    /// a second (votes are flushed at once).
     pub(crate) fn sentinel_cron(&mut self, now: Now) {
-        let dirty = self.with_sentinel(|s| {
-            s.handle_timer(now);
-            std::mem::take(&mut s.config_dirty)
+        self.with_sentinel(|s| s.handle_timer(now));
+        let due = self.sentinel.as_ref().is_some_and(|s| {
+            now.mono_ms.saturating_sub(s.config_flushed_ms) >= CONFIG_FLUSH_PERIOD_MS
         });
-        if dirty == Some(true) {
+        if due {
+            self.sentinel_flush_if_dirty();
+        }
+    }
+
+    /// Writes the config if changes are pending (also on SHUTDOWN).
+    pub(crate) fn sentinel_flush_if_dirty(&mut self) {
+        if self.sentinel.as_ref().is_some_and(|s| s.config_dirty) {
             self.sentinel_flush_config(None);
         }
     }
@@ -124,6 +135,7 @@ impl Server {
             return;
         };
         s.config_dirty = false;
+        s.config_flushed_ms = self.last_now.mono_ms;
         self.config.sentinel = Some(s.to_conf());
         let Some(path) = self.config.config_file.clone() else {
             return;

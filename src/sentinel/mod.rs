@@ -117,8 +117,9 @@ pub struct Sentinel {
     pub rng: ChaCha8Rng,
     /// Hellos received while their master was being handled, processed after it.
     deferred_hellos: Vec<String>,
-    /// Changes not yet in the config file (flushed at the end of the timer tick).
+    /// Changes not yet in the config file, and when it was last written.
     pub config_dirty: bool,
+    pub config_flushed_ms: u64,
     /// SENTINEL INJECT-BUG vote-twice: grant a second vote in an epoch (tests of the checks).
     #[cfg(feature = "bug-injection")]
     pub bug_vote_twice: bool,
@@ -156,6 +157,7 @@ impl Sentinel {
             rng,
             deferred_hellos: Vec::new(),
             config_dirty: false,
+            config_flushed_ms: 0,
             #[cfg(feature = "bug-injection")]
             bug_vote_twice: false,
         };
@@ -339,7 +341,7 @@ impl Sentinel {
         }
     }
 
-    /// Queues a config rewrite (done once per timer tick, however many changes it covers).
+    /// Queues a config rewrite (done at most once a second, however many changes it covers).
     pub fn flush_config(&mut self) {
         self.io.out.push_back(Out::FlushConfig { now: false });
     }

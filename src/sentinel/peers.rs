@@ -15,11 +15,12 @@ impl Sentinel {
     /// handled; `take_back` returns them. Calling it twice is the same as lend then take back.
     pub(super) fn lend_peer_links(&mut self, m: &mut Master, now_ms: u64) {
         for (id, s) in m.sentinels.iter_mut() {
-            let shared = self
-                .peers
-                .entry(id.clone())
-                .or_insert_with(|| Link::new(now_ms));
-            std::mem::swap(&mut s.link, shared);
+            if !self.peers.contains_key(id) {
+                self.peers.insert(id.clone(), Link::new(now_ms));
+            }
+            if let Some(shared) = self.peers.get_mut(id) {
+                std::mem::swap(&mut s.link, shared);
+            }
         }
     }
 

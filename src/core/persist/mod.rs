@@ -353,6 +353,7 @@ impl Server {
     pub fn shutdown(&mut self, now: Now, conn: Option<ConnId>, save: Option<bool>) {
         self.log(LogLevel::Warning, "User requested shutdown...".into());
         self.abort_snapshot();
+        self.sentinel_flush_if_dirty();
         if save.unwrap_or(!self.config.save_points.is_empty()) {
             self.log(
                 LogLevel::Notice,
