@@ -273,7 +273,7 @@ fn malformed_hellos_published_to_a_sentinel_are_ignored_and_a_valid_one_is_learn
             "6379",
         ),
         format!("10.0.0.9,26379,{PEER},1,nosuch,10.0.0.1,6379,1"),
-        format!("10.0.0.9,26379,short-id,1,mymaster,10.0.0.1,6379,1"),
+        "10.0.0.9,26379,short-id,1,mymaster,10.0.0.1,6379,1".into(),
         format!(
             "10.0.0.9,26379,{},1,mymaster,10.0.0.1,6379,1",
             "a".repeat(40)

@@ -160,7 +160,7 @@ impl Sentinel {
         // The most voted (ties: the smallest run id, deterministically).
         let mut winner: Option<(String, u64)> = None;
         for (id, n) in &counts {
-            if winner.as_ref().map_or(true, |(_, best)| n > best) {
+            if winner.as_ref().is_none_or(|(_, best)| n > best) {
                 winner = Some((id.clone(), *n));
             }
         }
@@ -169,11 +169,11 @@ impl Sentinel {
         if let (Some(v), true) = (my_vote, my_epoch == epoch) {
             let n = counts.entry(v.clone()).or_default();
             *n += 1;
-            if winner.as_ref().map_or(true, |(_, best)| *n > *best) {
+            if winner.as_ref().is_none_or(|(_, best)| *n > *best) {
                 winner = Some((v, *n));
             }
         }
         let (id, votes) = winner?;
-        (votes >= voters / 2 + 1 && votes >= u64::from(m.quorum)).then_some(id)
+        (votes > voters / 2 && votes >= u64::from(m.quorum)).then_some(id)
     }
 }

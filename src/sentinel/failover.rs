@@ -126,7 +126,7 @@ impl Sentinel {
             return self.abort_failover(m, "-failover-abort-slave-timeout", now_ms);
         };
         let who = Who::Replica(name);
-        let disconnected = super::instance_ref(m, &who).map_or(true, |r| r.link.disconnected);
+        let disconnected = super::instance_ref(m, &who).is_none_or(|r| r.link.disconnected);
         if disconnected {
             if now_ms.saturating_sub(m.failover_state_change_time_ms) > m.failover_timeout_ms {
                 self.abort_failover(m, "-failover-abort-slave-timeout", now_ms);
@@ -261,7 +261,7 @@ impl Sentinel {
         let names: Vec<String> = m.replicas.keys().cloned().collect();
         for name in names {
             let who = Who::Replica(name.clone());
-            let skip = m.replicas.get(&name).map_or(true, |r| {
+            let skip = m.replicas.get(&name).is_none_or(|r| {
                 r.has(flags::PROMOTED | flags::RECONF_DONE | flags::RECONF_SENT)
                     || r.link.disconnected
             });

@@ -135,10 +135,7 @@ impl Sentinel {
             } else {
                 "-role-change"
             };
-            let extra = format!(
-                " new reported role is {}",
-                role.word().replace("slave", "slave")
-            );
+            let extra = format!(" new reported role is {}", role.word());
             self.event(LogLevel::Verbose, kind, m, who, &extra);
         }
         if self.tilt {

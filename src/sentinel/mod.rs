@@ -118,7 +118,7 @@ pub struct Sentinel {
 
 impl Sentinel {
     pub fn new(conf: &SentinelConf, port: u16, seed: u64, now: Now) -> Self {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5e47_1e1);
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x05e4_71e1);
         let mut io = Io::new();
         let myid = conf.myid.clone().unwrap_or_else(|| {
             io.out.push_back(Out::FlushConfig);

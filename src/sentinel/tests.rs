@@ -52,7 +52,7 @@ fn hello_payload_with_eight_fields_parses_and_anything_else_is_ignored() {
         "a,b,c",
         &format!("10.0.0.9,26379,{PEER},3,mymaster,10.0.0.1,6379"),
         &format!("10.0.0.9,notaport,{PEER},3,mymaster,10.0.0.1,6379,2"),
-        &format!("10.0.0.9,26379,short,3,mymaster,10.0.0.1,6379,2"),
+        "10.0.0.9,26379,short,3,mymaster,10.0.0.1,6379,2",
         &format!("10.0.0.9,26379,{PEER},-1,mymaster,10.0.0.1,6379,2"),
         &format!("10.0.0.9,0,{PEER},3,mymaster,10.0.0.1,6379,2"),
     ] {
