@@ -1,11 +1,13 @@
 //! Shared by the interop tests: locating real Redis tools (skip with a notice, or fail when
 //! `REDSIM_REQUIRE_INTEROP=1`), picking free ports, and running redsim-server as a child process.
-//! `real_redis` runs a real redis-server and holds the RESP client.
+//! `real_redis` runs a real redis-server and holds the RESP client; `sentinel_procs` runs
+//! Sentinels (redsim and real).
 // Each test crate uses a different part of this shared module.
 #![allow(dead_code)]
 
 #[allow(dead_code)]
 pub mod real_redis;
+pub mod sentinel_procs;
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
