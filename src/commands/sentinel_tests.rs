@@ -357,3 +357,24 @@ fn a_sentinel_logs_with_role_x_and_info_shows_its_randomised_hz() {
     assert!(seen.iter().all(|hz| (10..20).contains(hz)), "{seen:?}");
     assert!(seen.len() > 1, "hz never changed: {seen:?}");
 }
+
+#[test]
+fn sentinel_help_lists_every_subcommand_in_redis_words() {
+    let mut t = TestServer::sentinel();
+    let Frame::Array(lines) = t.cmd(&["SENTINEL", "HELP"]) else {
+        panic!("SENTINEL HELP is an array");
+    };
+    let simple = |s: &str| Frame::Simple(s.into());
+    assert_eq!(lines.len(), 49);
+    assert_eq!(
+        lines[0],
+        simple("SENTINEL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:")
+    );
+    assert_eq!(lines[1], simple("CKQUORUM <master-name>"));
+    assert_eq!(lines[46], simple("    Simulate a Sentinel crash."));
+    assert_eq!(
+        lines[47..],
+        [simple("HELP"), simple("    Print this help.")]
+    );
+    assert_eq!(t.cmd(&["SENTINEL", "HELP", "x"]), arity("help"));
+}
