@@ -6,6 +6,7 @@ use super::flags::*;
 use super::{is, server, Call, CommandSpec};
 use crate::core::{Now, Server};
 use crate::resp::{parse_i64, Out};
+use crate::sentinel::config::MAX_MASTERS;
 use crate::sentinel::instance::{flags, Kind, Master};
 use crate::sentinel::link::Who;
 use crate::sentinel::{instance_ref, Sentinel, HELLO_CHANNEL};
@@ -387,6 +388,11 @@ fn monitor(s: &mut Server, call: &Call) {
     let sn = sen(s);
     if sn.masters.contains_key(&name) {
         return s.reply(call.id).error("ERR Duplicate master name.");
+    }
+    // No more than a config file may list.
+    if sn.masters.len() >= MAX_MASTERS {
+        let e = format!("ERR Too many masters monitored (at most {MAX_MASTERS}).");
+        return s.reply(call.id).error(&e);
     }
     let quorum = u32::try_from(quorum).unwrap_or(u32::MAX);
     let m = Master::new(&name, &host, port, quorum, call.now.mono_ms);

@@ -6,6 +6,7 @@ use super::Call;
 use crate::config::LogLevel;
 use crate::core::Server;
 use crate::resp::parse_i64;
+use crate::sentinel::config::MAX_PER_MASTER;
 use crate::sentinel::instance::Master;
 use crate::sentinel::link::Who;
 use crate::sentinel::{Sentinel, Timers};
@@ -90,6 +91,12 @@ pub fn set(s: &mut Server, call: &Call) {
                         ));
                     }
                     let key = from.to_ascii_lowercase();
+                    let full = m.rename_commands.len() >= MAX_PER_MASTER;
+                    if full && !m.rename_commands.contains_key(&key) {
+                        return out.error(&format!(
+                            "ERR Too many renamed commands for one master (at most {MAX_PER_MASTER})."
+                        ));
+                    }
                     m.rename_commands.remove(&key);
                     if !from.eq_ignore_ascii_case(to) {
                         m.rename_commands.insert(key, to.clone());
