@@ -1,11 +1,12 @@
 //! Sentinel mode's commands: SENTINEL and its subcommands (state queries, agreement, MONITOR /
-//! REMOVE / RESET / FAILOVER), plus Sentinel's own ROLE and PUBLISH. SENTINEL SET, CONFIG, DEBUG
-//! and INFO live in `sentinel_admin`.
+//! REMOVE / RESET / FAILOVER), plus Sentinel's own ROLE and PUBLISH. SENTINEL SET, CONFIG, DEBUG,
+//! HELP and INFO live in `sentinel_admin`.
 
 use super::flags::*;
 use super::{is, server, Call, CommandSpec};
 use crate::core::{Now, Server};
 use crate::resp::{parse_i64, Out};
+use crate::sentinel::config::MAX_MASTERS;
 use crate::sentinel::instance::{flags, Kind, Master};
 use crate::sentinel::link::Who;
 use crate::sentinel::{instance_ref, Sentinel, HELLO_CHANNEL};
@@ -55,7 +56,7 @@ fn sentinel(s: &mut Server, call: &Call) {
     let n = call.args.len();
     let fixed = |want: usize| n == want;
     match sub.as_str() {
-        "help" if fixed(2) => help(s, call),
+        "help" if fixed(2) => super::sentinel_admin::help(s, call),
         "masters" if fixed(2) => masters(s, call),
         "master" if fixed(3) => with_master(s, call, |s, m, out, now| {
             reply_instance(s, m, &Who::Master, out, now)
@@ -95,7 +96,8 @@ fn sentinel(s: &mut Server, call: &Call) {
             sen(s).bug_vote_twice = true;
             s.reply(call.id).ok()
         }
-        "masters"
+        "help"
+        | "masters"
         | "master"
         | "replicas"
         | "slaves"
@@ -393,6 +395,11 @@ fn monitor(s: &mut Server, call: &Call) {
     if sn.masters.contains_key(&name) {
         return s.reply(call.id).error("ERR Duplicate master name.");
     }
+    // No more than a config file may list.
+    if sn.masters.len() >= MAX_MASTERS {
+        let e = format!("ERR Too many masters monitored (at most {MAX_MASTERS}).");
+        return s.reply(call.id).error(&e);
+    }
     let quorum = u32::try_from(quorum).unwrap_or(u32::MAX);
     let m = Master::new(&name, &host, port, quorum, call.now.mono_ms);
     sn.masters.insert(name.clone(), m);
@@ -528,37 +535,6 @@ fn simulate_failure(s: &mut Server, call: &Call) {
     }
     sen(s).simfailure_flags = flags_set;
     s.reply(call.id).ok();
-}
-
-fn help(s: &mut Server, call: &Call) {
-    const LINES: &[&str] = &[
-        "SENTINEL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-        "CKQUORUM <master-name>",
-        "CONFIG SET|GET <param> ...",
-        "DEBUG [<param> <value> ...]",
-        "GET-MASTER-ADDR-BY-NAME <master-name>",
-        "FAILOVER <master-name>",
-        "FLUSHCONFIG",
-        "INFO-CACHE <master-name>",
-        "IS-MASTER-DOWN-BY-ADDR <ip> <port> <current-epoch> <runid>",
-        "MASTER <master-name>",
-        "MASTERS",
-        "MONITOR <name> <ip> <port> <quorum>",
-        "MYID",
-        "PENDING-SCRIPTS",
-        "REMOVE <master-name>",
-        "REPLICAS <master-name>",
-        "RESET <pattern>",
-        "SENTINELS <master-name>",
-        "SET <master-name> <option> <value> ...",
-        "SIMULATE-FAILURE [CRASH-AFTER-ELECTION] [CRASH-AFTER-PROMOTION] [HELP]",
-        "HELP",
-    ];
-    let mut out = s.reply(call.id);
-    out.array(LINES.len());
-    for l in LINES {
-        out.simple(l);
-    }
 }
 
 /// ROLE in sentinel mode: `sentinel` and the names of the monitored masters.

@@ -1,11 +1,12 @@
 //! Changing a running Sentinel: SENTINEL SET (per master), SENTINEL CONFIG SET/GET (global),
-//! SENTINEL DEBUG (timers), and Sentinel's INFO.
+//! SENTINEL DEBUG (timers), SENTINEL HELP, and Sentinel's INFO.
 
 use super::sentinel::{masters_info, sen, with_master};
 use super::Call;
 use crate::config::LogLevel;
 use crate::core::Server;
 use crate::resp::parse_i64;
+use crate::sentinel::config::MAX_PER_MASTER;
 use crate::sentinel::instance::Master;
 use crate::sentinel::link::Who;
 use crate::sentinel::{Sentinel, Timers};
@@ -90,6 +91,12 @@ pub fn set(s: &mut Server, call: &Call) {
                         ));
                     }
                     let key = from.to_ascii_lowercase();
+                    let full = m.rename_commands.len() >= MAX_PER_MASTER;
+                    if full && !m.rename_commands.contains_key(&key) {
+                        return out.error(&format!(
+                            "ERR Too many renamed commands for one master (at most {MAX_PER_MASTER})."
+                        ));
+                    }
                     m.rename_commands.remove(&key);
                     if !from.eq_ignore_ascii_case(to) {
                         m.rename_commands.insert(key, to.clone());
@@ -356,4 +363,57 @@ pub fn sentinel_section(s: &Server, now: crate::core::Now, out: &mut String) {
         sn.simfailure_flags
     );
     out.push_str(&masters_info(sn));
+}
+
+/// SENTINEL HELP, in Redis' words.
+pub fn help(s: &mut Server, call: &Call) {
+    const LINES: &[&str] = &[
+        "CKQUORUM <master-name>",
+        "    Check if the current Sentinel configuration is able to reach the quorum",
+        "    needed to failover a master and the majority needed to authorize the",
+        "    failover.",
+        "CONFIG SET param value [param value ...]",
+        "    Set a global Sentinel configuration parameter.",
+        "CONFIG GET <param> [param param param ...]",
+        "    Get global Sentinel configuration parameter.",
+        "DEBUG [<param> <value> ...]",
+        "    Show a list of configurable time parameters and their values (milliseconds).",
+        "    Or update current configurable parameters values (one or more).",
+        "GET-MASTER-ADDR-BY-NAME <master-name>",
+        "    Return the ip and port number of the master with that name.",
+        "FAILOVER <master-name>",
+        "    Manually failover a master node without asking for agreement from other",
+        "    Sentinels",
+        "FLUSHCONFIG",
+        "    Force Sentinel to rewrite its configuration on disk, including the current",
+        "    Sentinel state.",
+        "INFO-CACHE <master-name>",
+        "    Return last cached INFO output from masters and all its replicas.",
+        "IS-MASTER-DOWN-BY-ADDR <ip> <port> <current-epoch> <runid>",
+        "    Check if the master specified by ip:port is down from current Sentinel's",
+        "    point of view.",
+        "MASTER <master-name>",
+        "    Show the state and info of the specified master.",
+        "MASTERS",
+        "    Show a list of monitored masters and their state.",
+        "MONITOR <name> <ip> <port> <quorum>",
+        "    Start monitoring a new master with the specified name, ip, port and quorum.",
+        "MYID",
+        "    Return the ID of the Sentinel instance.",
+        "PENDING-SCRIPTS",
+        "    Get pending scripts information.",
+        "REMOVE <master-name>",
+        "    Remove master from Sentinel's monitor list.",
+        "REPLICAS <master-name>",
+        "    Show a list of replicas for this master and their state.",
+        "RESET <pattern>",
+        "    Reset masters for specific master name matching this pattern.",
+        "SENTINELS <master-name>",
+        "    Show a list of Sentinel instances for this master and their state.",
+        "SET <master-name> <option> <value> [<option> <value> ...]",
+        "    Set configuration parameters for certain masters.",
+        "SIMULATE-FAILURE [CRASH-AFTER-ELECTION] [CRASH-AFTER-PROMOTION] [HELP]",
+        "    Simulate a Sentinel crash.",
+    ];
+    super::config::help(s, call.id, "SENTINEL", LINES);
 }

@@ -273,7 +273,7 @@ fn malformed_hellos_published_to_a_sentinel_are_ignored_and_a_valid_one_is_learn
             "6379",
         ),
         format!("10.0.0.9,26379,{PEER},1,nosuch,10.0.0.1,6379,1"),
-        "10.0.0.9,26379,short-id,1,mymaster,10.0.0.1,6379,1".to_string(),
+        "10.0.0.9,26379,short-id,1,mymaster,10.0.0.1,6379,1".into(),
         format!(
             "10.0.0.9,26379,{},1,mymaster,10.0.0.1,6379,1",
             "a".repeat(40)
@@ -358,4 +358,79 @@ fn a_sentinel_logs_with_role_x_and_info_shows_its_randomised_hz() {
     }
     assert!(seen.iter().all(|hz| (10..20).contains(hz)), "{seen:?}");
     assert!(seen.len() > 1, "hz never changed: {seen:?}");
+}
+
+#[test]
+fn sentinel_help_lists_every_subcommand_in_redis_words() {
+    let mut t = TestServer::sentinel();
+    let Frame::Array(lines) = t.cmd(&["SENTINEL", "HELP"]) else {
+        panic!("SENTINEL HELP is an array");
+    };
+    let simple = |s: &str| Frame::Simple(s.into());
+    assert_eq!(lines.len(), 49);
+    assert_eq!(
+        lines[0],
+        simple("SENTINEL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:")
+    );
+    assert_eq!(lines[1], simple("CKQUORUM <master-name>"));
+    assert_eq!(lines[46], simple("    Simulate a Sentinel crash."));
+    assert_eq!(
+        lines[47..],
+        [simple("HELP"), simple("    Print this help.")]
+    );
+    assert_eq!(t.cmd(&["SENTINEL", "HELP", "x"]), arity("help"));
+}
+
+#[test]
+fn names_and_passwords_with_spaces_quotes_and_newlines_are_saved_so_they_load_back() {
+    let mut t = TestServer::sentinel();
+    let name = "my \"odd\"\nmaster";
+    let pass = "p a\\ss'\r";
+    assert_eq!(
+        t.cmd(&["SENTINEL", "MONITOR", name, "10.0.0.3", "6379", "1"]),
+        ok()
+    );
+    assert_eq!(t.cmd(&["SENTINEL", "SET", name, "auth-pass", pass]), ok());
+    let text = String::from_utf8(t.disk.file("/sentinel.conf").expect("saved")).unwrap();
+    let mut back = crate::config::Config::sentinel_defaults();
+    crate::config::file::apply_text(&mut back, &text).expect("the saved file loads");
+    let conf = back.sentinel.expect("sentinel conf");
+    let m = conf
+        .masters
+        .iter()
+        .find(|m| m.name == name)
+        .expect("master");
+    assert_eq!(
+        (m.host.as_str(), m.auth_pass.as_deref()),
+        ("10.0.0.3", Some(pass))
+    );
+}
+
+#[test]
+fn monitor_and_rename_command_stop_at_what_a_config_file_may_list() {
+    use crate::sentinel::config::{MAX_MASTERS, MAX_PER_MASTER};
+    let mut t = TestServer::sentinel();
+    let sn = t.server.sentinel.as_mut().expect("sentinel mode");
+    for i in 1..MAX_MASTERS {
+        let name = format!("m{i}");
+        let m = crate::sentinel::instance::Master::new(&name, "10.0.0.4", 6379, 1, 0);
+        sn.masters.insert(name, m);
+    }
+    let e = format!("ERR Too many masters monitored (at most {MAX_MASTERS}).");
+    let monitor = ["SENTINEL", "MONITOR", "one-more", "10.0.0.5", "6379", "1"];
+    assert_eq!(t.cmd(&monitor), err(&e));
+    assert_eq!(t.cmd(&["SENTINEL", "REMOVE", "m1"]), ok());
+    assert_eq!(t.cmd(&monitor), ok());
+
+    let names: Vec<String> = (0..MAX_PER_MASTER).map(|i| format!("cmd{i}")).collect();
+    let mut args = vec!["SENTINEL", "SET", "mymaster"];
+    for n in &names {
+        args.extend(["rename-command", n.as_str(), "x"]);
+    }
+    assert_eq!(t.cmd(&args), ok());
+    let e = format!("ERR Too many renamed commands for one master (at most {MAX_PER_MASTER}).");
+    let set = ["SENTINEL", "SET", "mymaster", "rename-command"];
+    assert_eq!(t.cmd(&[&set[..], &["one-more", "y"]].concat()), err(&e));
+    let again = [&set[..], &["CMD7", "y"]].concat();
+    assert_eq!(t.cmd(&again), ok(), "renaming a renamed command again");
 }

@@ -257,3 +257,44 @@ fn timers_and_timeouts_set_to_their_maximum_never_overflow() {
     s.refresh_info(&mut m, &replica, "role:master\r\n", at(6000));
     assert_eq!(m.replicas["10.0.0.2:6380"].role_reported, Kind::Master);
 }
+
+#[test]
+fn hellos_and_info_lines_beyond_what_a_config_file_may_list_are_ignored() {
+    use super::config::MAX_PER_MASTER;
+    let mut s = sentinel(2);
+    let id = |i: usize| format!("{i:040x}");
+    for i in 1..=MAX_PER_MASTER + 1 {
+        let hello = format!(
+            "10.0.1.1,{},{},1,mymaster,10.0.0.1,6379,0",
+            20000 + i,
+            id(i)
+        );
+        s.process_hello(&hello, at(100));
+    }
+    let m = &s.masters["mymaster"];
+    assert_eq!(m.sentinels.len(), MAX_PER_MASTER);
+    assert!(!m.sentinels.contains_key(&id(MAX_PER_MASTER + 1)));
+    // A known one still moves the master.
+    let hello = format!("10.0.1.1,20001,{},2,mymaster,10.0.0.2,6380,1", id(1));
+    s.process_hello(&hello, at(200));
+    assert_eq!(
+        s.masters["mymaster"].inst.addr(),
+        ("10.0.0.2".to_string(), 6380)
+    );
+
+    let mut m = s.masters.remove("mymaster").unwrap();
+    let info: String = (0..=MAX_PER_MASTER)
+        .map(|i| format!("slave{i}:ip=10.0.2.1,port={},state=online\r\n", 10000 + i))
+        .collect();
+    s.refresh_info(
+        &mut m,
+        &Who::Master,
+        &format!("role:master\r\n{info}"),
+        at(300),
+    );
+    assert_eq!(m.replicas.len(), MAX_PER_MASTER);
+    s.masters.insert("mymaster".into(), m);
+    let conf = s.to_conf();
+    assert_eq!(conf.masters[0].known_sentinels.len(), MAX_PER_MASTER);
+    assert_eq!(conf.masters[0].known_replicas.len(), MAX_PER_MASTER);
+}

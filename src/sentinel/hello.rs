@@ -4,6 +4,7 @@
 //! Payload, 8 comma-separated fields: `ip,port,runid,current_epoch,master_name,master_ip,
 //! master_port,master_config_epoch`.
 
+use super::config::MAX_PER_MASTER;
 use super::instance::{Instance, Kind, Master};
 use super::link::Who;
 use super::Sentinel;
@@ -98,8 +99,9 @@ impl Sentinel {
             .get(h.runid)
             .is_some_and(|s| s.host == h.ip && s.port == h.port);
         // Like Redis, a Sentinel at an address we could not dial is not added, and its hello
-        // then only carries the epoch.
-        let usable = known || self.usable_host(h.ip);
+        // then only carries the epoch; so is one past the limit a config file may list.
+        let room = m.sentinels.len() < MAX_PER_MASTER || m.sentinels.contains_key(h.runid);
+        let usable = known || (room && self.usable_host(h.ip));
         if !known && usable {
             self.learn_sentinel(&mut m, &h, ms);
         }

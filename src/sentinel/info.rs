@@ -2,6 +2,7 @@
 //! `+reboot`, role changes, promotion progress, `+convert-to-slave` and `+fix-slave-config`
 //! (Redis' `sentinelRefreshInstanceInfo`).
 
+use super::config::MAX_PER_MASTER;
 use super::instance::{flags, FailoverState, Instance, Kind, Master};
 use super::link::Who;
 use super::{instance_mut, Sentinel, SIMFAILURE_CRASH_AFTER_PROMOTION};
@@ -10,8 +11,6 @@ use crate::core::Now;
 
 /// Longest INFO text kept for SENTINEL INFO-CACHE.
 const INFO_CACHE_MAX_BYTES: usize = 64 * 1024;
-/// Most replicas one master may list before the rest are ignored.
-const MAX_REPLICAS_PER_MASTER: usize = 1024;
 
 /// The fields of one INFO reply a Sentinel cares about.
 #[derive(Debug, Default, PartialEq)]
@@ -150,7 +149,7 @@ impl Sentinel {
     fn discover_replicas(&mut self, m: &mut Master, listed: &[(String, u16)], ms: u64) {
         for (ip, port) in listed {
             let name = Master::replica_name(ip, *port);
-            if m.replicas.contains_key(&name) || m.replicas.len() >= MAX_REPLICAS_PER_MASTER {
+            if m.replicas.contains_key(&name) || m.replicas.len() >= MAX_PER_MASTER {
                 continue;
             }
             let r = Instance::new(

@@ -1,7 +1,8 @@
 //! Shared by the interop tests: locating real Redis tools (skip with a notice, or fail when
 //! `REDSIM_REQUIRE_INTEROP=1`), picking free ports, and running redsim-server as a child process.
 //! `real_redis` runs a real redis-server and holds the RESP client; `conf_process` runs a
-//! redsim-server or a real sentinel from its own config file, to kill and restart it.
+//! redsim-server or a real sentinel from its own config file, to kill and restart it;
+//! `sentinel_procs` runs Sentinels (redsim and real).
 // Each test crate uses a different part of this shared module.
 #![allow(dead_code)]
 
@@ -9,6 +10,7 @@
 pub mod conf_process;
 #[allow(dead_code)]
 pub mod real_redis;
+pub mod sentinel_procs;
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};

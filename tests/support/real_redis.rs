@@ -73,7 +73,11 @@ impl RealRedis {
 
     /// Runs in `dir` with `args`, logging to `dir/<tag>.log`; returns once it answers PING.
     pub fn launch(dir: &Path, tag: &str, args: &[&str]) -> RealRedis {
-        let port = free_port();
+        RealRedis::launch_on(dir, tag, free_port(), args)
+    }
+
+    /// Like `launch`, on a given port (a restart where a killed server listened).
+    pub fn launch_on(dir: &Path, tag: &str, port: u16, args: &[&str]) -> RealRedis {
         let log = dir.join(format!("{tag}.log"));
         let child = Command::new("redis-server")
             .args([
