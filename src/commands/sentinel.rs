@@ -380,7 +380,7 @@ fn monitor(s: &mut Server, call: &Call) {
         return s.reply(call.id).error("ERR Quorum must be 1 or greater.");
     }
     let host = String::from_utf8_lossy(&a[3]).into_owned();
-    let resolve = sen(s).resolve_hostnames;
+    let resolve = sen(s).settings.resolve_hostnames;
     if !(resolve || host.parse::<std::net::IpAddr>().is_ok()) {
         return s
             .reply(call.id)

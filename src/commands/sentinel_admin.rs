@@ -59,7 +59,7 @@ pub fn set(s: &mut Server, call: &Call) {
                     2
                 }
                 "notification-script" | "client-reconfig-script" if more > 0 => {
-                    if sn.deny_scripts_reconfig {
+                    if sn.settings.deny_scripts_reconfig {
                         return out.error(scripts_denied);
                     }
                     let v = (!value.is_empty()).then(|| value.clone());
@@ -214,12 +214,12 @@ fn config_set(s: &mut Server, call: &Call, a: &[String]) {
         let sn = sen(s);
         let opt_str = (!v.is_empty()).then(|| v.clone());
         match opt.as_str() {
-            "resolve-hostnames" => sn.resolve_hostnames = yes_no(&v) == Some(true),
-            "announce-hostnames" => sn.announce_hostnames = yes_no(&v) == Some(true),
-            "announce-ip" => sn.announce_ip = opt_str,
-            "announce-port" => sn.announce_port = v.parse().unwrap_or(0),
-            "sentinel-user" => (sn.sentinel_user, drop_links) = (opt_str, true),
-            "sentinel-pass" => (sn.sentinel_pass, drop_links) = (opt_str, true),
+            "resolve-hostnames" => sn.settings.resolve_hostnames = yes_no(&v) == Some(true),
+            "announce-hostnames" => sn.settings.announce_hostnames = yes_no(&v) == Some(true),
+            "announce-ip" => sn.settings.announce_ip = opt_str,
+            "announce-port" => sn.settings.announce_port = v.parse().unwrap_or(0),
+            "sentinel-user" => (sn.settings.sentinel_user, drop_links) = (opt_str, true),
+            "sentinel-pass" => (sn.settings.sentinel_pass, drop_links) = (opt_str, true),
             _ => s.config.loglevel = LogLevel::parse(&v).unwrap_or(s.config.loglevel),
         }
     }
@@ -246,17 +246,20 @@ fn config_get(s: &mut Server, call: &Call, patterns: &[String]) {
     let sn = sen(s);
     let yn = |b: bool| if b { "yes" } else { "no" }.to_string();
     let values: [(&str, String); 7] = [
-        ("resolve-hostnames", yn(sn.resolve_hostnames)),
-        ("announce-hostnames", yn(sn.announce_hostnames)),
-        ("announce-ip", sn.announce_ip.clone().unwrap_or_default()),
-        ("announce-port", sn.announce_port.to_string()),
+        ("resolve-hostnames", yn(sn.settings.resolve_hostnames)),
+        ("announce-hostnames", yn(sn.settings.announce_hostnames)),
+        (
+            "announce-ip",
+            sn.settings.announce_ip.clone().unwrap_or_default(),
+        ),
+        ("announce-port", sn.settings.announce_port.to_string()),
         (
             "sentinel-user",
-            sn.sentinel_user.clone().unwrap_or_default(),
+            sn.settings.sentinel_user.clone().unwrap_or_default(),
         ),
         (
             "sentinel-pass",
-            sn.sentinel_pass.clone().unwrap_or_default(),
+            sn.settings.sentinel_pass.clone().unwrap_or_default(),
         ),
         ("loglevel", loglevel),
     ];

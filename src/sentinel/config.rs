@@ -23,11 +23,19 @@ const NO_SUCH_MASTER: &str = "No such master with specified name.";
 const BAD_TIME: &str = "negative or zero time parameter.";
 
 /// What sentinel.conf's `sentinel ...` lines say.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Default)]
 pub struct SentinelConf {
     /// Exactly 40 characters when set (Redis checks the length only).
     pub myid: Option<String>,
     pub current_epoch: u64,
+    pub settings: Settings,
+    /// In the order they were monitored.
+    pub masters: Vec<MasterConf>,
+}
+
+/// The Sentinel's own settings (not a master's): sentinel.conf and SENTINEL CONFIG SET set them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Settings {
     pub announce_ip: Option<String>,
     /// 0 = not set.
     pub announce_port: u16,
@@ -36,15 +44,11 @@ pub struct SentinelConf {
     pub deny_scripts_reconfig: bool,
     pub sentinel_user: Option<String>,
     pub sentinel_pass: Option<String>,
-    /// In the order they were monitored.
-    pub masters: Vec<MasterConf>,
 }
 
-impl Default for SentinelConf {
+impl Default for Settings {
     fn default() -> Self {
-        SentinelConf {
-            myid: None,
-            current_epoch: 0,
+        Settings {
             announce_ip: None,
             announce_port: 0,
             announce_hostnames: false,
@@ -52,7 +56,6 @@ impl Default for SentinelConf {
             deny_scripts_reconfig: true,
             sentinel_user: None,
             sentinel_pass: None,
-            masters: Vec::new(),
         }
     }
 }
@@ -159,7 +162,7 @@ pub fn apply_line(conf: &mut SentinelConf, args: &[String]) -> Result<(), String
         return Err(UNRECOGNIZED.into());
     };
     let option = option.to_ascii_lowercase();
-    let resolve = conf.resolve_hostnames;
+    let resolve = conf.settings.resolve_hostnames;
     match (option.as_str(), rest) {
         ("monitor", [name, host, port, quorum]) => monitor(conf, name, host, port, quorum)?,
         ("down-after-milliseconds", [m, ms]) => {
@@ -237,20 +240,21 @@ pub fn apply_line(conf: &mut SentinelConf, args: &[String]) -> Result<(), String
                 .rename_commands
                 .push((command.clone(), renamed.clone()));
         }
-        ("announce-ip", [ip]) => set_unless_empty(&mut conf.announce_ip, ip),
+        ("announce-ip", [ip]) => set_unless_empty(&mut conf.settings.announce_ip, ip),
         ("announce-port", [port]) => {
-            conf.announce_port = u16::try_from(atoi(port)).map_err(|_| "Invalid port number.")?;
+            conf.settings.announce_port =
+                u16::try_from(atoi(port)).map_err(|_| "Invalid port number.")?;
         }
         ("deny-scripts-reconfig", [v]) => {
-            conf.deny_scripts_reconfig = yes_no(v, "deny-scripts-reconfig options")?
+            conf.settings.deny_scripts_reconfig = yes_no(v, "deny-scripts-reconfig options")?
         }
-        ("sentinel-user", [user]) => set_unless_empty(&mut conf.sentinel_user, user),
-        ("sentinel-pass", [pass]) => set_unless_empty(&mut conf.sentinel_pass, pass),
+        ("sentinel-user", [user]) => set_unless_empty(&mut conf.settings.sentinel_user, user),
+        ("sentinel-pass", [pass]) => set_unless_empty(&mut conf.settings.sentinel_pass, pass),
         ("resolve-hostnames", [v]) => {
-            conf.resolve_hostnames = yes_no(v, "resolve-hostnames option")?
+            conf.settings.resolve_hostnames = yes_no(v, "resolve-hostnames option")?
         }
         ("announce-hostnames", [v]) => {
-            conf.announce_hostnames = yes_no(v, "announce-hostnames option")?
+            conf.settings.announce_hostnames = yes_no(v, "announce-hostnames option")?
         }
         ("master-reboot-down-after-period", [m, ms]) => {
             let master = master(conf, m)?;
@@ -273,7 +277,7 @@ fn monitor(
     if quorum <= 0 {
         return Err("Quorum must be 1 or greater.".into());
     }
-    let port = address(host, port, conf.resolve_hostnames)?;
+    let port = address(host, port, conf.settings.resolve_hostnames)?;
     if conf.masters.iter().any(|m| m.name == name) {
         return Err("Duplicate master name.".into());
     }
@@ -378,11 +382,11 @@ pub fn rewrite_plan(conf: &SentinelConf) -> Vec<RewriteLine> {
     if let Some(id) = &conf.myid {
         add("myid", &[id], true);
     }
-    let deny = conf.deny_scripts_reconfig;
+    let deny = conf.settings.deny_scripts_reconfig;
     add("deny-scripts-reconfig", &[yes_no(deny)], !deny);
-    let resolve = conf.resolve_hostnames;
+    let resolve = conf.settings.resolve_hostnames;
     add("resolve-hostnames", &[yes_no(resolve)], resolve);
-    let announce = conf.announce_hostnames;
+    let announce = conf.settings.announce_hostnames;
     add("announce-hostnames", &[yes_no(announce)], announce);
     for m in &conf.masters {
         let name = m.name.as_str();
@@ -446,16 +450,20 @@ pub fn rewrite_plan(conf: &SentinelConf) -> Vec<RewriteLine> {
         }
     }
     add("current-epoch", &[&conf.current_epoch.to_string()], true);
-    if let Some(ip) = &conf.announce_ip {
+    if let Some(ip) = &conf.settings.announce_ip {
         add("announce-ip", &[ip], true);
     }
-    if conf.announce_port != 0 {
-        add("announce-port", &[&conf.announce_port.to_string()], true);
+    if conf.settings.announce_port != 0 {
+        add(
+            "announce-port",
+            &[&conf.settings.announce_port.to_string()],
+            true,
+        );
     }
-    if let Some(user) = &conf.sentinel_user {
+    if let Some(user) = &conf.settings.sentinel_user {
         add("sentinel-user", &[user], true);
     }
-    if let Some(pass) = &conf.sentinel_pass {
+    if let Some(pass) = &conf.settings.sentinel_pass {
         add("sentinel-pass", &[pass], true);
     }
     plan

@@ -87,13 +87,15 @@ fn every_directive_sets_what_it_names() {
     let expected = SentinelConf {
         myid: Some(ID.into()),
         current_epoch: 7,
-        announce_ip: Some("10.0.0.9".into()),
-        announce_port: 26400,
-        announce_hostnames: true,
-        resolve_hostnames: true,
-        deny_scripts_reconfig: false,
-        sentinel_user: Some("watcher".into()),
-        sentinel_pass: Some("s3cret".into()),
+        settings: super::Settings {
+            announce_ip: Some("10.0.0.9".into()),
+            announce_port: 26400,
+            announce_hostnames: true,
+            resolve_hostnames: true,
+            deny_scripts_reconfig: false,
+            sentinel_user: Some("watcher".into()),
+            sentinel_pass: Some("s3cret".into()),
+        },
         masters: vec![master],
     };
     assert_eq!(conf, expected);
@@ -102,8 +104,15 @@ fn every_directive_sets_what_it_names() {
 #[test]
 fn defaults_are_redis_defaults() {
     let c = SentinelConf::default();
-    assert!(c.deny_scripts_reconfig && !c.resolve_hostnames && !c.announce_hostnames);
-    assert_eq!((c.myid, c.current_epoch, c.announce_port), (None, 0, 0));
+    assert!(
+        c.settings.deny_scripts_reconfig
+            && !c.settings.resolve_hostnames
+            && !c.settings.announce_hostnames
+    );
+    assert_eq!(
+        (c.myid, c.current_epoch, c.settings.announce_port),
+        (None, 0, 0)
+    );
     let m = MasterConf::new("m", "h", 1, 2);
     assert_eq!(
         (m.down_after_ms, m.failover_timeout_ms, m.parallel_syncs),
@@ -470,11 +479,14 @@ proptest! {
     ) {
         let mut conf = SentinelConf {
             myid: Some(ID.into()),
-            announce_ip,
-            sentinel_user: user,
-            deny_scripts_reconfig: flags.0,
-            resolve_hostnames: flags.1,
-            announce_hostnames: flags.2,
+            settings: super::Settings {
+                announce_ip,
+                sentinel_user: user,
+                deny_scripts_reconfig: flags.0,
+                resolve_hostnames: flags.1,
+                announce_hostnames: flags.2,
+                ..Default::default()
+            },
             ..SentinelConf::default()
         };
         for m in masters {

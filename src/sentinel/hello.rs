@@ -51,8 +51,8 @@ impl Sentinel {
     /// Everything of our hello after the IP (which depends on the connection).
     pub(super) fn hello_payload(&self, m: &Master) -> String {
         let (mip, mport) = m.current_addr();
-        let port = if self.announce_port != 0 {
-            self.announce_port
+        let port = if self.settings.announce_port != 0 {
+            self.settings.announce_port
         } else {
             self.port
         };
@@ -140,7 +140,7 @@ impl Sentinel {
     /// An address we may dial: an IP address, or any name with resolve-hostnames (as Redis
     /// checks when it creates an instance, logging the failure).
     fn usable_host(&mut self, host: &str) -> bool {
-        let ok = self.resolve_hostnames || host.parse::<std::net::IpAddr>().is_ok();
+        let ok = self.settings.resolve_hostnames || host.parse::<std::net::IpAddr>().is_ok();
         if !ok {
             self.io.out.push_back(super::link::Out::Log {
                 level: LogLevel::Warning,

@@ -14,9 +14,10 @@ impl Sentinel {
         let inst = instance_ref(m, who).expect("instance exists");
         let auth = match who {
             Who::Sentinel(_) => self
+                .settings
                 .sentinel_pass
                 .clone()
-                .map(|p| (self.sentinel_user.clone(), p)),
+                .map(|p| (self.settings.sentinel_user.clone(), p)),
             _ => m.auth_pass.clone().map(|p| (m.auth_user.clone(), p)),
         };
         Dial {
@@ -100,7 +101,11 @@ impl Sentinel {
             link.send_ping(&mut self.io, &cmd("PING"), now_ms);
         }
         if let Some(hello) = hello {
-            let ip = self.announce_ip.clone().or(inst.link.local_ip.clone());
+            let ip = self
+                .settings
+                .announce_ip
+                .clone()
+                .or(inst.link.local_ip.clone());
             if let Some(ip) = ip {
                 let payload = format!("{ip},{}", hello);
                 let args = [cmd("PUBLISH"), super::HELLO_CHANNEL.to_string(), payload];

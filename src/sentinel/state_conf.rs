@@ -56,13 +56,7 @@ pub fn conf_from_state(s: &Sentinel) -> SentinelConf {
     SentinelConf {
         myid: Some(s.myid.clone()),
         current_epoch: s.current_epoch,
-        announce_ip: s.announce_ip.clone(),
-        announce_port: s.announce_port,
-        announce_hostnames: s.announce_hostnames,
-        resolve_hostnames: s.resolve_hostnames,
-        deny_scripts_reconfig: s.deny_scripts_reconfig,
-        sentinel_user: s.sentinel_user.clone(),
-        sentinel_pass: s.sentinel_pass.clone(),
+        settings: s.settings.clone(),
         masters: s.masters.values().map(master_conf).collect(),
     }
 }
