@@ -134,6 +134,8 @@ struct ClientRun {
     name: String,
     server: String,
     read_from: Option<String>,
+    /// The Sentinels it finds its master through, and the master's name.
+    discover: Option<(Vec<SocketAddr>, String)>,
     log: Arc<Mutex<ClientLog>>,
 }
 
@@ -244,11 +246,19 @@ async fn simulate(scenario: Scenario, seed: u64) -> Report {
             let password = configs.get(r).and_then(|c| c.requirepass.clone());
             Some((SocketAddr::new(IpAddr::V4(n.ip), n.port), password))
         });
+        let discover = c.discovery.as_ref().map(|(names, master)| {
+            let addrs = names
+                .iter()
+                .filter_map(|n| nodes.get(n))
+                .map(|n| SocketAddr::new(IpAddr::V4(n.ip), n.port));
+            (addrs.collect::<Vec<_>>(), master.clone())
+        });
         let log = Arc::new(Mutex::new(ClientLog::default()));
         client_logs.push(ClientRun {
             name: name.clone(),
             server: server.clone(),
             read_from: c.read_from.clone(),
+            discover: discover.clone(),
             log: log.clone(),
         });
         let trace = if scenario.quiet_trace {
@@ -259,13 +269,6 @@ async fn simulate(scenario: Scenario, seed: u64) -> Report {
         let cname = name.clone();
         let client_seed = mix(seed, &name, 0);
         let password = configs.get(&server).and_then(|c| c.requirepass.clone());
-        let discover = scenario.client_discovery(&name).map(|(names, master)| {
-            let addrs = names
-                .iter()
-                .filter_map(|n| nodes.get(n))
-                .map(|n| SocketAddr::new(IpAddr::V4(n.ip), n.port));
-            (addrs.collect::<Vec<_>>(), master)
-        });
         let node = handle
             .create_node()
             .name(&name)
@@ -339,6 +342,7 @@ async fn simulate(scenario: Scenario, seed: u64) -> Report {
         name,
         server,
         read_from,
+        discover,
         log,
     } in &client_logs
     {
@@ -362,13 +366,8 @@ async fn simulate(scenario: Scenario, seed: u64) -> Report {
             .map(|(k, a)| (k.clone(), a.value.clone()))
             .collect();
         let mut addr = SocketAddr::new(IpAddr::V4(node.ip), node.port);
-        if let Some((names, master)) = scenario.client_discovery(name) {
+        if let Some((addrs, master)) = discover.clone() {
             // Loss is judged against the master the Sentinels name at the end.
-            let addrs: Vec<SocketAddr> = names
-                .iter()
-                .filter_map(|n| nodes.get(n))
-                .map(|n| SocketAddr::new(IpAddr::V4(n.ip), n.port))
-                .collect();
             let found = checker
                 .spawn(async move { crate::sentinel::discover_master(&addrs, &master).await })
                 .await

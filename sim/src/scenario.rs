@@ -103,6 +103,8 @@ pub struct ClientEntry {
     pub workload: Workload,
     pub interval_ms: u64,
     pub read_from: Option<String>,
+    /// For a client that finds its master through Sentinels: (Sentinel names, master name).
+    pub discovery: Option<(Vec<String>, String)>,
 }
 
 /// What the run must show; every field is optional.
@@ -174,13 +176,7 @@ impl Scenario {
         let Some(group) = &g.monitor else {
             return out;
         };
-        let members = self
-            .servers
-            .iter()
-            .filter(|s| &s.name == group)
-            .cloned()
-            .collect::<Vec<_>>();
-        for m in expand(&members, |g| (&g.name, g.count), |_, n| n) {
+        for m in self.members(group) {
             out.push(format!(
                 "sentinel monitor {m} {m} 6379 {}",
                 g.quorum.unwrap_or(2)
@@ -193,31 +189,14 @@ impl Scenario {
     /// Every client, groups expanded.
     /// The Sentinel servers (names, groups expanded).
     pub fn sentinel_names(&self) -> Vec<String> {
-        let groups: Vec<ServerGroup> = self
-            .servers
-            .iter()
-            .filter(|g| g.sentinel)
-            .cloned()
-            .collect();
+        let groups: Vec<&ServerGroup> = self.servers.iter().filter(|g| g.sentinel).collect();
         expand(&groups, |g| (&g.name, g.count), |_, name| name)
     }
 
-    /// For a client that finds its master through Sentinels: (Sentinel names, master name).
-    pub fn client_discovery(&self, client: &str) -> Option<(Vec<String>, String)> {
-        let g = self
-            .clients
-            .iter()
-            .find(|g| client.starts_with(&g.name) && g.via_sentinels.is_some())?;
-        let group = g.via_sentinels.as_ref()?;
-        let sentinels = self
-            .sentinel_names()
-            .into_iter()
-            .filter(|n| n.starts_with(group.as_str()))
-            .collect();
-        Some((
-            sentinels,
-            g.master.clone().unwrap_or_else(|| "mymaster".into()),
-        ))
+    /// The servers of server group `group`, expanded.
+    fn members(&self, group: &str) -> Vec<String> {
+        let groups: Vec<&ServerGroup> = self.servers.iter().filter(|s| s.name == group).collect();
+        expand(&groups, |g| (&g.name, g.count), |_, name| name)
     }
 
     pub fn client_list(&self) -> Vec<ClientEntry> {
@@ -236,6 +215,10 @@ impl Scenario {
                     name,
                     workload: g.workload,
                     interval_ms: g.interval_ms,
+                    discovery: g.via_sentinels.as_ref().map(|group| {
+                        let master = g.master.clone().unwrap_or_else(|| "mymaster".into());
+                        (self.members(group), master)
+                    }),
                 }
             },
         )
@@ -248,6 +231,14 @@ impl Scenario {
             for s in std::iter::once(&c.server).chain(&c.read_from) {
                 if !servers.contains(s) {
                     return Err(format!("client {} targets unknown server {s}", c.name));
+                }
+            }
+            if let Some((sentinels, _)) = &c.discovery {
+                if sentinels.is_empty() {
+                    return Err(format!(
+                        "client {}: via_sentinels names no server group",
+                        c.name
+                    ));
                 }
             }
         }

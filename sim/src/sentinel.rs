@@ -80,7 +80,6 @@ pub fn sentinel_config(text: &str) -> Result<Config, String> {
         ..Config::sentinel_defaults()
     };
     apply_text(&mut config, text).map_err(|e| e.0.trim().to_string())?;
-    config.config_file = Some(CONFIG_FILE.to_string());
     Ok(config)
 }
 

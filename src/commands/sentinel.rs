@@ -401,7 +401,10 @@ fn monitor(s: &mut Server, call: &Call) {
         return s.reply(call.id).error(&e);
     }
     let quorum = u32::try_from(quorum).unwrap_or(u32::MAX);
-    let m = Master::new(&name, &host, port, quorum, call.now.mono_ms);
+    let mut m = Master::new(&name, &host, port, quorum, call.now.mono_ms);
+    // SENTINEL DEBUG can change the defaults a new master starts with.
+    m.inst.down_after_ms = sn.timers.default_down_after_ms;
+    m.failover_timeout_ms = sn.timers.default_failover_timeout_ms;
     sn.masters.insert(name.clone(), m);
     sn.monitor_event(&name);
     s.sentinel_flush_config(Some(call.id));

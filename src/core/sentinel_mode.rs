@@ -89,12 +89,7 @@ impl Server {
                     master,
                 } => self.sentinel_event(level, &kind, &msg, master.as_deref()),
                 Out::Log { level, msg } => self.log(level, msg),
-                Out::FlushConfig { now: true } => self.sentinel_flush_config(None),
-                Out::FlushConfig { now: false } => {
-                    if let Some(s) = self.sentinel.as_mut() {
-                        s.config_dirty = true;
-                    }
-                }
+                Out::FlushConfig => self.sentinel_flush_config(None),
                 Out::RunScript { id, argv } => {
                     self.trace(format!("script {}", argv.join(" ")));
                     self.actions.push_back(Action::RunScript { id, argv });

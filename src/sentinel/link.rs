@@ -70,11 +70,9 @@ pub enum Out {
         level: LogLevel,
         msg: String,
     },
-    /// Rewrite the config file with the current state; `now` when it must be durable before
-    /// anything that follows is sent (a vote), else at the end of the timer tick at the latest.
-    FlushConfig {
-        now: bool,
-    },
+    /// Rewrite the config file now: it is durable before anything queued after it is sent (a
+    /// vote). Other changes only mark the config dirty (`Sentinel::flush_config`).
+    FlushConfig,
     /// Start script run `id` (`argv[0]` is the script); report its end with `handle_script_exit`.
     RunScript {
         id: u64,
@@ -256,14 +254,10 @@ impl Link {
         }
     }
 
-    /// Opens the missing connections (Redis' `sentinelReconnectInstance`).
+    /// Opens the missing connections (Redis' `sentinelReconnectInstance`); the caller spaces
+    /// attempts a ping period apart.
     pub fn reconnect(&mut self, io: &mut Io, dial: &Dial, now_ms: u64) {
         if !self.disconnected || dial.port == 0 {
-            return;
-        }
-        if self.last_reconn_time_ms != 0
-            && now_ms.saturating_sub(self.last_reconn_time_ms) < super::PING_PERIOD_MS
-        {
             return;
         }
         self.last_reconn_time_ms = now_ms;

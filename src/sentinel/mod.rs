@@ -41,8 +41,7 @@ use std::collections::BTreeMap;
 pub use link::is_sentinel_conn;
 
 pub const HELLO_CHANNEL: &str = "__sentinel__:hello";
-pub const DEFAULT_DOWN_AFTER_MS: u64 = 30_000;
-pub const DEFAULT_FAILOVER_TIMEOUT_MS: u64 = 180_000;
+pub use config::{DEFAULT_DOWN_AFTER_MS, DEFAULT_FAILOVER_TIMEOUT_MS};
 /// Reconnection attempts and the PING cadence floor.
 pub const PING_PERIOD_MS: u64 = 1000;
 /// Largest random delay added to a failover start, so Sentinels do not all try at once.
@@ -125,7 +124,7 @@ impl Sentinel {
         let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x05e4_71e1);
         let mut io = Io::new();
         let myid = conf.myid.clone().unwrap_or_else(|| {
-            io.out.push_back(Out::FlushConfig { now: true });
+            io.out.push_back(Out::FlushConfig);
             random_hex_id(&mut rng)
         });
         let mut s = Sentinel {
@@ -330,15 +329,16 @@ impl Sentinel {
         }
     }
 
-    /// Queues a config rewrite (done at most once a second, however many changes it covers).
+    /// Marks the config for a rewrite (done at most once a second, however many changes it
+    /// covers).
     pub fn flush_config(&mut self) {
-        self.io.out.push_back(Out::FlushConfig { now: false });
+        self.config_dirty = true;
     }
 
     /// A rewrite that is durable before anything queued after it is sent: a vote must survive
     /// a crash, or a restarted Sentinel could vote again in the same epoch.
     pub fn flush_config_now(&mut self) {
-        self.io.out.push_back(Out::FlushConfig { now: true });
+        self.io.out.push_back(Out::FlushConfig);
     }
 
     /// An event about an instance of master `m` (`%@` is the instance description).
