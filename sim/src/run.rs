@@ -45,6 +45,9 @@ pub struct Report {
     pub nodes: usize,
     pub sim_ms: u64,
     pub wall_ms: u64,
+    /// Messages the simulated network carried (one per flushed write), the traffic that bounds
+    /// how fast a scenario can run (`sim/examples/net_floor.rs`).
+    pub messages: u64,
     /// Last log lines of every node, for failure reports.
     pub logs: BTreeMap<String, Vec<String>>,
     /// Per server: when each acknowledged write's reply arrived, and whether it was lost.
@@ -490,6 +493,7 @@ async fn simulate(scenario: Scenario, seed: u64) -> Report {
         nodes: nodes.len(),
         sim_ms: at_ms(Instant::now()),
         wall_ms: 0,
+        messages: madsim::net::NetSim::current().stat().msg_count,
         logs,
         acks: ack_times(&results),
         sentinel_configs: sentinels

@@ -273,6 +273,8 @@ pub struct Summary {
     pub nondeterministic: u64,
     /// Simulated time of every run (both runs of a checked seed).
     pub sim_ms: u64,
+    /// Network messages of every run.
+    pub messages: u64,
     /// The lowest failing seeds (`MAX_LISTED` of them at most), by seed.
     pub failing: BTreeMap<u64, Failing>,
 }
@@ -282,6 +284,7 @@ impl Summary {
         self.seeds += 1;
         let runs = if o.fingerprints.is_some() { 2 } else { 1 };
         self.sim_ms += o.result.as_ref().map_or(0, |r| r.sim_ms) * runs;
+        self.messages += o.result.as_ref().map_or(0, |r| r.messages) * runs;
         let (reason, nondeterministic) = match o.verdict() {
             Verdict::Pass => {
                 self.passed += 1;
@@ -327,6 +330,10 @@ impl Summary {
             (
                 "simulated / wall",
                 format!("{:.0}x", self.sim_ms as f64 / 1000.0 / wall_s.max(0.001)),
+            ),
+            (
+                "messages / sim s",
+                format!("{:.0}", self.messages as f64 * 1000.0 / self.sim_ms.max(1) as f64),
             ),
         ];
         let mut out: String = rows

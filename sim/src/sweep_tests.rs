@@ -123,6 +123,7 @@ fn the_summary_counts_and_lists_one_replay_line_per_failing_seed_in_seed_order()
         failed: 2,
         nondeterministic: 1,
         sim_ms: 120_000,
+        messages: 600_000,
         failing: Default::default(),
     };
     for (seed, reason, nondeterministic) in [
@@ -144,7 +145,7 @@ fn the_summary_counts_and_lists_one_replay_line_per_failing_seed_in_seed_order()
     let text = s.render(Path::new("scenarios/a.toml"), Duration::from_secs(2));
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(
-        lines[..7],
+        lines[..8],
         [
             "seeds                       10",
             "passed                       7",
@@ -153,23 +154,24 @@ fn the_summary_counts_and_lists_one_replay_line_per_failing_seed_in_seed_order()
             "wall time                 2.0s",
             "simulated time          120.0s",
             "simulated / wall           60x",
+            "messages / sim s          5000",
         ]
     );
     assert_eq!(
-        lines[7],
+        lines[8],
         "cargo run --release -p redsim-sim -- replay scenarios/a.toml 4 --check-determinism  \
          # nondeterministic: trace hash 1 then 2"
     );
-    assert!(lines[8]
+    assert!(lines[9]
         .starts_with("cargo run --release -p redsim-sim -- replay scenarios/a.toml 6  # xxx"));
     assert!(
-        lines[8].ends_with("x…") && lines[8].len() < 220,
+        lines[9].ends_with("x…") && lines[9].len() < 220,
         "long reasons are cut"
     );
     assert!(
-        lines[9].ends_with("replay scenarios/a.toml 9  # expected at most 0 lost writes, got 3")
+        lines[10].ends_with("replay scenarios/a.toml 9  # expected at most 0 lost writes, got 3")
     );
-    assert_eq!(lines.len(), 10);
+    assert_eq!(lines.len(), 11);
 }
 
 /// One server, one client, one second.

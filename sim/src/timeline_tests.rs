@@ -39,6 +39,7 @@ fn report(trace: &Trace, acks: &[(u64, bool)]) -> Report {
         nodes: 3,
         sim_ms: 10_000,
         wall_ms: 5,
+        messages: 0,
         logs: Default::default(),
         acks: [("s1".to_string(), acks.to_vec())].into_iter().collect(),
         sentinel_configs: Default::default(),
