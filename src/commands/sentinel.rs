@@ -405,7 +405,7 @@ fn monitor(s: &mut Server, call: &Call) {
     // SENTINEL DEBUG can change the defaults a new master starts with.
     m.inst.down_after_ms = sn.timers.default_down_after_ms;
     m.failover_timeout_ms = sn.timers.default_failover_timeout_ms;
-    sn.masters.insert(name.clone(), m);
+    sn.masters.insert(name.clone(), Box::new(m));
     sn.monitor_event(&name);
     s.sentinel_flush_config(Some(call.id));
     s.sentinel_drain();
@@ -458,6 +458,7 @@ fn info_cache(s: &mut Server, call: &Call) {
     let chosen: Vec<&Master> = sn
         .masters
         .values()
+        .map(|m| &**m)
         .filter(|m| wanted.is_empty() || wanted.iter().any(|w| w == m.name()))
         .collect();
     let mut out = s.reply(call.id);

@@ -414,7 +414,7 @@ fn monitor_and_rename_command_stop_at_what_a_config_file_may_list() {
     for i in 1..MAX_MASTERS {
         let name = format!("m{i}");
         let m = crate::sentinel::instance::Master::new(&name, "10.0.0.4", 6379, 1, 0);
-        sn.masters.insert(name, m);
+        sn.masters.insert(name, Box::new(m));
     }
     let e = format!("ERR Too many masters monitored (at most {MAX_MASTERS}).");
     let monitor = ["SENTINEL", "MONITOR", "one-more", "10.0.0.5", "6379", "1"];

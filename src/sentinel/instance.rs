@@ -77,7 +77,8 @@ pub struct Instance {
     pub port: u16,
     pub runid: Option<String>,
     pub flags: u32,
-    pub link: Link,
+    /// Boxed: links to peer Sentinels are swapped in and out at every tick (`peers.rs`).
+    pub link: Box<Link>,
     pub config_epoch: u64,
     pub last_pub_time_ms: u64,
     pub last_hello_time_ms: u64,
@@ -121,7 +122,7 @@ impl Instance {
             port,
             runid: None,
             flags: 0,
-            link: Link::new(now_ms),
+            link: Box::new(Link::new(now_ms)),
             config_epoch: 0,
             last_pub_time_ms: now_ms,
             last_hello_time_ms: now_ms,

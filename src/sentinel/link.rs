@@ -7,6 +7,7 @@ use crate::core::{Action, ConnId};
 use crate::resp::{encode_command, parse_frame, Frame};
 use bytes::{Bytes, BytesMut};
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
 
 /// Connection ids of Sentinel links start here (accepted connections and the replication link
 /// use lower ranges).
@@ -93,7 +94,8 @@ pub enum Out {
 #[derive(Debug, Default)]
 pub struct Io {
     pub out: VecDeque<Out>,
-    pub conns: BTreeMap<ConnId, LinkRef>,
+    /// Shared so that handling a connection's data can hold its owner without copying names.
+    pub conns: BTreeMap<ConnId, Arc<LinkRef>>,
     next_conn: ConnId,
 }
 
@@ -123,7 +125,7 @@ impl Io {
             who: dial.who.clone(),
             chan,
         };
-        self.conns.insert(conn, owner);
+        self.conns.insert(conn, Arc::new(owner));
         self.out.push_back(Out::Net(Action::Connect {
             conn,
             host: dial.host.clone(),
@@ -229,6 +231,9 @@ impl Dial {
 
 /// A command's name after rename-command.
 pub fn map_command(rename: &BTreeMap<String, String>, name: &str) -> String {
+    if rename.is_empty() {
+        return name.to_string();
+    }
     rename
         .get(&name.to_ascii_lowercase())
         .cloned()

@@ -91,11 +91,13 @@ impl Default for Timers {
 pub struct Sentinel {
     pub myid: String,
     pub current_epoch: u64,
-    pub masters: BTreeMap<String, Master>,
+    /// Boxed: a master is moved out of the map while it is handled, and moving a pointer is
+    /// cheaper than moving the struct (and shifting its B-tree node).
+    pub masters: BTreeMap<String, Box<Master>>,
     /// notification-script and client-reconfig-script runs (`scripts.rs`).
     pub scripts: scripts::Scripts,
     /// Links to other Sentinels by run id, shared by all masters (`peers.rs`).
-    pub peers: BTreeMap<String, link::Link>,
+    pub peers: BTreeMap<String, Box<link::Link>>,
     pub tilt: bool,
     pub tilt_start_ms: u64,
     /// The clocks at the previous tick (TILT compares them).
@@ -151,7 +153,7 @@ impl Sentinel {
         };
         for mc in &conf.masters {
             let m = state_conf::master_from_conf(mc, now.mono_ms);
-            s.masters.insert(mc.name.clone(), m);
+            s.masters.insert(mc.name.clone(), Box::new(m));
         }
         s.io.out.push_back(Out::Log {
             level: LogLevel::Notice,
@@ -191,7 +193,7 @@ impl Sentinel {
 
     pub fn handle_connected(&mut self, _now: Now, conn: ConnId, local_ip: String) {
         let r = self.io.conns.get(&conn).cloned();
-        if let Some(id) = r.as_ref().and_then(Self::is_peer_ref) {
+        if let Some(id) = r.as_deref().and_then(Self::is_peer_ref) {
             return self.peer_connected(id, conn, local_ip);
         }
         let inst = r.and_then(|r| instance_mut(self.masters.get_mut(&r.master)?, &r.who));

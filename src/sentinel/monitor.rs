@@ -55,29 +55,21 @@ impl Sentinel {
         }
     }
 
-    /// PING, INFO and hello, each on its own period.
+    /// PING, INFO and hello, each on its own period. Visited for every instance at every tick,
+    /// so nothing is built unless a command is due.
     pub(super) fn send_periodic(&mut self, m: &mut Master, who: &Who, now_ms: u64) {
         let master_busy = m.inst.has(flags::O_DOWN | flags::FAILOVER_IN_PROGRESS);
-        let publish_due = instance_ref(m, who).is_some_and(|i| {
-            now_ms.saturating_sub(i.last_pub_time_ms) > self.timers.publish_period_ms
-        });
-        let hello = publish_due.then(|| self.hello_payload(m));
-        let master_name = m.name().to_string();
-        let rename = match who {
-            Who::Sentinel(_) => Default::default(),
-            _ => m.rename_commands.clone(),
-        };
-        let cmd = |n: &str| super::link::map_command(&rename, n);
-        let t = self.timers.clone();
+        let t = &self.timers;
         // A link shared by every master may owe as many replies as they all together.
         let sharing = match who {
             Who::Sentinel(_) => self.masters.len() as u32 + 1,
             _ => 1,
         };
-        let Some(inst) = instance_mut(m, who) else {
+        let Some(inst) = instance_ref(m, who) else {
             return;
         };
-        if inst.link.disconnected || inst.link.pending_commands >= MAX_PENDING_COMMANDS * sharing {
+        let link = &inst.link;
+        if link.disconnected || link.pending_commands >= MAX_PENDING_COMMANDS * sharing {
             return;
         }
         let info_period =
@@ -87,35 +79,39 @@ impl Sentinel {
                 t.info_period_ms
             };
         let ping_period = inst.down_after_ms.min(t.ping_period_ms);
-        if inst.kind != Kind::Sentinel
+        let info_due = inst.kind != Kind::Sentinel
             && (inst.info_refresh_ms == 0
-                || now_ms.saturating_sub(inst.info_refresh_ms) > info_period)
-        {
+                || now_ms.saturating_sub(inst.info_refresh_ms) > info_period);
+        let ping_due = now_ms.saturating_sub(link.last_pong_time_ms) > ping_period
+            && now_ms.saturating_sub(link.last_ping_time_ms) > ping_period / 2;
+        let hello_ip = (now_ms.saturating_sub(inst.last_pub_time_ms) > t.publish_period_ms)
+            .then(|| self.settings.announce_ip.as_ref().or(link.local_ip.as_ref()))
+            .flatten()
+            .cloned();
+        if !info_due && !ping_due && hello_ip.is_none() {
+            return;
+        }
+        let hello = hello_ip.map(|ip| format!("{ip},{}", self.hello_payload(m)));
+        let rename = match who {
+            Who::Sentinel(_) => Default::default(),
+            _ => m.rename_commands.clone(),
+        };
+        let cmd = |n: &str| super::link::map_command(&rename, n);
+        let master_name = m.name().to_string();
+        let Some(inst) = instance_mut(m, who) else {
+            return;
+        };
+        if info_due {
             inst.link
                 .command(&mut self.io, Channel::Cmd, &[cmd("INFO")], Expect::Info);
         }
-        let link = &mut inst.link;
-        if now_ms.saturating_sub(link.last_pong_time_ms) > ping_period
-            && now_ms.saturating_sub(link.last_ping_time_ms) > ping_period / 2
-        {
-            link.send_ping(&mut self.io, &cmd("PING"), now_ms);
+        if ping_due {
+            inst.link.send_ping(&mut self.io, &cmd("PING"), now_ms);
         }
-        if let Some(hello) = hello {
-            let ip = self
-                .settings
-                .announce_ip
-                .clone()
-                .or(inst.link.local_ip.clone());
-            if let Some(ip) = ip {
-                let payload = format!("{ip},{}", hello);
-                let args = [cmd("PUBLISH"), super::HELLO_CHANNEL.to_string(), payload];
-                inst.link.command(
-                    &mut self.io,
-                    Channel::Cmd,
-                    &args,
-                    Expect::Publish(master_name),
-                );
-            }
+        if let Some(payload) = hello {
+            let args = [cmd("PUBLISH"), super::HELLO_CHANNEL.to_string(), payload];
+            let expect = Expect::Publish(master_name);
+            inst.link.command(&mut self.io, Channel::Cmd, &args, expect);
         }
     }
 

@@ -15,20 +15,22 @@ impl Sentinel {
     /// handled; `take_back` returns them. Calling it twice is the same as lend then take back.
     pub(super) fn lend_peer_links(&mut self, m: &mut Master, now_ms: u64) {
         for (id, s) in m.sentinels.iter_mut() {
-            if !self.peers.contains_key(id) {
-                self.peers.insert(id.clone(), Link::new(now_ms));
-            }
-            if let Some(shared) = self.peers.get_mut(id) {
-                std::mem::swap(&mut s.link, shared);
-            }
+            let shared = match self.peers.get_mut(id) {
+                Some(shared) => shared,
+                None => self
+                    .peers
+                    .entry(id.clone())
+                    .or_insert_with(|| Box::new(Link::new(now_ms))),
+            };
+            std::mem::swap(&mut s.link, shared);
         }
     }
 
     /// The link an instance talks through: its own, or the one shared with a peer Sentinel.
     pub fn link_of<'a>(&'a self, m: &'a Master, who: &Who) -> Option<&'a Link> {
         match who {
-            Who::Sentinel(id) => self.peers.get(id),
-            _ => super::instance_ref(m, who).map(|i| &i.link),
+            Who::Sentinel(id) => self.peers.get(id).map(|l| &**l),
+            _ => super::instance_ref(m, who).map(|i| &*i.link),
         }
     }
 

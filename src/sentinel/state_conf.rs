@@ -57,7 +57,7 @@ pub fn conf_from_state(s: &Sentinel) -> SentinelConf {
         myid: Some(s.myid.clone()),
         current_epoch: s.current_epoch,
         settings: s.settings.clone(),
-        masters: s.masters.values().map(master_conf).collect(),
+        masters: s.masters.values().map(|m| master_conf(m)).collect(),
     }
 }
 
