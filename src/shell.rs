@@ -235,26 +235,27 @@ impl<E: Env> Node<E> {
         }
     }
 
-    async fn serve(self: Arc<Self>, id: ConnId, conn: Arc<Conn>, stream: E::Stream) {
-        let (mut rd, mut wr) = tokio::io::split(stream);
+    /// Writes never overlap reads in this loop, so the stream needs no split (and no lock).
+    async fn serve(self: Arc<Self>, id: ConnId, conn: Arc<Conn>, mut stream: E::Stream) {
         let mut buf = vec![0u8; READ_CHUNK_BYTES];
         loop {
             let (data, close) = {
                 let mut o = lock(&conn.out);
                 (o.data.split(), o.close)
             };
-            if !data.is_empty() && (wr.write_all(&data).await.is_err() || wr.flush().await.is_err())
+            if !data.is_empty()
+                && (stream.write_all(&data).await.is_err() || stream.flush().await.is_err())
             {
                 break;
             }
             if close {
-                let _ = wr.shutdown().await;
+                let _ = stream.shutdown().await;
                 break;
             }
             tokio::select! {
                 biased;
                 _ = conn.wake.notified() => {}
-                r = rd.read(&mut buf) => match r {
+                r = stream.read(&mut buf) => match r {
                     Ok(0) | Err(_) => break,
                     Ok(n) => self.with_core(|core, now| core.handle_data(now, id, &buf[..n])),
                 },
