@@ -13,7 +13,8 @@
 use madsim::net::{TcpListener, TcpStream};
 use madsim::runtime::{Handle, Runtime};
 use madsim::time::sleep;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use redsim_sim::run::node_ip;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
@@ -29,7 +30,7 @@ const SENTINEL_HZ: u64 = 15;
 static DELIVERED: AtomicU64 = AtomicU64::new(0);
 
 fn ip(group: u8, i: usize) -> IpAddr {
-    IpAddr::V4(Ipv4Addr::new(10, group, (i / 250) as u8, (i % 250 + 1) as u8))
+    IpAddr::V4(node_ip(group, i))
 }
 
 /// A timer that fires `hz` times a second and does nothing, like an idle server cron.
@@ -121,7 +122,10 @@ fn main() {
         // Nodes live as long as the runtime keeps their handles.
         let mut nodes = Vec::new();
         for &addr in &addrs {
-            let node = handle.create_node().ip(addr.ip()).init(move || server(addr));
+            let node = handle
+                .create_node()
+                .ip(addr.ip())
+                .init(move || server(addr));
             nodes.push(node.build());
         }
         for s in 0..sentinels {

@@ -143,7 +143,7 @@ struct ClientRun {
 }
 
 /// Virtual addresses inside the simulator (nothing leaves the process).
-pub(crate) fn node_ip(kind: u8, i: usize) -> Ipv4Addr {
+pub fn node_ip(kind: u8, i: usize) -> Ipv4Addr {
     Ipv4Addr::new(10, kind, (i / 250) as u8, (i % 250 + 1) as u8)
 }
 

@@ -333,7 +333,10 @@ impl Summary {
             ),
             (
                 "messages / sim s",
-                format!("{:.0}", self.messages as f64 * 1000.0 / self.sim_ms.max(1) as f64),
+                format!(
+                    "{:.0}",
+                    self.messages as f64 * 1000.0 / self.sim_ms.max(1) as f64
+                ),
             ),
         ];
         let mut out: String = rows

@@ -85,7 +85,12 @@ impl Sentinel {
         let ping_due = now_ms.saturating_sub(link.last_pong_time_ms) > ping_period
             && now_ms.saturating_sub(link.last_ping_time_ms) > ping_period / 2;
         let hello_ip = (now_ms.saturating_sub(inst.last_pub_time_ms) > t.publish_period_ms)
-            .then(|| self.settings.announce_ip.as_ref().or(link.local_ip.as_ref()))
+            .then(|| {
+                self.settings
+                    .announce_ip
+                    .as_ref()
+                    .or(link.local_ip.as_ref())
+            })
             .flatten()
             .cloned();
         if !info_due && !ping_due && hello_ip.is_none() {
