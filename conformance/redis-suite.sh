@@ -21,6 +21,8 @@
 #   --no-build                     use target/release binaries as they are
 #   --out DIR                      where suite trees and logs go (default target/conformance)
 #   --timeout S                    wall-clock limit per unit (default 1800)
+#   --baseport P                   first port of the main suite's servers (default 21111; give runs
+#                                  that share a machine different ones, e.g. 40000)
 #
 # The reference is built (once) by ../shared/redis/build-reference.sh, whose unpacked tree holds the
 # suites; each target gets its own copy of tests/ under --out with src/ symlinked to the binaries.
@@ -35,8 +37,9 @@ expect="$here/expected-failures.txt"
 build=1
 out="$repo/target/conformance"
 unit_timeout=1800
+baseport=21111
 
-usage() { sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case $1 in
     --reference) target=reference ;;
@@ -51,6 +54,7 @@ while [ $# -gt 0 ]; do
     --no-build) build=0 ;;
     --out) [ $# -ge 2 ] || { usage >&2; exit 2; }; out=$2; shift ;;
     --timeout) [ $# -ge 2 ] || { usage >&2; exit 2; }; unit_timeout=$2; shift ;;
+    --baseport) [ $# -ge 2 ] || { usage >&2; exit 2; }; baseport=$2; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "unknown argument: $1" >&2; usage >&2; exit 2 ;;
   esac
@@ -117,8 +121,14 @@ for u in "${selection[@]}"; do
     (cd "$tree" && timeout --kill-after=30 "$unit_timeout" ./runtest-sentinel) >"$log" 2>&1 </dev/null || true
     kind=sentinel
   else
-    (cd "$tree" && timeout --kill-after=30 "$unit_timeout" ./runtest --single "$u" --clients 1 --durable \
-      --timeout 600) >"$log" 2>&1 </dev/null || true
+    # The test server's own port is probed, then bound: another run on the machine can take it in
+    # between. That start-up failure (nothing tested yet) is retried.
+    for attempt in 1 2 3; do
+      (cd "$tree" && timeout --kill-after=30 "$unit_timeout" ./runtest --single "$u" --clients 1 --durable \
+        --timeout 600 --baseport "$baseport") >"$log" 2>&1 </dev/null || true
+      grep -q "^couldn't open socket: address already in use" "$log" || break
+      sleep "$attempt"
+    done
     kind=main
   fi
   echo "conformance: ran $u in $(( $(date +%s) - start )) s"
