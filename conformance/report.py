@@ -79,11 +79,10 @@ def parse_sentinel(path):
     units = []
     unit = None
     pending = None  # a test whose verdict has not been printed yet
+    # Whether a unit ran to its end is decided after the loop, from its notes.
     for line in lines_of(path):
         m = re.match(r"^Testing unit: (.*)\.tcl$", line)
         if m:
-            if unit is not None:
-                unit.finished = unit.finished or pending is None
             unit = Unit("sentinel/" + m.group(1))
             units.append(unit)
             pending = None
@@ -92,36 +91,33 @@ def parse_sentinel(path):
             continue
         m = SENTINEL_TEST.match(line)
         if m:
-            rest = m.group(1)
-            if rest.endswith(": OK"):
-                unit.add(rest[: -len(": OK")], "ok")
-                pending = None
-            elif ": FAILED: " in rest:
-                unit.add(rest.split(": FAILED: ", 1)[0], "err")
-                pending = None
-                if "caught an error in the test" in rest:
-                    unit.notes.append(rest.split(": FAILED: ", 1)[1])
-            else:
-                pending = rest
-            continue
-        if pending is not None:
-            name = pending.rsplit(": ", 1)[0] if ": " in pending else pending.rstrip(": ")
-            if line.endswith("OK"):
+            # No sentinel test name contains ": ", so the name ends at the first one; what follows
+            # is the verdict, maybe after output of the test itself ("sentinel/0 sentinel/1 OK").
+            name, _, verdict = m.group(1).partition(": ")
+            pending = name
+            if verdict.endswith("OK"):
                 unit.add(name, "ok")
                 pending = None
-            elif line.startswith("FAILED: ") or ": FAILED: " in line:
+            elif "FAILED: " in verdict:
                 unit.add(name, "err")
+                pending = None
+                if "caught an error in the test" in verdict:
+                    unit.notes.append(verdict.split("FAILED: ", 1)[1])
+            continue
+        if pending is not None:
+            if line.endswith("OK"):
+                unit.add(pending, "ok")
+                pending = None
+            elif "FAILED: " in line:
+                unit.add(pending, "err")
                 pending = None
                 if "caught an error in the test" in line:
                     unit.notes.append(line)
             continue
-        if line.startswith("FAILED: caught an error in the test"):
+        if line.startswith("FAILED: caught an error in the test") or line.startswith(
+            "WARNING: Aborting the test."
+        ) or line.startswith(">>>>>>>> "):
             unit.notes.append(line)
-            unit.finished = False
-            pending = "(aborted)"
-        elif line.startswith("WARNING: Aborting the test.") or line.startswith(">>>>>>>> "):
-            unit.notes.append(line)
-            pending = "(aborted)"
     # The last unit finished if the run reached its final verdict line after it.
     text = open(path, encoding="utf-8", errors="replace").read()
     ended = "GOOD! No errors." in text or re.search(r"WARNING \d+ test\(s\) failed\.", text)
