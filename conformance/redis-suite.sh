@@ -14,13 +14,15 @@
 # SELECTION (default: --set ci):
 #   --set ci | all                 a named list of units (see units_of below)
 #   --sentinel                     the whole Sentinel suite
-#   --unit UNIT                    one main-suite unit (integration/replication, unit/type/list, ...);
-#                                  may be repeated
+#   --unit UNIT                    one main-suite unit (integration/replication, unit/type/list, ...)
+#                                  or Sentinel unit (sentinel/05-manual); may be repeated
 # OPTIONS:
 #   --expect FILE                  expectations (default conformance/expected-failures.txt)
 #   --no-build                     use target/release binaries as they are
 #   --out DIR                      where suite trees and logs go (default target/conformance)
 #   --timeout S                    wall-clock limit per unit (default 1800)
+#   --retries N                    run a unit judged wrong again, up to N times (default 0); the last
+#                                  run counts and the report says the unit was retried
 #   --baseport P                   first port of the main suite's servers (default 21111; give runs
 #                                  that share a machine different ones, e.g. 40000)
 #
@@ -38,8 +40,9 @@ build=1
 out="$repo/target/conformance"
 unit_timeout=1800
 baseport=21111
+retries=0
 
-usage() { sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case $1 in
     --reference) target=reference ;;
@@ -54,6 +57,7 @@ while [ $# -gt 0 ]; do
     --no-build) build=0 ;;
     --out) [ $# -ge 2 ] || { usage >&2; exit 2; }; out=$2; shift ;;
     --timeout) [ $# -ge 2 ] || { usage >&2; exit 2; }; unit_timeout=$2; shift ;;
+    --retries) [ $# -ge 2 ] || { usage >&2; exit 2; }; retries=$2; shift ;;
     --baseport) [ $# -ge 2 ] || { usage >&2; exit 2; }; baseport=$2; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "unknown argument: $1" >&2; usage >&2; exit 2 ;;
@@ -83,7 +87,7 @@ fi
 case $target in
   redsim-sentinels|real-sentinels)
     for u in "${selection[@]}"; do
-      [ "$u" = sentinel ] || { echo "--mixed runs only the Sentinel suite (--sentinel)" >&2; exit 2; }
+      case $u in sentinel|sentinel/*) ;; *) echo "--mixed runs only the Sentinel suite (--sentinel)" >&2; exit 2 ;; esac
     done ;;
 esac
 
@@ -113,25 +117,42 @@ rm -f "$logs"/*.log
 
 echo "conformance: target $target, units: ${selection[*]}"
 echo "conformance: suite tree $tree, logs $logs"
+# run_unit UNIT LOG: one main-suite unit, a whole Sentinel suite ("sentinel"), or one Sentinel unit
+# ("sentinel/05-manual"); prints the report's KIND:UNIT:LOG argument for it.
+run_unit() {
+  local u=$1 log=$2 start kind=main
+  start=$(date +%s)
+  case $u in
+    sentinel) (cd "$tree" && timeout --kill-after=30 "$unit_timeout" ./runtest-sentinel) >"$log" 2>&1 </dev/null || true
+      kind=sentinel ;;
+    sentinel/*) (cd "$tree" && timeout --kill-after=30 "$unit_timeout" ./runtest-sentinel --single "${u#sentinel/}") \
+        >"$log" 2>&1 </dev/null || true
+      kind=sentinel ;;
+    *)
+      # The test server's own port is probed, then bound: another run on the machine can take it in
+      # between. That start-up failure (nothing tested yet) is retried.
+      for attempt in 1 2 3; do
+        (cd "$tree" && timeout --kill-after=30 "$unit_timeout" ./runtest --single "$u" --clients 1 --durable \
+          --timeout 600 --baseport "$baseport") >"$log" 2>&1 </dev/null || true
+        grep -q "^couldn't open socket: address already in use" "$log" || break
+        sleep "$attempt"
+      done ;;
+  esac
+  echo "conformance: ran $u in $(( $(date +%s) - start )) s" >&2
+  echo "$kind:$u:$log"
+}
+
 runs=()
 for u in "${selection[@]}"; do
-  log="$logs/$(echo "$u" | tr '/' '_').log"
-  start=$(date +%s)
-  if [ "$u" = sentinel ]; then
-    (cd "$tree" && timeout --kill-after=30 "$unit_timeout" ./runtest-sentinel) >"$log" 2>&1 </dev/null || true
-    kind=sentinel
-  else
-    # The test server's own port is probed, then bound: another run on the machine can take it in
-    # between. That start-up failure (nothing tested yet) is retried.
-    for attempt in 1 2 3; do
-      (cd "$tree" && timeout --kill-after=30 "$unit_timeout" ./runtest --single "$u" --clients 1 --durable \
-        --timeout 600 --baseport "$baseport") >"$log" 2>&1 </dev/null || true
-      grep -q "^couldn't open socket: address already in use" "$log" || break
-      sleep "$attempt"
-    done
-    kind=main
-  fi
-  echo "conformance: ran $u in $(( $(date +%s) - start )) s"
-  runs+=("$kind:$u:$log")
+  runs+=("$(run_unit "$u" "$logs/$(echo "$u" | tr '/' '_').log")")
 done
-python3 "$here/report.py" --target "$target" --expect "$expect" "${runs[@]}"
+judge() { python3 "$here/report.py" --target "$target" --expect "$expect" "$@" "${runs[@]}"; }
+for attempt in $(seq 1 "$retries"); do
+  bad="$logs/judged-wrong.txt"
+  judge --failed-units "$bad" >/dev/null && break
+  while read -r u; do
+    echo "conformance: retrying $u (attempt $((attempt + 1)))" >&2
+    runs+=("$(run_unit "$u" "$logs/$(echo "$u" | tr '/' '_').retry$attempt.log")")
+  done <"$bad"
+done
+judge

@@ -132,6 +132,11 @@ def parse_sentinel(path):
     return units
 
 
+def first_run_summary(unit):
+    ok, err = unit.counts()
+    return f"the first run had {ok} passed, {err} failed"
+
+
 def load_expectations(path, target):
     listed = {}
     with open(path, encoding="utf-8") as f:
@@ -152,15 +157,21 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--target", required=True)
     ap.add_argument("--expect", required=True)
+    ap.add_argument("--failed-units", help="write the units judged wrong here, one per line")
     ap.add_argument("runs", nargs="+")
     args = ap.parse_args()
-    units = []
+    # A later run of a unit (a retry) replaces the earlier one, in the earlier one's place.
+    by_name = OrderedDict()
     for run in args.runs:
         kind, name, path = run.split(":", 2)
-        units += parse_sentinel(path) if kind == "sentinel" else parse_main(name, path)
+        for u in parse_sentinel(path) if kind == "sentinel" else parse_main(name, path):
+            if u.name in by_name:
+                u.notes.insert(0, "retried: " + first_run_summary(by_name[u.name]))
+            by_name[u.name] = u
+    units = list(by_name.values())
     listed = load_expectations(args.expect, args.target)
 
-    unexpected, now_passing = [], []
+    unexpected, now_passing, bad_units = [], [], []
     total_ok = total_err = total_listed = 0
     print(f"\n{'unit':<44} {'passed':>7} {'failed':>7} {'listed':>7}")
     for u in units:
@@ -172,8 +183,12 @@ def main():
         print(f"{u.name:<44} {ok:>7} {err:>7} {n_listed:>7}{mark}")
         for note in u.notes[:3]:
             print(f"    {note[:160]}")
-        unexpected += [(u.name, t) for t in fails if (u.name, t) not in listed]
-        now_passing += [(u.name, t) for t in u.passed_tests() if (u.name, t) in listed]
+        wrong = [(u.name, t) for t in fails if (u.name, t) not in listed]
+        stale = [(u.name, t) for t in u.passed_tests() if (u.name, t) in listed]
+        unexpected += wrong
+        now_passing += stale
+        if (wrong or stale) and args.failed_units:
+            bad_units.append(u.name)
     run_units = {u.name for u in units}
     unseen = [k for k in listed if k[0] in run_units and k not in
               {(u.name, t) for u in units for t in list(u.results) + ([ABORTED] if not u.finished else [])}]
@@ -194,6 +209,9 @@ def main():
     print(f"{total_ok} passed, {total_err} failed")
     print(f"conformance ({args.target}): {total_listed} of the failures are listed with a reason, "
           f"{len(unexpected)} unexpected, {len(now_passing)} listed ones passing")
+    if args.failed_units:
+        with open(args.failed_units, "w", encoding="utf-8") as f:
+            f.writelines(name + "\n" for name in bad_units)
     sys.exit(1 if unexpected or now_passing else 0)
 
 
