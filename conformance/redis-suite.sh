@@ -24,7 +24,8 @@
 #   --retries N                    run a unit judged wrong again, up to N times (default 0); the last
 #                                  run counts and the report says the unit was retried
 #   --baseport P                   first port of the main suite's servers (default 21111; give runs
-#                                  that share a machine different ones, e.g. 40000)
+#                                  that share a machine different ones, e.g. 13000; the suite also
+#                                  binds P+10000 and up to P+8000, so P <= 47000)
 #
 # The reference is built (once) by ../shared/redis/build-reference.sh, whose unpacked tree holds the
 # suites; each target gets its own copy of tests/ under --out with src/ symlinked to the binaries.
@@ -134,7 +135,7 @@ run_unit() {
       for attempt in 1 2 3; do
         (cd "$tree" && timeout --kill-after=30 "$unit_timeout" ./runtest --single "$u" --clients 1 --durable \
           --timeout 600 --baseport "$baseport") >"$log" 2>&1 </dev/null || true
-        grep -q "^couldn't open socket: address already in use" "$log" || break
+        grep -qE "^(couldn't open socket: address already in use|Can't find a non busy port)" "$log" || break
         sleep "$attempt"
       done ;;
   esac
