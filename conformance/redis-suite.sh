@@ -118,6 +118,16 @@ rm -f "$logs"/*.log
 
 echo "conformance: target $target, units: ${selection[*]}"
 echo "conformance: suite tree $tree, logs $logs"
+# A unit cut short (by its own timeout or ours) can leave servers running; anything whose working
+# directory is inside the suite tree is ours, and goes before the next unit starts.
+reap_strays() {
+  local p cwd
+  for p in /proc/[0-9]*; do
+    cwd=$(readlink "$p/cwd" 2>/dev/null) || continue
+    case $cwd in "$tree"|"$tree"/*) kill -9 "${p#/proc/}" 2>/dev/null || true ;; esac
+  done
+}
+
 # run_unit UNIT LOG: one main-suite unit, a whole Sentinel suite ("sentinel"), or one Sentinel unit
 # ("sentinel/05-manual"); prints the report's KIND:UNIT:LOG argument for it.
 run_unit() {
@@ -139,6 +149,7 @@ run_unit() {
         sleep "$attempt"
       done ;;
   esac
+  reap_strays
   echo "conformance: ran $u in $(( $(date +%s) - start )) s" >&2
   echo "$kind:$u:$log"
 }
