@@ -125,7 +125,11 @@ impl Env for TokioEnv {
                 let mut f = f.lock().unwrap_or_else(|p| p.into_inner());
                 let _ = writeln!(f, "{line}");
             }
-            None => println!("{line}"),
+            // A closed stdout (the reader went away) must not take the server down: like
+            // Redis, the line is dropped.
+            None => {
+                let _ = writeln!(io::stdout().lock(), "{line}");
+            }
         }
     }
     fn termination(&self) -> BoxFuture<'static, &'static str> {
