@@ -52,9 +52,10 @@ impl Pair {
     fn new() -> Pair {
         let mut master = TestServer::new();
         master.cmd(&["SET", "k", "v"]);
-        let mut config = Config::default();
-        config.port = REPLICA_PORT.parse().unwrap();
-        let mut replica = TestServer::with_config(config);
+        let mut replica = TestServer::with_config(Config {
+            port: REPLICA_PORT.parse().unwrap(),
+            ..Default::default()
+        });
         replica.cmd(&["REPLICAOF", "127.0.0.1", "6379"]);
         let conn = dial(&mut replica, &mut master, 10);
         pump(&mut replica, conn, &mut master, 10);
