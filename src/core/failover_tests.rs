@@ -2,9 +2,9 @@
 //! writes, waits for its replica, hands over with `PSYNC ... FAILOVER` and ends up its replica;
 //! or aborts and stays the master.
 
+use crate::config::Config;
 use crate::core::testing::{err, ok, TestServer};
 use crate::core::ConnId;
-use crate::config::Config;
 use crate::resp::{encode_command, Frame};
 
 /// The replica's port (the master's is the default 6379).
