@@ -147,6 +147,31 @@ fn the_master_hands_over_to_its_caught_up_replica_and_follows_it() {
 }
 
 #[test]
+fn a_wait_on_the_old_master_is_unblocked_with_an_error_when_it_becomes_a_replica() {
+    let mut p = Pair::new();
+    p.master.cmd(&["SET", "unacked", "1"]);
+    p.master.connect(2);
+    p.master.send_raw(2, &encode_command(&["WAIT", "1", "0"]));
+    let failover = [
+        "FAILOVER",
+        "TO",
+        "127.0.0.1",
+        REPLICA_PORT,
+        "TIMEOUT",
+        "100",
+        "FORCE",
+    ];
+    assert_eq!(p.master.cmd(&failover), ok());
+    assert_eq!(p.master.reply(2), None);
+    p.master.advance_ms(100);
+    assert_eq!(
+        p.master.reply(2),
+        Some(err("UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)"))
+    );
+    assert!(p.master.closed(2));
+}
+
+#[test]
 fn an_aborted_failover_lets_the_held_writes_run() {
     let mut p = Pair::new();
     assert_eq!(p.master.cmd(&["FAILOVER", "TIMEOUT", "60000"]), ok());

@@ -60,6 +60,7 @@ impl Server {
             self.actions.push_back(super::Action::Close { conn });
         }
         self.config.replicaof = Some((host.to_string(), port));
+        self.unblock_waiters_on_demotion();
         self.log(LogLevel::Notice, "Before turning into a replica, using my own master parameters to synthesize a cached master: I may be able to synchronize with the new master with just a partial transfer.".into());
         let cached = Some((self.repl.ids.replid.clone(), self.repl.offset));
         let link = MasterLink::new(self.link_config(host, port), cached);

@@ -358,6 +358,20 @@ impl Server {
         }
     }
 
+    /// A master turning into a replica fails its WAITs and closes those clients, as Redis'
+    /// `disconnectAllBlockedClients` (clients held by a pause keep waiting).
+    pub(crate) fn unblock_waiters_on_demotion(&mut self) {
+        for w in std::mem::take(&mut self.repl.waiters) {
+            if let Some(c) = self.clients.get_mut(&w.conn) {
+                c.blocked_on = None;
+            }
+            self.reply(w.conn).error(
+                "UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)",
+            );
+            self.close_after_reply(w.conn);
+        }
+    }
+
     /// Before the driver sleeps: ask replicas for acknowledgements when a WAIT is pending.
     pub(crate) fn send_getack_if_needed(&mut self) {
         // Paused replication traffic: the GETACK goes out after the pause.
