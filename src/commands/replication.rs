@@ -1,5 +1,5 @@
-//! Replication commands: REPLICAOF/SLAVEOF, SYNC, PSYNC, REPLCONF, ROLE, WAIT, FAILOVER. The work is in
-//! `core::replication` (master side) and `core::replica_side`.
+//! Replication commands: REPLICAOF/SLAVEOF, SYNC, PSYNC, REPLCONF, ROLE, WAIT, FAILOVER. The work
+//! is in `core::replication` (master side), `core::replica_side` and `core::failover`.
 
 use super::{flags::*, is, server, Call, CommandSpec};
 use crate::config::LogLevel;
