@@ -5,7 +5,8 @@
 //!   replica), then a dropped link that must come back with a partial resync;
 //! - a chain real -> redsim -> real;
 //! - the redis-cli view (INFO replication field order, READONLY, ROLE, WAIT) against a real pair;
-//! - promotion of a redsim replica whose own replicas continue with `+CONTINUE <new id>`.
+//! - promotion of a redsim replica whose own replicas continue with `+CONTINUE <new id>`;
+//! - FAILOVER from a real master to a redsim replica and back (`PSYNC ... FAILOVER` both ways).
 
 #[path = "repl_interop/dataset.rs"]
 mod dataset;
@@ -358,4 +359,49 @@ fn promoting_a_redsim_replica_lets_its_own_replicas_continue_with_the_new_id() {
     live_writes(&mut m, "promoted");
     assert_converges(&mut m, &mut s, "redsim sub-replica after promotion");
     assert_converges(&mut m, &mut rs, "real sub-replica after promotion");
+}
+
+/// `m` hands the master role to its replica `r` (listening on `r_port`) with FAILOVER: `r` takes
+/// over on `PSYNC ... FAILOVER` with a partial resync and `m` follows it.
+fn hand_over(m: &mut Conn, r: &mut Conn, r_port: u16, key: &str) {
+    assert_eq!(m.cmd(&["SET", key, "1"]), ok());
+    wait_for("the replica to be online", || {
+        info(m, "replication")
+            .iter()
+            .any(|(k, v)| k == "slave0" && v.contains("state=online"))
+    });
+    let before = sync_counts(r);
+    let port = r_port.to_string();
+    assert_eq!(m.cmd(&["FAILOVER", "TO", "127.0.0.1", &port]), ok());
+    wait_for("the failover to end", || {
+        field(m, "replication", "master_failover_state") == "no-failover"
+    });
+    assert_eq!(field(m, "replication", "role"), "slave");
+    assert_eq!(field(r, "replication", "role"), "master");
+    wait_link_up(m);
+    let partial_ok = before.partial_ok + 1;
+    assert_eq!(
+        sync_counts(r),
+        SyncCounts {
+            partial_ok,
+            ..before
+        }
+    );
+    assert_eq!(r.cmd(&["GET", key]), Reply::Bulk(Some(b"1".to_vec())));
+}
+
+#[test]
+fn failover_hands_the_master_role_from_real_redis_to_redsim_and_back() {
+    if !have("redis-server") {
+        return;
+    }
+    let dir = TempDir::new("repl-failover");
+    let real_node = real(&dir, "real");
+    let ours = Server::start(&[]);
+    let (mut a, mut b) = (Conn::connect(real_node.port), Conn::connect(ours.port));
+    fill(&mut a);
+    replicaof(&mut b, real_node.port);
+    hand_over(&mut a, &mut b, ours.port, "to-redsim");
+    hand_over(&mut b, &mut a, real_node.port, "to-real");
+    assert_converges(&mut a, &mut b, "after two failovers");
 }

@@ -160,6 +160,14 @@ fn replication_replicaof_no_one_and_the_other_replica_follows_it_with_a_partial_
 }
 
 #[test]
+fn replication_failover_hands_the_master_role_to_the_caught_up_replica_without_losing_a_write() {
+    check(
+        "repl-coordinated-failover.toml",
+        "replication_failover_hands_the_master_role_to_the_caught_up_replica_without_losing_a_write",
+    );
+}
+
+#[test]
 fn replication_a_wrong_masterauth_keeps_retrying_and_never_syncs() {
     let r = check(
         "repl-wrong-masterauth.toml",

@@ -1,4 +1,5 @@
-//! CLIENT: SETNAME, GETNAME, ID, INFO, LIST, KILL, SETINFO, NO-EVICT, NO-TOUCH, HELP.
+//! CLIENT: SETNAME, GETNAME, ID, INFO, LIST, KILL, PAUSE, UNPAUSE, SETINFO, NO-EVICT, NO-TOUCH,
+//! HELP.
 
 use super::{flags::*, is, server, Call, CommandSpec};
 use crate::core::{Client, ConnId, Server};
@@ -22,7 +23,8 @@ fn client(s: &mut Server, call: &Call) {
     let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
     let arity_ok = match sub.as_str() {
         "setname" => args.len() == 3,
-        "getname" | "id" | "info" => args.len() == 2,
+        "getname" | "id" | "info" | "unpause" => args.len() == 2,
+        "pause" => args.len() == 3 || args.len() == 4,
         "setinfo" => args.len() == 4,
         "no-evict" | "no-touch" => args.len() == 3,
         "list" | "kill" | "help" => true,
@@ -59,6 +61,11 @@ fn client(s: &mut Server, call: &Call) {
         }
         "list" => list(s, call),
         "kill" => kill(s, call),
+        "pause" => pause(s, call),
+        "unpause" => {
+            s.unpause_actions(crate::core::pause::Purpose::ClientCommand, call.now);
+            s.reply(call.id).ok();
+        }
         _ => help(s, call.id),
     }
 }
@@ -264,6 +271,40 @@ fn kill(s: &mut Server, call: &Call) {
     }
 }
 
+/// CLIENT PAUSE timeout [WRITE|ALL]: the timeout in milliseconds, from now.
+fn pause(s: &mut Server, call: &Call) {
+    let all = match call.args.get(3) {
+        None => true,
+        Some(m) if is(m, "all") => true,
+        Some(m) if is(m, "write") => false,
+        Some(_) => {
+            return s
+                .reply(call.id)
+                .error("ERR CLIENT PAUSE mode must be WRITE or ALL")
+        }
+    };
+    let Some(timeout) = crate::resp::parse_i64(&call.args[2]) else {
+        return s
+            .reply(call.id)
+            .error("ERR timeout is not an integer or out of range");
+    };
+    if timeout < 0 {
+        return s.reply(call.id).error("ERR timeout is negative");
+    }
+    // Redis adds the timeout to the wall clock and refuses what would overflow.
+    if timeout > i64::MAX - call.now.unix_ms as i64 {
+        return s.reply(call.id).error("ERR timeout is out of range");
+    }
+    // A timeout of 0 is a pause already over.
+    let end_ms = if timeout == 0 {
+        0
+    } else {
+        call.now.mono_ms + timeout as u64
+    };
+    s.pause_clients(end_ms, all, call.now);
+    s.reply(call.id).ok();
+}
+
 fn help(s: &mut Server, id: ConnId) {
     let lines = [
         "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -279,6 +320,10 @@ fn help(s: &mut Server, id: ConnId) {
         "    Kill connections. Options are: ID, TYPE, ADDR, LADDR, SKIPME, MAXAGE, USER.",
         "LIST [TYPE (NORMAL|MASTER|REPLICA|PUBSUB)] [ID <id> [...]]",
         "    Return information about client connections.",
+        "UNPAUSE",
+        "    Stop the current client pause, resuming traffic.",
+        "PAUSE <timeout> [WRITE|ALL]",
+        "    Suspend all, or just write, clients for <timeout> milliseconds.",
         "SETINFO <option> <value>",
         "    Set client meta attributes: LIB-NAME, LIB-VER.",
         "SETNAME <name>",

@@ -137,11 +137,11 @@ fn clients(s: &Server, _: Now, out: &mut String) {
         "maxclients" => s.config.maxclients,
         "client_recent_max_input_buffer" => max_in,
         "client_recent_max_output_buffer" => max_out,
+        "blocked_clients" => s.blocked_clients(),
     );
     zeros(
         out,
         &[
-            "blocked_clients",
             "tracking_clients",
             "clients_in_timeout_table",
             "total_blocking_keys",
@@ -395,7 +395,7 @@ fn replication(s: &Server, now: Now, out: &mut String) {
                 "master_link_status" => if up { "up" } else { "down" },
                 "master_last_io_seconds_ago" => if l.conn.is_some() && l.link.last_io_ms() > 0 { io_ago(l.link.last_io_ms()) } else { -1 },
                 "master_sync_in_progress" => u8::from(l.link.state() == crate::repl::ReplState::Transfer),
-                "slave_read_repl_offset" => r.offset,
+                "slave_read_repl_offset" => r.offset + s.clients.get(&crate::core::replication::MASTER_CLIENT_ID).map_or(0, |c| c.qbuf.len() as i64),
                 "slave_repl_offset" => r.offset,
             );
             if let Some(p) = l.link.transfer_progress() {
@@ -436,7 +436,7 @@ fn replication(s: &Server, now: Now, out: &mut String) {
     }
     let backlog = r.backlog.as_ref();
     fields!(out,
-        "master_failover_state" => "no-failover",
+        "master_failover_state" => s.failover.state.name(),
         "master_replid" => r.ids.replid,
         "master_replid2" => r.ids.replid2,
         "master_repl_offset" => r.offset,

@@ -50,6 +50,8 @@ pub mod flags {
     pub const STALE: u32 = 1 << 8;
     pub const LOADING: u32 = 1 << 9;
     pub const NOSCRIPT: u32 = 1 << 10;
+    /// Not a write, but may add to the replication stream (PUBLISH): paused like a write.
+    pub const MAY_REPLICATE: u32 = 1 << 11;
 }
 
 /// What a data command gets: the keyspace, the client's selected db, the time, its reply buffer,

@@ -38,7 +38,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     server(
         "publish",
         3,
-        PUBSUB | LOADING | STALE | FAST,
+        PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE,
         (0, 0, 0),
         publish,
     ),

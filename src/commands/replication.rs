@@ -1,10 +1,10 @@
-//! Replication commands: REPLICAOF/SLAVEOF, SYNC, PSYNC, REPLCONF, ROLE, WAIT. The work is in
-//! `core::replication` (master side) and `core::replica_side`.
+//! Replication commands: REPLICAOF/SLAVEOF, SYNC, PSYNC, REPLCONF, ROLE, WAIT, FAILOVER. The work
+//! is in `core::replication` (master side), `core::replica_side` and `core::failover`.
 
 use super::{flags::*, is, server, Call, CommandSpec};
 use crate::config::LogLevel;
 use crate::core::Server;
-use crate::repl::SyncRequest;
+use crate::repl::{FailoverState, SyncRequest};
 
 pub const COMMANDS: &[CommandSpec] = &[
     server(
@@ -32,6 +32,13 @@ pub const COMMANDS: &[CommandSpec] = &[
         role,
     ),
     server("wait", 3, NOSCRIPT, (0, 0, 0), wait),
+    server(
+        "failover",
+        -1,
+        ADMIN | NOSCRIPT | STALE,
+        (0, 0, 0),
+        failover,
+    ),
 ];
 
 fn replicaof(s: &mut Server, call: &Call) {
@@ -41,9 +48,16 @@ fn replicaof(s: &mut Server, call: &Call) {
         .get(&call.id)
         .map(|c| c.info_line(call.now.mono_ms))
         .unwrap_or_default();
+    if s.failover.state != FailoverState::None {
+        return s
+            .reply(call.id)
+            .error("ERR REPLICAOF not allowed while failing over.");
+    }
     if is(host, "no") && is(port, "one") {
         if s.is_replica() {
-            s.become_master(&who);
+            s.become_master();
+            let line = format!("MASTER MODE enabled (user request from '{who}')");
+            s.log(LogLevel::Notice, line);
         }
         return s.reply(call.id).ok();
     }
@@ -69,11 +83,23 @@ fn replicaof(s: &mut Server, call: &Call) {
     s.reply(call.id).ok();
 }
 
+fn failover(s: &mut Server, call: &Call) {
+    s.failover_command(call.id, &call.args[1..], call.now);
+}
+
 fn sync(s: &mut Server, call: &Call) {
     s.replica_sync(call.id, SyncRequest::Sync, call.now);
 }
 
 fn psync(s: &mut Server, call: &Call) {
+    if s.repl.replicas.contains_key(&call.id) {
+        return;
+    }
+    if call.args.len() > 3 && is(&call.args[3], "failover") {
+        if let Some(e) = s.psync_failover_request(call.id, &call.args[1]) {
+            return s.reply(call.id).error(&e);
+        }
+    }
     let req = SyncRequest::Psync {
         replid: &call.args[1],
         offset: &call.args[2],

@@ -100,6 +100,9 @@ impl Server {
             self.reply(id).error(&msg);
             return;
         }
+        if self.pause_holds(id, spec) {
+            return self.hold(id, args);
+        }
         if in_multi && !RUN_AT_ONCE_IN_MULTI.contains(&spec.name) {
             let c = self.clients.get_mut(&id).expect("caller exists");
             c.multi.as_mut().expect("in multi").queued.push(args);

@@ -22,8 +22,10 @@
 pub mod aof;
 mod client;
 mod dispatch;
+mod failover;
 #[cfg(test)]
 mod fuzz_tests;
+pub mod pause;
 pub mod persist;
 mod propagate;
 mod replica_side;
@@ -183,6 +185,10 @@ pub struct Server {
     /// The append-only file, when `appendonly yes`.
     pub aof: Option<aof::Aof>,
     pub repl: replication::Replication,
+    /// Paused actions (CLIENT PAUSE, FAILOVER) and the clients they hold.
+    pub pause: pause::Pause,
+    /// A coordinated FAILOVER in progress, if any.
+    pub failover: crate::repl::Failover,
     /// Replaying commands (AOF loading): no propagation.
     pub(crate) replaying: bool,
     /// EXEC in progress: effects collected to be wrapped in MULTI/EXEC.
@@ -244,6 +250,8 @@ impl Server {
             persist: persist::Persistence::new(now),
             aof: None,
             repl,
+            pause: pause::Pause::default(),
+            failover: crate::repl::Failover::default(),
             replaying: false,
             exec_effects: None,
             gated: Vec::new(),
@@ -368,11 +376,12 @@ impl Server {
             return None;
         }
         // A background save runs slice after slice, leaving room for clients in between.
-        Some(if self.bgsave_busy() {
+        let next = if self.bgsave_busy() {
             self.next_cron_ms.min(self.last_now.mono_ms + 1)
         } else {
             self.next_cron_ms
-        })
+        };
+        Some(self.pause.next_end_ms().map_or(next, |end| next.min(end)))
     }
 
     /// Redis' `serverCron`: runs `hz` times a second.
@@ -381,6 +390,7 @@ impl Server {
         if self.bgsave_busy() {
             self.bgsave_slice();
         }
+        self.pause_update(now);
         if now.mono_ms >= self.next_cron_ms {
             let period_ms = 1000 / self.cron_hz().clamp(1, 500);
             self.next_cron_ms = now.mono_ms + period_ms;
@@ -493,6 +503,7 @@ impl Server {
 
     pub(crate) fn free_client(&mut self, id: ConnId) {
         self.replica_gone(id);
+        self.forget_held(id);
         let Some(c) = self.clients.remove(&id) else {
             return;
         };

@@ -6,7 +6,6 @@
 use super::replication::{random_id, MASTER_CLIENT_ID};
 use super::{ConnId, Now, Server};
 use crate::config::LogLevel;
-use crate::db::ExpiryMode;
 use crate::repl::{replconf_ack, Backlog, LinkConfig, LinkEvent, MasterLink, ReplState};
 use crate::resp::{parse_request, Limits, Parsed};
 use bytes::Bytes;
@@ -61,7 +60,7 @@ impl Server {
             self.actions.push_back(super::Action::Close { conn });
         }
         self.config.replicaof = Some((host.to_string(), port));
-        self.ks.mode = ExpiryMode::Hide;
+        self.unblock_waiters_on_demotion();
         self.log(LogLevel::Notice, "Before turning into a replica, using my own master parameters to synthesize a cached master: I may be able to synchronize with the new master with just a partial transfer.".into());
         let cached = Some((self.repl.ids.replid.clone(), self.repl.offset));
         let link = MasterLink::new(self.link_config(host, port), cached);
@@ -75,11 +74,13 @@ impl Server {
             stream_db: 0,
         });
         self.add_internal_client(MASTER_CLIENT_ID, now);
+        self.set_expiry_mode();
         self.trace(format!("replicaof {host}:{port}"));
     }
 
-    /// REPLICAOF NO ONE: stop following; new replication id, old one kept as replid2.
-    pub fn become_master(&mut self, who: &str) {
+    /// REPLICAOF NO ONE (and a failover): stop following; new replication id, old one kept as
+    /// replid2. The caller logs why.
+    pub fn become_master(&mut self) {
         let Some(link) = self.repl.link.take() else {
             return;
         };
@@ -87,7 +88,7 @@ impl Server {
             self.actions.push_back(super::Action::Close { conn });
         }
         self.config.replicaof = None;
-        self.ks.mode = ExpiryMode::Delete;
+        self.set_expiry_mode();
         let line = self
             .repl
             .ids
@@ -102,10 +103,6 @@ impl Server {
         self.disconnect_replicas();
         self.free_client(MASTER_CLIENT_ID);
         self.repl.feed.forget_db();
-        self.log(
-            LogLevel::Notice,
-            format!("MASTER MODE enabled (user request from '{who}')"),
-        );
         self.trace("role master".into());
     }
 
@@ -251,6 +248,7 @@ impl Server {
                     if let Some(l) = self.repl.link.as_mut() {
                         l.pending_full = Some((replid, offset));
                     }
+                    self.failover_psync_accepted(now);
                 }
                 LinkEvent::RdbPayload { rdb, ack_now } => {
                     self.load_master_snapshot(now, &rdb, ack_now)
@@ -270,6 +268,10 @@ impl Server {
                     // Resynchronization." line.
                     self.trace("sync partial".into());
                     self.mark_synced();
+                    self.failover_psync_accepted(now);
+                }
+                LinkEvent::FailoverRejected => {
+                    self.abort_failover("Failover target rejected psync request", now)
                 }
                 LinkEvent::Stream(data) => self.apply_master_stream(now, &data),
                 LinkEvent::Failed(reason) => {
@@ -342,8 +344,9 @@ impl Server {
     }
 
     /// Executes the master's stream, then hands exactly the bytes applied to our backlog and
-    /// sub-replicas. GETACK is answered with the offset before it, as Redis does.
-    fn apply_master_stream(&mut self, now: Now, data: &[u8]) {
+    /// sub-replicas. GETACK is answered with the offset before it, as Redis does. While a pause
+    /// holds the master's next command, the bytes wait in the master client's query buffer.
+    pub(crate) fn apply_master_stream(&mut self, now: Now, data: &[u8]) {
         if !self.clients.contains_key(&MASTER_CLIENT_ID) {
             let db = self.repl.link.as_ref().map_or(0, |l| l.stream_db);
             self.add_internal_client(MASTER_CLIENT_ID, now);
@@ -355,6 +358,9 @@ impl Server {
             return;
         };
         c.qbuf.extend_from_slice(data);
+        if self.master_stream_held() {
+            return;
+        }
         let limits = Limits {
             proto_max_bulk_len: i64::MAX,
             authenticated: true,
@@ -374,6 +380,16 @@ impl Server {
                     return self.link_events(now, vec![LinkEvent::Failed(msg)]);
                 }
             };
+            let held = self
+                .command(args.first().map_or(&b""[..], |a| a))
+                .is_some_and(|spec| self.pause_holds(MASTER_CLIENT_ID, spec));
+            if held {
+                return self.hold_master_stream();
+            }
+            let c = self
+                .clients
+                .get_mut(&MASTER_CLIENT_ID)
+                .expect("master client");
             let raw = c.qbuf.split_to(n).freeze();
             let getack = args.len() >= 2
                 && args[0].eq_ignore_ascii_case(b"replconf")

@@ -164,6 +164,11 @@ impl Server {
         if self.repl.replicas.contains_key(&id) {
             return;
         }
+        if self.failover.state != crate::repl::FailoverState::None {
+            return self
+                .reply(id)
+                .error("NOMASTERLINK Can't SYNC while failing over");
+        }
         let peer = self
             .clients
             .get(&id)
@@ -353,8 +358,26 @@ impl Server {
         }
     }
 
+    /// A master turning into a replica fails its WAITs and closes those clients, as Redis'
+    /// `disconnectAllBlockedClients` (clients held by a pause keep waiting).
+    pub(crate) fn unblock_waiters_on_demotion(&mut self) {
+        for w in std::mem::take(&mut self.repl.waiters) {
+            if let Some(c) = self.clients.get_mut(&w.conn) {
+                c.blocked_on = None;
+            }
+            self.reply(w.conn).error(
+                "UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)",
+            );
+            self.close_after_reply(w.conn);
+        }
+    }
+
     /// Before the driver sleeps: ask replicas for acknowledgements when a WAIT is pending.
     pub(crate) fn send_getack_if_needed(&mut self) {
+        // Paused replication traffic: the GETACK goes out after the pause.
+        if self.pause.paused(super::pause::action::REPLICA) {
+            return;
+        }
         if std::mem::take(&mut self.repl.getack_pending) && !self.repl.replicas.is_empty() {
             let cmd = [
                 Bytes::from_static(b"REPLCONF"),
@@ -374,8 +397,13 @@ impl Server {
     /// replicationCron, master half: PING replicas every repl-ping-replica-period, drop replicas
     /// silent for longer than repl-timeout, expire WAITs.
     pub(crate) fn repl_master_cron(&mut self, now: Now) {
+        self.failover_cron(now);
         let period_ms = self.config.repl_ping_replica_period_s * 1000;
+        // A failover with a timeout keeps the offset still for its replica to catch up.
+        let failover_pause =
+            self.failover.end_ms.is_some() && self.pause.paused(super::pause::action::REPLICA);
         if !self.is_replica()
+            && !failover_pause
             && !self.repl.replicas.is_empty()
             && now.mono_ms.saturating_sub(self.repl.last_ping_mono_ms) >= period_ms
         {

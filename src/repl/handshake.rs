@@ -106,7 +106,11 @@ impl MasterLink {
                 ("?".to_string(), "-1".to_string())
             }
         };
-        ev.push(send(&["PSYNC", &replid, &offset]));
+        if self.failover {
+            ev.push(send(&["PSYNC", &replid, &offset, "FAILOVER"]));
+        } else {
+            ev.push(send(&["PSYNC", &replid, &offset]));
+        }
         self.state = ReplState::ReceivePsyncReply;
     }
 
@@ -139,6 +143,10 @@ impl MasterLink {
         if line.starts_with(b"-NOMASTERLINK") || line.starts_with(b"-LOADING") {
             let msg =
                 format!("Master is currently unable to PSYNC but should be in the future: {reply}");
+            if self.failover {
+                ev.push(log(Notice, msg));
+                return self.failover_rejected(now_ms, ev);
+            }
             return self.fail(now_ms, ev, Notice, msg);
         }
         ev.push(if line.starts_with(b"-ERR") {
@@ -152,6 +160,9 @@ impl MasterLink {
                 format!("Unexpected reply to PSYNC from master: {reply}"),
             )
         });
+        if self.failover {
+            return self.failover_rejected(now_ms, ev);
+        }
         ev.push(log(Notice, "Retrying with SYNC...".to_string()));
         ev.push(LinkEvent::Send(Bytes::from_static(b"SYNC\r\n")));
         self.begin_transfer();

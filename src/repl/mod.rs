@@ -11,6 +11,7 @@
 //! - [`replica`]: the replica's side of the link to its master as a state machine
 //!   ([`MasterLink`], states named after Redis' `REPL_STATE_*`): handshake, PSYNC, RDB transfer
 //!   (received by the private `transfer` module), then the raw replication stream.
+//! - [`failover`]: the coordinated FAILOVER command's checks and waiting ([`Failover`]).
 //! - [`replicas`]: the master's view of its replicas ([`ReplicaInfo`]): REPLCONF handling, the
 //!   INFO `slave<N>:` lines, good-replica counting (min-replicas-*) and WAIT acknowledgements.
 //!
@@ -18,12 +19,14 @@
 //! writes it with `crate::log::format_line`.
 
 pub mod backlog;
+pub mod failover;
 pub mod psync;
 pub mod replica;
 pub mod replicas;
 mod transfer;
 
 pub use backlog::Backlog;
+pub use failover::{parse_failover, Candidate, Decision, Failover, FailoverRequest, FailoverState};
 pub use psync::{
     decide_sync, fullresync_reply, new_replid, PsyncDecision, ReplIds, SyncContext, SyncRequest,
 };

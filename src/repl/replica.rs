@@ -20,7 +20,9 @@
 //! pass` (with masterauth), REPLCONF listening-port, REPLCONF ip-address (with an announced IP),
 //! REPLCONF capa eof capa psync2, whose replies are read one line at a time; then PSYNC
 //! (`<cached replid> <cached offset + 1>`, or `? -1`), and `SYNC` if PSYNC is refused with an
-//! error. Lines are at most 255 bytes like Redis' 256-byte buffer; the snapshot is at most
+//! error. During a coordinated failover (`set_failover`) the PSYNC carries `FAILOVER` and a
+//! refusal is `FailoverRejected` instead of the SYNC fallback. Lines are at most 255 bytes like
+//! Redis' 256-byte buffer; the snapshot is at most
 //! `max_rdb_bytes`; anything unexpected fails the link, nothing panics. The reply handling of
 //! the handshake lives in the child file `handshake.rs`.
 //!
@@ -124,6 +126,9 @@ pub enum LinkEvent {
     },
     /// Replication stream bytes.
     Stream(Bytes),
+    /// A failover's `PSYNC ... FAILOVER` was refused (already logged): the link is back in
+    /// `Connect`; the core aborts the failover.
+    FailoverRejected,
     /// The link failed and is back in `Connect`: close the socket, retry later. Already logged.
     Failed(String),
 }
@@ -157,6 +162,8 @@ pub struct MasterLink {
     transfer: Option<RdbReceiver>,
     last_io_ms: u64,
     down_since_ms: Option<u64>,
+    /// The next PSYNC asks the master (our failover target) to take over: `PSYNC ... FAILOVER`.
+    failover: bool,
 }
 
 impl MasterLink {
@@ -171,11 +178,17 @@ impl MasterLink {
             transfer: None,
             last_io_ms: 0,
             down_since_ms: None,
+            failover: false,
         }
     }
 
     pub fn config(&self) -> &LinkConfig {
         &self.cfg
+    }
+
+    /// Makes the PSYNCs that follow carry (or no longer carry) the FAILOVER option.
+    pub fn set_failover(&mut self, failover: bool) {
+        self.failover = failover;
     }
 
     /// Replaces the cached master used by the next PSYNC.
@@ -368,6 +381,12 @@ impl MasterLink {
     pub(super) fn begin_transfer(&mut self) {
         self.transfer = Some(RdbReceiver::new(self.cfg.max_rdb_bytes));
         self.state = ReplState::Transfer;
+    }
+
+    /// The failover target refused our PSYNC: no SYNC fallback, the core aborts.
+    pub(super) fn failover_rejected(&mut self, now_ms: u64, ev: &mut Vec<LinkEvent>) {
+        ev.push(LinkEvent::FailoverRejected);
+        self.go_down(now_ms);
     }
 
     pub(super) fn go_up(&mut self) {
