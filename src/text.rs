@@ -288,6 +288,9 @@ pub fn parse_f64(s: &[u8]) -> Option<f64> {
 /// Formats a double as Redis 7.2 replies it: shortest round-trip digits, `inf`/`-inf`, and
 /// exponent notation outside the range `%.17g` would print in fixed form.
 pub fn fmt_double(d: f64) -> String {
+    if d.is_nan() {
+        return "nan".into();
+    }
     if d.is_infinite() {
         return if d > 0.0 { "inf".into() } else { "-inf".into() };
     }

@@ -47,7 +47,7 @@ fn client(s: &mut Server, call: &Call) {
         "id" => s.reply(call.id).int(call.id as i64),
         "info" => {
             let line = s.clients[&call.id].info_line(call.now.mono_ms) + "\n";
-            s.reply(call.id).bulk(line.as_bytes());
+            s.reply(call.id).verbatim(line.as_bytes());
         }
         "setinfo" => setinfo(s, call),
         "no-evict" | "no-touch" => {
@@ -159,7 +159,7 @@ fn list(s: &mut Server, call: &Call) {
         text.push_str(&c.info_line(call.now.mono_ms));
         text.push('\n');
     }
-    s.reply(call.id).bulk(text.as_bytes());
+    s.reply(call.id).verbatim(text.as_bytes());
 }
 
 /// Filters of the new CLIENT KILL form.

@@ -114,7 +114,7 @@ fn get(s: &mut Server, call: &Call) {
     }
     let values: Vec<String> = found.iter().map(|(_, d)| d.get(&s.config)).collect();
     let mut out = s.reply(call.id);
-    out.array(found.len() * 2);
+    out.map(found.len());
     for ((name, _), value) in found.iter().zip(&values) {
         out.bulk(name.as_bytes());
         out.bulk(value.as_bytes());
@@ -220,7 +220,7 @@ pub(crate) fn rewritten(
     result: Result<(), String>,
 ) {
     let mut reply = bytes::BytesMut::new();
-    let mut out = crate::resp::Out { buf: &mut reply };
+    let mut out = crate::resp::Out::new(&mut reply);
     match result {
         Ok(()) => {
             out.ok();

@@ -17,6 +17,8 @@ pub mod multi;
 pub mod persistence;
 pub mod pubsub;
 pub mod replication;
+#[cfg(test)]
+mod resp3_tests;
 pub mod sentinel;
 pub mod sentinel_admin;
 pub mod server;

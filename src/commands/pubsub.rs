@@ -76,7 +76,7 @@ fn sets(
 fn confirm(s: &mut Server, id: ConnId, verb: &[u8], name: Option<&[u8]>) {
     let count = s.clients[&id].subscriptions() as i64;
     let mut out = s.reply(id);
-    out.array(3);
+    out.push(3);
     out.bulk(verb);
     out.bulk_opt(name);
     out.int(count);
@@ -162,7 +162,7 @@ pub fn publish_message(s: &mut Server, channel: &Bytes, message: &[u8]) -> i64 {
         .unwrap_or_default();
     for id in direct {
         let mut out = s.reply(id);
-        out.array(3);
+        out.push(3);
         out.bulk(b"message");
         out.bulk(channel);
         out.bulk(message);
@@ -176,7 +176,7 @@ pub fn publish_message(s: &mut Server, channel: &Bytes, message: &[u8]) -> i64 {
         .collect();
     for (pattern, id) in matching {
         let mut out = s.reply(id);
-        out.array(4);
+        out.push(4);
         out.bulk(b"pmessage");
         out.bulk(&pattern);
         out.bulk(channel);

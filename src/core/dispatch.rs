@@ -198,7 +198,7 @@ impl Server {
                     now,
                     ks: &mut self.ks,
                     db_index,
-                    out: Out { buf: &mut c.out },
+                    out: Out::with_resp(&mut c.out, c.resp),
                     rng: &mut self.rng,
                     dirty: 0,
                     propagate: Default::default(),

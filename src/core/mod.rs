@@ -407,7 +407,7 @@ impl Server {
     pub fn reply(&mut self, id: ConnId) -> crate::resp::Out<'_> {
         self.pending.insert(id);
         let c = self.clients.get_mut(&id).expect("reply to a live client");
-        crate::resp::Out { buf: &mut c.out }
+        crate::resp::Out::with_resp(&mut c.out, c.resp)
     }
 
     pub fn log(&mut self, level: LogLevel, msg: String) {
