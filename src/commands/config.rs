@@ -178,7 +178,13 @@ fn failed(name: &str, why: &str) -> String {
 
 /// May this client change protected directives (dir, dbfilename)?
 fn protected_allowed(s: &Server, id: ConnId) -> bool {
-    match s.config.enable_protected_configs {
+    allowed(s, id, s.config.enable_protected_configs)
+}
+
+/// May this client use a feature guarded by `allow` (`enable-protected-configs`,
+/// `enable-debug-command`)? `local` means from a loopback address.
+pub(super) fn allowed(s: &Server, id: ConnId, allow: Allow) -> bool {
+    match allow {
         Allow::Yes => true,
         Allow::No => false,
         Allow::Local => s

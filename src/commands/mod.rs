@@ -9,6 +9,7 @@
 pub mod client;
 pub mod config;
 pub mod connection;
+pub mod debug;
 pub mod hashes;
 pub mod introspection;
 pub mod keys;
@@ -194,6 +195,7 @@ pub fn all() -> impl Iterator<Item = &'static CommandSpec> {
         introspection::COMMANDS,
         client::COMMANDS,
         config::COMMANDS,
+        debug::COMMANDS,
     ]
     .into_iter()
     .flatten()

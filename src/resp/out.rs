@@ -114,6 +114,20 @@ impl Out<'_> {
             self.bulk(text.as_bytes());
         }
     }
+    /// An integer of any size given as its digits: RESP3's big number `(`, RESP2's bulk string.
+    pub fn big_number(&mut self, digits: &str) {
+        if self.is_resp3() {
+            self.line(b'(', digits.as_bytes());
+        } else {
+            self.bulk(digits.as_bytes());
+        }
+    }
+    /// RESP3 only: `pairs` key/value pairs of out-of-band information about the reply that
+    /// follows them. RESP2 has no such thing: callers leave attributes out there.
+    pub fn attribute(&mut self, pairs: usize) {
+        debug_assert!(self.is_resp3(), "attributes exist only in RESP3");
+        self.line(b'|', itoa(pairs as i64).as_bytes());
+    }
     /// Plain text meant for humans (INFO, CLIENT LIST): RESP3's verbatim string `=` with the
     /// `txt` format, RESP2's bulk string.
     pub fn verbatim(&mut self, text: &[u8]) {
@@ -203,9 +217,16 @@ mod tests {
             o.push(2);
             o.null();
             o.null_array();
+            o.big_number("12345678901234567890");
         });
-        assert_eq!(r2, "*2\r\n$1\r\nk\r\n*1\r\n:1\r\n*2\r\n$-1\r\n*-1\r\n");
-        assert_eq!(r3, "%1\r\n$1\r\nk\r\n~1\r\n#t\r\n>2\r\n_\r\n_\r\n");
+        assert_eq!(
+            r2,
+            "*2\r\n$1\r\nk\r\n*1\r\n:1\r\n*2\r\n$-1\r\n*-1\r\n$20\r\n12345678901234567890\r\n"
+        );
+        assert_eq!(
+            r3,
+            "%1\r\n$1\r\nk\r\n~1\r\n#t\r\n>2\r\n_\r\n_\r\n(12345678901234567890\r\n"
+        );
         assert_eq!(both(|o| o.boolean(false)).1, "#f\r\n");
     }
 
