@@ -1,4 +1,4 @@
-//! CLIENT: SETNAME, GETNAME, ID, INFO, LIST, KILL, SETINFO, NO-EVICT, NO-TOUCH, HELP.
+//! CLIENT: SETNAME, GETNAME, ID, INFO, LIST, KILL, SETINFO, REPLY, NO-EVICT, NO-TOUCH, HELP.
 
 use super::{flags::*, is, server, Call, CommandSpec};
 use crate::core::{Client, ConnId, Server};
@@ -24,7 +24,7 @@ fn client(s: &mut Server, call: &Call) {
         "setname" => args.len() == 3,
         "getname" | "id" | "info" => args.len() == 2,
         "setinfo" => args.len() == 4,
-        "no-evict" | "no-touch" => args.len() == 3,
+        "no-evict" | "no-touch" | "reply" => args.len() == 3,
         "list" | "kill" | "help" => true,
         _ => {
             let msg = format!(
@@ -50,6 +50,7 @@ fn client(s: &mut Server, call: &Call) {
             s.reply(call.id).verbatim(line.as_bytes());
         }
         "setinfo" => setinfo(s, call),
+        "reply" => reply(s, call),
         "no-evict" | "no-touch" => {
             if is(&args[2], "on") || is(&args[2], "off") {
                 s.reply(call.id).ok();
@@ -72,6 +73,22 @@ fn setname(s: &mut Server, call: &Call) {
     }
     s.clients.get_mut(&call.id).expect("caller").name = (!name.is_empty()).then(|| name.clone());
     s.reply(call.id).ok();
+}
+
+/// CLIENT REPLY ON|OFF|SKIP: only ON replies; SKIP drops the next command's reply.
+fn reply(s: &mut Server, call: &Call) {
+    let mode = &call.args[2];
+    let c = s.clients.get_mut(&call.id).expect("caller");
+    if is(mode, "on") {
+        (c.reply_off, c.skip_next, c.skipping) = (false, false, false);
+        s.reply(call.id).ok();
+    } else if is(mode, "off") {
+        c.reply_off = true;
+    } else if is(mode, "skip") {
+        c.skip_next = !c.reply_off;
+    } else {
+        s.reply(call.id).syntax();
+    }
 }
 
 fn setinfo(s: &mut Server, call: &Call) {
@@ -279,6 +296,8 @@ fn help(s: &mut Server, id: ConnId) {
         "    Kill connections. Options are: ID, TYPE, ADDR, LADDR, SKIPME, MAXAGE, USER.",
         "LIST [TYPE (NORMAL|MASTER|REPLICA|PUBSUB)] [ID <id> [...]]",
         "    Return information about client connections.",
+        "REPLY (ON|OFF|SKIP)",
+        "    Control the replies sent to the current connection.",
         "SETINFO <option> <value>",
         "    Set client meta attributes: LIB-NAME, LIB-VER.",
         "SETNAME <name>",

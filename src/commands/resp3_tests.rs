@@ -257,3 +257,51 @@ fn sentinel_replies_maps_and_a_plain_info_in_resp3() {
         "_\r\n"
     );
 }
+
+#[test]
+fn messages_published_to_oneself_follow_the_reply() {
+    let mut t = resp3();
+    t.cmd_text(1, &["subscribe", "foo"]);
+    assert_eq!(
+        t.cmd_text(1, &["publish", "foo", "bar"]),
+        ":1\r\n>3\r\n$7\r\nmessage\r\n$3\r\nfoo\r\n$3\r\nbar\r\n"
+    );
+    t.cmd_text(1, &["multi"]);
+    t.cmd_text(1, &["publish", "foo", "a"]);
+    t.cmd_text(1, &["ping", "x"]);
+    assert_eq!(
+        t.cmd_text(1, &["exec"]),
+        "*2\r\n:1\r\n$1\r\nx\r\n>3\r\n$7\r\nmessage\r\n$3\r\nfoo\r\n$1\r\na\r\n"
+    );
+}
+
+#[test]
+fn client_reply_off_drops_replies_but_not_push_messages() {
+    let mut t = resp3();
+    assert_eq!(t.cmd_text(1, &["client", "reply", "off"]), "");
+    assert_eq!(t.cmd_text(1, &["set", "k", "v"]), "");
+    assert_eq!(t.cmd_text(1, &["nosuchcommand"]), "");
+    assert_eq!(
+        t.cmd_text(1, &["subscribe", "ch"]),
+        ">3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n"
+    );
+    t.cmd_text(2, &["publish", "ch", "hi"]);
+    assert_eq!(
+        t.take_output(1),
+        b">3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$2\r\nhi\r\n"
+    );
+    assert_eq!(t.cmd_text(1, &["client", "reply", "on"]), "+OK\r\n");
+    assert_eq!(t.cmd_text(1, &["get", "k"]), "$1\r\nv\r\n");
+}
+
+#[test]
+fn client_reply_skip_drops_only_the_next_reply() {
+    let mut t = resp3();
+    assert_eq!(t.cmd_text(1, &["client", "reply", "skip"]), "");
+    assert_eq!(t.cmd_text(1, &["ping"]), "");
+    assert_eq!(t.cmd_text(1, &["ping"]), "+PONG\r\n");
+    assert_eq!(
+        t.cmd_text(1, &["client", "reply", "maybe"]),
+        "-ERR syntax error\r\n"
+    );
+}
