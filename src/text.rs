@@ -285,33 +285,54 @@ pub fn parse_f64(s: &[u8]) -> Option<f64> {
     (!v.is_nan()).then_some(v)
 }
 
-/// Formats a double as Redis 7.2 replies it: shortest round-trip digits, `inf`/`-inf`, and
-/// exponent notation outside the range `%.17g` would print in fixed form.
+/// Formats a double as Redis 7.2 replies it (`d2string`): `nan`, `inf`/`-inf`, `0`/`-0`, integers
+/// up to 2^62 as integers, otherwise the shortest round-trip digits laid out like its
+/// `fpconv_dtoa` (Redis' grisu2 is not always shortest: 1e23 prints as 9999999999999999e7 there).
 pub fn fmt_double(d: f64) -> String {
+    if d.is_nan() {
+        return "nan".into();
+    }
     if d.is_infinite() {
         return if d > 0.0 { "inf".into() } else { "-inf".into() };
     }
-    if d == d.trunc() && d.abs() < 1e17 {
-        return format!("{}", d as i64);
+    if d == 0.0 {
+        return if d.is_sign_negative() { "-0" } else { "0" }.into();
     }
-    let exp = if d == 0.0 {
-        0
-    } else {
-        d.abs().log10().floor() as i32
-    };
-    if !(-5..17).contains(&exp) {
-        let s = format!("{d:e}");
-        // Rust prints `1.5e-7`; C prints `1.5e-07`.
-        if let Some((m, e)) = s.split_once('e') {
-            let (sign, digits) = match e.strip_prefix('-') {
-                Some(rest) => ('-', rest),
-                None => ('+', e),
-            };
-            return format!("{m}e{sign}{digits:0>2}");
-        }
-        return s;
+    let limit = (i64::MAX / 2) as f64;
+    if (-limit..=limit).contains(&d) && d == d.trunc() {
+        return (d as i64).to_string();
     }
-    format!("{d}")
+    let sci = format!("{:e}", d.abs());
+    let (mantissa, exp) = sci.split_once('e').expect("{:e} has an exponent");
+    let digits = mantissa.replace('.', "");
+    let exp10: i32 = exp.parse().expect("{:e} exponent");
+    let sign = if d < 0.0 { "-" } else { "" };
+    format!("{sign}{}", lay_out_digits(&digits, exp10))
+}
+
+/// `digits` (no dot) times 10^`exp10` (the first digit's power) as fpconv writes it: plain
+/// integers and decimals while short, else `d.ddde±x`.
+fn lay_out_digits(digits: &str, exp10: i32) -> String {
+    let n = digits.len() as i32;
+    // The power of ten of the last digit.
+    let k = exp10 - (n - 1);
+    let exp = exp10.abs();
+    if k >= 0 && exp < n + 7 {
+        return format!("{digits}{}", "0".repeat(k as usize));
+    }
+    if k < 0 && (k > -7 || exp < 4) {
+        let int_len = n + k;
+        return if int_len <= 0 {
+            format!("0.{}{digits}", "0".repeat(-int_len as usize))
+        } else {
+            let (int, frac) = digits.split_at(int_len as usize);
+            format!("{int}.{frac}")
+        };
+    }
+    let (first, rest) = digits.split_at(1);
+    let dot = if rest.is_empty() { "" } else { "." };
+    let sign = if exp10 < 0 { '-' } else { '+' };
+    format!("{first}{dot}{rest}e{sign}{exp}")
 }
 
 /// Parses a memory size as redis.conf does: `1gb`, `512mb`, `100k` (1000), `100kb` (1024), plain bytes.
@@ -408,7 +429,25 @@ mod tests {
         assert_eq!(fmt_double(1.5), "1.5");
         assert_eq!(fmt_double(0.1 + 0.2), "0.30000000000000004");
         assert_eq!(fmt_double(f64::NEG_INFINITY), "-inf");
-        assert_eq!(fmt_double(1.5e-7), "1.5e-07");
+        for (d, text) in [
+            (1.5e-7, "1.5e-7"),
+            (-1.5e-7, "-1.5e-7"),
+            (1e17, "100000000000000000"),
+            (4611686018427387904.0, "4611686018427387904"),
+            (9.2e18, "9.2e+18"),
+            (1e20, "1e+20"),
+            (1.23456789e23, "1.23456789e+23"),
+            (1005000000000.5, "1005000000000.5"),
+            (0.0003, "0.0003"),
+            (0.000001, "0.000001"),
+            (1.2e-6, "1.2e-6"),
+            (5e-324, "5e-324"),
+            (f64::MAX, "1.7976931348623157e+308"),
+            (-0.0, "-0"),
+            (f64::NAN, "nan"),
+        ] {
+            assert_eq!(fmt_double(d), text, "{d:e}");
+        }
         assert_eq!(parse_f64(b"+inf"), Some(f64::INFINITY));
         assert_eq!(parse_f64(b"nan"), None);
         assert_eq!(parse_f64(b" 1"), None);

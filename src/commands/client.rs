@@ -1,5 +1,5 @@
-//! CLIENT: SETNAME, GETNAME, ID, INFO, LIST, KILL, PAUSE, UNPAUSE, SETINFO, NO-EVICT, NO-TOUCH,
-//! HELP.
+//! CLIENT: SETNAME, GETNAME, ID, INFO, LIST, KILL, PAUSE, UNPAUSE, SETINFO, REPLY, NO-EVICT,
+//! NO-TOUCH, HELP.
 
 use super::{flags::*, is, server, Call, CommandSpec};
 use crate::core::{Client, ConnId, Server};
@@ -26,7 +26,7 @@ fn client(s: &mut Server, call: &Call) {
         "getname" | "id" | "info" | "unpause" => args.len() == 2,
         "pause" => args.len() == 3 || args.len() == 4,
         "setinfo" => args.len() == 4,
-        "no-evict" | "no-touch" => args.len() == 3,
+        "no-evict" | "no-touch" | "reply" => args.len() == 3,
         "list" | "kill" | "help" => true,
         _ => {
             let msg = format!(
@@ -49,9 +49,10 @@ fn client(s: &mut Server, call: &Call) {
         "id" => s.reply(call.id).int(call.id as i64),
         "info" => {
             let line = s.clients[&call.id].info_line(call.now.mono_ms) + "\n";
-            s.reply(call.id).bulk(line.as_bytes());
+            s.reply(call.id).verbatim(line.as_bytes());
         }
         "setinfo" => setinfo(s, call),
+        "reply" => reply(s, call),
         "no-evict" | "no-touch" => {
             if is(&args[2], "on") || is(&args[2], "off") {
                 s.reply(call.id).ok();
@@ -79,6 +80,22 @@ fn setname(s: &mut Server, call: &Call) {
     }
     s.clients.get_mut(&call.id).expect("caller").name = (!name.is_empty()).then(|| name.clone());
     s.reply(call.id).ok();
+}
+
+/// CLIENT REPLY ON|OFF|SKIP: only ON replies; SKIP drops the next command's reply.
+fn reply(s: &mut Server, call: &Call) {
+    let mode = &call.args[2];
+    let c = s.clients.get_mut(&call.id).expect("caller");
+    if is(mode, "on") {
+        (c.reply_off, c.skip_next, c.skipping) = (false, false, false);
+        s.reply(call.id).ok();
+    } else if is(mode, "off") {
+        c.reply_off = true;
+    } else if is(mode, "skip") {
+        c.skip_next = !c.reply_off;
+    } else {
+        s.reply(call.id).syntax();
+    }
 }
 
 fn setinfo(s: &mut Server, call: &Call) {
@@ -166,7 +183,7 @@ fn list(s: &mut Server, call: &Call) {
         text.push_str(&c.info_line(call.now.mono_ms));
         text.push('\n');
     }
-    s.reply(call.id).bulk(text.as_bytes());
+    s.reply(call.id).verbatim(text.as_bytes());
 }
 
 /// Filters of the new CLIENT KILL form.
@@ -324,6 +341,8 @@ fn help(s: &mut Server, id: ConnId) {
         "    Stop the current client pause, resuming traffic.",
         "PAUSE <timeout> [WRITE|ALL]",
         "    Suspend all, or just write, clients for <timeout> milliseconds.",
+        "REPLY (ON|OFF|SKIP)",
+        "    Control the replies sent to the current connection.",
         "SETINFO <option> <value>",
         "    Set client meta attributes: LIB-NAME, LIB-VER.",
         "SETNAME <name>",

@@ -114,7 +114,7 @@ fn get(s: &mut Server, call: &Call) {
     }
     let values: Vec<String> = found.iter().map(|(_, d)| d.get(&s.config)).collect();
     let mut out = s.reply(call.id);
-    out.array(found.len() * 2);
+    out.map(found.len());
     for ((name, _), value) in found.iter().zip(&values) {
         out.bulk(name.as_bytes());
         out.bulk(value.as_bytes());
@@ -178,7 +178,13 @@ fn failed(name: &str, why: &str) -> String {
 
 /// May this client change protected directives (dir, dbfilename)?
 fn protected_allowed(s: &Server, id: ConnId) -> bool {
-    match s.config.enable_protected_configs {
+    allowed(s, id, s.config.enable_protected_configs)
+}
+
+/// May this client use a feature guarded by `allow` (`enable-protected-configs`,
+/// `enable-debug-command`)? `local` means from a loopback address.
+pub(super) fn allowed(s: &Server, id: ConnId, allow: Allow) -> bool {
+    match allow {
         Allow::Yes => true,
         Allow::No => false,
         Allow::Local => s
@@ -220,7 +226,7 @@ pub(crate) fn rewritten(
     result: Result<(), String>,
 ) {
     let mut reply = bytes::BytesMut::new();
-    let mut out = crate::resp::Out { buf: &mut reply };
+    let mut out = crate::resp::Out::new(&mut reply);
     match result {
         Ok(()) => {
             out.ok();

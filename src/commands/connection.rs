@@ -103,12 +103,14 @@ fn auth(s: &mut Server, call: &Call) {
     }
 }
 
-/// HELLO [protover [AUTH user pass] [SETNAME name]]: RESP2 only; RESP3 is refused cleanly.
+/// HELLO [protover [AUTH user pass] [SETNAME name]]: switches to RESP2 or RESP3 and replies a
+/// map describing the server.
 fn hello(s: &mut Server, call: &Call) {
     let args = call.args;
+    let mut resp = None;
     if let Some(v) = args.get(1) {
         match crate::resp::parse_i64(v) {
-            Some(2) => {}
+            Some(v @ 2..=3) => resp = Some(v as u8),
             Some(_) => {
                 return s
                     .reply(call.id)
@@ -122,14 +124,17 @@ fn hello(s: &mut Server, call: &Call) {
         }
     }
     let mut i = 2;
-    let mut name = None;
+    let (mut auth, mut name) = (None, None);
     while i < args.len() {
         if is(&args[i], "auth") && i + 2 < args.len() {
-            if !check_password(s, call.id, Some(&args[i + 1]), &args[i + 2]) {
-                return s.reply(call.id).error(WRONGPASS);
-            }
+            auth = Some((&args[i + 1], &args[i + 2]));
             i += 3;
         } else if is(&args[i], "setname") && i + 1 < args.len() {
+            if !super::client::valid_name(&args[i + 1]) {
+                return s.reply(call.id).error(
+                    "ERR Client names cannot contain spaces, newlines or special characters.",
+                );
+            }
             name = Some(args[i + 1].clone());
             i += 2;
         } else {
@@ -140,36 +145,45 @@ fn hello(s: &mut Server, call: &Call) {
             return s.reply(call.id).error(&msg);
         }
     }
+    if let Some((user, pass)) = auth {
+        if !check_password(s, call.id, Some(user), pass) {
+            return s.reply(call.id).error(WRONGPASS);
+        }
+    }
     if !s.clients[&call.id].authenticated {
         return s.reply(call.id).error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
     }
+    let c = s.clients.get_mut(&call.id).expect("caller");
     if let Some(n) = name {
-        if !super::client::valid_name(&n) {
-            return s
-                .reply(call.id)
-                .error("ERR Client names cannot contain spaces, newlines or special characters.");
-        }
-        s.clients.get_mut(&call.id).expect("caller").name = (!n.is_empty()).then_some(n);
+        c.name = (!n.is_empty()).then_some(n);
     }
-    let role = if s.config.replicaof.is_some() {
-        "replica"
-    } else {
-        "master"
+    if let Some(v) = resp {
+        c.resp = v;
+    }
+    let proto = c.resp as i64;
+    let sentinel = s.config.sentinel_mode;
+    let role = match (sentinel, s.config.replicaof.is_some()) {
+        (true, _) => None,
+        (false, true) => Some("replica"),
+        (false, false) => Some("master"),
     };
+    let mode = if sentinel { "sentinel" } else { "standalone" };
     let id = call.id as i64;
     let mut out = s.reply(call.id);
-    out.array(14);
+    out.map(6 + role.is_some() as usize);
     for (k, v) in [("server", "redis"), ("version", crate::REDIS_VERSION)] {
         out.bulk(k.as_bytes());
         out.bulk(v.as_bytes());
     }
     out.bulk(b"proto");
-    out.int(2);
+    out.int(proto);
     out.bulk(b"id");
     out.int(id);
-    for (k, v) in [("mode", "standalone"), ("role", role)] {
-        out.bulk(k.as_bytes());
-        out.bulk(v.as_bytes());
+    out.bulk(b"mode");
+    out.bulk(mode.as_bytes());
+    if let Some(role) = role {
+        out.bulk(b"role");
+        out.bulk(role.as_bytes());
     }
     out.bulk(b"modules");
     out.array(0);
@@ -256,17 +270,82 @@ mod tests {
     }
 
     #[test]
-    fn hello_2_works_and_3_is_refused() {
+    fn hello_3_switches_to_resp3_and_replies_a_map() {
         let mut t = TestServer::new();
-        let crate::resp::Frame::Array(items) = t.cmd(&["hello", "2"]) else {
-            panic!()
-        };
-        assert_eq!(items[0], bulk("server"));
-        assert_eq!(items[5], int(2));
-        assert_eq!(
-            t.cmd(&["hello", "3"]),
-            err("NOPROTO unsupported protocol version")
+        let version = crate::REDIS_VERSION;
+        let head = format!(
+            "$6\r\nserver\r\n$5\r\nredis\r\n$7\r\nversion\r\n${}\r\n{version}\r\n",
+            version.len()
         );
+        let tail = "$2\r\nid\r\n:1\r\n$4\r\nmode\r\n$10\r\nstandalone\r\n\
+                    $4\r\nrole\r\n$6\r\nmaster\r\n$7\r\nmodules\r\n*0\r\n";
+        assert_eq!(
+            t.cmd_text(1, &["hello", "3"]),
+            format!("%7\r\n{head}$5\r\nproto\r\n:3\r\n{tail}")
+        );
+        assert_eq!(t.cmd_text(1, &["get", "nothing"]), "_\r\n");
+        // HELLO without a version keeps the protocol; HELLO 2 goes back to RESP2.
+        assert!(t.cmd_text(1, &["hello"]).starts_with("%7\r\n"));
+        assert_eq!(
+            t.cmd_text(1, &["hello", "2"]),
+            format!("*14\r\n{head}$5\r\nproto\r\n:2\r\n{tail}")
+        );
+        assert_eq!(t.cmd(&["get", "nothing"]), crate::resp::Frame::Null);
+    }
+
+    #[test]
+    fn hello_refuses_unknown_protocols_and_bad_options() {
+        let mut t = TestServer::new();
+        for v in ["4", "1", "-1"] {
+            assert_eq!(
+                t.cmd(&["hello", v]),
+                err("NOPROTO unsupported protocol version")
+            );
+        }
+        assert_eq!(
+            t.cmd(&["hello", "x"]),
+            err("ERR Protocol version is not an integer or out of range")
+        );
+        assert_eq!(
+            t.cmd(&["hello", "3", "setname", "a b"]),
+            err("ERR Client names cannot contain spaces, newlines or special characters.")
+        );
+        assert_eq!(
+            t.cmd(&["hello", "3", "bogus"]),
+            err("ERR Syntax error in HELLO option 'bogus'")
+        );
+        // Nothing changed: still RESP2.
+        assert_eq!(t.cmd(&["get", "nothing"]), crate::resp::Frame::Null);
+    }
+
+    #[test]
+    fn hello_auth_authenticates_and_switches_at_once() {
+        let config = Config {
+            requirepass: Some("secret".into()),
+            ..Config::default()
+        };
+        let mut t = TestServer::with_config(config);
+        assert!(t
+            .cmd_text(1, &["hello", "3"])
+            .starts_with("-NOAUTH HELLO must be called"));
+        assert_eq!(
+            t.cmd(&["hello", "3", "auth", "default", "wrong"]),
+            err("WRONGPASS invalid username-password pair or user is disabled.")
+        );
+        let reply = t.cmd_text(
+            1,
+            &["hello", "3", "auth", "default", "secret", "setname", "me"],
+        );
+        assert!(reply.starts_with("%7\r\n"), "{reply}");
+        assert_eq!(t.cmd_text(1, &["client", "getname"]), "$2\r\nme\r\n");
+    }
+
+    #[test]
+    fn reset_goes_back_to_resp2() {
+        let mut t = TestServer::new();
+        t.cmd_text(1, &["hello", "3"]);
+        assert_eq!(t.cmd_text(1, &["reset"]), "+RESET\r\n");
+        assert_eq!(t.cmd(&["get", "nothing"]), crate::resp::Frame::Null);
     }
 
     #[test]

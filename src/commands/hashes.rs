@@ -142,12 +142,17 @@ fn hvals(cx: &mut Cx, args: &[Bytes]) {
     get_all(cx, args, false, true);
 }
 
-/// HGETALL/HKEYS/HVALS: fields and/or values, flat, in the hash's order.
+/// HGETALL (a map) / HKEYS / HVALS: fields and/or values in the hash's order.
 fn get_all(cx: &mut Cx, args: &[Bytes], fields: bool, values: bool) {
     let Ok((hash, out)) = read(cx, &args[1]) else {
         return;
     };
-    out.array(hash.map_or(0, |h| h.len()) * (fields as usize + values as usize));
+    let len = hash.map_or(0, |h| h.len());
+    if fields && values {
+        out.map(len);
+    } else {
+        out.array(len);
+    }
     for (f, v) in hash.into_iter().flatten() {
         if fields {
             out.bulk(f);

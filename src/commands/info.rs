@@ -79,7 +79,12 @@ pub(crate) fn info(s: &mut Server, call: &Call) {
             write_section(s, call.now, &mut text);
         }
     }
-    s.reply(call.id).bulk(text.as_bytes());
+    // Sentinel's INFO is a plain bulk string even in RESP3.
+    if sentinel {
+        s.reply(call.id).bulk(text.as_bytes());
+    } else {
+        s.reply(call.id).verbatim(text.as_bytes());
+    }
 }
 
 fn default_sections() -> impl Iterator<Item = String> {

@@ -65,7 +65,7 @@ fn command(s: &mut Server, call: &Call) {
         "list" => list(s, call),
         "info" => info_of(s, call),
         // No documentation is kept: an empty map (redis-cli then offers no hints).
-        "docs" => s.reply(call.id).array(0),
+        "docs" => s.reply(call.id).map(0),
         "getkeys" => getkeys(s, call),
         _ => help(s, call.id, "COMMAND", HELP),
     }
@@ -223,13 +223,14 @@ fn command_info(out: &mut Out, spec: &CommandSpec) {
     out.int(i64::from(spec.last_key));
     out.int(i64::from(spec.step));
     statuses(out, &categories(spec.flags));
+    // No tips, key specs or subcommands.
     for _ in 0..3 {
-        out.array(0);
+        out.set(0);
     }
 }
 
 fn statuses(out: &mut Out, items: &[&str]) {
-    out.array(items.len());
+    out.set(items.len());
     for i in items {
         out.simple(i);
     }

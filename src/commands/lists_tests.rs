@@ -30,7 +30,7 @@ pub(crate) fn run_direct(t: &mut TestServer, args: &[&str]) -> (Propagate, u64) 
         now: t.now,
         ks: &mut server.ks,
         db_index: 0,
-        out: crate::resp::Out { buf: &mut buf },
+        out: crate::resp::Out::new(&mut buf),
         rng: &mut server.rng,
         dirty: 0,
         propagate: Propagate::AsIs,

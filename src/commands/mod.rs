@@ -9,6 +9,7 @@
 pub mod client;
 pub mod config;
 pub mod connection;
+pub mod debug;
 pub mod hashes;
 pub mod introspection;
 pub mod keys;
@@ -17,6 +18,8 @@ pub mod multi;
 pub mod persistence;
 pub mod pubsub;
 pub mod replication;
+#[cfg(test)]
+mod resp3_tests;
 pub mod sentinel;
 pub mod sentinel_admin;
 pub mod server;
@@ -194,6 +197,7 @@ pub fn all() -> impl Iterator<Item = &'static CommandSpec> {
         introspection::COMMANDS,
         client::COMMANDS,
         config::COMMANDS,
+        debug::COMMANDS,
     ]
     .into_iter()
     .flatten()

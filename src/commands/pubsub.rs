@@ -75,8 +75,8 @@ fn sets(
 
 fn confirm(s: &mut Server, id: ConnId, verb: &[u8], name: Option<&[u8]>) {
     let count = s.clients[&id].subscriptions() as i64;
-    let mut out = s.reply(id);
-    out.array(3);
+    let mut out = s.push(id);
+    out.push(3);
     out.bulk(verb);
     out.bulk_opt(name);
     out.int(count);
@@ -161,8 +161,8 @@ pub fn publish_message(s: &mut Server, channel: &Bytes, message: &[u8]) -> i64 {
         .map(|c| c.iter().copied().collect())
         .unwrap_or_default();
     for id in direct {
-        let mut out = s.reply(id);
-        out.array(3);
+        let mut out = push_to(s, id);
+        out.push(3);
         out.bulk(b"message");
         out.bulk(channel);
         out.bulk(message);
@@ -175,8 +175,8 @@ pub fn publish_message(s: &mut Server, channel: &Bytes, message: &[u8]) -> i64 {
         .flat_map(|(p, ids)| ids.iter().map(move |id| (p.clone(), *id)))
         .collect();
     for (pattern, id) in matching {
-        let mut out = s.reply(id);
-        out.array(4);
+        let mut out = push_to(s, id);
+        out.push(4);
         out.bulk(b"pmessage");
         out.bulk(&pattern);
         out.bulk(channel);
@@ -184,6 +184,19 @@ pub fn publish_message(s: &mut Server, channel: &Bytes, message: &[u8]) -> i64 {
         receivers += 1;
     }
     receivers
+}
+
+/// Where a message for `id` goes: its output, or after the reply of the command it is running.
+fn push_to(s: &mut Server, id: ConnId) -> crate::resp::Out<'_> {
+    if s.running
+        .as_ref()
+        .is_some_and(|(running, _)| *running == id)
+    {
+        let resp = s.clients.get(&id).map_or(2, |c| c.resp);
+        let (_, later) = s.running.as_mut().expect("running");
+        return crate::resp::Out::with_resp(later, resp);
+    }
+    s.push(id)
 }
 
 fn publish(s: &mut Server, call: &Call) {

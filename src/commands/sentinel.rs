@@ -162,10 +162,10 @@ fn reply_instances(s: &mut Sentinel, m: &Master, who: &[Who], out: &mut Out, now
     }
 }
 
-/// One instance as a flat field/value list, in Redis' field order.
+/// One instance as a map (RESP2: a flat field/value list), in Redis' field order.
 pub fn reply_instance(s: &mut Sentinel, m: &Master, who: &Who, out: &mut Out, now: Now) {
     let (Some(i), Some(link)) = (instance_ref(m, who), s.link_of(m, who)) else {
-        return out.array(0);
+        return out.map(0);
     };
     // Links to Sentinels are shared by every master that knows them (+1: the one asked about).
     let refcount = match who {
@@ -255,7 +255,7 @@ pub fn reply_instance(s: &mut Sentinel, m: &Master, who: &Who, out: &mut Out, no
             f.push(("voted-leader-epoch", i.leader_epoch.to_string()));
         }
     }
-    out.array(f.len() * 2);
+    out.map(f.len());
     for (k, v) in f {
         out.bulk(k.as_bytes());
         out.bulk(v.as_bytes());
@@ -487,7 +487,7 @@ fn pending_scripts(s: &mut Server, call: &Call) {
     let mut out = s.reply(call.id);
     out.array(jobs.len());
     for j in jobs {
-        out.array(10);
+        out.map(5);
         out.bulk(b"argv");
         out.bulks(j.argv.iter().map(|a| a.as_bytes()));
         out.bulk(b"flags");

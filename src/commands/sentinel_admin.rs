@@ -273,7 +273,7 @@ fn config_get(s: &mut Server, call: &Call, patterns: &[String]) {
         }
     }
     let mut out = s.reply(call.id);
-    out.array(found.len() * 2);
+    out.map(found.len());
     for (k, v) in found {
         out.bulk(k.as_bytes());
         out.bulk(v.as_bytes());
@@ -312,7 +312,7 @@ pub fn debug(s: &mut Server, call: &Call) {
     if a.is_empty() {
         let mut out = s.reply(call.id);
         let fields = timer_fields(&mut timers);
-        out.array(fields.len() * 2);
+        out.map(fields.len());
         for (name, v) in fields {
             out.bulk(name.to_ascii_uppercase().as_bytes());
             out.bulk(v.to_string().as_bytes());

@@ -147,7 +147,7 @@ fn srem(cx: &mut Cx, args: &[Bytes]) {
 
 fn smembers(cx: &mut Cx, args: &[Bytes]) {
     if let Ok((set, out)) = read(cx, &args[1]) {
-        out.array(set.map_or(0, |s| s.len()));
+        out.set(set.map_or(0, |s| s.len()));
         for m in set.into_iter().flatten() {
             out.bulk(m);
         }
@@ -207,12 +207,12 @@ fn spop(cx: &mut Cx, args: &[Bytes]) {
     let (now, mode) = (cx.now_ms(), cx.mode());
     let len = match cx.db().get_as(key, now, mode, as_set) {
         Err(e) => return cx.out.error(e),
-        Ok(None) if count.is_some() => return cx.out.array(0),
+        Ok(None) if count.is_some() => return cx.out.set(0),
         Ok(None) => return cx.out.null(),
         Ok(Some(s)) => s.len(),
     };
     let picks = match count {
-        Some(0) => return cx.out.array(0),
+        Some(0) => return cx.out.set(0),
         None => vec![random_index(cx, len)],
         Some(c) if c >= len => (0..len).collect(),
         Some(c) => sample(cx, len, c),
@@ -243,7 +243,7 @@ fn spop(cx: &mut Cx, args: &[Bytes]) {
     });
     match (count, popped.first()) {
         (None, Some(m)) => cx.out.bulk(m),
-        _ => cx.out.bulks(popped.iter()),
+        _ => cx.out.bulk_set(popped.iter()),
     }
 }
 
@@ -372,7 +372,7 @@ fn sdiff(cx: &mut Cx, args: &[Bytes]) {
 
 fn reply_combined(cx: &mut Cx, keys: &[Bytes], op: Op) {
     if let Ok(set) = combine(cx, keys, op) {
-        cx.out.bulks(set.iter());
+        cx.out.bulk_set(set.iter());
     }
 }
 

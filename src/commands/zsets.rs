@@ -368,12 +368,9 @@ fn range(cx: &mut Cx, args: &[Bytes], by: Option<By>, rev: Option<bool>) {
         Bounds::Score(r) => within(z, r, q.rev).skip(skip).take(take).collect(),
         Bounds::Lex(r) => within(z, r, q.rev).skip(skip).take(take).collect(),
     };
-    out.array(found.len() * if q.with_scores { 2 } else { 1 });
+    out.scored_array(found.len(), q.with_scores);
     for (score, member) in found {
-        out.bulk(member);
-        if q.with_scores {
-            out.double(score.0);
-        }
+        out.scored(member, q.with_scores.then_some(score.0));
     }
 }
 
@@ -403,7 +400,7 @@ fn zpopmax(cx: &mut Cx, args: &[Bytes]) {
     pop(cx, args, true);
 }
 
-/// ZPOPMIN/ZPOPMAX key [count]: a flat array of member, score pairs.
+/// ZPOPMIN/ZPOPMAX key [count]: member, score pairs (flat in RESP2).
 fn pop(cx: &mut Cx, args: &[Bytes], highest: bool) {
     if args.len() > 3 {
         return cx.syntax_error();
@@ -431,8 +428,17 @@ fn pop(cx: &mut Cx, args: &[Bytes], highest: bool) {
     let popped: Vec<(Bytes, f64)> = (0..count).map_while(|_| z.pop_edge(highest)).collect();
     cx.dirty += popped.len() as u64;
     cx.db().remove_if_empty(&args[1]);
-    cx.out.array(popped.len() * 2);
+    // Without a count RESP3 keeps the flat [member, score] of RESP2; with one it has pairs.
+    let pairs = args.len() == 3 && cx.out.is_resp3();
+    cx.out.array(if pairs {
+        popped.len()
+    } else {
+        popped.len() * 2
+    });
     for (member, score) in popped {
+        if pairs {
+            cx.out.array(2);
+        }
         cx.out.bulk(&member);
         cx.out.double(score);
     }

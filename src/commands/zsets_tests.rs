@@ -124,7 +124,7 @@ fn zrem_deletes_empty_sets() {
 fn scores_and_cardinality() {
     let mut t = abcde();
     t.cmd(&["zadd", "z", "1.5e-7", "tiny", "-inf", "low"]);
-    assert_eq!(t.cmd(&["zscore", "z", "tiny"]), bulk("1.5e-07"));
+    assert_eq!(t.cmd(&["zscore", "z", "tiny"]), bulk("1.5e-7"));
     assert_eq!(t.cmd(&["zscore", "z", "low"]), bulk("-inf"));
     assert_eq!(t.cmd(&["zscore", "nope", "a"]), Frame::Null);
     assert_eq!(

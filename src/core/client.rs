@@ -46,6 +46,12 @@ pub struct Client {
     pub last_cmd: String,
     pub lib_name: Option<Bytes>,
     pub lib_ver: Option<Bytes>,
+    /// CLIENT REPLY OFF: no replies, only push messages.
+    pub reply_off: bool,
+    /// CLIENT REPLY SKIP was sent: the next command's reply is dropped.
+    pub skip_next: bool,
+    /// The running command's reply is dropped (it follows CLIENT REPLY SKIP).
+    pub skipping: bool,
 }
 
 impl Client {
@@ -79,6 +85,9 @@ impl Client {
             last_cmd: "NULL".into(),
             lib_name: None,
             lib_ver: None,
+            reply_off: false,
+            skip_next: false,
+            skipping: false,
         }
     }
 
@@ -108,6 +117,11 @@ impl Client {
             o.1 -= ready;
         }
         self.out.split_to(ready).freeze()
+    }
+
+    /// Replies to this client are dropped (CLIENT REPLY OFF or SKIP); push messages are not.
+    pub fn silenced(&self) -> bool {
+        self.reply_off || self.skipping
     }
 
     /// In RESP2 a client with subscriptions may only run pub/sub commands.

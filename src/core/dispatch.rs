@@ -62,6 +62,7 @@ impl Server {
         let spec = self.commands.get(&name).copied();
         let c = self.clients.get_mut(&id).expect("caller exists");
         c.last_cmd = spec.map_or_else(|| "NULL".into(), |s| s.name.to_string());
+        c.skipping = std::mem::take(&mut c.skip_next);
         let in_multi = c.multi.is_some();
         let Some(spec) = spec else {
             let msg = unknown_command_error(&args);
@@ -109,7 +110,11 @@ impl Server {
             self.reply(id).simple("QUEUED");
             return;
         }
+        self.running = Some((id, Default::default()));
         self.execute(id, spec, &args, now);
+        if let Some((_, pushed)) = self.running.take().filter(|(_, p)| !p.is_empty()) {
+            self.push(id).raw(&pushed);
+        }
     }
 
     /// Redis refuses writes (and PING) while it cannot persist: a failed BGSAVE with
@@ -197,11 +202,17 @@ impl Server {
                     return;
                 };
                 let db_index = c.db;
+                let buf = if c.silenced() {
+                    self.discard.clear();
+                    &mut self.discard
+                } else {
+                    &mut c.out
+                };
                 let mut cx = Cx {
                     now,
                     ks: &mut self.ks,
                     db_index,
-                    out: Out { buf: &mut c.out },
+                    out: Out::with_resp(buf, c.resp),
                     rng: &mut self.rng,
                     dirty: 0,
                     propagate: Default::default(),

@@ -199,6 +199,11 @@ pub struct Server {
     last_now: Now,
     /// Sentinel mode: the Sentinel this server runs.
     pub sentinel: Option<Box<crate::sentinel::Sentinel>>,
+    /// The client whose command is running, and the pub/sub messages it published to itself:
+    /// they follow the command's reply (the whole EXEC's, in a transaction), as in Redis.
+    pub(crate) running: Option<(ConnId, bytes::BytesMut)>,
+    /// Where replies to a silenced client (CLIENT REPLY OFF/SKIP) go.
+    pub(crate) discard: bytes::BytesMut,
 }
 
 /// What a disk operation completes when the driver reports it done.
@@ -257,6 +262,8 @@ impl Server {
             gated: Vec::new(),
             last_now: now,
             sentinel: None,
+            running: None,
+            discard: Default::default(),
         };
         s.log(
             LogLevel::Notice,
@@ -413,11 +420,22 @@ impl Server {
 
     // ---- helpers for commands ---------------------------------------------------------------
 
-    /// A reply buffer for client `id` (a no-op sink if the client is gone).
+    /// A reply buffer for client `id`; a sink when the client turned its replies off.
     pub fn reply(&mut self, id: ConnId) -> crate::resp::Out<'_> {
         self.pending.insert(id);
         let c = self.clients.get_mut(&id).expect("reply to a live client");
-        crate::resp::Out { buf: &mut c.out }
+        if c.silenced() {
+            self.discard.clear();
+            return crate::resp::Out::with_resp(&mut self.discard, c.resp);
+        }
+        crate::resp::Out::with_resp(&mut c.out, c.resp)
+    }
+
+    /// A buffer for a push message to client `id` (pub/sub), which CLIENT REPLY OFF lets through.
+    pub fn push(&mut self, id: ConnId) -> crate::resp::Out<'_> {
+        self.pending.insert(id);
+        let c = self.clients.get_mut(&id).expect("push to a live client");
+        crate::resp::Out::with_resp(&mut c.out, c.resp)
     }
 
     pub fn log(&mut self, level: LogLevel, msg: String) {

@@ -15,7 +15,7 @@ pub struct Feed {
 
 impl Feed {
     pub fn push(&mut self, db: usize, cmd: &[Bytes]) {
-        let mut out = Out { buf: &mut self.buf };
+        let mut out = Out::new(&mut self.buf);
         if self.selected_db != Some(db) {
             out.array(2);
             out.bulk(b"SELECT");

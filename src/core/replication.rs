@@ -385,7 +385,7 @@ impl Server {
                 Bytes::from_static(b"*"),
             ];
             let mut out = bytes::BytesMut::new();
-            let mut w = crate::resp::Out { buf: &mut out };
+            let mut w = crate::resp::Out::new(&mut out);
             w.array(3);
             for a in &cmd {
                 w.bulk(a);

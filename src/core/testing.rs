@@ -213,6 +213,13 @@ impl TestServer {
             .unwrap_or_else(|| panic!("no reply to {args:?}"))
     }
 
+    /// Runs one command as client `id` and returns every byte sent back, as text (for
+    /// replies the RESP2 `Frame` parser does not read, such as RESP3's).
+    pub fn cmd_text(&mut self, id: ConnId, args: &[&str]) -> String {
+        self.send_raw(id, &encode_command(args));
+        String::from_utf8_lossy(&self.take_output(id)).into_owned()
+    }
+
     /// The next complete reply frame sent to `id`, if any.
     pub fn reply(&mut self, id: ConnId) -> Option<Frame> {
         let buf = self.pending.entry(id).or_default();

@@ -34,7 +34,7 @@ pub(in crate::commands) fn direct(
         },
         ks,
         db_index: 0,
-        out: Out { buf: &mut buf },
+        out: Out::new(&mut buf),
         rng: &mut rng,
         dirty: 0,
         propagate: Propagate::AsIs,

@@ -1,11 +1,15 @@
-//! RESP2 on `bytes`: the request parser (multibulk and inline, incremental, with Redis' limits and
-//! protocol-error strings), the reply writer used by every command, and a general frame parser for
-//! the client side (simulated clients, and later the replica's view of its master).
+//! RESP on `bytes`: the request parser (multibulk and inline, incremental, with Redis' limits and
+//! protocol-error strings), the reply writer used by every command (`out.rs`, RESP2 or RESP3 per
+//! client), and a RESP2 frame parser for the client side (simulated clients, replica and Sentinel
+//! links, which never ask for RESP3).
 //!
 //! Parsing follows the rule "check a frame is complete, then parse it": `parse_request` never
 //! consumes a partial frame, so the caller simply appends more bytes and calls again.
 
 use bytes::{Buf, Bytes, BytesMut};
+
+mod out;
+pub use out::{itoa, Out};
 
 /// Inline requests and `*`/`$` count lines may not be longer than this (Redis' PROTO_INLINE_MAX_SIZE).
 pub const INLINE_MAX_BYTES: usize = 64 * 1024;
@@ -164,92 +168,10 @@ pub fn parse_i64(s: &[u8]) -> Option<i64> {
     Some(v)
 }
 
-/// Appends RESP2 replies to a client's output buffer. Every command writes through this.
-pub struct Out<'a> {
-    pub buf: &'a mut BytesMut,
-}
-
-impl Out<'_> {
-    pub fn ok(&mut self) {
-        self.buf.extend_from_slice(b"+OK\r\n");
-    }
-    pub fn simple(&mut self, s: &str) {
-        self.line(b'+', s.as_bytes());
-    }
-    /// An error reply; `msg` starts with the error code (`ERR ...`, `WRONGTYPE ...`).
-    pub fn error(&mut self, msg: &str) {
-        // Newlines would break the framing: Redis replaces them with spaces.
-        let clean: Vec<u8> = msg
-            .bytes()
-            .map(|b| if b == b'\r' || b == b'\n' { b' ' } else { b })
-            .collect();
-        self.line(b'-', &clean);
-    }
-    pub fn int(&mut self, n: i64) {
-        self.buf.extend_from_slice(b":");
-        self.buf.extend_from_slice(itoa(n).as_bytes());
-        self.buf.extend_from_slice(b"\r\n");
-    }
-    pub fn bulk(&mut self, b: &[u8]) {
-        self.buf.reserve(b.len() + 16);
-        self.buf.extend_from_slice(b"$");
-        self.buf.extend_from_slice(itoa(b.len() as i64).as_bytes());
-        self.buf.extend_from_slice(b"\r\n");
-        self.buf.extend_from_slice(b);
-        self.buf.extend_from_slice(b"\r\n");
-    }
-    pub fn bulk_opt(&mut self, b: Option<&[u8]>) {
-        match b {
-            Some(b) => self.bulk(b),
-            None => self.null(),
-        }
-    }
-    /// The RESP2 null bulk string `$-1`.
-    pub fn null(&mut self) {
-        self.buf.extend_from_slice(b"$-1\r\n");
-    }
-    /// The RESP2 null array `*-1`.
-    pub fn null_array(&mut self) {
-        self.buf.extend_from_slice(b"*-1\r\n");
-    }
-    pub fn array(&mut self, len: usize) {
-        self.buf.extend_from_slice(b"*");
-        self.buf.extend_from_slice(itoa(len as i64).as_bytes());
-        self.buf.extend_from_slice(b"\r\n");
-    }
-    /// A double as Redis formats it for bulk replies (ZSCORE, INCRBYFLOAT use their own).
-    pub fn double(&mut self, d: f64) {
-        self.bulk(crate::text::fmt_double(d).as_bytes());
-    }
-    pub fn bulks<I, T>(&mut self, items: I)
-    where
-        I: ExactSizeIterator<Item = T>,
-        T: AsRef<[u8]>,
-    {
-        self.array(items.len());
-        for i in items {
-            self.bulk(i.as_ref());
-        }
-    }
-    pub fn raw(&mut self, bytes: &[u8]) {
-        self.buf.extend_from_slice(bytes);
-    }
-    fn line(&mut self, prefix: u8, s: &[u8]) {
-        self.buf.reserve(s.len() + 3);
-        self.buf.extend_from_slice(&[prefix]);
-        self.buf.extend_from_slice(s);
-        self.buf.extend_from_slice(b"\r\n");
-    }
-}
-
-pub fn itoa(n: i64) -> String {
-    n.to_string()
-}
-
 /// Encodes a command as a RESP array of bulk strings (what clients and replicas send).
 pub fn encode_command<T: AsRef<[u8]>>(args: &[T]) -> BytesMut {
     let mut buf = BytesMut::new();
-    let mut out = Out { buf: &mut buf };
+    let mut out = Out::new(&mut buf);
     out.array(args.len());
     for a in args {
         out.bulk(a.as_ref());
