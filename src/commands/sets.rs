@@ -19,7 +19,7 @@ type Set = IndexSet<Bytes>;
 /// Redis' default set-max-intset-entries.
 const INTSET_MAX_ENTRIES: usize = 512;
 /// Largest |count| SRANDMEMBER serves with repetitions (Redis has no bound; we keep replies finite).
-const MAX_RANDOM_REPLY: u64 = 1_000_000;
+pub(crate) const MAX_RANDOM_REPLY: u64 = 1_000_000;
 /// SPOP with a count replicates as SREMs of at most this many members, as Redis does.
 const SREM_BATCH: usize = 1024;
 
@@ -175,7 +175,7 @@ fn scard(cx: &mut Cx, args: &[Bytes]) {
     }
 }
 
-fn random_index(cx: &mut Cx, n: usize) -> usize {
+pub(crate) fn random_index(cx: &mut Cx, n: usize) -> usize {
     (cx.random_u64() % n as u64) as usize
 }
 
@@ -189,6 +189,40 @@ fn sample(cx: &mut Cx, n: usize, k: usize) -> Vec<usize> {
         }
     }
     chosen.into_iter().collect()
+}
+
+/// Positions for a RANDMEMBER-style `count` over `len > 0` elements: distinct ones (all of
+/// them when `count >= len`) for `count >= 0`, `|count|` independent draws for `count < 0`.
+pub(crate) fn random_picks(cx: &mut Cx, len: usize, count: i64) -> Vec<usize> {
+    match count {
+        c if c < 0 => (0..c.unsigned_abs())
+            .map(|_| random_index(cx, len))
+            .collect(),
+        c if c as u64 >= len as u64 => (0..len).collect(),
+        c => sample(cx, len, c as usize),
+    }
+}
+
+/// The `count [WITHSCORES|WITHVALUES]` of ZRANDMEMBER and HRANDFIELD (`rest` = the arguments
+/// after the key, at least one): the count and whether the word was given. Like SRANDMEMBER,
+/// a count below -MAX_RANDOM_REPLY is refused so that replies stay finite.
+pub(crate) fn random_count(out: &mut Out, rest: &[Bytes], word: &str) -> Option<(i64, bool)> {
+    let n = negatable_arg(out, &rest[0])?;
+    let with = match rest.get(1..) {
+        Some([]) => false,
+        Some([w]) if w.eq_ignore_ascii_case(word.as_bytes()) => true,
+        _ => {
+            out.error("ERR syntax error");
+            return None;
+        }
+    };
+    if (with && n.unsigned_abs() > (i64::MAX / 2) as u64)
+        || (n < 0 && n.unsigned_abs() > MAX_RANDOM_REPLY)
+    {
+        out.error("ERR value is out of range");
+        return None;
+    }
+    Some((n, with))
 }
 
 /// SPOP key [count]: removes random members; replicated as SREMs (or DEL when all go).
@@ -270,11 +304,7 @@ fn srandmember(cx: &mut Cx, args: &[Bytes]) {
     };
     let picks = match count {
         None => vec![random_index(cx, len)],
-        Some(c) if c < 0 => (0..c.unsigned_abs())
-            .map(|_| random_index(cx, len))
-            .collect(),
-        Some(c) if c as u64 >= len as u64 => (0..len).collect(),
-        Some(c) => sample(cx, len, c as usize),
+        Some(c) => random_picks(cx, len, c),
     };
     let members: Vec<Bytes> = peek(cx, &args[1]).map_or_else(Vec::new, |s| {
         picks
