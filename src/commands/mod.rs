@@ -6,6 +6,7 @@
 //! Dispatch (in `core::dispatch`) has already checked arity, authentication, pub/sub mode and
 //! MULTI queuing before a handler runs; `args[0]` is the command name as the client sent it.
 
+pub mod bits;
 pub mod client;
 pub mod config;
 pub mod connection;
@@ -179,6 +180,7 @@ pub fn all() -> impl Iterator<Item = &'static CommandSpec> {
     [
         connection::COMMANDS,
         strings::COMMANDS,
+        bits::COMMANDS,
         keys::COMMANDS,
         lists::COMMANDS,
         hashes::COMMANDS,
