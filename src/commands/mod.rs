@@ -22,6 +22,7 @@ pub mod sentinel;
 pub mod sentinel_admin;
 pub mod server;
 pub mod sets;
+pub mod sort;
 pub mod strings;
 pub mod zsets;
 
@@ -186,6 +187,7 @@ pub fn all() -> impl Iterator<Item = &'static CommandSpec> {
         hashes::COMMANDS,
         sets::COMMANDS,
         zsets::COMMANDS,
+        sort::COMMANDS,
         multi::COMMANDS,
         pubsub::COMMANDS,
         server::COMMANDS,
