@@ -1,12 +1,12 @@
 //! Set commands: SADD, SREM, SMEMBERS, SISMEMBER, SMISMEMBER, SCARD, SPOP, SRANDMEMBER, SMOVE,
-//! SINTER, SUNION, SDIFF and their STORE forms.
+//! SINTER, SINTERCARD, SUNION, SDIFF and their STORE forms.
 //!
 //! A set is an `IndexSet`. Its order mimics what Redis' small encodings show: while a set holds
 //! only integers (an intset, up to 512 of them) they stay numerically sorted, otherwise members
 //! keep insertion order. Missing keys act as empty sets; random choices come from `Cx`'s seeded
 //! generator, so replies replay exactly.
 
-use super::lists::{negatable_arg, positive_arg};
+use super::lists::{at_least_one, negatable_arg, positive_arg};
 use super::{data, flags::*, CommandSpec, Cx, Propagate};
 use crate::db::Value;
 use crate::resp::{parse_i64, Out};
@@ -34,6 +34,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     data("srandmember", -2, READONLY, (1, 1, 1), srandmember),
     data("smove", 4, WRITE | FAST, (1, 2, 1), smove),
     data("sinter", -2, READONLY, (1, -1, 1), sinter),
+    data("sintercard", -3, READONLY, (0, 0, 0), sintercard),
     data("sunion", -2, READONLY, (1, -1, 1), sunion),
     data("sdiff", -2, READONLY, (1, -1, 1), sdiff),
     data("sinterstore", -3, WRITE | DENYOOM, (1, -1, 1), sinterstore),
@@ -175,7 +176,7 @@ fn scard(cx: &mut Cx, args: &[Bytes]) {
     }
 }
 
-pub(crate) fn random_index(cx: &mut Cx, n: usize) -> usize {
+fn random_index(cx: &mut Cx, n: usize) -> usize {
     (cx.random_u64() % n as u64) as usize
 }
 
@@ -193,7 +194,7 @@ fn sample(cx: &mut Cx, n: usize, k: usize) -> Vec<usize> {
 
 /// Positions for a RANDMEMBER-style `count` over `len > 0` elements: distinct ones (all of
 /// them when `count >= len`) for `count >= 0`, `|count|` independent draws for `count < 0`.
-pub(crate) fn random_picks(cx: &mut Cx, len: usize, count: i64) -> Vec<usize> {
+fn random_picks(cx: &mut Cx, len: usize, count: i64) -> Vec<usize> {
     match count {
         c if c < 0 => (0..c.unsigned_abs())
             .map(|_| random_index(cx, len))
@@ -206,7 +207,7 @@ pub(crate) fn random_picks(cx: &mut Cx, len: usize, count: i64) -> Vec<usize> {
 /// The `count [WITHSCORES|WITHVALUES]` of ZRANDMEMBER and HRANDFIELD (`rest` = the arguments
 /// after the key, at least one): the count and whether the word was given. Like SRANDMEMBER,
 /// a count below -MAX_RANDOM_REPLY is refused so that replies stay finite.
-pub(crate) fn random_count(out: &mut Out, rest: &[Bytes], word: &str) -> Option<(i64, bool)> {
+fn random_count(out: &mut Out, rest: &[Bytes], word: &str) -> Option<(i64, bool)> {
     let n = negatable_arg(out, &rest[0])?;
     let with = match rest.get(1..) {
         Some([]) => false,
@@ -223,6 +224,46 @@ pub(crate) fn random_count(out: &mut Out, rest: &[Bytes], word: &str) -> Option<
         return None;
     }
     Some((n, with))
+}
+
+/// The shape ZRANDMEMBER and HRANDFIELD share, `key [count [word]]`: one random entry as a bulk
+/// (null for a missing key), or with a count an array of entries (empty for a missing key).
+/// `size` is the number of entries of a value of the command's type (`None` for another type);
+/// `emit` replies entry `i` of such a value, followed by its score or value when `with` is set.
+pub(crate) fn random_entries(
+    cx: &mut Cx,
+    args: &[Bytes],
+    word: &str,
+    size: fn(&Value) -> Option<usize>,
+    emit: fn(&mut Out, &Value, usize, bool),
+) {
+    let count = match args.get(2..) {
+        Some(rest) if !rest.is_empty() => match random_count(&mut cx.out, rest, word) {
+            Some(c) => Some(c),
+            None => return,
+        },
+        _ => None,
+    };
+    let len = match cx.read(&args[1]).map(|e| size(&e.value)) {
+        None if count.is_some() => return cx.out.array(0),
+        None => return cx.out.null(),
+        Some(None) => return cx.wrongtype(),
+        Some(Some(n)) => n,
+    };
+    let (picks, with) = match count {
+        None => (vec![random_index(cx, len)], false),
+        Some((n, with)) => (random_picks(cx, len, n), with),
+    };
+    let now = cx.now_ms();
+    let Some(entry) = cx.ks.dbs[cx.db_index].peek(&args[1], now) else {
+        return cx.out.null();
+    };
+    if count.is_some() {
+        cx.out.array(picks.len() * if with { 2 } else { 1 });
+    }
+    for i in picks {
+        emit(&mut cx.out, &entry.value, i, with);
+    }
 }
 
 /// SPOP key [count]: removes random members; replicated as SREMs (or DEL when all go).
@@ -390,6 +431,40 @@ fn combine(cx: &mut Cx, keys: &[Bytes], op: Op) -> Result<Set, ()> {
 
 fn sinter(cx: &mut Cx, args: &[Bytes]) {
     reply_combined(cx, &args[1..], Op::Inter);
+}
+
+/// SINTERCARD numkeys key [key ...] [LIMIT limit]: the intersection's size, at most `limit`
+/// when that is not 0.
+fn sintercard(cx: &mut Cx, args: &[Bytes]) {
+    let Some(numkeys) = at_least_one(cx, &args[1], "numkeys") else {
+        return;
+    };
+    if numkeys > args.len() - 2 {
+        return cx
+            .out
+            .error("ERR Number of keys can't be greater than number of args");
+    }
+    let mut limit = 0;
+    for opt in args[numkeys + 2..].chunks(2) {
+        match opt {
+            [word, n] if word.eq_ignore_ascii_case(b"limit") => {
+                let Some(n) = positive_arg(&mut cx.out, n, Some("ERR LIMIT can't be negative"))
+                else {
+                    return;
+                };
+                limit = usize::try_from(n).unwrap_or(usize::MAX);
+            }
+            _ => return cx.syntax_error(),
+        }
+    }
+    if let Ok(found) = combine(cx, &args[2..numkeys + 2], Op::Inter) {
+        let n = if limit == 0 {
+            found.len()
+        } else {
+            found.len().min(limit)
+        };
+        cx.out.int(n as i64);
+    }
 }
 
 fn sunion(cx: &mut Cx, args: &[Bytes]) {

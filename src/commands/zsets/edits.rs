@@ -3,9 +3,10 @@
 
 use super::ranges::{parse_range, select, within, LexRange, ScoreRange};
 use super::{read, write, Elem, Value, ZSet};
-use crate::commands::lists::clamp_range;
-use crate::commands::sets::{random_count, random_index, random_picks};
+use crate::commands::lists::{clamp_range, mpop_args};
+use crate::commands::sets::random_entries;
 use crate::commands::{int_arg, is, Cx, Propagate};
+use crate::resp::Out;
 use bytes::Bytes;
 
 /// What a ZREMRANGEBY* call removes.
@@ -97,7 +98,7 @@ pub(super) fn zrangestore(cx: &mut Cx, args: &[Bytes]) {
 /// ZMPOP numkeys key [key ...] MIN|MAX [COUNT count]: pops from the first non-empty key;
 /// replicated as ZPOPMIN/ZPOPMAX of that key with the number popped.
 pub(super) fn zmpop(cx: &mut Cx, args: &[Bytes]) {
-    let Some((keys, highest, count)) = mpop_args(cx, args) else {
+    let Some((keys, highest, count)) = mpop_args(cx, args, ["min", "max"]) else {
         return;
     };
     for key in keys {
@@ -125,77 +126,26 @@ pub(super) fn zmpop(cx: &mut Cx, args: &[Bytes]) {
     cx.out.null_array();
 }
 
-/// `numkeys key... MIN|MAX [COUNT n]` after the command name: the keys, whether MAX, the count.
-fn mpop_args<'a>(cx: &mut Cx, args: &'a [Bytes]) -> Option<(&'a [Bytes], bool, usize)> {
-    let numkeys = at_least_one(cx, &args[1], "numkeys")?;
-    let Some(side) = numkeys.checked_add(2).and_then(|i| args.get(i)) else {
-        cx.syntax_error();
-        return None;
-    };
-    let highest = match side.to_ascii_lowercase().as_slice() {
-        b"min" => false,
-        b"max" => true,
-        _ => {
-            cx.syntax_error();
-            return None;
-        }
-    };
-    let count = match &args[numkeys + 3..] {
-        [] => 1,
-        [c, n] if is(c, "count") => at_least_one(cx, n, "count")?,
-        _ => {
-            cx.syntax_error();
-            return None;
-        }
-    };
-    Some((&args[2..numkeys + 2], highest, count))
-}
-
-/// A number >= 1, else "`what` should be greater than 0".
-fn at_least_one(cx: &mut Cx, arg: &[u8], what: &str) -> Option<usize> {
-    let n = crate::resp::parse_i64(arg).filter(|n| *n >= 1);
-    if n.is_none() {
-        cx.out
-            .error(&format!("ERR {what} should be greater than 0"));
-    }
-    n.map(|n| usize::try_from(n).unwrap_or(usize::MAX))
-}
-
 /// ZRANDMEMBER key [count [WITHSCORES]].
 pub(super) fn zrandmember(cx: &mut Cx, args: &[Bytes]) {
-    let count = match args.get(2..) {
-        Some(rest) if !rest.is_empty() => match random_count(&mut cx.out, rest, "withscores") {
-            Some(c) => Some(c),
-            None => return,
-        },
+    random_entries(cx, args, "withscores", size, emit);
+}
+
+fn size(v: &Value) -> Option<usize> {
+    match v {
+        Value::ZSet(z) => Some(z.len()),
         _ => None,
+    }
+}
+
+fn emit(out: &mut Out, v: &Value, i: usize, with_score: bool) {
+    let Value::ZSet(z) = v else {
+        return;
     };
-    let len = match read(cx, &args[1]) {
-        Err(()) => return,
-        Ok((None, out)) if count.is_some() => return out.array(0),
-        Ok((None, out)) => return out.null(),
-        Ok((Some(z), _)) => z.len(),
-    };
-    let picks = match count {
-        None => vec![random_index(cx, len)],
-        Some((n, _)) => random_picks(cx, len, n),
-    };
-    let (now, db) = (cx.now_ms(), &cx.ks.dbs[cx.db_index]);
-    let Some(Value::ZSet(z)) = db.peek(&args[1], now).map(|e| &e.value) else {
-        return cx.out.null();
-    };
-    let chosen: Vec<(&Bytes, &f64)> = picks
-        .iter()
-        .filter_map(|&i| z.scores.get_index(i))
-        .collect();
-    let Some((_, with_scores)) = count else {
-        return cx.out.bulk_opt(chosen.first().map(|(m, _)| m.as_ref()));
-    };
-    cx.out.array(chosen.len() * if with_scores { 2 } else { 1 });
-    for (member, score) in chosen {
-        cx.out.bulk(member);
-        if with_scores {
-            cx.out.double(*score);
+    if let Some((member, score)) = z.scores.get_index(i) {
+        out.bulk(member);
+        if with_score {
+            out.double(*score);
         }
     }
 }
