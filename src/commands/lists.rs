@@ -34,7 +34,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     data("lpos", -3, READONLY, (1, 1, 1), lpos),
     data("lmove", 5, WRITE | DENYOOM, (1, 2, 1), moves::lmove),
     data("rpoplpush", 3, WRITE | DENYOOM, (1, 2, 1), moves::rpoplpush),
-    data("lmpop", -4, WRITE, (0, 0, 0), moves::lmpop),
+    data("lmpop", -4, WRITE, (0, 0, 0), moves::lmpop).movable(super::movable::numkeys_first),
 ];
 
 /// Which end of the list a command works on.

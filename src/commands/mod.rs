@@ -14,6 +14,7 @@ pub mod hashes;
 pub mod introspection;
 pub mod keys;
 pub mod lists;
+pub mod movable;
 pub mod multi;
 pub mod persistence;
 pub mod pubsub;
@@ -135,7 +136,20 @@ pub struct CommandSpec {
     pub first_key: i32,
     pub last_key: i32,
     pub step: i32,
+    /// Key positions computed from the arguments, for commands whose keys move (Redis'
+    /// "movablekeys"); first/last/step then give Redis' legacy triple only.
+    pub movable_keys: Option<fn(&[Bytes]) -> Vec<usize>>,
     pub handler: Handler,
+}
+
+impl CommandSpec {
+    /// The same row with argument-dependent key positions.
+    pub const fn movable(self, keys: fn(&[Bytes]) -> Vec<usize>) -> Self {
+        CommandSpec {
+            movable_keys: Some(keys),
+            ..self
+        }
+    }
 }
 
 /// A data command row.
@@ -153,6 +167,7 @@ pub const fn data(
         first_key: keys.0,
         last_key: keys.1,
         step: keys.2,
+        movable_keys: None,
         handler: Handler::Data(f),
     }
 }
@@ -172,6 +187,7 @@ pub const fn server(
         first_key: keys.0,
         last_key: keys.1,
         step: keys.2,
+        movable_keys: None,
         handler: Handler::Server(f),
     }
 }

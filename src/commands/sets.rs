@@ -34,7 +34,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     data("srandmember", -2, READONLY, (1, 1, 1), srandmember),
     data("smove", 4, WRITE | FAST, (1, 2, 1), smove),
     data("sinter", -2, READONLY, (1, -1, 1), sinter),
-    data("sintercard", -3, READONLY, (0, 0, 0), sintercard),
+    data("sintercard", -3, READONLY, (0, 0, 0), sintercard).movable(super::movable::numkeys_first),
     data("sunion", -2, READONLY, (1, -1, 1), sunion),
     data("sdiff", -2, READONLY, (1, -1, 1), sdiff),
     data("sinterstore", -3, WRITE | DENYOOM, (1, -1, 1), sinterstore),

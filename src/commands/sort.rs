@@ -17,8 +17,8 @@ use std::cmp::Ordering;
 use std::collections::VecDeque;
 
 pub const COMMANDS: &[CommandSpec] = &[
-    data("sort", -2, WRITE | DENYOOM, (1, 1, 1), sort),
-    data("sort_ro", -2, READONLY, (1, 1, 1), sort_ro),
+    data("sort", -2, WRITE | DENYOOM, (1, 1, 1), sort).movable(super::movable::sort),
+    data("sort_ro", -2, READONLY, (1, 1, 1), sort_ro).movable(super::movable::sort_ro),
 ];
 
 /// The options of one call.

@@ -104,3 +104,16 @@ fn sort_ro_refuses_store_and_wrong_types_are_refused() {
         err("ERR value is not an integer or out of range")
     );
 }
+
+#[test]
+fn command_getkeys_finds_the_store_destination() {
+    let mut t = TestServer::new();
+    assert_eq!(
+        t.cmd(&["command", "getkeys", "sort", "abc", "store", "x", "store", "def"]),
+        arr(&["abc", "def"])
+    );
+    assert_eq!(
+        t.cmd(&["command", "getkeys", "zunionstore", "d", "2", "a", "b"]),
+        arr(&["d", "a", "b"])
+    );
+}

@@ -12,6 +12,7 @@ mod edits;
 mod ranges;
 
 use super::lists::positive_arg;
+use super::movable::{dest_then_numkeys, numkeys_first};
 use super::{data, flags::*, float_arg, is, CommandSpec, Cx};
 use crate::db::{Score, Value, ZSet};
 use crate::resp::Out;
@@ -44,7 +45,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     data("zlexcount", 4, READONLY | FAST, (1, 1, 1), zlexcount),
     data("zpopmin", -2, WRITE | FAST, (1, 1, 1), zpopmin),
     data("zpopmax", -2, WRITE | FAST, (1, 1, 1), zpopmax),
-    data("zmpop", -4, WRITE, (0, 0, 0), edits::zmpop),
+    data("zmpop", -4, WRITE, (0, 0, 0), edits::zmpop).movable(numkeys_first),
     data(
         "zremrangebyrank",
         4,
@@ -68,13 +69,13 @@ pub const COMMANDS: &[CommandSpec] = &[
         edits::zrangestore,
     ),
     data("zrandmember", -2, READONLY, (1, 1, 1), edits::zrandmember),
-    data("zunionstore", -4, WRITE | DENYOOM, (1, 1, 1), zunionstore),
-    data("zinterstore", -4, WRITE | DENYOOM, (1, 1, 1), zinterstore),
-    data("zdiffstore", -4, WRITE | DENYOOM, (1, 1, 1), zdiffstore),
-    data("zunion", -3, READONLY, (0, 0, 0), zunion),
-    data("zinter", -3, READONLY, (0, 0, 0), zinter),
-    data("zdiff", -3, READONLY, (0, 0, 0), zdiff),
-    data("zintercard", -3, READONLY, (0, 0, 0), zintercard),
+    data("zunionstore", -4, WRITE | DENYOOM, (1, 1, 1), zunionstore).movable(dest_then_numkeys),
+    data("zinterstore", -4, WRITE | DENYOOM, (1, 1, 1), zinterstore).movable(dest_then_numkeys),
+    data("zdiffstore", -4, WRITE | DENYOOM, (1, 1, 1), zdiffstore).movable(dest_then_numkeys),
+    data("zunion", -3, READONLY, (0, 0, 0), zunion).movable(numkeys_first),
+    data("zinter", -3, READONLY, (0, 0, 0), zinter).movable(numkeys_first),
+    data("zdiff", -3, READONLY, (0, 0, 0), zdiff).movable(numkeys_first),
+    data("zintercard", -3, READONLY, (0, 0, 0), zintercard).movable(numkeys_first),
 ];
 
 /// One element of a sorted set's order.
