@@ -14,6 +14,7 @@ pub mod hashes;
 pub mod introspection;
 pub mod keys;
 pub mod lists;
+pub mod memory;
 pub mod movable;
 pub mod multi;
 pub mod persistence;
@@ -127,6 +128,9 @@ pub enum Handler {
     Server(fn(&mut Server, &Call)),
 }
 
+/// Computes a call's key positions from its arguments.
+pub type KeysFn = fn(&[Bytes]) -> Vec<usize>;
+
 /// One row of the command table, with Redis' arity convention (negative = at least).
 #[derive(Clone, Copy)]
 pub struct CommandSpec {
@@ -138,13 +142,13 @@ pub struct CommandSpec {
     pub step: i32,
     /// Key positions computed from the arguments, for commands whose keys move (Redis'
     /// "movablekeys"); first/last/step then give Redis' legacy triple only.
-    pub movable_keys: Option<fn(&[Bytes]) -> Vec<usize>>,
+    pub movable_keys: Option<KeysFn>,
     pub handler: Handler,
 }
 
 impl CommandSpec {
     /// The same row with argument-dependent key positions.
-    pub const fn movable(self, keys: fn(&[Bytes]) -> Vec<usize>) -> Self {
+    pub const fn movable(self, keys: KeysFn) -> Self {
         CommandSpec {
             movable_keys: Some(keys),
             ..self
@@ -210,6 +214,7 @@ pub fn all() -> impl Iterator<Item = &'static CommandSpec> {
         persistence::COMMANDS,
         replication::COMMANDS,
         introspection::COMMANDS,
+        memory::COMMANDS,
         client::COMMANDS,
         config::COMMANDS,
     ]
