@@ -171,10 +171,13 @@ pub fn strtoull(s: &str) -> u64 {
 
 /// Glob-style matching as Redis' `stringmatchlen`: `*`, `?`, `[abc]`, `[^a-z]`, `\x` escapes.
 pub fn glob_match(pattern: &[u8], s: &[u8], nocase: bool) -> bool {
-    glob_at(pattern, s, nocase, 0)
+    glob_at(pattern, s, nocase, 0, &mut false)
 }
 
-fn glob_at(mut p: &[u8], mut s: &[u8], nocase: bool, depth: usize) -> bool {
+/// `give_up` is set once the pattern after some `*` matched no suffix of the string: then no
+/// earlier `*` can help by matching more, so every caller stops (Redis' skipLongerMatches,
+/// which keeps patterns like `*?*?*?...` linear).
+fn glob_at(mut p: &[u8], mut s: &[u8], nocase: bool, depth: usize, give_up: &mut bool) -> bool {
     // Redis bounds recursion to protect against patterns like "a*a*a*a*...".
     if depth > 1000 {
         return false;
@@ -196,10 +199,14 @@ fn glob_at(mut p: &[u8], mut s: &[u8], nocase: bool, depth: usize) -> bool {
                     return true;
                 }
                 for i in 0..=s.len() {
-                    if glob_at(&p[1..], &s[i..], nocase, depth + 1) {
+                    if glob_at(&p[1..], &s[i..], nocase, depth + 1, give_up) {
                         return true;
                     }
+                    if *give_up {
+                        return false;
+                    }
                 }
+                *give_up = true;
                 return false;
             }
             b'?' => {
@@ -421,6 +428,15 @@ mod tests {
         assert!(glob_match(b"a\\*", b"a*", false));
         assert!(!glob_match(b"a\\*", b"ab", false));
         assert!(!glob_match(b"[", b"", false));
+    }
+
+    #[test]
+    fn globs_with_many_stars_fail_fast_instead_of_backtracking() {
+        let nested = [b"a*".repeat(20), b"b".to_vec()].concat();
+        assert!(!glob_match(&nested, &[b'a'; 40], false));
+        assert!(!glob_match(&b"*?".repeat(50_000), &[b'a'; 50_000], false));
+        assert!(glob_match(b"a*b*c", b"axxbyyc", false));
+        assert!(glob_match(b"*a*b", b"zzazzb", false));
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Hash commands: HSET, HSETNX, HMSET, HGET, HMGET, HGETALL, HDEL, HEXISTS, HLEN, HKEYS, HVALS,
-//! HINCRBY, HINCRBYFLOAT, HSTRLEN.
+//! HINCRBY, HINCRBYFLOAT, HSTRLEN, HRANDFIELD.
 //!
 //! A hash is an `IndexMap` in insertion order (what Redis' listpack encoding shows for small
 //! hashes); updating a field keeps its place and HDEL keeps the order of the others.
@@ -34,6 +34,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         hincrbyfloat,
     ),
     data("hstrlen", 3, READONLY | FAST, (1, 1, 1), hstrlen),
+    data("hrandfield", -2, READONLY, (1, 1, 1), hrandfield),
 ];
 
 fn as_hash(v: &Value) -> Option<&Hash> {
@@ -272,6 +273,21 @@ pub(crate) fn fmt_human(v: f64) -> String {
     match s {
         "-0" => "0".to_string(),
         _ => s.to_string(),
+    }
+}
+
+/// HRANDFIELD key [count [WITHVALUES]].
+fn hrandfield(cx: &mut Cx, args: &[Bytes]) {
+    let size = |v: &Value| as_hash(v).map(Hash::len);
+    super::sets::random_entries(cx, args, "withvalues", size, emit_field);
+}
+
+fn emit_field(out: &mut Out, v: &Value, i: usize, with_value: bool) {
+    if let Some((field, value)) = as_hash(v).and_then(|h| h.get_index(i)) {
+        out.bulk(field);
+        if with_value {
+            out.bulk(value);
+        }
     }
 }
 

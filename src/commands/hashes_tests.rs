@@ -185,3 +185,26 @@ fn hash_commands_refuse_other_types() {
     }
     assert_eq!(t.server.dirty, 0);
 }
+
+#[test]
+fn hrandfield_picks_fields_with_or_without_values() {
+    let mut t = TestServer::new();
+    t.cmd(&["hset", "h", "a", "1", "b", "2"]);
+    assert_eq!(
+        t.cmd(&["hrandfield", "h", "5", "withvalues"]),
+        arr(&["a", "1", "b", "2"]),
+        "a count past the size gives every field once"
+    );
+    let Frame::Array(picks) = t.cmd(&["hrandfield", "h", "-5"]) else {
+        panic!("array expected");
+    };
+    assert_eq!(picks.len(), 5);
+    assert!(matches!(t.cmd(&["hrandfield", "h"]), Frame::Bulk(_)));
+    assert_eq!(t.cmd(&["hrandfield", "missing"]), Frame::Null);
+    assert_eq!(t.cmd(&["hrandfield", "missing", "3"]), arr(&[]));
+    assert_eq!(t.cmd(&["hrandfield", "h", "0"]), arr(&[]));
+    assert_eq!(
+        t.cmd(&["hrandfield", "h", "-9223372036854775808"]),
+        err("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807")
+    );
+}

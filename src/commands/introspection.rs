@@ -121,13 +121,14 @@ fn list(s: &mut Server, call: &Call) {
     s.reply(call.id).bulks(names.iter());
 }
 
-/// COMMAND GETKEYS command arg...: the key arguments, by the command's first/last/step.
+/// COMMAND GETKEYS command arg...: the key arguments, by the command's first/last/step or, for
+/// movable keys, as computed from the arguments.
 fn getkeys(s: &mut Server, call: &Call) {
     let argv = &call.args[2..];
     let Some(spec) = s.command(&argv[0]) else {
         return s.reply(call.id).error("ERR Invalid command specified");
     };
-    if spec.first_key == 0 {
+    if spec.first_key == 0 && spec.movable_keys.is_none() {
         return s
             .reply(call.id)
             .error("ERR The command has no key arguments");
@@ -138,7 +139,10 @@ fn getkeys(s: &mut Server, call: &Call) {
             .reply(call.id)
             .error("ERR Invalid number of arguments specified for command");
     }
-    let keys = key_positions(spec, argv.len());
+    let keys = match spec.movable_keys {
+        Some(f) => Some(f(argv)).filter(|k| !k.is_empty()),
+        None => key_positions(spec, argv.len()),
+    };
     let Some(keys) = keys else {
         return s
             .reply(call.id)
@@ -213,11 +217,14 @@ fn command_info(out: &mut Out, spec: &CommandSpec) {
     out.array(10);
     out.bulk(spec.name.as_bytes());
     out.int(i64::from(spec.arity));
-    let names: Vec<&str> = FLAG_NAMES
+    let mut names: Vec<&str> = FLAG_NAMES
         .iter()
         .filter(|(f, _)| spec.flags & f != 0)
         .map(|(_, n)| *n)
         .collect();
+    if spec.movable_keys.is_some() {
+        names.push("movablekeys");
+    }
     statuses(out, &names);
     out.int(i64::from(spec.first_key));
     out.int(i64::from(spec.last_key));

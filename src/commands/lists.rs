@@ -1,9 +1,13 @@
 //! List commands: LPUSH, RPUSH, LPUSHX, RPUSHX, LPOP, RPOP, LRANGE, LLEN, LINDEX, LSET, LREM,
-//! LTRIM, LINSERT, LPOS.
+//! LTRIM, LINSERT, LPOS here; LMOVE, RPOPLPUSH and LMPOP in `moves`.
 //!
 //! A list is a `VecDeque` of elements. Like every aggregate, a list that becomes empty is deleted.
 //! The argument helpers shared by the other collection families (index ranges, Redis' "positive"
 //! and "range" integer parsing) live here too.
+
+mod moves;
+
+pub(crate) use moves::{at_least_one, mpop_args};
 
 use super::{data, flags::*, int_arg, is, CommandSpec, Cx};
 use crate::db::Value;
@@ -28,6 +32,9 @@ pub const COMMANDS: &[CommandSpec] = &[
     data("ltrim", 4, WRITE, (1, 1, 1), ltrim),
     data("linsert", 5, WRITE | DENYOOM, (1, 1, 1), linsert),
     data("lpos", -3, READONLY, (1, 1, 1), lpos),
+    data("lmove", 5, WRITE | DENYOOM, (1, 2, 1), moves::lmove),
+    data("rpoplpush", 3, WRITE | DENYOOM, (1, 2, 1), moves::rpoplpush),
+    data("lmpop", -4, WRITE, (0, 0, 0), moves::lmpop).movable(super::movable::numkeys_first),
 ];
 
 /// Which end of the list a command works on.

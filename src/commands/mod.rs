@@ -6,6 +6,7 @@
 //! Dispatch (in `core::dispatch`) has already checked arity, authentication, pub/sub mode and
 //! MULTI queuing before a handler runs; `args[0]` is the command name as the client sent it.
 
+pub mod bits;
 pub mod client;
 pub mod config;
 pub mod connection;
@@ -14,6 +15,8 @@ pub mod hashes;
 pub mod introspection;
 pub mod keys;
 pub mod lists;
+pub mod memory;
+pub mod movable;
 pub mod multi;
 pub mod persistence;
 pub mod pubsub;
@@ -24,6 +27,7 @@ pub mod sentinel;
 pub mod sentinel_admin;
 pub mod server;
 pub mod sets;
+pub mod sort;
 pub mod strings;
 pub mod zsets;
 
@@ -129,6 +133,9 @@ pub enum Handler {
     Server(fn(&mut Server, &Call)),
 }
 
+/// Computes a call's key positions from its arguments.
+pub type KeysFn = fn(&[Bytes]) -> Vec<usize>;
+
 /// One row of the command table, with Redis' arity convention (negative = at least).
 #[derive(Clone, Copy)]
 pub struct CommandSpec {
@@ -138,7 +145,20 @@ pub struct CommandSpec {
     pub first_key: i32,
     pub last_key: i32,
     pub step: i32,
+    /// Key positions computed from the arguments, for commands whose keys move (Redis'
+    /// "movablekeys"); first/last/step then give Redis' legacy triple only.
+    pub movable_keys: Option<KeysFn>,
     pub handler: Handler,
+}
+
+impl CommandSpec {
+    /// The same row with argument-dependent key positions.
+    pub const fn movable(self, keys: KeysFn) -> Self {
+        CommandSpec {
+            movable_keys: Some(keys),
+            ..self
+        }
+    }
 }
 
 /// A data command row.
@@ -156,6 +176,7 @@ pub const fn data(
         first_key: keys.0,
         last_key: keys.1,
         step: keys.2,
+        movable_keys: None,
         handler: Handler::Data(f),
     }
 }
@@ -175,6 +196,7 @@ pub const fn server(
         first_key: keys.0,
         last_key: keys.1,
         step: keys.2,
+        movable_keys: None,
         handler: Handler::Server(f),
     }
 }
@@ -184,17 +206,20 @@ pub fn all() -> impl Iterator<Item = &'static CommandSpec> {
     [
         connection::COMMANDS,
         strings::COMMANDS,
+        bits::COMMANDS,
         keys::COMMANDS,
         lists::COMMANDS,
         hashes::COMMANDS,
         sets::COMMANDS,
         zsets::COMMANDS,
+        sort::COMMANDS,
         multi::COMMANDS,
         pubsub::COMMANDS,
         server::COMMANDS,
         persistence::COMMANDS,
         replication::COMMANDS,
         introspection::COMMANDS,
+        memory::COMMANDS,
         client::COMMANDS,
         config::COMMANDS,
         debug::COMMANDS,

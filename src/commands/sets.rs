@@ -1,12 +1,12 @@
 //! Set commands: SADD, SREM, SMEMBERS, SISMEMBER, SMISMEMBER, SCARD, SPOP, SRANDMEMBER, SMOVE,
-//! SINTER, SUNION, SDIFF and their STORE forms.
+//! SINTER, SINTERCARD, SUNION, SDIFF and their STORE forms.
 //!
 //! A set is an `IndexSet`. Its order mimics what Redis' small encodings show: while a set holds
 //! only integers (an intset, up to 512 of them) they stay numerically sorted, otherwise members
 //! keep insertion order. Missing keys act as empty sets; random choices come from `Cx`'s seeded
 //! generator, so replies replay exactly.
 
-use super::lists::{negatable_arg, positive_arg};
+use super::lists::{at_least_one, negatable_arg, positive_arg};
 use super::{data, flags::*, CommandSpec, Cx, Propagate};
 use crate::db::Value;
 use crate::resp::{parse_i64, Out};
@@ -19,7 +19,7 @@ type Set = IndexSet<Bytes>;
 /// Redis' default set-max-intset-entries.
 const INTSET_MAX_ENTRIES: usize = 512;
 /// Largest |count| SRANDMEMBER serves with repetitions (Redis has no bound; we keep replies finite).
-const MAX_RANDOM_REPLY: u64 = 1_000_000;
+pub(crate) const MAX_RANDOM_REPLY: u64 = 1_000_000;
 /// SPOP with a count replicates as SREMs of at most this many members, as Redis does.
 const SREM_BATCH: usize = 1024;
 
@@ -34,6 +34,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     data("srandmember", -2, READONLY, (1, 1, 1), srandmember),
     data("smove", 4, WRITE | FAST, (1, 2, 1), smove),
     data("sinter", -2, READONLY, (1, -1, 1), sinter),
+    data("sintercard", -3, READONLY, (0, 0, 0), sintercard).movable(super::movable::numkeys_first),
     data("sunion", -2, READONLY, (1, -1, 1), sunion),
     data("sdiff", -2, READONLY, (1, -1, 1), sdiff),
     data("sinterstore", -3, WRITE | DENYOOM, (1, -1, 1), sinterstore),
@@ -191,6 +192,85 @@ fn sample(cx: &mut Cx, n: usize, k: usize) -> Vec<usize> {
     chosen.into_iter().collect()
 }
 
+/// Positions for a RANDMEMBER-style `count` over `len > 0` elements: distinct ones (all of
+/// them when `count >= len`) for `count >= 0`, `|count|` independent draws for `count < 0`.
+fn random_picks(cx: &mut Cx, len: usize, count: i64) -> Vec<usize> {
+    match count {
+        c if c < 0 => (0..c.unsigned_abs())
+            .map(|_| random_index(cx, len))
+            .collect(),
+        c if c as u64 >= len as u64 => (0..len).collect(),
+        c => sample(cx, len, c as usize),
+    }
+}
+
+/// The `count [WITHSCORES|WITHVALUES]` of ZRANDMEMBER and HRANDFIELD (`rest` = the arguments
+/// after the key, at least one): the count and whether the word was given. Like SRANDMEMBER,
+/// a count below -MAX_RANDOM_REPLY is refused so that replies stay finite.
+fn random_count(out: &mut Out, rest: &[Bytes], word: &str) -> Option<(i64, bool)> {
+    let n = negatable_arg(out, &rest[0])?;
+    let with = match rest.get(1..) {
+        Some([]) => false,
+        Some([w]) if w.eq_ignore_ascii_case(word.as_bytes()) => true,
+        _ => {
+            out.error("ERR syntax error");
+            return None;
+        }
+    };
+    if (with && n.unsigned_abs() > (i64::MAX / 2) as u64)
+        || (n < 0 && n.unsigned_abs() > MAX_RANDOM_REPLY)
+    {
+        out.error("ERR value is out of range");
+        return None;
+    }
+    Some((n, with))
+}
+
+/// The shape ZRANDMEMBER and HRANDFIELD share, `key [count [word]]`: one random entry as a bulk
+/// (null for a missing key), or with a count an array of entries (empty for a missing key).
+/// `size` is the number of entries of a value of the command's type (`None` for another type);
+/// `emit` replies entry `i` of such a value, followed by its score or value when `with` is set.
+pub(crate) fn random_entries(
+    cx: &mut Cx,
+    args: &[Bytes],
+    word: &str,
+    size: fn(&Value) -> Option<usize>,
+    emit: fn(&mut Out, &Value, usize, bool),
+) {
+    let count = match args.get(2..) {
+        Some(rest) if !rest.is_empty() => match random_count(&mut cx.out, rest, word) {
+            Some(c) => Some(c),
+            None => return,
+        },
+        _ => None,
+    };
+    let len = match cx.read(&args[1]).map(|e| size(&e.value)) {
+        None if count.is_some() => return cx.out.array(0),
+        None => return cx.out.null(),
+        Some(None) => return cx.wrongtype(),
+        Some(Some(n)) => n,
+    };
+    let (picks, with) = match count {
+        None => (vec![random_index(cx, len)], false),
+        Some((n, with)) => (random_picks(cx, len, n), with),
+    };
+    let now = cx.now_ms();
+    let Some(entry) = cx.ks.dbs[cx.db_index].peek(&args[1], now) else {
+        return cx.out.null();
+    };
+    if count.is_some() {
+        cx.out.scored_array(picks.len(), with);
+    }
+    // RESP3 pairs each member with its score or value; RESP2 interleaves them.
+    let pairs = with && cx.out.is_resp3();
+    for i in picks {
+        if pairs {
+            cx.out.array(2);
+        }
+        emit(&mut cx.out, &entry.value, i, with);
+    }
+}
+
 /// SPOP key [count]: removes random members; replicated as SREMs (or DEL when all go).
 fn spop(cx: &mut Cx, args: &[Bytes]) {
     if args.len() > 3 {
@@ -270,11 +350,7 @@ fn srandmember(cx: &mut Cx, args: &[Bytes]) {
     };
     let picks = match count {
         None => vec![random_index(cx, len)],
-        Some(c) if c < 0 => (0..c.unsigned_abs())
-            .map(|_| random_index(cx, len))
-            .collect(),
-        Some(c) if c as u64 >= len as u64 => (0..len).collect(),
-        Some(c) => sample(cx, len, c as usize),
+        Some(c) => random_picks(cx, len, c),
     };
     let members: Vec<Bytes> = peek(cx, &args[1]).map_or_else(Vec::new, |s| {
         picks
@@ -360,6 +436,40 @@ fn combine(cx: &mut Cx, keys: &[Bytes], op: Op) -> Result<Set, ()> {
 
 fn sinter(cx: &mut Cx, args: &[Bytes]) {
     reply_combined(cx, &args[1..], Op::Inter);
+}
+
+/// SINTERCARD numkeys key [key ...] [LIMIT limit]: the intersection's size, at most `limit`
+/// when that is not 0.
+fn sintercard(cx: &mut Cx, args: &[Bytes]) {
+    let Some(numkeys) = at_least_one(cx, &args[1], "numkeys") else {
+        return;
+    };
+    if numkeys > args.len() - 2 {
+        return cx
+            .out
+            .error("ERR Number of keys can't be greater than number of args");
+    }
+    let mut limit = 0;
+    for opt in args[numkeys + 2..].chunks(2) {
+        match opt {
+            [word, n] if word.eq_ignore_ascii_case(b"limit") => {
+                let Some(n) = positive_arg(&mut cx.out, n, Some("ERR LIMIT can't be negative"))
+                else {
+                    return;
+                };
+                limit = usize::try_from(n).unwrap_or(usize::MAX);
+            }
+            _ => return cx.syntax_error(),
+        }
+    }
+    if let Ok(found) = combine(cx, &args[2..numkeys + 2], Op::Inter) {
+        let n = if limit == 0 {
+            found.len()
+        } else {
+            found.len().min(limit)
+        };
+        cx.out.int(n as i64);
+    }
 }
 
 fn sunion(cx: &mut Cx, args: &[Bytes]) {

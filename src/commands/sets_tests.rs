@@ -274,3 +274,31 @@ fn set_commands_refuse_other_types() {
     );
     assert_eq!(t.cmd(&["smembers", "s"]), arr(&["a"]));
 }
+
+#[test]
+fn sintercard_counts_the_intersection_up_to_a_limit() {
+    let mut t = TestServer::new();
+    t.cmd(&["sadd", "a", "1", "2", "3"]);
+    t.cmd(&["sadd", "b", "2", "3", "4"]);
+    t.cmd(&["set", "s", "x"]);
+    assert_eq!(t.cmd(&["sintercard", "2", "a", "b"]), int(2));
+    assert_eq!(t.cmd(&["sintercard", "2", "a", "b", "limit", "1"]), int(1));
+    assert_eq!(t.cmd(&["sintercard", "2", "a", "missing"]), int(0));
+    assert_eq!(t.cmd(&["sintercard", "2", "s", "missing"]), err(WRONGTYPE));
+    assert_eq!(
+        t.cmd(&["sintercard", "0", "a"]),
+        err("ERR numkeys should be greater than 0")
+    );
+    assert_eq!(
+        t.cmd(&["sintercard", "3", "a", "b"]),
+        err("ERR Number of keys can't be greater than number of args")
+    );
+    assert_eq!(
+        t.cmd(&["sintercard", "1", "a", "limit"]),
+        err("ERR syntax error")
+    );
+    assert_eq!(
+        t.cmd(&["sintercard", "1", "a", "limit", "x"]),
+        err("ERR LIMIT can't be negative")
+    );
+}

@@ -1,12 +1,13 @@
 //! String commands: GET/SET and their variants (SETNX, SETEX, PSETEX, GETSET, GETDEL, GETEX) and
 //! MGET/MSET/MSETNX here; the counters and byte-level edits (INCR..., APPEND, GETRANGE, SETRANGE)
-//! in `edit`.
+//! in `edit`; LCS in `lcs`.
 //!
 //! Read commands look keys up through `Cx::read` (counting keyspace hits and misses), write commands
 //! through `keys::peek` (not counted), as Redis does. Where the effect differs from the call
 //! (relative expiry, GETSET, GETDEL, GETEX, INCRBYFLOAT) `cx.propagate` carries the effect.
 
 mod edit;
+mod lcs;
 mod long_double;
 #[cfg(test)]
 mod tests;
@@ -44,6 +45,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     data("getrange", 4, READONLY, (1, 1, 1), edit::getrange),
     data("substr", 4, READONLY, (1, 1, 1), edit::getrange),
     data("setrange", 4, WRITE | DENYOOM, (1, 1, 1), edit::setrange),
+    data("lcs", -3, READONLY, (1, 2, 1), lcs::lcs),
 ];
 
 /// An error reply (WRONGTYPE, syntax, ...) has already been written.

@@ -1,18 +1,24 @@
 //! Sorted set commands: ZADD, ZINCRBY, ZREM, ZSCORE, ZMSCORE, ZCARD, ZRANK, ZREVRANK, ZRANGE
 //! (by rank, score or lex, REV, LIMIT, WITHSCORES), ZREVRANGE, Z[REV]RANGEBYSCORE,
-//! Z[REV]RANGEBYLEX, ZCOUNT, ZLEXCOUNT, ZPOPMIN, ZPOPMAX.
+//! Z[REV]RANGEBYLEX, ZCOUNT, ZLEXCOUNT, ZPOPMIN, ZPOPMAX here; ZMPOP, ZREMRANGEBY*,
+//! ZRANGESTORE and ZRANDMEMBER in `edits`; ZUNION/ZINTER/ZDIFF[STORE] and ZINTERCARD in
+//! `combine`.
 //!
 //! A `ZSet` keeps members ordered by (score, member bytes), exactly Redis' skiplist order. Score
 //! intervals are walked from a `BTreeSet` range; lex intervals assume equal scores, as in Redis.
 
+mod combine;
+mod edits;
 mod ranges;
 
-use super::lists::{clamp_range, positive_arg};
+use super::lists::positive_arg;
+use super::movable::{dest_then_numkeys, numkeys_first};
 use super::{data, flags::*, float_arg, is, CommandSpec, Cx};
 use crate::db::{Score, Value, ZSet};
 use crate::resp::Out;
 use bytes::Bytes;
-use ranges::{parse_bounds, range_query, within, Bounds, By, LexRange, ScoreRange};
+use combine::{combine, Form, Op};
+use ranges::{parse_range, select, within, By, LexRange, ScoreRange};
 
 pub const COMMANDS: &[CommandSpec] = &[
     data("zadd", -4, WRITE | DENYOOM | FAST, (1, 1, 1), zadd),
@@ -39,6 +45,37 @@ pub const COMMANDS: &[CommandSpec] = &[
     data("zlexcount", 4, READONLY | FAST, (1, 1, 1), zlexcount),
     data("zpopmin", -2, WRITE | FAST, (1, 1, 1), zpopmin),
     data("zpopmax", -2, WRITE | FAST, (1, 1, 1), zpopmax),
+    data("zmpop", -4, WRITE, (0, 0, 0), edits::zmpop).movable(numkeys_first),
+    data(
+        "zremrangebyrank",
+        4,
+        WRITE,
+        (1, 1, 1),
+        edits::zremrangebyrank,
+    ),
+    data(
+        "zremrangebyscore",
+        4,
+        WRITE,
+        (1, 1, 1),
+        edits::zremrangebyscore,
+    ),
+    data("zremrangebylex", 4, WRITE, (1, 1, 1), edits::zremrangebylex),
+    data(
+        "zrangestore",
+        -5,
+        WRITE | DENYOOM,
+        (1, 2, 1),
+        edits::zrangestore,
+    ),
+    data("zrandmember", -2, READONLY, (1, 1, 1), edits::zrandmember),
+    data("zunionstore", -4, WRITE | DENYOOM, (1, 1, 1), zunionstore).movable(dest_then_numkeys),
+    data("zinterstore", -4, WRITE | DENYOOM, (1, 1, 1), zinterstore).movable(dest_then_numkeys),
+    data("zdiffstore", -4, WRITE | DENYOOM, (1, 1, 1), zdiffstore).movable(dest_then_numkeys),
+    data("zunion", -3, READONLY, (0, 0, 0), zunion).movable(numkeys_first),
+    data("zinter", -3, READONLY, (0, 0, 0), zinter).movable(numkeys_first),
+    data("zdiff", -3, READONLY, (0, 0, 0), zdiff).movable(numkeys_first),
+    data("zintercard", -3, READONLY, (0, 0, 0), zintercard).movable(numkeys_first),
 ];
 
 /// One element of a sorted set's order.
@@ -342,32 +379,13 @@ fn zrevrangebylex(cx: &mut Cx, args: &[Bytes]) {
 }
 
 fn range(cx: &mut Cx, args: &[Bytes], by: Option<By>, rev: Option<bool>) {
-    let Some(q) = range_query(&mut cx.out, args, by, rev) else {
-        return;
-    };
-    let Some(bounds) = parse_bounds(&mut cx.out, &q, &args[2], &args[3]) else {
+    let Some((q, bounds)) = parse_range(&mut cx.out, args, by, rev) else {
         return;
     };
     let Ok((z, out)) = read(cx, &args[1]) else {
         return;
     };
-    let Some(z) = z else {
-        return out.array(0);
-    };
-    // Redis walks past the end for a negative offset; a negative limit means "all".
-    let (skip, take) = match (usize::try_from(q.offset), usize::try_from(q.limit)) {
-        (Err(_), _) => (0, 0),
-        (Ok(o), l) => (o, l.unwrap_or(usize::MAX)),
-    };
-    let found: Vec<&Elem> = match &bounds {
-        Bounds::Rank(start, end) => match clamp_range(*start, *end, z.len()) {
-            None => Vec::new(),
-            Some((s, e)) if q.rev => z.order.iter().rev().skip(s).take(e - s + 1).collect(),
-            Some((s, e)) => z.order.iter().skip(s).take(e - s + 1).collect(),
-        },
-        Bounds::Score(r) => within(z, r, q.rev).skip(skip).take(take).collect(),
-        Bounds::Lex(r) => within(z, r, q.rev).skip(skip).take(take).collect(),
-    };
+    let found = z.map_or_else(Vec::new, |z| select(z, &q, &bounds));
     out.scored_array(found.len(), q.with_scores);
     for (score, member) in found {
         out.scored(member, q.with_scores.then_some(score.0));
@@ -442,6 +460,34 @@ fn pop(cx: &mut Cx, args: &[Bytes], highest: bool) {
         cx.out.bulk(&member);
         cx.out.double(score);
     }
+}
+
+fn zunionstore(cx: &mut Cx, args: &[Bytes]) {
+    combine(cx, args, Op::Union, Form::Store);
+}
+
+fn zinterstore(cx: &mut Cx, args: &[Bytes]) {
+    combine(cx, args, Op::Inter, Form::Store);
+}
+
+fn zdiffstore(cx: &mut Cx, args: &[Bytes]) {
+    combine(cx, args, Op::Diff, Form::Store);
+}
+
+fn zunion(cx: &mut Cx, args: &[Bytes]) {
+    combine(cx, args, Op::Union, Form::Reply);
+}
+
+fn zinter(cx: &mut Cx, args: &[Bytes]) {
+    combine(cx, args, Op::Inter, Form::Reply);
+}
+
+fn zdiff(cx: &mut Cx, args: &[Bytes]) {
+    combine(cx, args, Op::Diff, Form::Reply);
+}
+
+fn zintercard(cx: &mut Cx, args: &[Bytes]) {
+    combine(cx, args, Op::Inter, Form::Card);
 }
 
 #[cfg(test)]

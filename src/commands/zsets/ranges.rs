@@ -3,6 +3,7 @@
 //! `ZSet`'s order in either direction.
 
 use super::Elem;
+use crate::commands::lists::clamp_range;
 use crate::commands::{int_arg, is};
 use crate::db::{Score, ZSet};
 use crate::resp::Out;
@@ -168,7 +169,7 @@ pub(super) struct RangeQuery {
 
 /// Parses the options after `key min max`. `by`/`rev` are fixed by the older commands and
 /// chosen by words in ZRANGE (each word at most once).
-pub(super) fn range_query(
+fn range_query(
     out: &mut Out,
     args: &[Bytes],
     by: Option<By>,
@@ -223,7 +224,7 @@ pub(super) enum Bounds {
     Lex(LexRange),
 }
 
-pub(super) fn parse_bounds(out: &mut Out, q: &RangeQuery, a: &Bytes, b: &Bytes) -> Option<Bounds> {
+fn parse_bounds(out: &mut Out, q: &RangeQuery, a: &Bytes, b: &Bytes) -> Option<Bounds> {
     // The score and lex forms take `max min` when reversed.
     let (lo, hi) = if q.rev && q.by != By::Rank {
         (b, a)
@@ -248,4 +249,34 @@ pub(super) fn parse_bounds(out: &mut Out, q: &RangeQuery, a: &Bytes, b: &Bytes) 
         },
     };
     Some(bounds)
+}
+
+/// A ZRANGE-family call's options and interval (`args` = name key min max options...).
+pub(super) fn parse_range(
+    out: &mut Out,
+    args: &[Bytes],
+    by: Option<By>,
+    rev: Option<bool>,
+) -> Option<(RangeQuery, Bounds)> {
+    let q = range_query(out, args, by, rev)?;
+    let bounds = parse_bounds(out, &q, &args[2], &args[3])?;
+    Some((q, bounds))
+}
+
+/// The elements of `z` a parsed range selects, in reply order.
+pub(super) fn select<'z>(z: &'z ZSet, q: &RangeQuery, bounds: &'z Bounds) -> Vec<&'z Elem> {
+    // Redis walks past the end for a negative offset; a negative limit means "all".
+    let (skip, take) = match (usize::try_from(q.offset), usize::try_from(q.limit)) {
+        (Err(_), _) => (0, 0),
+        (Ok(o), l) => (o, l.unwrap_or(usize::MAX)),
+    };
+    match bounds {
+        Bounds::Rank(start, end) => match clamp_range(*start, *end, z.len()) {
+            None => Vec::new(),
+            Some((s, e)) if q.rev => z.order.iter().rev().skip(s).take(e - s + 1).collect(),
+            Some((s, e)) => z.order.iter().skip(s).take(e - s + 1).collect(),
+        },
+        Bounds::Score(r) => within(z, r, q.rev).skip(skip).take(take).collect(),
+        Bounds::Lex(r) => within(z, r, q.rev).skip(skip).take(take).collect(),
+    }
 }
