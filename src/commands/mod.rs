@@ -9,11 +9,13 @@
 pub mod client;
 pub mod config;
 pub mod connection;
+pub mod debug;
 pub mod hashes;
 pub mod introspection;
 pub mod keys;
 pub mod lists;
 pub mod multi;
+pub mod object;
 pub mod persistence;
 pub mod pubsub;
 pub mod replication;
@@ -192,6 +194,8 @@ pub fn all() -> impl Iterator<Item = &'static CommandSpec> {
         introspection::COMMANDS,
         client::COMMANDS,
         config::COMMANDS,
+        debug::COMMANDS,
+        object::COMMANDS,
     ]
     .into_iter()
     .flatten()

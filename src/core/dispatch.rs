@@ -12,6 +12,9 @@ impl Server {
     /// Parses and runs every complete command in the client's query buffer.
     pub(crate) fn process_input(&mut self, id: ConnId, now: Now) {
         loop {
+            if self.is_busy() {
+                return;
+            }
             let Some(c) = self.clients.get_mut(&id) else {
                 return;
             };
@@ -72,6 +75,10 @@ impl Server {
         {
             let msg = format!("ERR wrong number of arguments for '{}' command", spec.name);
             self.reject(id, &msg, in_multi);
+            return;
+        }
+        if spec.name == "debug" && !crate::commands::debug::allowed(self, id) {
+            self.reject(id, crate::commands::debug::REFUSED, in_multi);
             return;
         }
         let c = &self.clients[&id];
@@ -208,6 +215,7 @@ impl Server {
                 self.dirty += dirty;
                 self.pending.insert(id);
                 if dirty > 0 {
+                    crate::commands::object::note_written(self, db_index, spec, args, now);
                     let cmds = match effects {
                         Propagate::AsIs => vec![args.to_vec()],
                         Propagate::Replace(cmds) => cmds,

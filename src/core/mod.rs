@@ -20,6 +20,7 @@
 //! reply depends on precedes the reply), so a driver must not reorder them.
 
 pub mod aof;
+mod busy;
 mod client;
 mod dispatch;
 #[cfg(test)]
@@ -119,6 +120,8 @@ pub enum Action {
         role: char,
         msg: String,
     },
+    /// Text for the log as it is, without the line prefix (the start-up logo).
+    LogRaw(String),
     /// A meaningful transition for simulation traces, in Redis' words.
     Trace(String),
     Exit {
@@ -193,6 +196,10 @@ pub struct Server {
     last_now: Now,
     /// Sentinel mode: the Sentinel this server runs.
     pub sentinel: Option<Box<crate::sentinel::Sentinel>>,
+    /// DEBUG SLEEP: busy until a deadline, with what arrived meanwhile.
+    busy: busy::Busy,
+    /// Active expiry runs from the cron (DEBUG SET-ACTIVE-EXPIRE 0 turns it off).
+    pub active_expire: bool,
 }
 
 /// What a disk operation completes when the driver reports it done.
@@ -249,6 +256,8 @@ impl Server {
             gated: Vec::new(),
             last_now: now,
             sentinel: None,
+            busy: busy::Busy::default(),
+            active_expire: true,
         };
         s.log(
             LogLevel::Notice,
@@ -262,6 +271,8 @@ impl Server {
                 s.config.pid
             ),
         );
+        s.log(LogLevel::Notice, "Configuration loaded".into());
+        s.startup_banner();
         s.log(LogLevel::Notice, "Server initialized".into());
         if s.config.sentinel_mode {
             s.start_sentinel(now);
@@ -271,9 +282,37 @@ impl Server {
         s
     }
 
+    /// Redis' logo when `always-show-logo yes` or when logging to a terminal, else one line.
+    fn startup_banner(&mut self) {
+        let mode = match self.config.sentinel_mode {
+            true => "sentinel",
+            false => "standalone",
+        };
+        let port = self.config.port;
+        let show = self.config.log_to_tty && self.config.logfile.is_empty();
+        if show
+            || self
+                .config
+                .noop
+                .get("always-show-logo")
+                .is_some_and(|v| v == "yes")
+        {
+            let logo = crate::log::logo(mode, port, self.config.pid);
+            self.actions.push_back(Action::LogRaw(logo));
+        } else {
+            self.log(
+                LogLevel::Notice,
+                format!("Running mode={mode}, port={port}."),
+            );
+        }
+    }
+
     /// Loading is over: clients may come.
     pub(crate) fn ready(&mut self) {
         self.log(LogLevel::Notice, "Ready to accept connections tcp".into());
+        if self.config.unixsocket.is_some() {
+            self.log(LogLevel::Notice, "Ready to accept connections unix".into());
+        }
         self.trace("ready".into());
         if let (Some((host, port)), None) = (self.config.replicaof.clone(), self.repl.link.as_ref())
         {
@@ -301,6 +340,9 @@ impl Server {
 
     pub fn handle_data(&mut self, now: Now, conn: ConnId, data: &[u8]) {
         self.last_now = now;
+        if self.defer_data(now, conn, data) {
+            return;
+        }
         if self.sentinel_conn_event(now, conn, sentinel_mode::LinkEvent::Data(data)) {
             return;
         }
@@ -323,6 +365,9 @@ impl Server {
     }
 
     pub fn handle_closed(&mut self, now: Now, conn: ConnId) {
+        if self.defer_closed(now, conn) {
+            return;
+        }
         if self.sentinel_conn_event(now, conn, sentinel_mode::LinkEvent::Closed) {
             return;
         }
@@ -367,6 +412,9 @@ impl Server {
         if self.shutting_down {
             return None;
         }
+        if let Some(deadline) = self.busy_deadline() {
+            return Some(deadline);
+        }
         // A background save runs slice after slice, leaving room for clients in between.
         Some(if self.bgsave_busy() {
             self.next_cron_ms.min(self.last_now.mono_ms + 1)
@@ -378,6 +426,10 @@ impl Server {
     /// Redis' `serverCron`: runs `hz` times a second.
     pub fn handle_timeout(&mut self, now: Now) {
         self.last_now = now;
+        self.wake_if_due(now);
+        if self.is_busy() {
+            return;
+        }
         if self.bgsave_busy() {
             self.bgsave_slice();
         }
@@ -512,6 +564,9 @@ impl Server {
     /// Effects bound for the AOF are written first; under `appendfsync always` the replies wait
     /// until that write is durable (`release_gated`).
     fn flush(&mut self) {
+        if self.is_busy() {
+            return;
+        }
         self.mark_dirty_cas();
         self.send_getack_if_needed();
         let gate = self.aof_flush(false);
@@ -570,7 +625,7 @@ impl Server {
     }
 
     fn cron_expire(&mut self, now: Now) {
-        if self.ks.mode == crate::db::ExpiryMode::Hide {
+        if self.ks.mode == crate::db::ExpiryMode::Hide || !self.active_expire {
             return;
         }
         let mut budget = EXPIRE_BUDGET_PER_TICK;

@@ -8,11 +8,13 @@
 //!
 //! All mutation goes through `Db` methods so that WATCH sees every modified key (`touched`).
 
+mod encoding;
 mod keyref;
 mod snapshot;
 mod typed;
 mod values;
 
+pub use encoding::{canonical_int, Encoding, EncodingLimits, ObjMeta};
 pub use keyref::{key_hash, HKey};
 pub use values::{Entry, Score, Value, ZSet};
 
@@ -70,11 +72,30 @@ impl Db {
         entry.expire_at_ms.is_none_or(|t| t > now_ms)
     }
 
-    /// Read lookup, applying lazy expiry. Does not count hits/misses.
+    /// Read lookup, applying lazy expiry and updating the key's access clock. Does not count
+    /// hits/misses.
     pub fn get(&mut self, key: &[u8], now_ms: u64, mode: ExpiryMode) -> Option<&Entry> {
         self.expire_if_needed(key, now_ms, mode);
-        let e = self.map.get(&probe(key) as &dyn KeyRef)?;
-        Self::live(e, now_ms).then_some(e)
+        let e = self.map.get_mut(&probe(key) as &dyn KeyRef)?;
+        if !Self::live(e, now_ms) {
+            return None;
+        }
+        e.meta.access_ms = now_ms;
+        Some(e)
+    }
+
+    /// The entry as stored, even if its time passed (DEBUG DIGEST-VALUE).
+    pub fn raw(&self, key: &[u8]) -> Option<&Entry> {
+        self.map.get(&probe(key) as &dyn KeyRef)
+    }
+
+    /// After a command wrote `key`: records the encoding its value reached (one-way
+    /// conversions) and the access time.
+    pub fn written(&mut self, key: &[u8], now_ms: u64, limits: &EncodingLimits) {
+        if let Some(e) = self.map.get_mut(&probe(key) as &dyn KeyRef) {
+            e.settle_encoding(limits);
+            e.meta.access_ms = now_ms;
+        }
     }
 
     /// Write lookup: lazy expiry, then a mutable entry. Marks the key touched for WATCH.
@@ -82,7 +103,11 @@ impl Db {
         self.expire_if_needed(key, now_ms, mode);
         self.touch(key);
         let e = self.map.get_mut(&probe(key) as &dyn KeyRef)?;
-        Self::live(e, now_ms).then_some(e)
+        if !Self::live(e, now_ms) {
+            return None;
+        }
+        e.meta.access_ms = now_ms;
+        Some(e)
     }
 
     /// Existing entry or a new one made by `make` (with no expiry).
@@ -114,13 +139,7 @@ impl Db {
         if let Some(t) = expire_at_ms {
             self.expiry.insert((t, hk.clone()));
         }
-        self.map.insert(
-            hk,
-            Entry {
-                value,
-                expire_at_ms,
-            },
-        );
+        self.map.insert(hk, Entry::new(value, expire_at_ms));
     }
 
     /// Removes a key if it exists (expired keys count as absent).
