@@ -4,7 +4,7 @@
 use super::config::help;
 use super::{flags::*, is, server, Call, CommandSpec};
 use crate::config::Config;
-use crate::core::{Now, Server};
+use crate::core::{ConnId, Now, Server};
 use crate::db::{canonical_int, Encoding, EncodingLimits, Entry, Value};
 use bytes::Bytes;
 
@@ -58,8 +58,16 @@ pub fn limits(c: &Config) -> EncodingLimits {
 }
 
 /// After a data command changed the dataset: the keys it names (by its key positions) settle
-/// their encoding and access time.
-pub fn note_written(s: &mut Server, db: usize, spec: &CommandSpec, args: &[Bytes], now: Now) {
+/// their encoding and access time; on a writable replica, keys its own clients gave a time to
+/// live are remembered for expiring them (the master will not).
+pub fn note_written(
+    s: &mut Server,
+    id: ConnId,
+    db: usize,
+    spec: &CommandSpec,
+    args: &[Bytes],
+    now: Now,
+) {
     if spec.first_key <= 0 || spec.step <= 0 {
         return;
     }
@@ -68,9 +76,15 @@ pub fn note_written(s: &mut Server, db: usize, spec: &CommandSpec, args: &[Bytes
         l => l,
     };
     let limits = limits(&s.config);
+    let own = s.is_replica() && id != crate::core::replication::MASTER_CLIENT_ID;
     let mut i = spec.first_key;
     while i <= last && (i as usize) < args.len() {
-        s.ks.dbs[db].written(&args[i as usize], now.unix_ms, &limits);
+        let key = &args[i as usize];
+        let db = &mut s.ks.dbs[db];
+        db.written(key, now.unix_ms, &limits);
+        if own && db.raw(key).is_some_and(|e| e.expire_at_ms.is_some()) {
+            db.remember_own_expire(key);
+        }
         i += spec.step;
     }
 }

@@ -215,7 +215,7 @@ impl Server {
                 self.dirty += dirty;
                 self.pending.insert(id);
                 if dirty > 0 {
-                    crate::commands::object::note_written(self, db_index, spec, args, now);
+                    crate::commands::object::note_written(self, id, db_index, spec, args, now);
                     let cmds = match effects {
                         Propagate::AsIs => vec![args.to_vec()],
                         Propagate::Replace(cmds) => cmds,

@@ -625,7 +625,13 @@ impl Server {
     }
 
     fn cron_expire(&mut self, now: Now) {
-        if self.ks.mode == crate::db::ExpiryMode::Hide || !self.active_expire {
+        if !self.active_expire {
+            return;
+        }
+        if self.ks.mode == crate::db::ExpiryMode::Hide {
+            for db in &mut self.ks.dbs {
+                self.ks.stats.expired_keys += db.expire_own_keys(now.unix_ms) as u64;
+            }
             return;
         }
         let mut budget = EXPIRE_BUDGET_PER_TICK;

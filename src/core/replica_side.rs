@@ -175,8 +175,34 @@ impl Server {
             .expect("link conn implies link")
             .link
             .on_connected(now.mono_ms);
+        self.name_master_client(now, local);
         self.link_events(now, events);
         self.flush();
+    }
+
+    /// The master client shows the link's addresses, as Redis' does (so `CLIENT KILL
+    /// <master ip:port>` on a replica drops the link).
+    fn name_master_client(&mut self, now: Now, local: std::net::SocketAddr) {
+        let Some(l) = self.repl.link.as_ref() else {
+            return;
+        };
+        let (host, port) = (&l.link.config().master_host, l.link.config().master_port);
+        let ip = match host.as_str() {
+            "localhost" => Some(std::net::Ipv4Addr::LOCALHOST.into()),
+            h => h.trim_matches(['[', ']']).parse().ok(),
+        };
+        let (db, fresh) = (l.stream_db, !self.clients.contains_key(&MASTER_CLIENT_ID));
+        self.add_internal_client(MASTER_CLIENT_ID, now);
+        let Some(c) = self.clients.get_mut(&MASTER_CLIENT_ID) else {
+            return;
+        };
+        if fresh {
+            c.db = db;
+        }
+        if let Some(ip) = ip {
+            c.peer = std::net::SocketAddr::new(ip, port);
+            c.local = local;
+        }
     }
 
     /// The driver could not connect.

@@ -23,6 +23,9 @@ use keyref::{probe, KeyRef};
 use snapshot::Snapshot;
 use std::collections::{BTreeMap, BTreeSet};
 
+/// Most keys a writable replica tracks for expiring them itself.
+const MAX_OWN_EXPIRES: usize = 1_000_000;
+
 pub const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
 
 /// Counters INFO reports, shared by all databases.
@@ -46,6 +49,9 @@ pub struct Db {
     pub expired: Vec<Bytes>,
     /// A point-in-time snapshot being written while the database keeps changing (BGSAVE).
     snap: Option<Snapshot>,
+    /// On a writable replica: keys its own clients gave a time to live. The master never
+    /// deletes them, so the replica expires them itself (Redis' slaveKeysWithExpire).
+    own_expires: BTreeSet<Bytes>,
 }
 
 /// How lookups treat keys whose time has passed.
@@ -223,6 +229,33 @@ impl Db {
             self.remove_raw(&hk.key);
             self.expired.push(hk.key);
             n += 1;
+        }
+        n
+    }
+
+    /// A writable replica's own client set an expiry on `key`.
+    pub fn remember_own_expire(&mut self, key: &[u8]) {
+        if self.own_expires.len() < MAX_OWN_EXPIRES {
+            self.own_expires.insert(Bytes::copy_from_slice(key));
+        }
+    }
+
+    /// Deletes the replica's own keys whose time has come, forgetting keys that no longer
+    /// expire. Returns how many it deleted.
+    pub fn expire_own_keys(&mut self, now_ms: u64) -> usize {
+        let mut n = 0;
+        for key in std::mem::take(&mut self.own_expires) {
+            match self.map.get(&probe(&key) as &dyn KeyRef).and_then(|e| e.expire_at_ms) {
+                Some(t) if t <= now_ms => {
+                    self.touch(&key);
+                    self.remove_raw(&key);
+                    n += 1;
+                }
+                Some(_) => {
+                    self.own_expires.insert(key);
+                }
+                None => {}
+            }
         }
         n
     }
