@@ -6,6 +6,7 @@
 //! Dispatch (in `core::dispatch`) has already checked arity, authentication, pub/sub mode and
 //! MULTI queuing before a handler runs; `args[0]` is the command name as the client sent it.
 
+pub mod blocking;
 pub mod client;
 pub mod config;
 pub mod connection;
@@ -196,6 +197,7 @@ pub fn all() -> impl Iterator<Item = &'static CommandSpec> {
         config::COMMANDS,
         debug::COMMANDS,
         object::COMMANDS,
+        blocking::COMMANDS,
     ]
     .into_iter()
     .flatten()

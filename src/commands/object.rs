@@ -68,25 +68,33 @@ pub fn note_written(
     args: &[Bytes],
     now: Now,
 ) {
-    if spec.first_key <= 0 || spec.step <= 0 {
-        return;
-    }
-    let last = match spec.last_key {
-        l if l < 0 => args.len() as i32 + l,
-        l => l,
-    };
     let limits = limits(&s.config);
     let own = s.is_replica() && id != crate::core::replication::MASTER_CLIENT_ID;
-    let mut i = spec.first_key;
-    while i <= last && (i as usize) < args.len() {
-        let key = &args[i as usize];
+    for key in keys_of(spec, args) {
         let db = &mut s.ks.dbs[db];
         db.written(key, now.unix_ms, &limits);
         if own && db.raw(key).is_some_and(|e| e.expire_at_ms.is_some()) {
             db.remember_own_expire(key);
         }
-        i += spec.step;
     }
+}
+
+/// The key arguments of a call, by its command's key positions.
+pub fn keys_of<'a>(spec: &CommandSpec, args: &'a [Bytes]) -> impl Iterator<Item = &'a Bytes> {
+    let (first, step) = (spec.first_key.max(0) as usize, spec.step.max(1) as usize);
+    let last = match spec.last_key {
+        l if l < 0 => args.len() as i64 + l as i64,
+        l => l as i64,
+    };
+    let end = if first == 0 {
+        0
+    } else {
+        (last + 1).clamp(0, args.len() as i64) as usize
+    };
+    args.get(first.min(end)..end)
+        .unwrap_or_default()
+        .iter()
+        .step_by(step)
 }
 
 fn lfu_policy(c: &Config) -> bool {

@@ -20,6 +20,7 @@
 //! reply depends on precedes the reply), so a driver must not reorder them.
 
 pub mod aof;
+mod blocking;
 mod busy;
 mod client;
 mod dispatch;
@@ -151,6 +152,18 @@ pub struct Stats {
     pub total_error_replies: u64,
     /// Ring of (mono_ms, commands processed) samples for instantaneous_ops_per_sec.
     pub ops_samples: VecDeque<(u64, u64)>,
+    /// Per command (INFO commandstats).
+    pub commands: BTreeMap<&'static str, CommandStat>,
+}
+
+/// One command's counters (INFO commandstats).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CommandStat {
+    pub calls: u64,
+    /// Refused before running (arity, auth, READONLY, ...).
+    pub rejected: u64,
+    /// Ran and replied an error.
+    pub failed: u64,
 }
 
 /// Most keys active expiry deletes per cron tick; the rest wait for the next tick.
@@ -198,6 +211,8 @@ pub struct Server {
     pub sentinel: Option<Box<crate::sentinel::Sentinel>>,
     /// DEBUG SLEEP: busy until a deadline, with what arrived meanwhile.
     busy: busy::Busy,
+    /// Clients blocked on keys (BLPOP, ...).
+    blocking: blocking::Blocking,
     /// Active expiry runs from the cron (DEBUG SET-ACTIVE-EXPIRE 0 turns it off).
     pub active_expire: bool,
 }
@@ -257,6 +272,7 @@ impl Server {
             last_now: now,
             sentinel: None,
             busy: busy::Busy::default(),
+            blocking: blocking::Blocking::default(),
             active_expire: true,
         };
         s.log(
@@ -437,6 +453,7 @@ impl Server {
             let period_ms = 1000 / self.cron_hz().clamp(1, 500);
             self.next_cron_ms = now.mono_ms + period_ms;
             self.cron_expire(now);
+            self.expire_blocked(now);
             self.cron_clients(now);
             self.cron_stats(now);
             self.cron_save_points(now);
@@ -545,6 +562,7 @@ impl Server {
 
     pub(crate) fn free_client(&mut self, id: ConnId) {
         self.replica_gone(id);
+        self.drop_blocked(id);
         let Some(c) = self.clients.remove(&id) else {
             return;
         };

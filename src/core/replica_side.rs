@@ -62,6 +62,7 @@ impl Server {
         }
         self.config.replicaof = Some((host.to_string(), port));
         self.ks.mode = ExpiryMode::Hide;
+        self.unblock_all_for_role_change(now);
         self.log(LogLevel::Notice, "Before turning into a replica, using my own master parameters to synthesize a cached master: I may be able to synchronize with the new master with just a partial transfer.".into());
         let cached = Some((self.repl.ids.replid.clone(), self.repl.offset));
         let link = MasterLink::new(self.link_config(host, port), cached);

@@ -254,7 +254,13 @@ impl Server {
     /// Redis delays a diskless sync so more replicas can share it: the replica waits in
     /// `wait_bgsave` (getting a newline a second) until the delay passes or enough replicas
     /// (`repl-diskless-sync-max-replicas`) wait.
-    fn wait_for_diskless_sync(&mut self, id: ConnId, mut info: ReplicaInfo, pre_psync: bool, now: Now) {
+    fn wait_for_diskless_sync(
+        &mut self,
+        id: ConnId,
+        mut info: ReplicaInfo,
+        pre_psync: bool,
+        now: Now,
+    ) {
         info.state = ReplicaState::WaitBgsaveStart;
         info.pre_psync = pre_psync;
         self.repl.replicas.insert(id, info);
@@ -487,4 +493,3 @@ impl Server {
         self.check_waiters(now);
     }
 }
-

@@ -245,7 +245,11 @@ impl Db {
     pub fn expire_own_keys(&mut self, now_ms: u64) -> usize {
         let mut n = 0;
         for key in std::mem::take(&mut self.own_expires) {
-            match self.map.get(&probe(&key) as &dyn KeyRef).and_then(|e| e.expire_at_ms) {
+            match self
+                .map
+                .get(&probe(&key) as &dyn KeyRef)
+                .and_then(|e| e.expire_at_ms)
+            {
                 Some(t) if t <= now_ms => {
                     self.touch(&key);
                     self.remove_raw(&key);
