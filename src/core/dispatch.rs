@@ -59,8 +59,22 @@ impl Server {
         }
     }
 
-    /// Runs one command as Redis' `processCommand` does.
+    /// Runs one command; a replica whose command produced a reply is disconnected instead
+    /// (`replica_replied`).
     pub(crate) fn call(&mut self, id: ConnId, args: Vec<Bytes>, now: Now) {
+        let replica_out = self
+            .repl
+            .replicas
+            .contains_key(&id)
+            .then(|| self.clients.get(&id).map_or(0, |c| c.out.len()));
+        self.process_command(id, args, now);
+        if let Some(before) = replica_out {
+            self.replica_replied(id, before);
+        }
+    }
+
+    /// Runs one command as Redis' `processCommand` does.
+    fn process_command(&mut self, id: ConnId, args: Vec<Bytes>, now: Now) {
         let name = String::from_utf8_lossy(&args[0]).to_ascii_lowercase();
         let spec = self.commands.get(&name).copied();
         let c = self.clients.get_mut(&id).expect("caller exists");
@@ -119,6 +133,11 @@ impl Server {
         }
         if in_multi && spec.flags & flags::NO_MULTI != 0 {
             return Some("ERR Command not allowed inside a transaction".into());
+        }
+        if self.repl.replicas.contains_key(&id)
+            && spec.flags & (flags::READONLY | flags::WRITE) != 0
+        {
+            return Some("ERR Replica can't interact with the keyspace".into());
         }
         if let Some(msg) = self.disk_refusal(id, spec, now) {
             return Some(msg);

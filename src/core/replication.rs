@@ -356,6 +356,33 @@ impl Server {
         self.trace(format!("+slave {name} full"));
     }
 
+    /// A replica's command produced a reply (the replication link carries none): Redis logs it
+    /// and drops the replica; an error reply is also logged as a critical one.
+    pub(crate) fn replica_replied(&mut self, id: ConnId, before: usize) {
+        let Some(c) = self.clients.get_mut(&id) else {
+            return;
+        };
+        if c.out.len() <= before {
+            return;
+        }
+        let reply = c.out.split_off(before);
+        let (cmd, info) = (c.last_cmd.clone(), c.info_line(self.last_now.mono_ms));
+        if let Some(err) = reply.strip_prefix(b"-") {
+            let line = err.split(|b| *b == b'\r').next().unwrap_or_default();
+            let shown = String::from_utf8_lossy(&line[..line.len().min(4096)]).into_owned();
+            self.log(
+                LogLevel::Warning,
+                format!("== CRITICAL == This master is sending an error to its replica: '{shown}' after processing the command '{cmd}'"),
+            );
+            self.stats.unexpected_error_replies += 1;
+        }
+        self.log(
+            LogLevel::Warning,
+            format!("Replica generated a reply to command '{cmd}', disconnecting it: {info}"),
+        );
+        self.close_after_reply(id);
+    }
+
     /// A replica connection went away (or, on a replica, the master client was killed).
     pub(crate) fn replica_gone(&mut self, id: ConnId) {
         if id == MASTER_CLIENT_ID {
