@@ -54,7 +54,7 @@ pub fn logo(mode: &str, port: u16, pid: u32) -> String {
             .checked_sub(1)
             .and_then(|j| info.get(j))
             .map_or("", |s| s.as_str());
-        text.push_str(&format!("{art:<32} {right}").trim_end().to_string());
+        text.push_str(format!("{art:<32} {right}").trim_end());
         text.push('\n');
     }
     text.push('\n');
