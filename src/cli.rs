@@ -44,6 +44,8 @@ pub fn main(sentinel: bool) {
             std::process::exit(1);
         }
     };
+    let mut config = config;
+    config.log_to_tty = std::io::IsTerminal::is_terminal(&std::io::stdout());
     let env = match TokioEnv::new(&config.logfile) {
         Ok(e) => e,
         Err(e) => {
@@ -66,9 +68,19 @@ pub fn main(sentinel: bool) {
         .enable_all()
         .build()
         .expect("tokio runtime");
-    let result = rt.block_on(crate::shell::run_server(env, config, text));
+    let result = rt.block_on(crate::shell::run_server(env.clone(), config, text));
     if let Err(e) = result {
-        eprintln!("# {e}");
+        // Like Redis, the reasons go to the log (the test suite looks for them there).
+        for msg in e.to_string().lines() {
+            let line = crate::log::format_line(
+                std::process::id(),
+                'M',
+                env.unix_ms(),
+                LogLevel::Warning,
+                msg,
+            );
+            env.log_line(&line);
+        }
         std::process::exit(1);
     }
 }

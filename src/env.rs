@@ -53,6 +53,18 @@ pub trait Env: Clone + Send + Sync + 'static {
     fn seed(&self) -> u64;
 
     fn bind(&self, addr: SocketAddr) -> BoxFuture<'static, io::Result<Self::Listener>>;
+    /// Listens on a Unix domain socket at `path` (replacing a stale one), with permission bits
+    /// `perm` (0: as created). Its connections come with a loopback peer address. Drivers
+    /// without Unix sockets (the simulator) refuse.
+    fn bind_unix(&self, path: String, perm: u32) -> BoxFuture<'static, io::Result<Self::Listener>> {
+        let _ = (path, perm);
+        Box::pin(async {
+            Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "Unix domain sockets are not available in this environment",
+            ))
+        })
+    }
     fn connect(
         &self,
         host: String,

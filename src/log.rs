@@ -23,6 +23,44 @@ pub fn format_line(pid: u32, role: char, unix_ms: u64, level: LogLevel, msg: &st
     )
 }
 
+/// The start-up banner Redis prints (raw, without a log prefix) when `always-show-logo yes` or
+/// when it logs to a terminal: our own drawing of a stack of disks, with Redis' version, mode,
+/// port and PID lines (the test suite waits for ` PID: <pid>` before `Server initialized`).
+pub fn logo(mode: &str, port: u16, pid: u32) -> String {
+    let version = crate::REDIS_VERSION;
+    let info = [
+        format!("Redis {version} (00000000/0) 64 bit"),
+        String::new(),
+        format!("Running in {mode} mode"),
+        format!("Port: {port}"),
+        format!("PID: {pid}"),
+        String::new(),
+        "redsim, a sans-IO Redis".to_string(),
+    ];
+    const ART: [&str; 9] = [
+        "        .-~~~~~~~~~~~-.",
+        "      (~               ~)",
+        "      |`~-.._______..-~'|",
+        "      |                 |",
+        "      |`~-.._______..-~'|",
+        "      |                 |",
+        "      |`~-.._______..-~'|",
+        "      |                 |",
+        "       `~-.._______..-~'",
+    ];
+    let mut text = String::from("\n");
+    for (i, art) in ART.iter().enumerate() {
+        let right = i
+            .checked_sub(1)
+            .and_then(|j| info.get(j))
+            .map_or("", |s| s.as_str());
+        text.push_str(format!("{art:<32} {right}").trim_end());
+        text.push('\n');
+    }
+    text.push('\n');
+    text
+}
+
 /// Days since 1970-01-01 to (year, month, day), after Howard Hinnant's civil calendar algorithm.
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
@@ -39,6 +77,15 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_logo_shows_version_mode_port_and_pid_lines_as_redis_does() {
+        let logo = logo("standalone", 21111, 4242);
+        assert!(logo.contains(" Redis 7.2.6 (00000000/0) 64 bit\n"));
+        assert!(logo.contains(" Running in standalone mode\n"));
+        assert!(logo.contains(" Port: 21111\n"));
+        assert!(logo.contains(" PID: 4242\n"));
+    }
 
     #[test]
     fn formats_like_redis() {

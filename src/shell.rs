@@ -84,7 +84,22 @@ pub async fn run_server<E: Env>(
             Err(e) => {
                 return Err(io::Error::new(
                     e.kind(),
-                    format!("Could not create server TCP listening socket {addr}: {e}"),
+                    format!(
+                        "Warning: Could not create server TCP listening socket {addr}: bind: {e}\n\
+                         Failed listening on port {} (tcp), aborting.",
+                        config.port
+                    ),
+                ))
+            }
+        }
+    }
+    if let Some(path) = config.unixsocket.clone() {
+        match env.bind_unix(path, config.unixsocketperm).await {
+            Ok(l) => listeners.push(l),
+            Err(e) => {
+                return Err(io::Error::new(
+                    e.kind(),
+                    format!("Failed opening Unix socket: {e}"),
                 ))
             }
         }
@@ -92,7 +107,7 @@ pub async fn run_server<E: Env>(
     if listeners.is_empty() {
         return Err(io::Error::new(
             io::ErrorKind::AddrNotAvailable,
-            "Failed listening on port (tcp), aborting.",
+            format!("Failed listening on port {} (tcp), aborting.", config.port),
         ));
     }
     let server = Server::new(config, env.seed(), config_text, env.now());
@@ -151,6 +166,7 @@ impl<E: Env> Node<E> {
                     );
                     self.env.log_line(&line);
                 }
+                Action::LogRaw(text) => self.env.log_line(&text),
                 Action::Trace(event) => self.env.trace(&event),
                 Action::Exit { code } => self.env.exit(code),
                 Action::RunScript { id, argv } => self.run_script(id, argv),

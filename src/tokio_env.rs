@@ -4,10 +4,14 @@ use crate::env::{BoxFuture, Disk, Env, Listener, ScriptExit};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 use tokio::sync::Notify;
 
 #[derive(Clone)]
@@ -52,26 +56,88 @@ fn getrandom(buf: &mut [u8]) {
     }
 }
 
-pub struct TokioListener(TcpListener);
+/// A TCP or Unix domain socket listener.
+pub enum TokioListener {
+    Tcp(TcpListener),
+    Unix(UnixListener),
+}
+
+/// A connection over TCP or a Unix domain socket.
+pub enum TokioStream {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+}
+
+/// Unix socket peers have no IP address: they show as loopback (they are local).
+const UNIX_PEER: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
 
 impl Listener for TokioListener {
-    type Stream = TcpStream;
-    fn accept(&self) -> BoxFuture<'_, io::Result<(TcpStream, SocketAddr, SocketAddr)>> {
+    type Stream = TokioStream;
+    fn accept(&self) -> BoxFuture<'_, io::Result<(TokioStream, SocketAddr, SocketAddr)>> {
         Box::pin(async move {
-            let (s, peer) = self.0.accept().await?;
-            s.set_nodelay(true)?;
-            let local = s.local_addr()?;
-            Ok((s, peer, local))
+            match self {
+                TokioListener::Tcp(l) => {
+                    let (s, peer) = l.accept().await?;
+                    s.set_nodelay(true)?;
+                    let local = s.local_addr()?;
+                    Ok((TokioStream::Tcp(s), peer, local))
+                }
+                TokioListener::Unix(l) => {
+                    let (s, _) = l.accept().await?;
+                    Ok((TokioStream::Unix(s), UNIX_PEER, UNIX_PEER))
+                }
+            }
         })
     }
     fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.0.local_addr()
+        match self {
+            TokioListener::Tcp(l) => l.local_addr(),
+            TokioListener::Unix(_) => Ok(UNIX_PEER),
+        }
+    }
+}
+
+impl AsyncRead for TokioStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            TokioStream::Tcp(s) => Pin::new(s).poll_read(cx, buf),
+            TokioStream::Unix(s) => Pin::new(s).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for TokioStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            TokioStream::Tcp(s) => Pin::new(s).poll_write(cx, buf),
+            TokioStream::Unix(s) => Pin::new(s).poll_write(cx, buf),
+        }
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            TokioStream::Tcp(s) => Pin::new(s).poll_flush(cx),
+            TokioStream::Unix(s) => Pin::new(s).poll_flush(cx),
+        }
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            TokioStream::Tcp(s) => Pin::new(s).poll_shutdown(cx),
+            TokioStream::Unix(s) => Pin::new(s).poll_shutdown(cx),
+        }
     }
 }
 
 impl Env for TokioEnv {
     type Listener = TokioListener;
-    type Stream = TcpStream;
+    type Stream = TokioStream;
 
     fn mono_ms(&self) -> u64 {
         self.origin.elapsed().as_millis() as u64
@@ -98,19 +164,31 @@ impl Env for TokioEnv {
             };
             socket.set_reuseaddr(true)?;
             socket.bind(addr)?;
-            Ok(TokioListener(socket.listen(511)?))
+            Ok(TokioListener::Tcp(socket.listen(511)?))
+        })
+    }
+    fn bind_unix(&self, path: String, perm: u32) -> BoxFuture<'static, io::Result<TokioListener>> {
+        Box::pin(async move {
+            use std::os::unix::fs::PermissionsExt;
+            // Like Redis, a socket file left by an earlier run is replaced.
+            let _ = fs::remove_file(&path);
+            let listener = UnixListener::bind(&path)?;
+            if perm != 0 {
+                fs::set_permissions(&path, fs::Permissions::from_mode(perm))?;
+            }
+            Ok(TokioListener::Unix(listener))
         })
     }
     fn connect(
         &self,
         host: String,
         port: u16,
-    ) -> BoxFuture<'static, io::Result<(TcpStream, SocketAddr)>> {
+    ) -> BoxFuture<'static, io::Result<(TokioStream, SocketAddr)>> {
         Box::pin(async move {
             let s = TcpStream::connect((host.as_str(), port)).await?;
             s.set_nodelay(true)?;
             let local = s.local_addr()?;
-            Ok((s, local))
+            Ok((TokioStream::Tcp(s), local))
         })
     }
     fn spawn(&self, task: BoxFuture<'static, ()>) {

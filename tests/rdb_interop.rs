@@ -310,10 +310,7 @@ fn write_dataset(keys: &[Key], opts: WriteOptions) -> Vec<u8> {
         let expires = in_db.iter().filter(|k| k.expire_at_ms.is_some()).count();
         w.begin_db(db, in_db.len(), expires);
         for (i, k) in in_db.iter().enumerate() {
-            let entry = Entry {
-                value: k.value.clone(),
-                expire_at_ms: k.expire_at_ms,
-            };
+            let entry = Entry::new(k.value.clone(), k.expire_at_ms);
             w.entry(k.name.as_bytes(), &entry);
             if i % 3 == 0 {
                 out.extend_from_slice(&w.take_chunk());

@@ -102,7 +102,7 @@ fn get(s: &mut Server, call: &Call) {
             }
             continue;
         }
-        for d in table::all() {
+        for d in table::all().filter(|d| !d.has(table::HIDDEN)) {
             for name in std::iter::once(&d.name).chain(d.aliases) {
                 if crate::text::glob_match(pattern, name.as_bytes(), true)
                     && seen.insert(name.to_string())

@@ -7,6 +7,7 @@
 //! MULTI queuing before a handler runs; `args[0]` is the command name as the client sent it.
 
 pub mod bits;
+pub mod blocking;
 pub mod client;
 pub mod config;
 pub mod connection;
@@ -18,6 +19,7 @@ pub mod lists;
 pub mod memory;
 pub mod movable;
 pub mod multi;
+pub mod object;
 pub mod persistence;
 pub mod pubsub;
 pub mod replication;
@@ -223,6 +225,8 @@ pub fn all() -> impl Iterator<Item = &'static CommandSpec> {
         client::COMMANDS,
         config::COMMANDS,
         debug::COMMANDS,
+        object::COMMANDS,
+        blocking::COMMANDS,
     ]
     .into_iter()
     .flatten()

@@ -216,10 +216,7 @@ fn a_snapshot_using_more_databases_than_configured_is_refused_whole() {
     use crate::db::{Entry, Value};
     use crate::rdb::{Aux, RdbWriter, WriteOptions};
     let mut w = RdbWriter::new(&Aux::default(), WriteOptions::default());
-    let entry = Entry {
-        value: Value::Str("v".into()),
-        expire_at_ms: None,
-    };
+    let entry = Entry::new(Value::Str("v".into()), None);
     w.begin_db(0, 1, 0);
     w.entry(b"in-db0", &entry);
     w.begin_db(20, 1, 0);

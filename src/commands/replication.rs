@@ -100,6 +100,17 @@ fn psync(s: &mut Server, call: &Call) {
             return s.reply(call.id).error(&e);
         }
     }
+    if crate::resp::parse_i64(&call.args[2]).is_none() {
+        let ip = s.clients.get(&call.id).map(|c| c.peer.ip().to_string());
+        let name = format!("{}:<unknown-replica-port>", ip.unwrap_or_default());
+        s.log(
+            crate::config::LogLevel::Warning,
+            format!("Replica {name} asks for synchronization but with a wrong offset"),
+        );
+        return s
+            .reply(call.id)
+            .error("ERR value is not an integer or out of range");
+    }
     let req = SyncRequest::Psync {
         replid: &call.args[1],
         offset: &call.args[2],

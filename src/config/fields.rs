@@ -49,6 +49,17 @@ pub(super) static FIELDS: &[Directive] = &[
         },
         flags: MULTI_ARG,
     },
+    field!("unixsocket" => unixsocket, Kind::Str, IMMUTABLE),
+    Directive {
+        name: "unixsocketperm",
+        aliases: &[],
+        kind: Kind::Custom(octal_perm),
+        store: Store::Field {
+            get: |c| format!("{:o}", c.unixsocketperm),
+            set: |c, v| c.unixsocketperm = u32::from_str_radix(v, 8).unwrap_or(0),
+        },
+        flags: IMMUTABLE,
+    },
     field!("protected-mode" => protected_mode, Kind::Bool),
     field!("timeout" => timeout_s, Kind::Int(0, INT_MAX)),
     field!("loglevel" => loglevel, Kind::Enum(LOGLEVELS)),
@@ -152,6 +163,16 @@ fn bind_addrs(_: &str, args: &[String]) -> Result<String, String> {
         return Err("Too many bind addresses specified.".into());
     }
     Ok(args.join(" "))
+}
+
+/// Permission bits in octal, at most 0777 (Redis' OCTAL_CONFIG).
+fn octal_perm(_: &str, args: &[String]) -> Result<String, String> {
+    let arg = one(args)?;
+    match u32::from_str_radix(arg, 8) {
+        Ok(v) if v <= 0o777 => Ok(format!("{v:o}")),
+        Ok(_) => Err("argument must be between 0 and 777 inclusive".into()),
+        Err(_) => Err("argument couldn't be parsed as an octal number".into()),
+    }
 }
 
 fn save_points(_: &str, args: &[String]) -> Result<String, String> {

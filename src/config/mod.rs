@@ -107,6 +107,12 @@ pub struct Config {
     pub enable_debug_command: Allow,
     /// The process id INFO shows; the driver sets it (0 in simulation and tests).
     pub pid: u32,
+    /// The driver's stdout is a terminal (Redis then shows its logo when logging there).
+    pub log_to_tty: bool,
+    /// `unixsocket`: a Unix domain socket to listen on as well.
+    pub unixsocket: Option<String>,
+    /// `unixsocketperm`: its permission bits (0 = leave the umask's).
+    pub unixsocketperm: u32,
     /// Running as a Sentinel (`--sentinel`, or the redsim-sentinel binary).
     pub sentinel_mode: bool,
     /// What the `sentinel ...` lines configure; `Some` in Sentinel mode.
@@ -162,6 +168,9 @@ impl Default for Config {
             enable_protected_configs: Allow::No,
             enable_debug_command: Allow::No,
             pid: 0,
+            log_to_tty: false,
+            unixsocket: None,
+            unixsocketperm: 0,
             sentinel_mode: false,
             sentinel: None,
         }

@@ -6,7 +6,7 @@
 //!
 //! `daemonize` and `cluster-enabled` accept only `no`: the alternative is not supported.
 
-use super::table::{one, one_of, yes_no, Directive, Kind, Store, IMMUTABLE, MULTI_ARG};
+use super::table::{one, one_of, yes_no, Directive, Kind, Store, HIDDEN, IMMUTABLE, MULTI_ARG};
 use crate::resp::parse_i64;
 
 const INT_MAX: i64 = i32::MAX as i64;
@@ -201,6 +201,18 @@ pub(super) static NOOPS: &[Directive] = &[
     mem("hll-sparse-max-bytes", "3000"),
     mem("stream-node-max-bytes", "4096"),
     int("stream-node-max-entries", 0, LONG_MAX, "100"),
+    // Redis' hidden testing knobs: slowing snapshots, loads and the watchdog, which have no
+    // per-key work to slow here.
+    int("rdb-key-save-delay", i32::MIN as i64, INT_MAX, "0").with(HIDDEN),
+    int("key-load-delay", i32::MIN as i64, INT_MAX, "0").with(HIDDEN),
+    int(
+        "loading-process-events-interval-bytes",
+        1024,
+        INT_MAX,
+        "2097152",
+    )
+    .with(HIDDEN),
+    int("watchdog-period", 0, INT_MAX, "0").with(HIDDEN),
 ];
 
 const FACILITIES: &[&str] = &[

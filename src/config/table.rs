@@ -20,6 +20,8 @@ pub const MULTI_ARG: u8 = 1 << 2;
 pub const APPEND: u8 = 1 << 3;
 /// CONFIG REWRITE writes no line at all for an empty value (`replicaof` of a master).
 pub const OMIT_EMPTY: u8 = 1 << 4;
+/// Redis' testing knobs: CONFIG GET shows them only when named exactly, never for a pattern.
+pub const HIDDEN: u8 = 1 << 5;
 
 /// Redis' INT_MAX bound, common to many directives.
 pub const INT_MAX: i64 = i32::MAX as i64;

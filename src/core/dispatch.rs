@@ -12,6 +12,9 @@ impl Server {
     /// Parses and runs every complete command in the client's query buffer.
     pub(crate) fn process_input(&mut self, id: ConnId, now: Now) {
         loop {
+            if self.is_busy() {
+                return;
+            }
             let Some(c) = self.clients.get_mut(&id) else {
                 return;
             };
@@ -56,8 +59,22 @@ impl Server {
         }
     }
 
-    /// Runs one command as Redis' `processCommand` does.
+    /// Runs one command; a replica whose command produced a reply is disconnected instead
+    /// (`replica_replied`).
     pub(crate) fn call(&mut self, id: ConnId, args: Vec<Bytes>, now: Now) {
+        let replica_out = self
+            .repl
+            .replicas
+            .contains_key(&id)
+            .then(|| self.clients.get(&id).map_or(0, |c| c.out.len()));
+        self.process_command(id, args, now);
+        if let Some(before) = replica_out {
+            self.replica_replied(id, before);
+        }
+    }
+
+    /// Runs one command as Redis' `processCommand` does.
+    fn process_command(&mut self, id: ConnId, args: Vec<Bytes>, now: Now) {
         let name = String::from_utf8_lossy(&args[0]).to_ascii_lowercase();
         let spec = self.commands.get(&name).copied();
         let c = self.clients.get_mut(&id).expect("caller exists");
@@ -69,27 +86,9 @@ impl Server {
             self.reject(id, &msg, in_multi);
             return;
         };
-        if (spec.arity > 0 && args.len() as i32 != spec.arity) || (args.len() as i32) < -spec.arity
-        {
-            let msg = format!("ERR wrong number of arguments for '{}' command", spec.name);
+        if let Some(msg) = self.refusal(id, spec, &args, now, in_multi) {
+            self.stats.commands.entry(spec.name).or_default().rejected += 1;
             self.reject(id, &msg, in_multi);
-            return;
-        }
-        let c = &self.clients[&id];
-        if !c.authenticated && spec.flags & flags::NO_AUTH == 0 {
-            self.reject(id, "NOAUTH Authentication required.", in_multi);
-            return;
-        }
-        if in_multi && spec.flags & flags::NO_MULTI != 0 {
-            self.reject(id, "ERR Command not allowed inside a transaction", in_multi);
-            return;
-        }
-        if let Some(msg) = self.disk_refusal(id, spec, now) {
-            self.reject(id, &msg, in_multi);
-            return;
-        }
-        if let Some(msg) = self.replication_refusal(id, spec, now) {
-            self.reject(id, msg, in_multi);
             return;
         }
         let c = &self.clients[&id];
@@ -115,6 +114,43 @@ impl Server {
         if let Some((_, pushed)) = self.running.take().filter(|(_, p)| !p.is_empty()) {
             self.push(id).raw(&pushed);
         }
+    }
+
+    /// The checks processCommand makes before running a known command; `Some` is the error.
+    fn refusal(
+        &mut self,
+        id: ConnId,
+        spec: &CommandSpec,
+        args: &[Bytes],
+        now: Now,
+        in_multi: bool,
+    ) -> Option<String> {
+        if (spec.arity > 0 && args.len() as i32 != spec.arity) || (args.len() as i32) < -spec.arity
+        {
+            return Some(format!(
+                "ERR wrong number of arguments for '{}' command",
+                spec.name
+            ));
+        }
+        if spec.name == "debug" && !crate::commands::debug::allowed(self, id) {
+            return Some(crate::commands::debug::REFUSED.into());
+        }
+        let c = &self.clients[&id];
+        if !c.authenticated && spec.flags & flags::NO_AUTH == 0 {
+            return Some("NOAUTH Authentication required.".into());
+        }
+        if in_multi && spec.flags & flags::NO_MULTI != 0 {
+            return Some("ERR Command not allowed inside a transaction".into());
+        }
+        if self.repl.replicas.contains_key(&id)
+            && spec.flags & (flags::READONLY | flags::WRITE) != 0
+        {
+            return Some("ERR Replica can't interact with the keyspace".into());
+        }
+        if let Some(msg) = self.disk_refusal(id, spec, now) {
+            return Some(msg);
+        }
+        self.replication_refusal(id, spec, now).map(String::from)
     }
 
     /// Redis refuses writes (and PING) while it cannot persist: a failed BGSAVE with
@@ -195,6 +231,19 @@ impl Server {
     /// Runs a command that passed all checks (also used by EXEC for queued commands).
     pub(crate) fn execute(&mut self, id: ConnId, spec: &CommandSpec, args: &[Bytes], now: Now) {
         self.stats.total_commands_processed += 1;
+        let before = self.clients.get(&id).map_or(0, |c| c.out.len());
+        self.run_handler(id, spec, args, now);
+        let failed = self
+            .clients
+            .get(&id)
+            .is_some_and(|c| c.out.get(before) == Some(&b'-'));
+        let stat = self.stats.commands.entry(spec.name).or_default();
+        stat.calls += 1;
+        stat.failed += u64::from(failed);
+        self.serve_ready(now);
+    }
+
+    fn run_handler(&mut self, id: ConnId, spec: &CommandSpec, args: &[Bytes], now: Now) {
         match spec.handler {
             Handler::Server(f) => f(self, &Call { id, args, now }),
             Handler::Data(f) => {
@@ -222,6 +271,10 @@ impl Server {
                 self.dirty += dirty;
                 self.pending.insert(id);
                 if dirty > 0 {
+                    crate::commands::object::note_written(self, id, db_index, spec, args, now);
+                    for key in crate::commands::object::keys_of(spec, args) {
+                        self.signal_key(db_index, key);
+                    }
                     let cmds = match effects {
                         Propagate::AsIs => vec![args.to_vec()],
                         Propagate::Replace(cmds) => cmds,

@@ -20,6 +20,8 @@
 //! reply depends on precedes the reply), so a driver must not reorder them.
 
 pub mod aof;
+mod blocking;
+mod busy;
 mod client;
 mod dispatch;
 mod failover;
@@ -121,6 +123,8 @@ pub enum Action {
         role: char,
         msg: String,
     },
+    /// Text for the log as it is, without the line prefix (the start-up logo).
+    LogRaw(String),
     /// A meaningful transition for simulation traces, in Redis' words.
     Trace(String),
     Exit {
@@ -150,6 +154,18 @@ pub struct Stats {
     pub total_error_replies: u64,
     /// Ring of (mono_ms, commands processed) samples for instantaneous_ops_per_sec.
     pub ops_samples: VecDeque<(u64, u64)>,
+    /// Per command (INFO commandstats).
+    pub commands: BTreeMap<&'static str, CommandStat>,
+}
+
+/// One command's counters (INFO commandstats).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CommandStat {
+    pub calls: u64,
+    /// Refused before running (arity, auth, READONLY, ...).
+    pub rejected: u64,
+    /// Ran and replied an error.
+    pub failed: u64,
 }
 
 /// Most keys active expiry deletes per cron tick; the rest wait for the next tick.
@@ -204,6 +220,12 @@ pub struct Server {
     pub(crate) running: Option<(ConnId, bytes::BytesMut)>,
     /// Where replies to a silenced client (CLIENT REPLY OFF/SKIP) go.
     pub(crate) discard: bytes::BytesMut,
+    /// DEBUG SLEEP: busy until a deadline, with what arrived meanwhile.
+    busy: busy::Busy,
+    /// Clients blocked on keys (BLPOP, ...).
+    blocking: blocking::Blocking,
+    /// Active expiry runs from the cron (DEBUG SET-ACTIVE-EXPIRE 0 turns it off).
+    pub active_expire: bool,
 }
 
 /// What a disk operation completes when the driver reports it done.
@@ -264,6 +286,9 @@ impl Server {
             sentinel: None,
             running: None,
             discard: Default::default(),
+            busy: busy::Busy::default(),
+            blocking: blocking::Blocking::default(),
+            active_expire: true,
         };
         s.log(
             LogLevel::Notice,
@@ -277,6 +302,8 @@ impl Server {
                 s.config.pid
             ),
         );
+        s.log(LogLevel::Notice, "Configuration loaded".into());
+        s.startup_banner();
         s.log(LogLevel::Notice, "Server initialized".into());
         if s.config.sentinel_mode {
             s.start_sentinel(now);
@@ -286,9 +313,37 @@ impl Server {
         s
     }
 
+    /// Redis' logo when `always-show-logo yes` or when logging to a terminal, else one line.
+    fn startup_banner(&mut self) {
+        let mode = match self.config.sentinel_mode {
+            true => "sentinel",
+            false => "standalone",
+        };
+        let port = self.config.port;
+        let show = self.config.log_to_tty && self.config.logfile.is_empty();
+        if show
+            || self
+                .config
+                .noop
+                .get("always-show-logo")
+                .is_some_and(|v| v == "yes")
+        {
+            let logo = crate::log::logo(mode, port, self.config.pid);
+            self.actions.push_back(Action::LogRaw(logo));
+        } else {
+            self.log(
+                LogLevel::Notice,
+                format!("Running mode={mode}, port={port}."),
+            );
+        }
+    }
+
     /// Loading is over: clients may come.
     pub(crate) fn ready(&mut self) {
         self.log(LogLevel::Notice, "Ready to accept connections tcp".into());
+        if self.config.unixsocket.is_some() {
+            self.log(LogLevel::Notice, "Ready to accept connections unix".into());
+        }
         self.trace("ready".into());
         if let (Some((host, port)), None) = (self.config.replicaof.clone(), self.repl.link.as_ref())
         {
@@ -316,6 +371,9 @@ impl Server {
 
     pub fn handle_data(&mut self, now: Now, conn: ConnId, data: &[u8]) {
         self.last_now = now;
+        if self.defer_data(now, conn, data) {
+            return;
+        }
         if self.sentinel_conn_event(now, conn, sentinel_mode::LinkEvent::Data(data)) {
             return;
         }
@@ -338,6 +396,9 @@ impl Server {
     }
 
     pub fn handle_closed(&mut self, now: Now, conn: ConnId) {
+        if self.defer_closed(now, conn) {
+            return;
+        }
         if self.sentinel_conn_event(now, conn, sentinel_mode::LinkEvent::Closed) {
             return;
         }
@@ -382,6 +443,9 @@ impl Server {
         if self.shutting_down {
             return None;
         }
+        if let Some(deadline) = self.busy_deadline() {
+            return Some(deadline);
+        }
         // A background save runs slice after slice, leaving room for clients in between.
         let next = if self.bgsave_busy() {
             self.next_cron_ms.min(self.last_now.mono_ms + 1)
@@ -394,6 +458,10 @@ impl Server {
     /// Redis' `serverCron`: runs `hz` times a second.
     pub fn handle_timeout(&mut self, now: Now) {
         self.last_now = now;
+        self.wake_if_due(now);
+        if self.is_busy() {
+            return;
+        }
         if self.bgsave_busy() {
             self.bgsave_slice();
         }
@@ -402,6 +470,7 @@ impl Server {
             let period_ms = 1000 / self.cron_hz().clamp(1, 500);
             self.next_cron_ms = now.mono_ms + period_ms;
             self.cron_expire(now);
+            self.expire_blocked(now);
             self.cron_clients(now);
             self.cron_stats(now);
             self.cron_save_points(now);
@@ -522,6 +591,7 @@ impl Server {
     pub(crate) fn free_client(&mut self, id: ConnId) {
         self.replica_gone(id);
         self.forget_held(id);
+        self.drop_blocked(id);
         let Some(c) = self.clients.remove(&id) else {
             return;
         };
@@ -541,6 +611,9 @@ impl Server {
     /// Effects bound for the AOF are written first; under `appendfsync always` the replies wait
     /// until that write is durable (`release_gated`).
     fn flush(&mut self) {
+        if self.is_busy() {
+            return;
+        }
         self.mark_dirty_cas();
         self.send_getack_if_needed();
         let gate = self.aof_flush(false);
@@ -599,7 +672,13 @@ impl Server {
     }
 
     fn cron_expire(&mut self, now: Now) {
+        if !self.active_expire {
+            return;
+        }
         if self.ks.mode == crate::db::ExpiryMode::Hide {
+            for db in &mut self.ks.dbs {
+                self.ks.stats.expired_keys += db.expire_own_keys(now.unix_ms) as u64;
+            }
             return;
         }
         let mut budget = EXPIRE_BUDGET_PER_TICK;

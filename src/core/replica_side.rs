@@ -6,6 +6,7 @@
 use super::replication::{random_id, MASTER_CLIENT_ID};
 use super::{ConnId, Now, Server};
 use crate::config::LogLevel;
+use crate::db::ExpiryMode;
 use crate::repl::{replconf_ack, Backlog, LinkConfig, LinkEvent, MasterLink, ReplState};
 use crate::resp::{parse_request, Limits, Parsed};
 use bytes::Bytes;
@@ -60,7 +61,8 @@ impl Server {
             self.actions.push_back(super::Action::Close { conn });
         }
         self.config.replicaof = Some((host.to_string(), port));
-        self.unblock_waiters_on_demotion();
+        self.ks.mode = ExpiryMode::Hide;
+        self.disconnect_all_blocked(now);
         self.log(LogLevel::Notice, "Before turning into a replica, using my own master parameters to synthesize a cached master: I may be able to synchronize with the new master with just a partial transfer.".into());
         let cached = Some((self.repl.ids.replid.clone(), self.repl.offset));
         let link = MasterLink::new(self.link_config(host, port), cached);
@@ -172,8 +174,34 @@ impl Server {
             .expect("link conn implies link")
             .link
             .on_connected(now.mono_ms);
+        self.name_master_client(now, local);
         self.link_events(now, events);
         self.flush();
+    }
+
+    /// The master client shows the link's addresses, as Redis' does (so `CLIENT KILL
+    /// <master ip:port>` on a replica drops the link).
+    fn name_master_client(&mut self, now: Now, local: std::net::SocketAddr) {
+        let Some(l) = self.repl.link.as_ref() else {
+            return;
+        };
+        let (host, port) = (&l.link.config().master_host, l.link.config().master_port);
+        let ip = match host.as_str() {
+            "localhost" => Some(std::net::Ipv4Addr::LOCALHOST.into()),
+            h => h.trim_matches(['[', ']']).parse().ok(),
+        };
+        let (db, fresh) = (l.stream_db, !self.clients.contains_key(&MASTER_CLIENT_ID));
+        self.add_internal_client(MASTER_CLIENT_ID, now);
+        let Some(c) = self.clients.get_mut(&MASTER_CLIENT_ID) else {
+            return;
+        };
+        if fresh {
+            c.db = db;
+        }
+        if let Some(ip) = ip {
+            c.peer = std::net::SocketAddr::new(ip, port);
+            c.local = local;
+        }
     }
 
     /// The driver could not connect.

@@ -8,11 +8,13 @@
 //!
 //! All mutation goes through `Db` methods so that WATCH sees every modified key (`touched`).
 
+mod encoding;
 mod keyref;
 mod snapshot;
 mod typed;
 mod values;
 
+pub use encoding::{canonical_int, Encoding, EncodingLimits, ObjMeta};
 pub use keyref::{key_hash, HKey};
 pub use values::{Entry, Score, Value, ZSet};
 
@@ -20,6 +22,9 @@ use bytes::Bytes;
 use keyref::{probe, KeyRef};
 use snapshot::Snapshot;
 use std::collections::{BTreeMap, BTreeSet};
+
+/// Most keys a writable replica tracks for expiring them itself.
+const MAX_OWN_EXPIRES: usize = 1_000_000;
 
 pub const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
 
@@ -44,6 +49,9 @@ pub struct Db {
     pub expired: Vec<Bytes>,
     /// A point-in-time snapshot being written while the database keeps changing (BGSAVE).
     snap: Option<Snapshot>,
+    /// On a writable replica: keys its own clients gave a time to live. The master never
+    /// deletes them, so the replica expires them itself (Redis' slaveKeysWithExpire).
+    own_expires: BTreeSet<Bytes>,
 }
 
 /// How lookups treat keys whose time has passed.
@@ -70,11 +78,30 @@ impl Db {
         entry.expire_at_ms.is_none_or(|t| t > now_ms)
     }
 
-    /// Read lookup, applying lazy expiry. Does not count hits/misses.
+    /// Read lookup, applying lazy expiry and updating the key's access clock. Does not count
+    /// hits/misses.
     pub fn get(&mut self, key: &[u8], now_ms: u64, mode: ExpiryMode) -> Option<&Entry> {
         self.expire_if_needed(key, now_ms, mode);
-        let e = self.map.get(&probe(key) as &dyn KeyRef)?;
-        Self::live(e, now_ms).then_some(e)
+        let e = self.map.get_mut(&probe(key) as &dyn KeyRef)?;
+        if !Self::live(e, now_ms) {
+            return None;
+        }
+        e.meta.access_ms = now_ms;
+        Some(e)
+    }
+
+    /// The entry as stored, even if its time passed (DEBUG DIGEST-VALUE).
+    pub fn raw(&self, key: &[u8]) -> Option<&Entry> {
+        self.map.get(&probe(key) as &dyn KeyRef)
+    }
+
+    /// After a command wrote `key`: records the encoding its value reached (one-way
+    /// conversions) and the access time.
+    pub fn written(&mut self, key: &[u8], now_ms: u64, limits: &EncodingLimits) {
+        if let Some(e) = self.map.get_mut(&probe(key) as &dyn KeyRef) {
+            e.settle_encoding(limits);
+            e.meta.access_ms = now_ms;
+        }
     }
 
     /// Write lookup: lazy expiry, then a mutable entry. Marks the key touched for WATCH.
@@ -82,7 +109,11 @@ impl Db {
         self.expire_if_needed(key, now_ms, mode);
         self.touch(key);
         let e = self.map.get_mut(&probe(key) as &dyn KeyRef)?;
-        Self::live(e, now_ms).then_some(e)
+        if !Self::live(e, now_ms) {
+            return None;
+        }
+        e.meta.access_ms = now_ms;
+        Some(e)
     }
 
     /// Existing entry or a new one made by `make` (with no expiry).
@@ -114,13 +145,7 @@ impl Db {
         if let Some(t) = expire_at_ms {
             self.expiry.insert((t, hk.clone()));
         }
-        self.map.insert(
-            hk,
-            Entry {
-                value,
-                expire_at_ms,
-            },
-        );
+        self.map.insert(hk, Entry::new(value, expire_at_ms));
     }
 
     /// Removes a key if it exists (expired keys count as absent).
@@ -204,6 +229,37 @@ impl Db {
             self.remove_raw(&hk.key);
             self.expired.push(hk.key);
             n += 1;
+        }
+        n
+    }
+
+    /// A writable replica's own client set an expiry on `key`.
+    pub fn remember_own_expire(&mut self, key: &[u8]) {
+        if self.own_expires.len() < MAX_OWN_EXPIRES {
+            self.own_expires.insert(Bytes::copy_from_slice(key));
+        }
+    }
+
+    /// Deletes the replica's own keys whose time has come, forgetting keys that no longer
+    /// expire. Returns how many it deleted.
+    pub fn expire_own_keys(&mut self, now_ms: u64) -> usize {
+        let mut n = 0;
+        for key in std::mem::take(&mut self.own_expires) {
+            match self
+                .map
+                .get(&probe(&key) as &dyn KeyRef)
+                .and_then(|e| e.expire_at_ms)
+            {
+                Some(t) if t <= now_ms => {
+                    self.touch(&key);
+                    self.remove_raw(&key);
+                    n += 1;
+                }
+                Some(_) => {
+                    self.own_expires.insert(key);
+                }
+                None => {}
+            }
         }
         n
     }

@@ -108,4 +108,17 @@ pub struct Entry {
     pub value: Value,
     /// Absolute unix time in ms (Redis keeps expiry on the wall clock).
     pub expire_at_ms: Option<u64>,
+    /// Encoding and access clock (see `encoding.rs`); ignored by equality.
+    pub meta: super::encoding::ObjMeta,
+}
+
+impl Entry {
+    /// A value just created at `now_ms`.
+    pub fn new(value: Value, expire_at_ms: Option<u64>) -> Self {
+        Entry {
+            value,
+            expire_at_ms,
+            meta: Default::default(),
+        }
+    }
 }

@@ -357,10 +357,7 @@ fn a_file_saved_by_redis_7_0_loads_exactly() {
     let mut want: Vec<(Bytes, Entry)> = vec![
         (
             b("s"),
-            Entry {
-                value: Value::Str(b("hello")),
-                expire_at_ms: Some(4_102_444_800_000),
-            },
+            Entry::new(Value::Str(b("hello")), Some(4_102_444_800_000)),
         ),
         (b("n"), Value::Str(b("1234")).into_entry()),
         (b("big"), Value::Str(b("9876543210")).into_entry()),
@@ -409,10 +406,7 @@ trait IntoEntry {
 }
 impl IntoEntry for Value {
     fn into_entry(self) -> Entry {
-        Entry {
-            value: self,
-            expire_at_ms: None,
-        }
+        Entry::new(self, None)
     }
 }
 

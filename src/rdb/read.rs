@@ -219,13 +219,7 @@ pub fn read_rdb(bytes: &[u8]) -> Result<Loaded> {
                 if let Some(value) = value(&mut c, t, at)? {
                     let (keys, hashes) = dbs.entry(db).or_default();
                     hashes.push((crate::db::key_hash(&key), at));
-                    keys.push((
-                        key,
-                        Entry {
-                            value,
-                            expire_at_ms,
-                        },
-                    ));
+                    keys.push((key, Entry::new(value, expire_at_ms)));
                 }
                 expire_at_ms = None;
             }

@@ -12,10 +12,7 @@ pub(super) fn b(s: &str) -> Bytes {
 }
 
 fn entry(value: Value, ttl: Option<u64>) -> Entry {
-    Entry {
-        value,
-        expire_at_ms: ttl,
-    }
+    Entry::new(value, ttl)
 }
 
 fn list(items: &[&str]) -> Value {

@@ -253,7 +253,12 @@ impl Server {
             let live = keys
                 .into_iter()
                 .filter(|(_, e)| !(master && e.expire_at_ms.is_some_and(|t| t <= now.unix_ms)));
-            let live: Vec<_> = live.collect();
+            let live: Vec<_> = live
+                .map(|(k, mut e)| {
+                    e.meta.access_ms = now.unix_ms;
+                    (k, e)
+                })
+                .collect();
             expired += (before - live.len()) as u64;
             n += live.len() as u64;
             db.load(live);
