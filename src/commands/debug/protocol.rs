@@ -6,13 +6,13 @@ use crate::core::Server;
 use crate::resp::Out;
 
 /// DEBUG PROTOCOL string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false.
-// Redis' sample double is the literal 3.141, not an approximation of pi.
-#[allow(clippy::approx_constant)]
 pub(super) fn protocol(s: &mut Server, call: &Call) {
     let kind = String::from_utf8_lossy(&call.args[2]).to_ascii_lowercase();
     sample(&mut s.reply(call.id), &kind);
 }
 
+// Redis' sample double is the literal 3.141, not an approximation of pi.
+#[allow(clippy::approx_constant)]
 fn sample(out: &mut Out, kind: &str) {
     match kind {
         "string" => out.bulk(b"Hello World"),
