@@ -9,7 +9,7 @@ usage: report.py --target T --expect FILE KIND:UNIT:LOG...
 
 Expectations, one per line: `TARGETS | UNIT | TEST | REASON`, TARGETS a comma list of redsim,
 reference, redsim-sentinels, real-sentinels or `*`. A unit that stopped early is the pseudo-test
-`(unit did not finish)`.
+`(unit did not finish)`; errors in a unit's code between tests are `(error outside a test)`.
 """
 import argparse
 import re
@@ -18,6 +18,7 @@ from collections import OrderedDict
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 ABORTED = "(unit did not finish)"
+OUTSIDE = "(error outside a test)"
 
 
 class Unit:
@@ -61,7 +62,13 @@ def parse_main(unit_name, path):
             continue
         m = re.match(r"^\[err\]: (.*)$", line)
         if m:
-            unit.add(suffix.sub("", m.group(1)), "err")
+            if suffix.search(m.group(1)):
+                unit.add(suffix.sub("", m.group(1)), "err")
+            else:
+                # Not a test's verdict: an error in the unit's own code between tests (a server
+                # that would not start, a command failing in setup).
+                unit.add(OUTSIDE, "err")
+                unit.notes.append(line)
             continue
         if re.match(r"^\[\d+/\d+ done\]: ", line):
             unit.finished = True

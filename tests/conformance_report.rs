@@ -68,6 +68,7 @@ fn conformance_report_unlisted_failure_and_unfinished_unit_fail_the_run() {
     );
     assert_eq!(code, 1, "{out}");
     for line in [
+        "  integration/demo2 | (error outside a test)",
         "  integration/demo2 | (unit did not finish)",
         "  sentinel/02-demo | Config is rewritten",
         "  sentinel/02-demo | (unit did not finish)",
