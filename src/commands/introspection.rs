@@ -16,7 +16,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     server("command", -1, LOADING | STALE, (0, 0, 0), command),
 ];
 
-const SUBCOMMANDS: &[(&str, i32)] = &[
+pub(super) const SUBCOMMANDS: &[(&str, i32)] = &[
     ("count", 2),
     ("list", -2),
     ("info", -2),
@@ -64,8 +64,7 @@ fn command(s: &mut Server, call: &Call) {
         }
         "list" => list(s, call),
         "info" => info_of(s, call),
-        // No documentation is kept: an empty map (redis-cli then offers no hints).
-        "docs" => s.reply(call.id).array(0),
+        "docs" => docs(s, call),
         "getkeys" => getkeys(s, call),
         _ => help(s, call.id, "COMMAND", HELP),
     }
@@ -76,7 +75,10 @@ fn info_of(s: &mut Server, call: &Call) {
     let specs: Vec<Option<&CommandSpec>> = if call.args.len() == 2 {
         s.commands.values().map(|c| Some(*c)).collect()
     } else {
-        call.args[2..].iter().map(|n| s.command(n)).collect()
+        call.args[2..]
+            .iter()
+            .map(|n| lookup(s, n).map(|(spec, _)| spec))
+            .collect()
     };
     let mut out = s.reply(call.id);
     out.array(specs.len());
@@ -102,13 +104,19 @@ fn list(s: &mut Server, call: &Call) {
         }
         _ => return s.reply(call.id).syntax(),
     };
-    let names: Vec<&'static str> = s
+    let names: Vec<String> = s
         .commands
         .values()
-        .filter(|c| match &filter {
+        .flat_map(|c| {
+            let subs = visible_subcommands(s, c.name);
+            std::iter::once(c.name.to_string())
+                .chain(subs.into_iter().map(|sub| format!("{}|{sub}", c.name)))
+                .map(move |name| (*c, name))
+        })
+        .filter(|(c, name)| match &filter {
             None => true,
             Some((kind, arg)) if kind == "pattern" => {
-                glob_match(arg.as_bytes(), c.name.as_bytes(), true)
+                glob_match(arg.as_bytes(), name.as_bytes(), true)
             }
             Some((kind, arg)) if kind == "aclcat" => categories(c.flags)
                 .iter()
@@ -116,9 +124,81 @@ fn list(s: &mut Server, call: &Call) {
             // No modules are ever loaded.
             Some(_) => false,
         })
-        .map(|c| c.name)
+        .map(|(_, name)| name)
         .collect();
     s.reply(call.id).bulks(names.iter());
+}
+
+/// The subcommands of `container` that this server's mode has.
+fn visible_subcommands(s: &Server, container: &str) -> Vec<&'static str> {
+    super::subcommands_of(container)
+        .iter()
+        .map(|(sub, _)| *sub)
+        .filter(|sub| s.sentinel.is_none() || super::sentinel::keeps(container, sub))
+        .collect()
+}
+
+/// A command by name, or a subcommand by its full name `container|sub` (with the subcommand's
+/// name as the table spells it).
+fn lookup(s: &Server, name: &[u8]) -> Option<(&'static CommandSpec, Option<&'static str>)> {
+    let name = String::from_utf8_lossy(name).to_ascii_lowercase();
+    match name.split_once('|') {
+        None => s.command(name.as_bytes()).map(|spec| (spec, None)),
+        Some((container, sub)) => {
+            let spec = s.command(container.as_bytes())?;
+            let found = visible_subcommands(s, spec.name)
+                .into_iter()
+                .find(|n| *n == sub)?;
+            Some((spec, Some(found)))
+        }
+    }
+}
+
+/// COMMAND DOCS [name ...]: for each known command (every one without names), its full name and
+/// a map of what is documented here: its group, and a container's subcommands. Unknown names
+/// are left out, as in Redis.
+fn docs(s: &mut Server, call: &Call) {
+    let found: Vec<(&CommandSpec, Option<&str>)> = if call.args.len() == 2 {
+        s.commands.values().map(|c| (*c, None)).collect()
+    } else {
+        call.args[2..].iter().filter_map(|n| lookup(s, n)).collect()
+    };
+    let entries: Vec<(&str, Option<&str>, Vec<&str>)> = found
+        .into_iter()
+        .map(|(spec, sub)| {
+            let subs = match sub {
+                None => visible_subcommands(s, spec.name),
+                Some(_) => Vec::new(),
+            };
+            (spec.name, sub, subs)
+        })
+        .collect();
+    let mut out = s.reply(call.id);
+    out.array(entries.len() * 2);
+    for (name, sub, subs) in entries {
+        let full = match sub {
+            Some(sub) => format!("{name}|{sub}"),
+            None => name.to_string(),
+        };
+        out.bulk(full.as_bytes());
+        doc(&mut out, name, &subs);
+    }
+}
+
+/// One command's documentation map (RESP2: a flat array of names and values).
+fn doc(out: &mut Out, container: &str, subs: &[&str]) {
+    out.array(if subs.is_empty() { 2 } else { 4 });
+    out.bulk(b"group");
+    out.bulk(super::group_of(container).as_bytes());
+    if subs.is_empty() {
+        return;
+    }
+    out.bulk(b"subcommands");
+    out.array(subs.len() * 2);
+    for sub in subs {
+        out.bulk(format!("{container}|{sub}").as_bytes());
+        doc(out, container, &[]);
+    }
 }
 
 /// COMMAND GETKEYS command arg...: the key arguments, by the command's first/last/step.
@@ -256,7 +336,14 @@ mod tests {
         let Frame::Array(names) = t.cmd(&["command", "list"]) else {
             panic!()
         };
-        assert_eq!(names.len() as i64, n);
+        let subs: usize = t
+            .server
+            .commands
+            .keys()
+            .map(|c| crate::commands::subcommands_of(c).len())
+            .sum();
+        assert_eq!(names.len(), n as usize + subs);
+        assert!(names.contains(&bulk("client|setinfo")));
     }
 
     #[test]
@@ -294,11 +381,18 @@ mod tests {
     }
 
     #[test]
-    fn command_list_filters_by_pattern_and_docs_is_empty() {
+    fn command_list_filters_by_pattern_and_docs_tell_groups() {
         let mut t = TestServer::new();
         assert_eq!(
             t.cmd(&["command", "list", "filterby", "pattern", "conf*"]),
-            arr(&["config"])
+            arr(&[
+                "config",
+                "config|get",
+                "config|set",
+                "config|resetstat",
+                "config|rewrite",
+                "config|help"
+            ])
         );
         assert_eq!(
             t.cmd(&["command", "list", "filterby", "module", "x"]),
@@ -308,7 +402,15 @@ mod tests {
             t.cmd(&["command", "list", "bogus"]),
             err("ERR syntax error")
         );
-        assert_eq!(t.cmd(&["command", "docs"]), arr(&[]));
+        assert_eq!(
+            t.cmd(&["command", "docs", "get", "nosuch", "client|setinfo"]),
+            Frame::Array(vec![
+                bulk("get"),
+                arr(&["group", "string"]),
+                bulk("client|setinfo"),
+                arr(&["group", "connection"]),
+            ])
+        );
         assert_eq!(
             t.cmd(&["command", "nope"]),
             err("ERR unknown subcommand 'nope'. Try COMMAND HELP.")
