@@ -72,22 +72,31 @@ fn command(s: &mut Server, call: &Call) {
 
 /// COMMAND INFO [name ...]: every command, or the named ones (null for unknown names).
 fn info_of(s: &mut Server, call: &Call) {
-    let specs: Vec<Option<&CommandSpec>> = if call.args.len() == 2 {
-        s.commands.values().map(|c| Some(*c)).collect()
+    let specs: Vec<Option<(&CommandSpec, Option<&str>)>> = if call.args.len() == 2 {
+        s.commands.values().map(|c| Some((*c, None))).collect()
     } else {
-        call.args[2..]
-            .iter()
-            .map(|n| lookup(s, n).map(|(spec, _)| spec))
-            .collect()
+        call.args[2..].iter().map(|n| lookup(s, n)).collect()
     };
     let mut out = s.reply(call.id);
     out.array(specs.len());
-    for spec in specs {
-        match spec {
-            Some(spec) => command_info(&mut out, spec),
+    for found in specs {
+        match found {
+            Some((spec, None)) => command_info(&mut out, spec),
+            Some((spec, Some(sub))) => subcommand_info(&mut out, spec, sub),
             None => out.null(),
         }
     }
+}
+
+/// A subcommand as COMMAND INFO describes it: its full name and own arity, the rest its
+/// container's.
+fn subcommand_info(out: &mut Out, spec: &CommandSpec, sub: &str) {
+    let arity = super::subcommands_of(spec.name)
+        .iter()
+        .find(|(n, _)| *n == sub)
+        .map_or(spec.arity, |(_, a)| *a);
+    let full = format!("{}|{sub}", spec.name);
+    info_row(out, spec, &full, arity);
 }
 
 /// COMMAND LIST [FILTERBY (MODULE name | ACLCAT category | PATTERN pattern)].
@@ -290,9 +299,14 @@ fn categories(f: u32) -> Vec<&'static str> {
 /// One command as COMMAND describes it: name, arity, flags, first key, last key, step, ACL
 /// categories, tips, key specs, subcommands.
 fn command_info(out: &mut Out, spec: &CommandSpec) {
+    info_row(out, spec, spec.name, spec.arity);
+}
+
+/// COMMAND INFO's row for `spec` shown under `name` with `arity`.
+fn info_row(out: &mut Out, spec: &CommandSpec, name: &str, arity: i32) {
     out.array(10);
-    out.bulk(spec.name.as_bytes());
-    out.int(i64::from(spec.arity));
+    out.bulk(name.as_bytes());
+    out.int(i64::from(arity));
     let names: Vec<&str> = FLAG_NAMES
         .iter()
         .filter(|(f, _)| spec.flags & f != 0)
@@ -378,6 +392,13 @@ mod tests {
             ])
         );
         assert_eq!(&config[7..], &[arr(&[]), arr(&[]), arr(&[])]);
+        let Frame::Array(infos) = t.cmd(&["command", "info", "client|setinfo"]) else {
+            panic!()
+        };
+        let Frame::Array(setinfo) = &infos[0] else {
+            panic!()
+        };
+        assert_eq!(&setinfo[..2], &[bulk("client|setinfo"), int(4)]);
     }
 
     #[test]
