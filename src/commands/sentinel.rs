@@ -100,7 +100,13 @@ fn sentinel(s: &mut Server, call: &Call) {
             reply_instance(s, m, &Who::Master, out, now)
         }),
         "replicas" | "slaves" => with_master(s, call, |s, m, out, now| {
-            let who: Vec<Who> = m.replicas.keys().map(|k| Who::Replica(k.clone())).collect();
+            // Replicas whose INFO says replica_announced:0 are left out, as in Redis.
+            let who: Vec<Who> = m
+                .replicas
+                .iter()
+                .filter(|(_, r)| r.replica_announced)
+                .map(|(k, _)| Who::Replica(k.clone()))
+                .collect();
             reply_instances(s, m, &who, out, now)
         }),
         "sentinels" => with_master(s, call, |s, m, out, now| {
