@@ -18,6 +18,11 @@ impl Files for OsFiles {
     fn executable(&self, path: &str) -> bool {
         std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
     }
+    fn change_dir(&self, path: &str) -> std::io::Result<Option<String>> {
+        std::env::set_current_dir(path)?;
+        let cwd = std::env::current_dir()?;
+        Ok(Some(cwd.to_string_lossy().into_owned()))
+    }
 }
 
 /// Runs the server with the process' arguments and exits. `sentinel` is true for the

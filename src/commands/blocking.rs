@@ -10,7 +10,8 @@ use crate::db::{Value, WRONGTYPE};
 use crate::text::fmt_double;
 use bytes::Bytes;
 
-pub const COMMANDS: &[CommandSpec] = &[
+/// The blocking list commands (COMMAND DOCS group `list`).
+pub const LIST_COMMANDS: &[CommandSpec] = &[
     server("blpop", -3, WRITE | NOSCRIPT, (1, -2, 1), blpop),
     server("brpop", -3, WRITE | NOSCRIPT, (1, -2, 1), brpop),
     server(
@@ -21,6 +22,10 @@ pub const COMMANDS: &[CommandSpec] = &[
         brpoplpush,
     ),
     server("blmove", 6, WRITE | DENYOOM | NOSCRIPT, (1, 2, 1), blmove),
+];
+
+/// The blocking sorted-set commands (group `sorted-set`).
+pub const ZSET_COMMANDS: &[CommandSpec] = &[
     server(
         "bzpopmin",
         -3,

@@ -13,6 +13,23 @@ pub const COMMANDS: &[CommandSpec] = &[server(
     client,
 )];
 
+/// CLIENT's subcommands with their Redis arities.
+pub(super) const SUBCOMMANDS: &[(&str, i32)] = &[
+    ("setname", 3),
+    ("getname", 2),
+    ("id", 2),
+    ("info", 2),
+    ("list", -2),
+    ("kill", -3),
+    ("unpause", 2),
+    ("pause", -3),
+    ("reply", 3),
+    ("setinfo", 4),
+    ("no-evict", 3),
+    ("no-touch", 3),
+    ("help", 2),
+];
+
 /// Client names may not contain spaces, newlines or other special characters.
 pub fn valid_name(name: &[u8]) -> bool {
     name.iter().all(|&b| (b'!'..=b'~').contains(&b))
@@ -20,27 +37,10 @@ pub fn valid_name(name: &[u8]) -> bool {
 
 fn client(s: &mut Server, call: &Call) {
     let args = call.args;
-    let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
-    let arity_ok = match sub.as_str() {
-        "setname" => args.len() == 3,
-        "getname" | "id" | "info" | "unpause" => args.len() == 2,
-        "pause" => args.len() == 3 || args.len() == 4,
-        "setinfo" => args.len() == 4,
-        "no-evict" | "no-touch" | "reply" => args.len() == 3,
-        "list" | "kill" | "help" => true,
-        _ => {
-            let msg = format!(
-                "ERR unknown subcommand '{}'. Try CLIENT HELP.",
-                String::from_utf8_lossy(&args[1])
-            );
-            return s.reply(call.id).error(&msg);
-        }
+    let Some(sub) = super::config::subcommand(s, call, SUBCOMMANDS) else {
+        return;
     };
-    if !arity_ok {
-        let msg = format!("ERR wrong number of arguments for 'client|{sub}' command");
-        return s.reply(call.id).error(&msg);
-    }
-    match sub.as_str() {
+    match sub {
         "setname" => setname(s, call),
         "getname" => {
             let name = s.clients[&call.id].name.clone();

@@ -15,7 +15,7 @@ pub const COMMANDS: &[CommandSpec] = &[server(
     config,
 )];
 
-const SUBCOMMANDS: &[(&str, i32)] = &[
+pub(super) const SUBCOMMANDS: &[(&str, i32)] = &[
     ("get", -3),
     ("set", -4),
     ("resetstat", 2),
@@ -45,7 +45,11 @@ pub(super) fn subcommand(
 ) -> Option<&'static str> {
     let given = String::from_utf8_lossy(&call.args[1]);
     let container = String::from_utf8_lossy(&call.args[0]).to_ascii_lowercase();
-    let Some(&(name, arity)) = subs.iter().find(|(n, _)| n.eq_ignore_ascii_case(&given)) else {
+    let found = subs
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(&given))
+        .filter(|(n, _)| s.sentinel.is_none() || super::sentinel::keeps(&container, n));
+    let Some(&(name, arity)) = found else {
         let shown: String = given.chars().take(128).collect();
         let msg = format!(
             "ERR unknown subcommand '{shown}'. Try {} HELP.",

@@ -16,7 +16,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     server("command", -1, LOADING | STALE, (0, 0, 0), command),
 ];
 
-const SUBCOMMANDS: &[(&str, i32)] = &[
+pub(super) const SUBCOMMANDS: &[(&str, i32)] = &[
     ("count", 2),
     ("list", -2),
     ("info", -2),
@@ -64,8 +64,7 @@ fn command(s: &mut Server, call: &Call) {
         }
         "list" => list(s, call),
         "info" => info_of(s, call),
-        // No documentation is kept: an empty map (redis-cli then offers no hints).
-        "docs" => s.reply(call.id).map(0),
+        "docs" => docs(s, call),
         "getkeys" => getkeys(s, call),
         _ => help(s, call.id, "COMMAND", HELP),
     }
@@ -73,19 +72,31 @@ fn command(s: &mut Server, call: &Call) {
 
 /// COMMAND INFO [name ...]: every command, or the named ones (null for unknown names).
 fn info_of(s: &mut Server, call: &Call) {
-    let specs: Vec<Option<&CommandSpec>> = if call.args.len() == 2 {
-        s.commands.values().map(|c| Some(*c)).collect()
+    let specs: Vec<Option<(&CommandSpec, Option<&str>)>> = if call.args.len() == 2 {
+        s.commands.values().map(|c| Some((*c, None))).collect()
     } else {
-        call.args[2..].iter().map(|n| s.command(n)).collect()
+        call.args[2..].iter().map(|n| lookup(s, n)).collect()
     };
     let mut out = s.reply(call.id);
     out.array(specs.len());
-    for spec in specs {
-        match spec {
-            Some(spec) => command_info(&mut out, spec),
+    for found in specs {
+        match found {
+            Some((spec, None)) => command_info(&mut out, spec),
+            Some((spec, Some(sub))) => subcommand_info(&mut out, spec, sub),
             None => out.null(),
         }
     }
+}
+
+/// A subcommand as COMMAND INFO describes it: its full name and own arity, the rest its
+/// container's.
+fn subcommand_info(out: &mut Out, spec: &CommandSpec, sub: &str) {
+    let arity = super::subcommands_of(spec.name)
+        .iter()
+        .find(|(n, _)| *n == sub)
+        .map_or(spec.arity, |(_, a)| *a);
+    let full = format!("{}|{sub}", spec.name);
+    info_row(out, spec, &full, arity);
 }
 
 /// COMMAND LIST [FILTERBY (MODULE name | ACLCAT category | PATTERN pattern)].
@@ -102,13 +113,19 @@ fn list(s: &mut Server, call: &Call) {
         }
         _ => return s.reply(call.id).syntax(),
     };
-    let names: Vec<&'static str> = s
+    let names: Vec<String> = s
         .commands
         .values()
-        .filter(|c| match &filter {
+        .flat_map(|c| {
+            let subs = visible_subcommands(s, c.name);
+            std::iter::once(c.name.to_string())
+                .chain(subs.into_iter().map(|sub| format!("{}|{sub}", c.name)))
+                .map(move |name| (*c, name))
+        })
+        .filter(|(c, name)| match &filter {
             None => true,
             Some((kind, arg)) if kind == "pattern" => {
-                glob_match(arg.as_bytes(), c.name.as_bytes(), true)
+                glob_match(arg.as_bytes(), name.as_bytes(), true)
             }
             Some((kind, arg)) if kind == "aclcat" => categories(c.flags)
                 .iter()
@@ -116,9 +133,81 @@ fn list(s: &mut Server, call: &Call) {
             // No modules are ever loaded.
             Some(_) => false,
         })
-        .map(|c| c.name)
+        .map(|(_, name)| name)
         .collect();
     s.reply(call.id).bulks(names.iter());
+}
+
+/// The subcommands of `container` that this server's mode has.
+fn visible_subcommands(s: &Server, container: &str) -> Vec<&'static str> {
+    super::subcommands_of(container)
+        .iter()
+        .map(|(sub, _)| *sub)
+        .filter(|sub| s.sentinel.is_none() || super::sentinel::keeps(container, sub))
+        .collect()
+}
+
+/// A command by name, or a subcommand by its full name `container|sub` (with the subcommand's
+/// name as the table spells it).
+fn lookup(s: &Server, name: &[u8]) -> Option<(&'static CommandSpec, Option<&'static str>)> {
+    let name = String::from_utf8_lossy(name).to_ascii_lowercase();
+    match name.split_once('|') {
+        None => s.command(name.as_bytes()).map(|spec| (spec, None)),
+        Some((container, sub)) => {
+            let spec = s.command(container.as_bytes())?;
+            let found = visible_subcommands(s, spec.name)
+                .into_iter()
+                .find(|n| *n == sub)?;
+            Some((spec, Some(found)))
+        }
+    }
+}
+
+/// COMMAND DOCS [name ...]: for each known command (every one without names), its full name and
+/// a map of what is documented here: its group, and a container's subcommands. Unknown names
+/// are left out, as in Redis.
+fn docs(s: &mut Server, call: &Call) {
+    let found: Vec<(&CommandSpec, Option<&str>)> = if call.args.len() == 2 {
+        s.commands.values().map(|c| (*c, None)).collect()
+    } else {
+        call.args[2..].iter().filter_map(|n| lookup(s, n)).collect()
+    };
+    let entries: Vec<(&str, Option<&str>, Vec<&str>)> = found
+        .into_iter()
+        .map(|(spec, sub)| {
+            let subs = match sub {
+                None => visible_subcommands(s, spec.name),
+                Some(_) => Vec::new(),
+            };
+            (spec.name, sub, subs)
+        })
+        .collect();
+    let mut out = s.reply(call.id);
+    out.map(entries.len());
+    for (name, sub, subs) in entries {
+        let full = match sub {
+            Some(sub) => format!("{name}|{sub}"),
+            None => name.to_string(),
+        };
+        out.bulk(full.as_bytes());
+        doc(&mut out, name, &subs);
+    }
+}
+
+/// One command's documentation map (RESP2: a flat array of names and values).
+fn doc(out: &mut Out, container: &str, subs: &[&str]) {
+    out.map(if subs.is_empty() { 1 } else { 2 });
+    out.bulk(b"group");
+    out.bulk(super::group_of(container).as_bytes());
+    if subs.is_empty() {
+        return;
+    }
+    out.bulk(b"subcommands");
+    out.map(subs.len());
+    for sub in subs {
+        out.bulk(format!("{container}|{sub}").as_bytes());
+        doc(out, container, &[]);
+    }
 }
 
 /// COMMAND GETKEYS command arg...: the key arguments, by the command's first/last/step or, for
@@ -214,9 +303,14 @@ fn categories(f: u32) -> Vec<&'static str> {
 /// One command as COMMAND describes it: name, arity, flags, first key, last key, step, ACL
 /// categories, tips, key specs, subcommands.
 fn command_info(out: &mut Out, spec: &CommandSpec) {
+    info_row(out, spec, spec.name, spec.arity);
+}
+
+/// COMMAND INFO's row for `spec` shown under `name` with `arity`.
+fn info_row(out: &mut Out, spec: &CommandSpec, name: &str, arity: i32) {
     out.array(10);
-    out.bulk(spec.name.as_bytes());
-    out.int(i64::from(spec.arity));
+    out.bulk(name.as_bytes());
+    out.int(i64::from(arity));
     let mut names: Vec<&str> = FLAG_NAMES
         .iter()
         .filter(|(f, _)| spec.flags & f != 0)
@@ -264,7 +358,14 @@ mod tests {
         let Frame::Array(names) = t.cmd(&["command", "list"]) else {
             panic!()
         };
-        assert_eq!(names.len() as i64, n);
+        let subs: usize = t
+            .server
+            .commands
+            .keys()
+            .map(|c| crate::commands::subcommands_of(c).len())
+            .sum();
+        assert_eq!(names.len(), n as usize + subs);
+        assert!(names.contains(&bulk("client|setinfo")));
     }
 
     #[test]
@@ -299,14 +400,28 @@ mod tests {
             ])
         );
         assert_eq!(&config[7..], &[arr(&[]), arr(&[]), arr(&[])]);
+        let Frame::Array(infos) = t.cmd(&["command", "info", "client|setinfo"]) else {
+            panic!()
+        };
+        let Frame::Array(setinfo) = &infos[0] else {
+            panic!()
+        };
+        assert_eq!(&setinfo[..2], &[bulk("client|setinfo"), int(4)]);
     }
 
     #[test]
-    fn command_list_filters_by_pattern_and_docs_is_empty() {
+    fn command_list_filters_by_pattern_and_docs_tell_groups() {
         let mut t = TestServer::new();
         assert_eq!(
             t.cmd(&["command", "list", "filterby", "pattern", "conf*"]),
-            arr(&["config"])
+            arr(&[
+                "config",
+                "config|get",
+                "config|set",
+                "config|resetstat",
+                "config|rewrite",
+                "config|help"
+            ])
         );
         assert_eq!(
             t.cmd(&["command", "list", "filterby", "module", "x"]),
@@ -316,7 +431,15 @@ mod tests {
             t.cmd(&["command", "list", "bogus"]),
             err("ERR syntax error")
         );
-        assert_eq!(t.cmd(&["command", "docs"]), arr(&[]));
+        assert_eq!(
+            t.cmd(&["command", "docs", "get", "nosuch", "client|setinfo"]),
+            Frame::Array(vec![
+                bulk("get"),
+                arr(&["group", "string"]),
+                bulk("client|setinfo"),
+                arr(&["group", "connection"]),
+            ])
+        );
         assert_eq!(
             t.cmd(&["command", "nope"]),
             err("ERR unknown subcommand 'nope'. Try COMMAND HELP.")

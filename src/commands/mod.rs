@@ -203,33 +203,59 @@ pub const fn server(
     }
 }
 
+/// The command families, each with the group COMMAND DOCS reports for its commands.
+const FAMILIES: &[(&str, &[CommandSpec])] = &[
+    ("connection", connection::COMMANDS),
+    ("string", strings::COMMANDS),
+    ("bitmap", bits::COMMANDS),
+    ("generic", keys::COMMANDS),
+    ("list", lists::COMMANDS),
+    ("list", blocking::LIST_COMMANDS),
+    ("hash", hashes::COMMANDS),
+    ("set", sets::COMMANDS),
+    ("sorted-set", zsets::COMMANDS),
+    ("sorted-set", blocking::ZSET_COMMANDS),
+    ("generic", sort::COMMANDS),
+    ("transactions", multi::COMMANDS),
+    ("pubsub", pubsub::COMMANDS),
+    ("server", server::COMMANDS),
+    ("server", persistence::COMMANDS),
+    ("server", replication::COMMANDS),
+    ("server", introspection::COMMANDS),
+    ("server", memory::COMMANDS),
+    ("connection", client::COMMANDS),
+    ("server", config::COMMANDS),
+    ("server", debug::COMMANDS),
+    ("generic", object::COMMANDS),
+];
+
 /// Every command this server knows, in family order.
 pub fn all() -> impl Iterator<Item = &'static CommandSpec> {
-    [
-        connection::COMMANDS,
-        strings::COMMANDS,
-        bits::COMMANDS,
-        keys::COMMANDS,
-        lists::COMMANDS,
-        hashes::COMMANDS,
-        sets::COMMANDS,
-        zsets::COMMANDS,
-        sort::COMMANDS,
-        multi::COMMANDS,
-        pubsub::COMMANDS,
-        server::COMMANDS,
-        persistence::COMMANDS,
-        replication::COMMANDS,
-        introspection::COMMANDS,
-        memory::COMMANDS,
-        client::COMMANDS,
-        config::COMMANDS,
-        debug::COMMANDS,
-        object::COMMANDS,
-        blocking::COMMANDS,
-    ]
-    .into_iter()
-    .flatten()
+    FAMILIES.iter().flat_map(|(_, commands)| commands.iter())
+}
+
+/// The group of a command (Redis' `group` in COMMAND DOCS): its family's, or `sentinel` for
+/// Sentinel's own SENTINEL command.
+pub fn group_of(name: &str) -> &'static str {
+    if name == "sentinel" {
+        return "sentinel";
+    }
+    FAMILIES
+        .iter()
+        .find(|(_, commands)| commands.iter().any(|c| c.name == name))
+        .map_or("server", |(group, _)| group)
+}
+
+/// The subcommands of a container command with their Redis arities (`client|setinfo` is
+/// CLIENT's SETINFO); empty for a plain command.
+pub fn subcommands_of(container: &str) -> &'static [(&'static str, i32)] {
+    match container {
+        "client" => client::SUBCOMMANDS,
+        "command" => introspection::SUBCOMMANDS,
+        "config" => config::SUBCOMMANDS,
+        "sentinel" => sentinel::SUBCOMMANDS,
+        _ => &[],
+    }
 }
 
 /// Sentinel mode's table: the shared connection and pub/sub commands plus Sentinel's own.

@@ -171,7 +171,14 @@ fn text_for_humans_is_verbatim_in_resp3() {
 #[test]
 fn command_info_uses_sets_and_docs_a_map() {
     let mut t = resp3();
-    assert_eq!(t.cmd_text(1, &["command", "docs"]), "%0\r\n");
+    assert_eq!(
+        t.cmd_text(1, &["command", "docs", "get"]),
+        "%1\r\n$3\r\nget\r\n%1\r\n$5\r\ngroup\r\n$6\r\nstring\r\n"
+    );
+    assert_eq!(
+        t.cmd_text(2, &["command", "docs", "get"]),
+        "*2\r\n$3\r\nget\r\n*2\r\n$5\r\ngroup\r\n$6\r\nstring\r\n"
+    );
     let info = t.cmd_text(1, &["command", "info", "get"]);
     assert!(
         info.starts_with("*1\r\n*10\r\n$3\r\nget\r\n:2\r\n~2\r\n+readonly\r\n+fast\r\n"),

@@ -51,21 +51,65 @@ pub const SHARED: &[&str] = &[
     "shutdown",
 ];
 
+/// SENTINEL's subcommands with their Redis arities.
+pub(super) const SUBCOMMANDS: &[(&str, i32)] = &[
+    ("ckquorum", 3),
+    ("config", -4),
+    ("debug", -2),
+    ("failover", 3),
+    ("flushconfig", 2),
+    ("get-master-addr-by-name", 3),
+    ("help", 2),
+    ("info-cache", -3),
+    ("is-master-down-by-addr", 6),
+    ("master", 3),
+    ("masters", 2),
+    ("monitor", 6),
+    ("myid", 2),
+    ("pending-scripts", 2),
+    ("remove", 3),
+    ("replicas", 3),
+    ("reset", 3),
+    ("sentinels", 3),
+    ("set", -5),
+    ("simulate-failure", -3),
+    ("slaves", 3),
+];
+
+/// Subcommands of the shared commands that Sentinel mode leaves out, as Redis 7.2 does.
+const LEFT_OUT: &[(&str, &str)] = &[("client", "no-touch")];
+
+/// True if Sentinel mode has `container`'s subcommand `sub` (both lowercase).
+pub fn keeps(container: &str, sub: &str) -> bool {
+    !LEFT_OUT.contains(&(container, sub))
+}
+
 fn sentinel(s: &mut Server, call: &Call) {
-    let sub = String::from_utf8_lossy(&call.args[1]).to_ascii_lowercase();
-    let n = call.args.len();
-    let fixed = |want: usize| n == want;
-    match sub.as_str() {
-        "help" if fixed(2) => super::sentinel_admin::help(s, call),
-        "masters" if fixed(2) => masters(s, call),
-        "master" if fixed(3) => with_master(s, call, |s, m, out, now| {
+    #[cfg(feature = "bug-injection")]
+    if call.args.len() == 3 && is(&call.args[1], "inject-bug") && is(&call.args[2], "vote-twice") {
+        sen(s).bug_vote_twice = true;
+        return s.reply(call.id).ok();
+    }
+    let Some(sub) = super::config::subcommand(s, call, SUBCOMMANDS) else {
+        return;
+    };
+    match sub {
+        "help" => super::sentinel_admin::help(s, call),
+        "masters" => masters(s, call),
+        "master" => with_master(s, call, |s, m, out, now| {
             reply_instance(s, m, &Who::Master, out, now)
         }),
-        "replicas" | "slaves" if fixed(3) => with_master(s, call, |s, m, out, now| {
-            let who: Vec<Who> = m.replicas.keys().map(|k| Who::Replica(k.clone())).collect();
+        "replicas" | "slaves" => with_master(s, call, |s, m, out, now| {
+            // Replicas whose INFO says replica_announced:0 are left out, as in Redis.
+            let who: Vec<Who> = m
+                .replicas
+                .iter()
+                .filter(|(_, r)| r.replica_announced)
+                .map(|(k, _)| Who::Replica(k.clone()))
+                .collect();
             reply_instances(s, m, &who, out, now)
         }),
-        "sentinels" if fixed(3) => with_master(s, call, |s, m, out, now| {
+        "sentinels" => with_master(s, call, |s, m, out, now| {
             let who: Vec<Who> = m
                 .sentinels
                 .keys()
@@ -73,59 +117,24 @@ fn sentinel(s: &mut Server, call: &Call) {
                 .collect();
             reply_instances(s, m, &who, out, now)
         }),
-        "myid" if fixed(2) => {
+        "myid" => {
             let id = sen(s).myid.clone();
             s.reply(call.id).bulk(id.as_bytes())
         }
-        "is-master-down-by-addr" if fixed(6) => is_master_down(s, call),
-        "reset" if fixed(3) => reset(s, call),
-        "get-master-addr-by-name" if fixed(3) => get_master_addr(s, call),
-        "failover" if fixed(3) => failover(s, call),
-        "pending-scripts" if fixed(2) => pending_scripts(s, call),
-        "monitor" if fixed(6) => monitor(s, call),
-        "flushconfig" if fixed(2) => s.sentinel_flush_config(Some(call.id)),
-        "remove" if fixed(3) => remove(s, call),
-        "ckquorum" if fixed(3) => ckquorum(s, call),
-        "set" if n >= 5 => super::sentinel_admin::set(s, call),
-        "config" if n >= 4 => super::sentinel_admin::config(s, call),
-        "info-cache" if n >= 3 => info_cache(s, call),
-        "simulate-failure" if n >= 3 => simulate_failure(s, call),
-        "debug" => super::sentinel_admin::debug(s, call),
-        #[cfg(feature = "bug-injection")]
-        "inject-bug" if fixed(3) && is(&call.args[2], "vote-twice") => {
-            sen(s).bug_vote_twice = true;
-            s.reply(call.id).ok()
-        }
-        "help"
-        | "masters"
-        | "master"
-        | "replicas"
-        | "slaves"
-        | "sentinels"
-        | "myid"
-        | "reset"
-        | "failover"
-        | "is-master-down-by-addr"
-        | "get-master-addr-by-name"
-        | "pending-scripts"
-        | "monitor"
-        | "flushconfig"
-        | "remove"
-        | "ckquorum"
-        | "set"
-        | "config"
-        | "info-cache"
-        | "simulate-failure" => {
-            let msg = format!("ERR wrong number of arguments for 'sentinel|{sub}' command");
-            s.reply(call.id).error(&msg)
-        }
-        _ => {
-            let msg = format!(
-                "ERR unknown subcommand '{}'. Try SENTINEL HELP.",
-                String::from_utf8_lossy(&call.args[1])
-            );
-            s.reply(call.id).error(&msg)
-        }
+        "is-master-down-by-addr" => is_master_down(s, call),
+        "reset" => reset(s, call),
+        "get-master-addr-by-name" => get_master_addr(s, call),
+        "failover" => failover(s, call),
+        "pending-scripts" => pending_scripts(s, call),
+        "monitor" => monitor(s, call),
+        "flushconfig" => s.sentinel_flush_config(Some(call.id)),
+        "remove" => remove(s, call),
+        "ckquorum" => ckquorum(s, call),
+        "set" => super::sentinel_admin::set(s, call),
+        "config" => super::sentinel_admin::config(s, call),
+        "info-cache" => info_cache(s, call),
+        "simulate-failure" => simulate_failure(s, call),
+        _ => super::sentinel_admin::debug(s, call),
     }
 }
 

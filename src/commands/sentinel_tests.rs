@@ -434,3 +434,29 @@ fn monitor_and_rename_command_stop_at_what_a_config_file_may_list() {
     let again = [&set[..], &["CMD7", "y"]].concat();
     assert_eq!(t.cmd(&again), ok(), "renaming a renamed command again");
 }
+
+#[test]
+fn command_list_and_docs_show_only_sentinel_mode_commands() {
+    let mut t = TestServer::sentinel();
+    let Frame::Array(names) = t.cmd(&["command", "list"]) else {
+        panic!()
+    };
+    for name in [
+        "ping",
+        "info",
+        "subscribe",
+        "client|setinfo",
+        "sentinel|masters",
+    ] {
+        assert!(names.contains(&bulk(name)), "{name}");
+    }
+    for name in ["save", "blpop", "replicaof", "client|no-touch"] {
+        assert!(!names.contains(&bulk(name)), "{name}");
+        assert_eq!(t.cmd(&["command", "docs", name]), arr(&[]));
+    }
+    assert_ne!(t.cmd(&["command", "docs", "client|setinfo"]), arr(&[]));
+    assert_eq!(
+        t.cmd(&["client", "no-touch", "on"]),
+        err("ERR unknown subcommand 'no-touch'. Try CLIENT HELP.")
+    );
+}

@@ -40,6 +40,13 @@ pub trait Files {
     fn read(&self, path: &str) -> std::io::Result<String>;
     /// True if a Sentinel script at `path` exists and may be executed.
     fn executable(&self, path: &str) -> bool;
+    /// Applies a `dir` line as Redis does, by changing the process' working directory, so later
+    /// relative paths (logfile, scripts, includes, data files) start there. Returns the new
+    /// directory's absolute path, which becomes `dir` (what CONFIG GET shows). Without a real file
+    /// system (tests, simulation) nothing changes and `dir` stays as written.
+    fn change_dir(&self, _path: &str) -> std::io::Result<Option<String>> {
+        Ok(None)
+    }
 }
 
 /// No file system at all: `include` fails, and no script exists.
@@ -259,7 +266,11 @@ impl<'a> Loader<'a> {
             if d.has(APPEND) && !self.seen.contains(&d.name) {
                 self.seen.push(d.name);
             }
-            return d.set(&mut self.config, &args).map_err(Failure::Line);
+            d.set(&mut self.config, &args).map_err(Failure::Line)?;
+            if d.name == "dir" {
+                self.change_dir()?;
+            }
+            return Ok(());
         }
         match (name.as_str(), words.len()) {
             (n, 2) if DEPRECATED.contains(&n) => Ok(()),
@@ -283,6 +294,16 @@ impl<'a> Loader<'a> {
                 "Bad directive or wrong number of arguments".into(),
             )),
         }
+    }
+
+    /// Moves into the directory just set (a failure is the line's error, as Redis' chdir).
+    fn change_dir(&mut self) -> Result<(), Failure> {
+        match self.files.change_dir(&self.config.dir) {
+            Ok(Some(absolute)) => self.config.dir = absolute,
+            Ok(None) => {}
+            Err(e) => return Err(Failure::Line(strerror(&e))),
+        }
+        Ok(())
     }
 
     fn include(&mut self, path: &str) -> Result<(), Failure> {

@@ -312,3 +312,55 @@ fn a_rewritten_file_loads_back_to_the_same_config() {
         assert_eq!(d.get(&back), d.get(&c), "{}", d.name);
     }
 }
+
+/// A file system whose only directory is `/data` (reached as `/data` or `data`), and a script
+/// `run.sh` inside it, which only exists once the process is there.
+struct DataDir {
+    cwd: std::cell::RefCell<String>,
+}
+
+impl Files for DataDir {
+    fn read(&self, _: &str) -> io::Result<String> {
+        Err(io::ErrorKind::NotFound.into())
+    }
+    fn executable(&self, path: &str) -> bool {
+        path == "run.sh" && *self.cwd.borrow() == "/data"
+    }
+    fn change_dir(&self, path: &str) -> io::Result<Option<String>> {
+        if path != "data" && path != "/data" {
+            return Err(io::Error::from_raw_os_error(2));
+        }
+        *self.cwd.borrow_mut() = "/data".into();
+        Ok(Some("/data".into()))
+    }
+}
+
+#[test]
+fn dir_moves_the_process_there_and_later_relative_paths_start_there() {
+    let disk = DataDir {
+        cwd: String::from("/").into(),
+    };
+    let a = args(&[
+        "--dir",
+        "data",
+        "--sentinel",
+        "monitor",
+        "m",
+        "127.0.0.1",
+        "6379",
+        "1",
+        "--sentinel",
+        "notification-script",
+        "m",
+        "run.sh",
+    ]);
+    let (config, _) = load(&a, true, &disk).unwrap();
+    assert_eq!(config.dir, "/data");
+    let e = load(&args(&["--dir", "nowhere"]), false, &disk)
+        .unwrap_err()
+        .0;
+    assert!(
+        e.contains(">>> 'dir \"nowhere\"'\nNo such file or directory"),
+        "{e}"
+    );
+}

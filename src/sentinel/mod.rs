@@ -398,14 +398,14 @@ impl Sentinel {
         true
     }
 
-    /// Peers that would vote: reachable Sentinels of `m` plus this one (for CKQUORUM).
+    /// Peers that would vote: Sentinels of `m` not down, plus this one (for CKQUORUM). As in
+    /// Redis, a peer whose link is being redialled still counts until it is SDOWN.
     pub fn usable_sentinels(&self, m: &Master) -> (usize, usize) {
         let voters = m.sentinels.len() + 1;
         let usable = 1 + m
             .sentinels
             .values()
             .filter(|s| !s.has(flags::S_DOWN | flags::O_DOWN))
-            .filter(|s| self.peers.get(&s.name).is_some_and(|l| !l.disconnected))
             .count();
         (usable, voters)
     }

@@ -143,6 +143,15 @@ impl Sentinel {
         };
         for (expect, frame) in replies {
             match (r.chan, expect) {
+                // An error on the subscribed link (NOAUTH from a server that now requires a
+                // password) makes hiredis drop that connection in Redis: the link shows as
+                // disconnected and is dialled again on the next tick.
+                (Channel::PubSub, _) if matches!(frame, Frame::Error(_)) => {
+                    if let Some(inst) = instance_mut(m, &r.who) {
+                        inst.link.close(&mut self.io, Channel::PubSub);
+                    }
+                    return;
+                }
                 (Channel::PubSub, _) => self.hello_from_pubsub(&frame),
                 (Channel::Cmd, Expect::Ping) => self.ping_reply(m, &r.who, &frame, ms),
                 (Channel::Cmd, Expect::Info) => {
