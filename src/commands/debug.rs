@@ -395,7 +395,7 @@ fn error(s: &mut Server, call: &Call) {
 fn listpack(s: &mut Server, call: &Call) {
     let db = client_db(s, call.id);
     let limits = limits(&s.config);
-    let Some(e) = s.ks.dbs[db].peek(&call.args[2], call.now.unix_ms) else {
+    let Some(e) = s.ks.dbs[db].peek(&call.args[2], call.now.unix_ms, s.ks.mode) else {
         return s.reply(call.id).error("ERR no such key");
     };
     match e.encoding(&limits) == crate::db::Encoding::Listpack {

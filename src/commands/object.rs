@@ -139,7 +139,7 @@ fn object(s: &mut Server, call: &Call) {
     let db = s.clients.get(&call.id).map_or(0, |c| c.db);
     let now_ms = call.now.unix_ms;
     let found = s.ks.dbs[db]
-        .peek(&args[2], now_ms)
+        .peek(&args[2], now_ms, s.ks.mode)
         .map(|e| (e.encoding(&limits), refcount(e, &limits), e.meta.access_ms));
     let mut out = s.reply(call.id);
     let Some((encoding, refs, access_ms)) = found else {

@@ -90,7 +90,7 @@ fn create<'c>(cx: &'c mut Cx, key: &Bytes) -> Result<&'c mut Set, ()> {
 /// The live set at `key` without side effects, once an earlier lookup checked it.
 fn peek<'c>(cx: &'c Cx, key: &[u8]) -> Option<&'c Set> {
     cx.ks.dbs[cx.db_index]
-        .peek(key, cx.now_ms())
+        .peek(key, cx.now_ms(), cx.mode())
         .and_then(|e| as_set(&e.value))
 }
 
@@ -255,7 +255,7 @@ pub(crate) fn random_entries(
         Some((n, with)) => (random_picks(cx, len, n), with),
     };
     let now = cx.now_ms();
-    let Some(entry) = cx.ks.dbs[cx.db_index].peek(&args[1], now) else {
+    let Some(entry) = cx.ks.dbs[cx.db_index].peek(&args[1], now, cx.mode()) else {
         return cx.out.null();
     };
     if count.is_some() {

@@ -427,7 +427,9 @@ impl Server {
                 self.link_events(now, vec![LinkEvent::Send(ack)]);
             } else if !args.is_empty() {
                 self.repl.from_master = true;
+                let mode = std::mem::replace(&mut self.ks.mode, ExpiryMode::Keep);
                 self.call(MASTER_CLIENT_ID, args, now);
+                self.ks.mode = mode;
                 self.repl.from_master = false;
                 if let Some(c) = self.clients.get_mut(&MASTER_CLIENT_ID) {
                     c.out.clear();

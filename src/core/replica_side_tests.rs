@@ -164,3 +164,39 @@ fn with_replica_ignore_disk_write_errors_a_replica_applies_its_masters_writes_an
     assert_eq!(warned, 1, "once per 10 s");
     assert!(!r.other_actions.contains(&Action::Exit { code: 1 }));
 }
+
+/// A replica that completed a full sync of `master_rdb` (no persistence); returns it and its link.
+fn synced_replica() -> (TestServer, ConnId) {
+    let mut r = TestServer::new();
+    assert_eq!(r.cmd(&["REPLICAOF", "m", "6379"]), ok());
+    let conn = link(&mut r);
+    serve_full_sync(&mut r, conn, &master_rdb());
+    (r, conn)
+}
+
+#[test]
+fn a_key_whose_ttl_passed_on_the_replica_goes_when_the_masters_del_arrives() {
+    let (mut r, conn) = synced_replica();
+    r.send_raw(conn, &encode_command(&["PEXPIRE", "k1", "100"]));
+    r.advance_ms(200);
+    // Expired on the replica's clock: hidden from readers, still counted, until the master says.
+    assert_eq!(r.cmd(&["GET", "k1"]), Frame::Null);
+    assert_eq!(r.cmd(&["DBSIZE"]), int(3));
+    r.send_raw(conn, &encode_command(&["DEL", "k1"]));
+    assert_eq!(r.cmd(&["DBSIZE"]), int(2), "{:#?}", r.logs());
+}
+
+#[test]
+fn the_masters_writes_reach_a_key_the_replica_thinks_expired() {
+    let (mut r, conn) = synced_replica();
+    r.send_raw(conn, &encode_command(&["RPUSH", "list", "a"]));
+    r.send_raw(conn, &encode_command(&["PEXPIRE", "list", "100"]));
+    r.advance_ms(200);
+    // The master (whose clock lags) still has the list and appends to it; then it persists it.
+    r.send_raw(conn, &encode_command(&["RPUSH", "list", "b"]));
+    r.send_raw(conn, &encode_command(&["PERSIST", "list"]));
+    assert_eq!(
+        r.cmd(&["LRANGE", "list", "0", "-1"]),
+        Frame::Array(vec![bulk("a"), bulk("b")])
+    );
+}

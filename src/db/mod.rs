@@ -61,6 +61,10 @@ pub enum ExpiryMode {
     Delete,
     /// A replica hides them from readers but waits for its master's DEL.
     Hide,
+    /// A replica applying its master's stream: nothing has expired until the master's DEL
+    /// says so (Redis' expireIfNeeded for the master client), so the master's writes and
+    /// deletes reach the keys the master still has.
+    Keep,
 }
 
 impl Db {
@@ -78,12 +82,17 @@ impl Db {
         entry.expire_at_ms.is_none_or(|t| t > now_ms)
     }
 
+    /// Whether a lookup in `mode` sees the entry.
+    fn visible(entry: &Entry, now_ms: u64, mode: ExpiryMode) -> bool {
+        mode == ExpiryMode::Keep || Self::live(entry, now_ms)
+    }
+
     /// Read lookup, applying lazy expiry and updating the key's access clock. Does not count
     /// hits/misses.
     pub fn get(&mut self, key: &[u8], now_ms: u64, mode: ExpiryMode) -> Option<&Entry> {
         self.expire_if_needed(key, now_ms, mode);
         let e = self.map.get_mut(&probe(key) as &dyn KeyRef)?;
-        if !Self::live(e, now_ms) {
+        if !Self::visible(e, now_ms, mode) {
             return None;
         }
         e.meta.access_ms = now_ms;
@@ -109,7 +118,7 @@ impl Db {
         self.expire_if_needed(key, now_ms, mode);
         self.touch(key);
         let e = self.map.get_mut(&probe(key) as &dyn KeyRef)?;
-        if !Self::live(e, now_ms) {
+        if !Self::visible(e, now_ms, mode) {
             return None;
         }
         e.meta.access_ms = now_ms;
@@ -152,7 +161,7 @@ impl Db {
     pub fn remove(&mut self, key: &[u8], now_ms: u64, mode: ExpiryMode) -> Option<Entry> {
         self.expire_if_needed(key, now_ms, mode);
         let e = self.map.get(&probe(key) as &dyn KeyRef)?;
-        if !Self::live(e, now_ms) {
+        if !Self::visible(e, now_ms, mode) {
             return None;
         }
         self.touch(key);
@@ -201,7 +210,7 @@ impl Db {
     }
 
     fn expire_if_needed(&mut self, key: &[u8], now_ms: u64, mode: ExpiryMode) {
-        if mode == ExpiryMode::Hide {
+        if mode != ExpiryMode::Delete {
             return;
         }
         let expired = self

@@ -31,7 +31,7 @@ impl Db {
     ) -> Result<Option<&mut T>, &'static str> {
         self.expire_if_needed(key, now_ms, mode);
         match self.map.get_mut(&probe(key) as &dyn KeyRef) {
-            Some(e) if Self::live(e, now_ms) => {
+            Some(e) if Self::visible(e, now_ms, mode) => {
                 if pick(&mut e.value).is_none() {
                     return Err(WRONGTYPE);
                 }
@@ -64,9 +64,9 @@ impl Db {
 
     /// Side-effect free lookup of a live key (no lazy expiry, no touch): for commands that hold
     /// several values at once (SINTER, SUNION, ...) after looking each key up normally.
-    pub fn peek(&self, key: &[u8], now_ms: u64) -> Option<&Entry> {
+    pub fn peek(&self, key: &[u8], now_ms: u64, mode: ExpiryMode) -> Option<&Entry> {
         self.map
             .get(&probe(key) as &dyn KeyRef)
-            .filter(|e| Self::live(e, now_ms))
+            .filter(|e| Self::visible(e, now_ms, mode))
     }
 }

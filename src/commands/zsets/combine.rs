@@ -111,13 +111,13 @@ pub(super) fn combine(cx: &mut Cx, args: &[Bytes], op: Op, form: Form) {
     let Some(opts) = options(&mut cx.out, rest, keys.len(), op, form) else {
         return;
     };
-    let now = cx.now_ms();
+    let (now, mode) = (cx.now_ms(), cx.mode());
     let db = &cx.ks.dbs[cx.db_index];
     let mut sources: Vec<(Source, f64)> = keys
         .iter()
         .zip(&opts.weights)
         .map(|(key, &w)| {
-            let src = match db.peek(key, now).map(|e| &e.value) {
+            let src = match db.peek(key, now, mode).map(|e| &e.value) {
                 Some(Value::ZSet(z)) => Source::Zset(z),
                 Some(Value::Set(s)) => Source::Set(s),
                 _ => Source::Missing,
