@@ -8,7 +8,7 @@
 mod bitfield;
 
 use super::{data, flags::*, int_arg, is, CommandSpec, Cx};
-use crate::db::{Entry, Value};
+use crate::db::Value;
 use crate::resp::parse_i64;
 use bytes::Bytes;
 
@@ -90,26 +90,13 @@ fn edit_bits<T>(
     edit: impl FnOnce(&mut [u8]) -> T,
 ) -> (bool, T) {
     let need = (last_bit >> 3) as usize + 1;
-    let (now, mode) = (cx.now_ms(), cx.mode());
-    let db = cx.db();
-    if let Some(Entry {
-        value: Value::Str(s),
-        ..
-    }) = db.get_mut(key, now, mode)
-    {
-        let mut bytes = Vec::from(std::mem::take(s));
-        let grew = bytes.len() < need;
-        if grew {
+    super::strings::rewrite_string(cx, key, |bytes, existed| {
+        let grew = !existed || bytes.len() < need;
+        if bytes.len() < need {
             bytes.resize(need, 0);
         }
-        let r = edit(&mut bytes);
-        *s = Bytes::from(bytes);
-        return (grew, r);
-    }
-    let mut bytes = vec![0; need];
-    let r = edit(&mut bytes);
-    db.insert(key.clone(), Value::Str(Bytes::from(bytes)), None);
-    (true, r)
+        (grew, edit(bytes))
+    })
 }
 
 fn bit_at(s: &[u8], pos: u64) -> bool {

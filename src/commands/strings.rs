@@ -7,6 +7,7 @@
 //! (relative expiry, GETSET, GETDEL, GETEX, INCRBYFLOAT) `cx.propagate` carries the effect.
 
 mod edit;
+pub(crate) use edit::rewrite_string;
 mod lcs;
 mod long_double;
 #[cfg(test)]

@@ -12,6 +12,20 @@ const MAX_STRING_LEN: u64 = 512 * 1024 * 1024;
 /// Rewrites the string at `key` in place, keeping its TTL, or creates it. The caller has checked
 /// that the key holds a string if it exists. Returns the new length.
 fn edit_string(cx: &mut Cx, key: &Bytes, edit: impl FnOnce(&mut Vec<u8>)) -> usize {
+    rewrite_string(cx, key, |s, _| {
+        edit(s);
+        s.len()
+    })
+}
+
+/// The string at `key` (empty if absent) handed to `edit` with whether it existed, then stored
+/// back with its TTL (or as a new key). The caller has checked the key holds a string if it
+/// exists. Returns what `edit` returned.
+pub(crate) fn rewrite_string<T>(
+    cx: &mut Cx,
+    key: &Bytes,
+    edit: impl FnOnce(&mut Vec<u8>, bool) -> T,
+) -> T {
     let (now, mode) = (cx.now_ms(), cx.mode());
     let db = cx.db();
     if let Some(Entry {
@@ -20,16 +34,14 @@ fn edit_string(cx: &mut Cx, key: &Bytes, edit: impl FnOnce(&mut Vec<u8>)) -> usi
     }) = db.get_mut(key, now, mode)
     {
         let mut bytes = Vec::from(std::mem::take(s));
-        edit(&mut bytes);
-        let len = bytes.len();
+        let r = edit(&mut bytes, true);
         *s = Bytes::from(bytes);
-        return len;
+        return r;
     }
     let mut bytes = Vec::new();
-    edit(&mut bytes);
-    let len = bytes.len();
+    let r = edit(&mut bytes, false);
     db.insert(key.clone(), Value::Str(Bytes::from(bytes)), None);
-    len
+    r
 }
 
 // ---- counters ------------------------------------------------------------------------------
