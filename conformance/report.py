@@ -81,6 +81,19 @@ def parse_main(unit_name, path):
 SENTINEL_TEST = re.compile(r"^\d\d:\d\d:\d\d> (.*)$")
 
 
+def sentinel_verdict(unit, name, text):
+    """Records `name`'s verdict if `text` holds one (OK, or FAILED: and why); says whether it did."""
+    if text.endswith("OK"):
+        unit.add(name, "ok")
+    elif "FAILED: " in text:
+        unit.add(name, "err")
+        if "caught an error in the test" in text:
+            unit.notes.append(text.split("FAILED: ", 1)[1])
+    else:
+        return False
+    return True
+
+
 def parse_sentinel(path):
     """tests/sentinel prints `HH:MM:SS> name: ` then OK or FAILED: ..., possibly after other output
     (`Waiting for process ...`) on the same line or lines in between."""
@@ -101,26 +114,12 @@ def parse_sentinel(path):
         if m:
             # No sentinel test name contains ": ", so the name ends at the first one; what follows
             # is the verdict, maybe after output of the test itself ("sentinel/0 sentinel/1 OK").
-            name, _, verdict = m.group(1).partition(": ")
-            pending = name
-            if verdict.endswith("OK"):
-                unit.add(name, "ok")
-                pending = None
-            elif "FAILED: " in verdict:
-                unit.add(name, "err")
-                pending = None
-                if "caught an error in the test" in verdict:
-                    unit.notes.append(verdict.split("FAILED: ", 1)[1])
+            name, _, text = m.group(1).partition(": ")
+            pending = None if sentinel_verdict(unit, name, text) else name
             continue
         if pending is not None:
-            if line.endswith("OK"):
-                unit.add(pending, "ok")
+            if sentinel_verdict(unit, pending, line):
                 pending = None
-            elif "FAILED: " in line:
-                unit.add(pending, "err")
-                pending = None
-                if "caught an error in the test" in line:
-                    unit.notes.append(line)
             continue
         if line.startswith("FAILED: caught an error in the test") or line.startswith(
             "WARNING: Aborting the test."
