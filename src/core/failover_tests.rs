@@ -79,6 +79,22 @@ impl Pair {
         );
     }
 
+    /// `FAILOVER TO <the replica> TIMEOUT timeout_ms [FORCE]` on the master; its reply.
+    fn failover_to_replica(&mut self, timeout_ms: &str, force: bool) -> Frame {
+        let mut args = vec![
+            "FAILOVER",
+            "TO",
+            "127.0.0.1",
+            REPLICA_PORT,
+            "TIMEOUT",
+            timeout_ms,
+        ];
+        if force {
+            args.push("FORCE");
+        }
+        self.master.cmd(&args)
+    }
+
     /// The master's cron ticks; if it failed over, its link to the replica is dialed and served.
     fn master_ticks(&mut self, ms: u64) -> Option<ConnId> {
         self.master.advance_ms(ms);
@@ -152,16 +168,7 @@ fn a_wait_on_the_old_master_is_unblocked_with_an_error_when_it_becomes_a_replica
     p.master.cmd(&["SET", "unacked", "1"]);
     p.master.connect(2);
     p.master.send_raw(2, &encode_command(&["WAIT", "1", "0"]));
-    let failover = [
-        "FAILOVER",
-        "TO",
-        "127.0.0.1",
-        REPLICA_PORT,
-        "TIMEOUT",
-        "100",
-        "FORCE",
-    ];
-    assert_eq!(p.master.cmd(&failover), ok());
+    assert_eq!(p.failover_to_replica("100", true), ok());
     assert_eq!(p.master.reply(2), None);
     p.master.advance_ms(100);
     assert_eq!(
@@ -198,15 +205,7 @@ fn an_aborted_failover_lets_the_held_writes_run() {
 fn a_replica_that_never_catches_up_times_the_failover_out() {
     let mut p = Pair::new();
     p.master.cmd(&["SET", "unacked", "1"]);
-    let failover = [
-        "FAILOVER",
-        "TO",
-        "127.0.0.1",
-        REPLICA_PORT,
-        "TIMEOUT",
-        "500",
-    ];
-    assert_eq!(p.master.cmd(&failover), ok());
+    assert_eq!(p.failover_to_replica("500", false), ok());
     assert_eq!(p.master_ticks(400), None);
     assert_eq!(p.master_ticks(100), None);
     assert_eq!(failover_state(&mut p.master), "no-failover");
@@ -221,16 +220,7 @@ fn a_replica_that_never_catches_up_times_the_failover_out() {
 fn force_fails_over_after_the_timeout_even_to_a_replica_behind() {
     let mut p = Pair::new();
     p.master.cmd(&["SET", "unacked", "1"]);
-    let failover = [
-        "FAILOVER",
-        "TO",
-        "127.0.0.1",
-        REPLICA_PORT,
-        "TIMEOUT",
-        "100",
-        "FORCE",
-    ];
-    assert_eq!(p.master.cmd(&failover), ok());
+    assert_eq!(p.failover_to_replica("100", true), ok());
     p.master.advance_ms(100);
     assert_eq!(failover_state(&mut p.master), "failover-in-progress");
     assert_eq!(role(&mut p.master), "slave");
@@ -251,15 +241,7 @@ fn force_fails_over_after_the_timeout_even_to_a_replica_behind() {
 #[test]
 fn a_target_that_refuses_the_psync_makes_the_old_master_a_master_again() {
     let mut p = Pair::new();
-    p.master.cmd(&[
-        "FAILOVER",
-        "TO",
-        "127.0.0.1",
-        REPLICA_PORT,
-        "TIMEOUT",
-        "100",
-        "FORCE",
-    ]);
+    p.failover_to_replica("100", true);
     p.master.connect(2);
     p.master.send_raw(2, &encode_command(&["SET", "k", "w"]));
     p.replica.cmd(&["REPLICAOF", "NO", "ONE"]);
