@@ -69,7 +69,10 @@ pub fn main(sentinel: bool) {
         env.log_line(&line);
         std::process::exit(1);
     }
-    let rt = tokio::runtime::Builder::new_multi_thread()
+    // One thread, like Redis' event loop: connections that became readable together are served
+    // in the order the kernel reported them, so a command sent before another on a different
+    // connection runs first (Redis' tests rely on that).
+    let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("tokio runtime");

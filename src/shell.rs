@@ -125,10 +125,13 @@ pub async fn run_server<E: Env>(
         env.spawn(Box::pin(async move { node.accept_loop(l).await }));
     }
     let signal_node = node.clone();
-    let signal = env.termination();
+    let signal_env = env.clone();
     env.spawn(Box::pin(async move {
-        let name = signal.await;
-        signal_node.with_core(|core, now| core.handle_termination(now, name));
+        // Every signal counts: a SHUTDOWN ABORT may follow one, and a second SIGINT exits.
+        loop {
+            let name = signal_env.termination().await;
+            signal_node.with_core(|core, now| core.handle_termination(now, name));
+        }
     }));
     let timer_node = node.clone();
     env.spawn(Box::pin(async move { timer_node.cron_loop().await }));
@@ -259,10 +262,11 @@ impl<E: Env> Node<E> {
                 let mut o = lock(&conn.out);
                 (o.data.split(), o.close)
             };
-            if !data.is_empty()
-                && (stream.write_all(&data).await.is_err() || stream.flush().await.is_err())
-            {
-                break;
+            if !data.is_empty() {
+                if stream.write_all(&data).await.is_err() || stream.flush().await.is_err() {
+                    break;
+                }
+                lock(&self.core).handle_written(id, data.len());
             }
             if close {
                 let _ = stream.shutdown().await;

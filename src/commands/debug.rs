@@ -150,6 +150,7 @@ const SUBCOMMANDS: &[Sub] = &[
     ("populate", |n| (3..=5).contains(&n), populate),
     ("reload", |n| n >= 2, reload),
     ("set-active-expire", |n| n == 3, set_active_expire),
+    ("pause-cron", |n| n == 3, pause_cron),
     ("change-repl-id", |n| n == 2, change_repl_id),
     ("replicate", |n| n >= 3, replicate),
     ("log", |n| n == 3, log),
@@ -162,7 +163,6 @@ const SUBCOMMANDS: &[Sub] = &[
     ("aof-flush-sleep", |n| n == 3, ok),
     ("set-skip-checksum-validation", |n| n == 3, ok),
     ("set-disable-deny-scripts", |n| n == 3, ok),
-    ("pause-cron", |n| n == 3, ok),
     ("replybuffer", |n| n == 4, replybuffer),
 ];
 
@@ -358,6 +358,12 @@ fn reload(s: &mut Server, call: &Call) {
 
 fn set_active_expire(s: &mut Server, call: &Call) {
     s.active_expire = crate::text::atoi(&String::from_utf8_lossy(&call.args[2])) != 0;
+    s.reply(call.id).ok();
+}
+
+/// DEBUG PAUSE-CRON 0|1: the cron's work stops (its timer keeps ticking).
+fn pause_cron(s: &mut Server, call: &Call) {
+    s.cron_paused = crate::text::atoi(&String::from_utf8_lossy(&call.args[2])) != 0;
     s.reply(call.id).ok();
 }
 

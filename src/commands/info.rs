@@ -140,6 +140,9 @@ fn server(s: &Server, now: Now, out: &mut String) {
         "config_file" => s.config.config_file.as_deref().unwrap_or(""),
         "io_threads_active" => 0,
     );
+    if let Some(ms) = s.shutdown_in_ms(now) {
+        fields!(out, "shutdown_in_milliseconds" => ms);
+    }
     let binds: String = s.config.bind.iter().map(|b| format!(",bind={b}")).collect();
     let _ = write!(out, "listener0:name=tcp{binds},port={}\r\n", s.config.port);
 }
@@ -148,7 +151,8 @@ fn clients(s: &Server, _: Now, out: &mut String) {
     let max_in = s.clients.values().map(|c| c.qbuf.len()).max().unwrap_or(0);
     let max_out = s.clients.values().map(|c| c.out.len()).max().unwrap_or(0);
     fields!(out,
-        "connected_clients" => s.clients.len(),
+        // Redis counts replicas under connected_slaves only.
+        "connected_clients" => s.clients.len() - s.repl.replicas.len(),
         "cluster_connections" => 0,
         "maxclients" => s.config.maxclients,
         "client_recent_max_input_buffer" => max_in,
@@ -194,7 +198,8 @@ fn memory(s: &Server, _: Now, out: &mut String) {
         .map(|c| BYTES_PER_CLIENT + (c.qbuf.capacity() + c.out.capacity()) as u64)
         .sum();
     let dataset = s.ks.total_keys() as u64 * BYTES_PER_KEY;
-    let overhead = STARTUP_BYTES + clients;
+    let (backlog, repl_buffers) = s.repl_buffer_bytes();
+    let overhead = STARTUP_BYTES + clients + repl_buffers;
     let used = overhead + dataset;
     let dataset_perc = dataset as f64 * 100.0 / (used - STARTUP_BYTES).max(1) as f64;
     let maxmemory = s.config.maxmemory.max(0) as u64;
@@ -241,8 +246,8 @@ fn memory(s: &Server, _: Now, out: &mut String) {
         "mem_fragmentation_ratio" => "1.00",
         "mem_fragmentation_bytes" => 0,
         "mem_not_counted_for_evict" => 0,
-        "mem_replication_backlog" => 0,
-        "mem_total_replication_buffers" => 0,
+        "mem_replication_backlog" => backlog,
+        "mem_total_replication_buffers" => repl_buffers,
         "mem_clients_slaves" => 0,
         "mem_clients_normal" => clients,
         "mem_cluster_links" => 0,

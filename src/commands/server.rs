@@ -1,6 +1,7 @@
-//! Server commands: TIME, SHUTDOWN.
+//! Server commands: TIME, SHUTDOWN (its steps live in `core::shutdown`).
 
 use super::{flags::*, is, server, Call, CommandSpec};
+use crate::core::shutdown::ShutdownFlags;
 use crate::core::Server;
 
 pub const COMMANDS: &[CommandSpec] = &[
@@ -21,37 +22,39 @@ fn time(s: &mut Server, call: &Call) {
     s.reply(call.id).bulks([secs, micros].iter());
 }
 
-/// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]: saves when asked or when save points exist,
-/// then exits; the caller gets no reply unless the save fails.
+/// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]: the caller is blocked while lagging replicas
+/// catch up and the final save runs (`core::shutdown`); it gets a reply only if the shutdown
+/// fails. ABORT cancels a shutdown that waits for replicas.
 fn shutdown(s: &mut Server, call: &Call) {
-    let (mut save, mut nosave, mut abort, mut other) = (false, false, false, false);
+    let mut flags = ShutdownFlags::default();
+    let mut abort = false;
     for a in &call.args[1..] {
-        if is(a, "save") {
-            save = true;
+        let flag = if is(a, "save") {
+            &mut flags.save
         } else if is(a, "nosave") {
-            nosave = true;
+            &mut flags.nosave
+        } else if is(a, "now") {
+            &mut flags.now
+        } else if is(a, "force") {
+            &mut flags.force
         } else if is(a, "abort") {
-            abort = true;
-        } else if is(a, "now") || is(a, "force") {
-            other = true;
+            &mut abort
         } else {
             return s.reply(call.id).syntax();
-        }
+        };
+        *flag = true;
     }
-    if (abort && (save || nosave || other)) || (save && nosave) {
+    if (abort && flags != ShutdownFlags::default()) || (flags.save && flags.nosave) {
         return s.reply(call.id).syntax();
     }
     if abort {
-        return s.reply(call.id).error("ERR No shutdown in progress.");
+        return if s.abort_shutdown(call.now) {
+            s.reply(call.id).ok()
+        } else {
+            s.reply(call.id).error("ERR No shutdown in progress.")
+        };
     }
-    let choice = if save {
-        Some(true)
-    } else if nosave {
-        Some(false)
-    } else {
-        None
-    };
-    s.shutdown(call.now, Some(call.id), choice);
+    s.shutdown(call.now, Some(call.id), flags);
 }
 
 #[cfg(test)]

@@ -7,6 +7,9 @@ use std::net::SocketAddr;
 
 pub type ConnId = u64;
 
+/// Redis keeps a client's pending output in blocks of this size (CLIENT LIST `oll` counts them).
+const REPLY_BLOCK_BYTES: usize = 16 * 1024;
+
 /// A queued MULTI transaction.
 #[derive(Debug, Default)]
 pub struct Multi {
@@ -52,6 +55,9 @@ pub struct Client {
     pub skip_next: bool,
     /// The running command's reply is dropped (it follows CLIENT REPLY SKIP).
     pub skipping: bool,
+    /// Output handed to the driver that it has not yet reported written to the socket
+    /// (`handle_written`): what a client that stops reading holds in memory.
+    pub unsent_bytes: usize,
 }
 
 impl Client {
@@ -88,6 +94,7 @@ impl Client {
             reply_off: false,
             skip_next: false,
             skipping: false,
+            unsent_bytes: 0,
         }
     }
 
@@ -182,7 +189,7 @@ impl Client {
         };
         format!(
             "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} \
-             qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem={} events=r \
+             qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll={} omem={} tot-mem={} events=r \
              cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
             self.id,
             self.peer,
@@ -198,7 +205,9 @@ impl Client {
             multi,
             qbuf,
             self.qbuf.capacity() - qbuf,
-            qbuf + self.out.len() + 1024,
+            self.unsent_bytes.div_ceil(REPLY_BLOCK_BYTES),
+            self.unsent_bytes,
+            qbuf + self.out.len() + self.unsent_bytes + 1024,
             self.last_cmd,
             self.resp,
             lib(&self.lib_name),

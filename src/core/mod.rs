@@ -8,7 +8,9 @@
 //!
 //! 1. `Server::new(config, seed, now)` — the seed feeds the only RNG (run id, RANDOMKEY, SPOP...).
 //! 2. `handle_accept(now, conn, peer, local)` when a connection is accepted; `handle_data(now, conn,
-//!    bytes)` for every read; `handle_closed(now, conn)` when the peer hung up or a write failed.
+//!    bytes)` for every read; `handle_written(conn, bytes)` when output of a `Send` reached the
+//!    socket (so the core knows what a client that stops reading holds); `handle_closed(now,
+//!    conn)` when the peer hung up or a write failed.
 //! 3. `poll_timeout()` says when the core next wants `handle_timeout(now)` (its `serverCron`).
 //! 4. After every `handle_*`, the driver drains `poll_action()` until `None` and performs each
 //!    action in order: `Send` bytes, `Close` a connection (after what was already sent), run a
@@ -35,6 +37,9 @@ mod replica_side;
 mod replica_side_tests;
 pub mod replication;
 mod sentinel_mode;
+pub mod shutdown;
+#[cfg(test)]
+mod shutdown_tests;
 #[cfg(test)]
 pub mod testing;
 
@@ -197,6 +202,8 @@ pub struct Server {
     /// Disk operations in flight and what each completes.
     disk_waiters: BTreeMap<u64, DiskWaiter>,
     pub(crate) shutting_down: bool,
+    /// A SHUTDOWN waiting for replicas, and the clients blocked in it.
+    pub(crate) shutdown: shutdown::Shutdown,
     pub persist: persist::Persistence,
     /// The append-only file, when `appendonly yes`.
     pub aof: Option<aof::Aof>,
@@ -226,6 +233,8 @@ pub struct Server {
     blocking: blocking::Blocking,
     /// Active expiry runs from the cron (DEBUG SET-ACTIVE-EXPIRE 0 turns it off).
     pub active_expire: bool,
+    /// DEBUG PAUSE-CRON 1: the cron does nothing until turned off again.
+    pub cron_paused: bool,
 }
 
 /// What a disk operation completes when the driver reports it done.
@@ -274,6 +283,7 @@ impl Server {
             next_disk_token: 1,
             disk_waiters: BTreeMap::new(),
             shutting_down: false,
+            shutdown: shutdown::Shutdown::default(),
             persist: persist::Persistence::new(now),
             aof: None,
             repl,
@@ -289,6 +299,7 @@ impl Server {
             busy: busy::Busy::default(),
             blocking: blocking::Blocking::default(),
             active_expire: true,
+            cron_paused: false,
         };
         s.log(
             LogLevel::Notice,
@@ -395,6 +406,13 @@ impl Server {
         self.flush();
     }
 
+    /// The driver wrote `bytes` of a connection's output to its socket.
+    pub fn handle_written(&mut self, conn: ConnId, bytes: usize) {
+        if let Some(c) = self.clients.get_mut(&conn) {
+            c.unsent_bytes = c.unsent_bytes.saturating_sub(bytes);
+        }
+    }
+
     pub fn handle_closed(&mut self, now: Now, conn: ConnId) {
         if self.defer_closed(now, conn) {
             return;
@@ -469,18 +487,26 @@ impl Server {
         if now.mono_ms >= self.next_cron_ms {
             let period_ms = 1000 / self.cron_hz().clamp(1, 500);
             self.next_cron_ms = now.mono_ms + period_ms;
-            self.cron_expire(now);
-            self.expire_blocked(now);
-            self.cron_clients(now);
-            self.cron_stats(now);
-            self.cron_save_points(now);
-            self.aof_cron(now);
-            self.aof_run_scheduled(now);
-            self.repl_master_cron(now);
-            self.repl_replica_cron(now);
-            self.sentinel_cron(now);
+            if !self.cron_paused {
+                self.cron(now);
+            }
         }
         self.flush();
+    }
+
+    /// One run of `serverCron`'s work.
+    fn cron(&mut self, now: Now) {
+        self.cron_expire(now);
+        self.expire_blocked(now);
+        self.cron_clients(now);
+        self.cron_stats(now);
+        self.cron_save_points(now);
+        self.aof_cron(now);
+        self.aof_run_scheduled(now);
+        self.repl_master_cron(now);
+        self.repl_replica_cron(now);
+        self.sentinel_cron(now);
+        self.shutdown_cron(now);
     }
 
     pub fn poll_action(&mut self) -> Option<Action> {
@@ -591,6 +617,7 @@ impl Server {
     pub(crate) fn free_client(&mut self, id: ConnId) {
         self.replica_gone(id);
         self.forget_held(id);
+        self.forget_shutdown_client(id);
         self.drop_blocked(id);
         let Some(c) = self.clients.remove(&id) else {
             return;
@@ -625,6 +652,7 @@ impl Server {
             let data = c.take_sendable();
             if !data.is_empty() {
                 self.stats.net_output_bytes += data.len() as u64;
+                c.unsent_bytes += data.len();
                 out.push(Action::Send { conn: id, data });
             }
             if c.close_after_reply && c.owed.is_empty() {

@@ -36,6 +36,8 @@ pub mod action {
 pub enum Purpose {
     ClientCommand = 0,
     Failover = 1,
+    /// Writes wait while a shutdown lets replicas catch up.
+    Shutdown = 2,
 }
 
 /// A blocked client whose command waits for the pause to end.
@@ -52,7 +54,7 @@ pub const PAUSE_BLOCK: u64 = u64::MAX;
 #[derive(Debug, Default)]
 pub struct Pause {
     /// Per purpose: (end in monotonic ms, actions).
-    purposes: [(u64, u8); 2],
+    purposes: [(u64, u8); 3],
     /// The union of the actions of the purposes not yet over.
     actions: u8,
     /// Held clients in the order they were held; at most one entry per client.
@@ -209,11 +211,13 @@ impl Server {
         }
     }
 
-    /// Clients held by a pause or blocked in WAIT (INFO's `blocked_clients`).
+    /// Clients held by a pause, blocked on keys, in WAIT or in SHUTDOWN (INFO's
+    /// `blocked_clients`).
     pub fn blocked_clients(&self) -> usize {
         let wait = self.clients.values().filter(|c| {
             c.blocked_on == Some(super::replication::WAIT_BLOCK)
                 || c.blocked_on == Some(PAUSE_BLOCK)
+                || c.blocked_on == Some(super::shutdown::SHUTDOWN_BLOCK)
         });
         wait.count()
     }

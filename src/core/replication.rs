@@ -122,6 +122,26 @@ impl Server {
         self.repl_feed_bytes(&data);
     }
 
+    /// Memory of the replication stream: (the backlog's history, every byte still held for the
+    /// backlog or a replica). As in Redis 7, replicas share the backlog's buffer, so a replica
+    /// that stops reading holds what it has not been sent beyond the backlog, and no more.
+    pub fn repl_buffer_bytes(&self) -> (u64, u64) {
+        let backlog = self
+            .repl
+            .backlog
+            .as_ref()
+            .map_or(0, |b| b.histlen().max(0) as u64);
+        let unsent = self
+            .repl
+            .replicas
+            .keys()
+            .filter_map(|id| self.clients.get(id))
+            .map(|c| c.unsent_bytes as u64)
+            .max()
+            .unwrap_or(0);
+        (backlog, backlog.max(unsent))
+    }
+
     /// Appends stream bytes to the backlog and to every online replica.
     pub(crate) fn repl_feed_bytes(&mut self, data: &[u8]) {
         if let Some(b) = self.repl.backlog.as_mut() {
@@ -476,6 +496,12 @@ impl Server {
                 self.repl.waiters.push(w);
             }
         }
+    }
+
+    /// Asks replicas for an acknowledgement now (a shutdown does, before it pauses replication).
+    pub(crate) fn send_getack_now(&mut self) {
+        self.repl.getack_pending = true;
+        self.send_getack_if_needed();
     }
 
     /// Before the driver sleeps: ask replicas for acknowledgements when a WAIT is pending.

@@ -69,6 +69,9 @@ pub struct Aof {
     pub rewrites: u64,
     pub last_rewrite_ok: bool,
     pub rewrite_scheduled: bool,
+    /// Turned on at runtime, its first rewrite not committed yet (Redis' `AOF_WAIT_REWRITE`):
+    /// the files do not hold the dataset yet.
+    wait_rewrite: bool,
     /// Incr files opened since the running rewrite started (they survive it).
     rewrite_incrs: Option<Vec<AofFile>>,
     /// The manifest being committed by a finished rewrite.
@@ -90,6 +93,7 @@ impl Aof {
             rewrites: 0,
             last_rewrite_ok: true,
             rewrite_scheduled: false,
+            wait_rewrite: false,
             rewrite_incrs: None,
             pending_manifest: None,
             next_seq: 1,
@@ -331,6 +335,7 @@ impl Server {
     pub fn aof_enable(&mut self, now: Now) {
         let mut aof = Aof::new();
         aof.next_seq = 1;
+        aof.wait_rewrite = true;
         self.aof = Some(aof);
         let dir = self.aof_dir();
         self.aof_step(DiskOp::CreateDir { path: dir }, AofStep::Setup);
@@ -376,6 +381,19 @@ impl Server {
             self.aof.as_mut().expect("checked").rewrite_scheduled = false;
             self.aof_rewrite_start(now);
         }
+    }
+
+    /// The AOF was turned on at runtime and its first rewrite is not committed yet.
+    pub(crate) fn aof_waiting_first_rewrite(&self) -> bool {
+        self.aof.as_ref().is_some_and(|a| a.wait_rewrite)
+    }
+
+    /// Makes the file receiving writes durable now (at shutdown).
+    pub(crate) fn aof_fsync_now(&mut self) {
+        let Some(path) = self.incr_path() else { return };
+        let aof = self.aof.as_mut().expect("incr path implies aof");
+        let bytes = std::mem::take(&mut aof.unsynced_bytes);
+        self.aof_step(DiskOp::Fsync { path }, AofStep::Fsync { bytes });
     }
 
     /// The error that refuses writes after a failed AOF write or fsync.
@@ -480,6 +498,7 @@ impl Server {
         aof.current_size = aof.base_size;
         aof.rewrites += 1;
         aof.last_rewrite_ok = true;
+        aof.wait_rewrite = false;
         for f in old.files().into_iter().filter(|f| !new.files().contains(f)) {
             let path = self.aof_path(&f.name);
             self.start_disk(DiskOp::Remove { path }, DiskWaiter::Persist(Step::Cleanup));

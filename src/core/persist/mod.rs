@@ -1,5 +1,5 @@
-//! RDB persistence in the core: loading at startup, SAVE, BGSAVE, save points, SHUTDOWN's final
-//! save and the MISCONF state after a failed background save.
+//! RDB persistence in the core: loading at startup, SAVE, BGSAVE, save points, the final save of
+//! a shutdown (`shutdown.rs`) and the MISCONF state after a failed background save.
 //!
 //! There is no fork: BGSAVE is a point-in-time snapshot of the live keyspace (key-level
 //! copy-on-write, see `db/snapshot.rs`) serialised a slice at a time from the cron, so clients keep
@@ -320,21 +320,7 @@ impl Server {
             c.blocked_on = None;
         }
         match (then_exit, result, conn) {
-            (true, Ok(()), _) => self.finish_shutdown(),
-            (true, Err(_), Some(id)) => {
-                self.log(
-                    LogLevel::Warning,
-                    "Error trying to save the DB, can't exit.".into(),
-                );
-                self.reply(id)
-                    .error("ERR Errors trying to SHUTDOWN. Check logs.");
-            }
-            (true, Err(_), None) => {
-                self.log(
-                    LogLevel::Warning,
-                    "Error trying to save the DB, can't exit.".into(),
-                );
-            }
+            (true, result, _) => self.shutdown_saved(now, result.is_ok()),
             (false, Ok(()), Some(id)) => self.reply(id).ok(),
             (false, Err(_), Some(id)) => self.reply(id).error("ERR"),
             (false, _, None) => {}
@@ -342,40 +328,6 @@ impl Server {
         if let Some(id) = conn {
             self.process_input(id, now);
         }
-    }
-
-    /// SIGTERM/SIGINT: shut down like SHUTDOWN with no arguments.
-    pub fn handle_termination(&mut self, now: Now, signal: &str) {
-        self.log(
-            LogLevel::Warning,
-            format!("Received {signal} scheduling shutdown..."),
-        );
-        self.shutdown(now, None, None);
-        self.flush();
-    }
-
-    /// SHUTDOWN / SIGTERM: save when asked (or when save points exist), then exit.
-    pub fn shutdown(&mut self, now: Now, conn: Option<ConnId>, save: Option<bool>) {
-        self.log(LogLevel::Warning, "User requested shutdown...".into());
-        self.abort_snapshot();
-        self.sentinel_flush_if_dirty();
-        if save.unwrap_or(!self.config.save_points.is_empty()) {
-            self.log(
-                LogLevel::Notice,
-                "Saving the final RDB snapshot before exiting.".into(),
-            );
-            self.save(now, conn, true);
-        } else {
-            self.finish_shutdown();
-        }
-    }
-
-    fn finish_shutdown(&mut self) {
-        self.log(
-            LogLevel::Warning,
-            "Redis is now ready to exit, bye bye...".into(),
-        );
-        self.exit(0);
     }
 
     /// Save points (`save <seconds> <changes>`), checked from the cron.
