@@ -300,23 +300,16 @@ fn pause(s: &mut Server, call: &Call) {
                 .error("ERR CLIENT PAUSE mode must be WRITE or ALL")
         }
     };
-    let Some(timeout) = crate::resp::parse_i64(&call.args[2]) else {
-        return s
-            .reply(call.id)
-            .error("ERR timeout is not an integer or out of range");
+    let Some(timeout) =
+        super::ms_timeout_arg(&mut s.reply(call.id), &call.args[2], call.now.unix_ms)
+    else {
+        return;
     };
-    if timeout < 0 {
-        return s.reply(call.id).error("ERR timeout is negative");
-    }
-    // Redis adds the timeout to the wall clock and refuses what would overflow.
-    if timeout > i64::MAX - call.now.unix_ms as i64 {
-        return s.reply(call.id).error("ERR timeout is out of range");
-    }
     // A timeout of 0 is a pause already over.
     let end_ms = if timeout == 0 {
         0
     } else {
-        call.now.mono_ms + timeout as u64
+        call.now.mono_ms.saturating_add(timeout)
     };
     s.pause_clients(end_ms, all, call.now);
     s.reply(call.id).ok();

@@ -283,6 +283,25 @@ pub fn float_arg(out: &mut Out, arg: &[u8]) -> Option<f64> {
     v
 }
 
+/// A timeout in milliseconds as Redis parses one (`getTimeoutFromObjectOrReply`): an integer,
+/// not negative, that the wall clock `now_unix_ms` plus it does not overflow; `None` means the
+/// error reply was written.
+pub fn ms_timeout_arg(out: &mut Out, arg: &[u8], now_unix_ms: u64) -> Option<u64> {
+    let Some(ms) = crate::resp::parse_i64(arg) else {
+        out.error("ERR timeout is not an integer or out of range");
+        return None;
+    };
+    if ms < 0 {
+        out.error("ERR timeout is negative");
+        return None;
+    }
+    if ms > i64::MAX - now_unix_ms as i64 {
+        out.error("ERR timeout is out of range");
+        return None;
+    }
+    Some(ms as u64)
+}
+
 /// True if `arg` equals `word` ignoring ASCII case.
 pub fn is(arg: &[u8], word: &str) -> bool {
     arg.eq_ignore_ascii_case(word.as_bytes())

@@ -167,18 +167,15 @@ fn wait(s: &mut Server, call: &Call) {
     if s.is_replica() {
         return s.reply(call.id).error("ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.");
     }
-    let (Some(n), Some(timeout)) = (
-        crate::resp::parse_i64(&call.args[1]),
-        crate::resp::parse_i64(&call.args[2]),
-    ) else {
-        return s
-            .reply(call.id)
-            .error("ERR value is not an integer or out of range");
+    let Some(n) = super::int_arg(&mut s.reply(call.id), &call.args[1]) else {
+        return;
     };
-    if timeout < 0 {
-        return s.reply(call.id).error("ERR timeout is negative");
-    }
-    s.wait_replicas(call.id, n.max(0) as usize, timeout as u64, call.now);
+    let Some(timeout_ms) =
+        super::ms_timeout_arg(&mut s.reply(call.id), &call.args[2], call.now.unix_ms)
+    else {
+        return;
+    };
+    s.wait_replicas(call.id, n.max(0) as usize, timeout_ms, call.now);
 }
 
 #[cfg(test)]

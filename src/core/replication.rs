@@ -467,7 +467,7 @@ impl Server {
         if acked >= replicas || self.repl.replicas.is_empty() && replicas == 0 || in_exec {
             return self.reply(id).int(acked as i64);
         }
-        let deadline_mono_ms = (timeout_ms > 0).then(|| now.mono_ms + timeout_ms);
+        let deadline_mono_ms = (timeout_ms > 0).then(|| now.mono_ms.saturating_add(timeout_ms));
         self.repl.waiters.push(Waiter {
             conn: id,
             offset,

@@ -71,7 +71,9 @@ fn shutdown_gives_up_on_a_replica_that_stays_behind_after_shutdown_timeout() {
     assert_eq!(t.cmd(&["config", "set", "shutdown-timeout", "1"]), ok());
     t.server.handle_termination(t.now, "SIGTERM");
     t.advance_ms(100);
-    assert!(t.logs().contains(&"Waiting for replicas before shutting down."));
+    assert!(t
+        .logs()
+        .contains(&"Waiting for replicas before shutting down."));
     t.advance_ms(400);
     assert!(!exited(&t), "still waiting half way through the timeout");
     t.advance_ms(600);
