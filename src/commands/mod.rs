@@ -12,6 +12,7 @@ pub mod client;
 pub mod config;
 pub mod connection;
 pub mod debug;
+pub mod geo;
 pub mod hashes;
 pub mod hyperloglog;
 pub mod introspection;
@@ -219,6 +220,7 @@ const FAMILIES: &[(&str, &[CommandSpec])] = &[
     ("sorted-set", zsets::COMMANDS),
     ("sorted-set", blocking::ZSET_COMMANDS),
     ("hyperloglog", hyperloglog::COMMANDS),
+    ("geo", geo::COMMANDS),
     ("generic", sort::COMMANDS),
     ("transactions", multi::COMMANDS),
     ("pubsub", pubsub::COMMANDS),

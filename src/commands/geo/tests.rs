@@ -1,0 +1,1 @@
+//! What a client sees from the geo commands.
