@@ -183,7 +183,7 @@ fn geohash_geopos_and_geodist_answer_per_member() {
 fn search_options_are_checked_in_redis_order() {
     let mut t = nyc();
     assert_eq!(
-        t.cmd(&["geosearch", "nyc", "bybox", "3", "3", "km"]),
+        t.cmd(&["geosearch", "nyc", "bybox", "3", "3", "km", "asc"]),
         err("ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for geosearch")
     );
     assert_eq!(
