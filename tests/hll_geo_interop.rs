@@ -17,25 +17,10 @@ fn fill(c: &mut Conn) {
         args(&["PFADD", "hll:sparse", "a", "b", "c", "d", ""]),
         [args(&["PFADD", "hll:dense"]), strings(&dense)].concat(),
         args(&["PFMERGE", "hll:merged", "hll:sparse", "hll:dense"]),
-        args(&[
-            "GEOADD",
-            "geo",
-            "13.361389",
-            "38.115556",
-            "Palermo",
-            "15.087269",
-            "37.502669",
-            "Catania",
-            "-73.9454966",
-            "40.747533",
-            "lic market",
-            "179.5",
-            "36",
-            "east",
-            "-179.5",
-            "-36",
-            "west",
-        ]),
+        words(
+            "GEOADD geo 13.361389 38.115556 Palermo 15.087269 37.502669 Catania \
+             -73.9454966 40.747533 lic:market 179.5 36 east -179.5 -36 west",
+        ),
     ];
     for key in ["hll:sparse", "hll:dense", "hll:merged"] {
         cmds.push(args(&["PFCOUNT", key]));
@@ -45,6 +30,13 @@ fn fill(c: &mut Conn) {
 
 fn args(items: &[&str]) -> Vec<Vec<u8>> {
     items.iter().map(|s| s.as_bytes().to_vec()).collect()
+}
+
+/// A command written as one line of space-separated words.
+fn words(line: &str) -> Vec<Vec<u8>> {
+    line.split_whitespace()
+        .map(|w| w.as_bytes().to_vec())
+        .collect()
 }
 
 fn strings(items: &[String]) -> Vec<Vec<u8>> {
@@ -60,36 +52,16 @@ fn observe(c: &mut Conn) -> Vec<Reply> {
         seen.push(c.cmd(&["PFCOUNT", key]));
     }
     seen.push(c.cmd(&["PFCOUNT", "hll:sparse", "hll:dense"]));
-    seen.push(c.cmd(&["ZRANGE", "geo", "0", "-1", "WITHSCORES"]));
-    seen.push(c.cmd(&["GEOPOS", "geo", "Palermo", "east", "west", "nosuch"]));
-    seen.push(c.cmd(&["GEOHASH", "geo", "Palermo", "lic market"]));
-    seen.push(c.cmd(&["GEODIST", "geo", "Palermo", "Catania", "km"]));
-    seen.push(c.cmd(&[
-        "GEOSEARCH",
-        "geo",
-        "FROMLONLAT",
-        "15",
-        "37",
-        "BYRADIUS",
-        "200",
-        "km",
-        "ASC",
-        "WITHDIST",
-        "WITHCOORD",
-        "WITHHASH",
-    ]));
-    seen.push(c.cmd(&[
-        "GEOSEARCH",
-        "geo",
-        "FROMLONLAT",
-        "-180",
-        "0",
-        "BYBOX",
-        "600",
-        "9000",
-        "km",
-        "ASC",
-    ]));
+    for line in [
+        "ZRANGE geo 0 -1 WITHSCORES",
+        "GEOPOS geo Palermo east west nosuch",
+        "GEOHASH geo Palermo lic:market",
+        "GEODIST geo Palermo Catania km",
+        "GEOSEARCH geo FROMLONLAT 15 37 BYRADIUS 200 km ASC WITHDIST WITHCOORD WITHHASH",
+        "GEOSEARCH geo FROMLONLAT -180 0 BYBOX 600 9000 km ASC",
+    ] {
+        seen.push(c.cmd(&words(line)));
+    }
     seen
 }
 

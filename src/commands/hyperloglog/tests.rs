@@ -82,18 +82,19 @@ fn strings_that_are_not_hlls_are_refused() {
     assert_eq!(t.cmd(&["pfmerge", "d", "s"]), not_hll);
     t.cmd(&["pfadd", "h", "a", "b", "c"]);
     t.cmd(&["append", "h", "hello"]);
-    assert_eq!(
-        t.cmd(&["pfcount", "h"]),
-        err("INVALIDOBJ Corrupted HLL object detected")
-    );
-    assert_eq!(
-        t.cmd(&["pfdebug", "getreg", "nokey"]),
-        err("ERR The specified key does not exist")
-    );
-    assert_eq!(
-        t.cmd(&["pfdebug", "foo", "h"]),
-        err("ERR Unknown PFDEBUG subcommand 'foo'")
-    );
+    for (cmd, error) in [
+        (["pfcount", "h"], "INVALIDOBJ Corrupted HLL object detected"),
+        (
+            ["pfdebug", "getreg", "nokey"],
+            "ERR The specified key does not exist",
+        ),
+        (
+            ["pfdebug", "foo", "h"],
+            "ERR Unknown PFDEBUG subcommand 'foo'",
+        ),
+    ] {
+        assert_eq!(t.cmd(&cmd), err(error), "{cmd:?}");
+    }
 }
 
 #[test]
