@@ -12,7 +12,9 @@ pub mod client;
 pub mod config;
 pub mod connection;
 pub mod debug;
+pub mod geo;
 pub mod hashes;
+pub mod hyperloglog;
 pub mod introspection;
 pub mod keys;
 pub mod lists;
@@ -75,6 +77,8 @@ pub struct Cx<'a> {
     pub dirty: u64,
     /// How the command reaches replicas and the AOF (effects, not the original call).
     pub propagate: Propagate,
+    /// `hll-sparse-max-bytes`: when a sparse HyperLogLog turns dense.
+    pub hll_sparse_max_bytes: usize,
 }
 
 /// What to replicate for a command that changed the dataset.
@@ -215,6 +219,8 @@ const FAMILIES: &[(&str, &[CommandSpec])] = &[
     ("set", sets::COMMANDS),
     ("sorted-set", zsets::COMMANDS),
     ("sorted-set", blocking::ZSET_COMMANDS),
+    ("hyperloglog", hyperloglog::COMMANDS),
+    ("geo", geo::COMMANDS),
     ("generic", sort::COMMANDS),
     ("transactions", multi::COMMANDS),
     ("pubsub", pubsub::COMMANDS),

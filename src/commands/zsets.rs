@@ -134,7 +134,7 @@ struct AddFlags {
     incr: bool,
 }
 
-fn zadd(cx: &mut Cx, args: &[Bytes]) {
+pub(crate) fn zadd(cx: &mut Cx, args: &[Bytes]) {
     add(cx, args, false);
 }
 

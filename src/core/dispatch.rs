@@ -265,6 +265,9 @@ impl Server {
                     rng: &mut self.rng,
                     dirty: 0,
                     propagate: Default::default(),
+                    hll_sparse_max_bytes: crate::commands::hyperloglog::sparse_max_bytes(
+                        &self.config,
+                    ),
                 };
                 f(&mut cx, args);
                 let (dirty, effects) = (cx.dirty, cx.propagate);

@@ -38,6 +38,7 @@ pub(in crate::commands) fn direct(
         rng: &mut rng,
         dirty: 0,
         propagate: Propagate::AsIs,
+        hll_sparse_max_bytes: 3000,
     };
     f(&mut cx, &args);
     let (dirty, propagate) = (cx.dirty, cx.propagate);
