@@ -26,6 +26,9 @@ mod crc64;
 mod encodings;
 mod lzf;
 mod read;
+mod stream_lp;
+mod stream_read;
+mod stream_write;
 mod write;
 
 #[cfg(test)]
@@ -40,6 +43,7 @@ use std::collections::BTreeMap;
 
 use crc64::crc64;
 pub use read::read_rdb;
+pub use stream_lp::{stream_entry_bytes, stream_node_bytes};
 pub use write::{RdbWriter, WriteOptions};
 
 /// The RDB version Redis 7.0 writes (and the newest it loads): what we emit by default so that
