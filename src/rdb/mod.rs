@@ -36,6 +36,8 @@ mod blob_tests;
 #[cfg(test)]
 mod fuzz_tests;
 #[cfg(test)]
+mod stream_tests;
+#[cfg(test)]
 mod tests;
 
 use bytes::Bytes;
