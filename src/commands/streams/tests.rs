@@ -101,8 +101,10 @@ fn deleting_the_key_fails_a_blocked_xreadgroup_with_nogroup() {
 
 #[test]
 fn a_stream_with_groups_survives_debug_reload() {
-    let mut t = TestServer::new();
-    t.cmd(&["CONFIG", "SET", "enable-debug-command", "yes"]);
+    let mut t = TestServer::with_config(crate::config::Config {
+        enable_debug_command: crate::config::Allow::Yes,
+        ..Default::default()
+    });
     t.cmd(&["XADD", "s", "1-0", "a", "1"]);
     t.cmd(&["XADD", "s", "2-0", "a", "2", "b", "3"]);
     t.cmd(&["XGROUP", "CREATE", "s", "g", "0"]);
@@ -110,7 +112,9 @@ fn a_stream_with_groups_survives_debug_reload() {
     t.cmd(&["XDEL", "s", "2-0"]);
     let before = t.cmd(&["XINFO", "STREAM", "s", "FULL"]);
     let digest = t.cmd(&["DEBUG", "DIGEST-VALUE", "s"]);
-    assert_eq!(t.cmd(&["DEBUG", "RELOAD"]), ok());
+    t.send_raw(1, &encode_command(&["DEBUG", "RELOAD"]));
+    t.finish_disk();
+    assert_eq!(t.reply(1), Some(ok()));
     assert_eq!(t.cmd(&["XINFO", "STREAM", "s", "FULL"]), before);
     assert_eq!(t.cmd(&["DEBUG", "DIGEST-VALUE", "s"]), digest);
 }
