@@ -1,7 +1,8 @@
-//! Writing a stream as Redis 7.2 does (RDB_TYPE_STREAM_LISTPACKS_3): the nodes (radix tree key,
-//! listpack), the length, last / first / max-deleted ids and entries-added, then each group with
-//! its last id, read counter, PEL (raw ids, delivery time and count) and consumers (name, seen
-//! and active times, the ids they own).
+//! Writing a stream as Redis 7.2 does (RDB_TYPE_STREAM_LISTPACKS_3), or as 7.0 does (type 19,
+//! the same without consumers' active times): the nodes (radix tree key, listpack), the length,
+//! last / first / max-deleted ids and entries-added, then each group with its last id, read
+//! counter, PEL (raw ids, delivery time and count) and consumers (name, seen and active times,
+//! the ids they own).
 
 use super::stream_lp::encode_node;
 use super::RdbWriter;
@@ -9,7 +10,8 @@ use crate::db::{Stream, StreamId};
 use bytes::BufMut;
 
 impl RdbWriter {
-    pub(super) fn stream(&mut self, s: &Stream) {
+    /// `active_times`: type 21 (else 19).
+    pub(super) fn stream(&mut self, s: &Stream, active_times: bool) {
         self.len(s.nodes.len() as u64);
         for (master, node) in &s.nodes {
             self.string(&master.to_be_bytes());
@@ -35,7 +37,9 @@ impl RdbWriter {
             for (name, c) in &g.consumers {
                 self.string(name);
                 self.buf.put_u64_le(c.seen_time_ms);
-                self.buf.put_i64_le(c.active_time_ms);
+                if active_times {
+                    self.buf.put_i64_le(c.active_time_ms);
+                }
                 self.len(c.pel.len() as u64);
                 for id in &c.pel {
                     self.buf.put_slice(&id.to_be_bytes());

@@ -85,7 +85,10 @@ impl RdbWriter {
             Value::Set(_) => ty::SET,
             Value::Hash(_) => ty::HASH,
             Value::ZSet(_) => ty::ZSET_2,
-            Value::Stream(_) => ty::STREAM_LISTPACKS_3,
+            // Redis 7.0 (version 10) knows streams up to type 19, which has no consumer active
+            // times; Redis 7.2 writes 21.
+            Value::Stream(_) if self.opts.version >= RDB_VERSION_7_2 => ty::STREAM_LISTPACKS_3,
+            Value::Stream(_) => ty::STREAM_LISTPACKS_2,
         };
         self.buf.put_u8(t);
         self.string(key);
@@ -103,7 +106,7 @@ impl RdbWriter {
                     self.buf.put_f64_le(*score);
                 }
             }
-            Value::Stream(st) => self.stream(st),
+            Value::Stream(st) => self.stream(st, t == ty::STREAM_LISTPACKS_3),
         }
     }
 
