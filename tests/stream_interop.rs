@@ -64,7 +64,10 @@ fn without_active_time(r: Reply) -> Reply {
 fn view(c: &mut Conn) -> Vec<Reply> {
     let mut out = Vec::new();
     for key in ["s", "e", "empty"] {
-        out.push(without_active_time(cmd(c, &format!("XINFO STREAM {key} FULL COUNT 0"))));
+        out.push(without_active_time(cmd(
+            c,
+            &format!("XINFO STREAM {key} FULL COUNT 0"),
+        )));
         out.push(cmd(c, &format!("XRANGE {key} - +")));
         out.push(cmd(c, &format!("XINFO GROUPS {key}")));
     }
@@ -84,10 +87,21 @@ fn streams_with_groups_move_between_real_redis_and_redsim_both_ways() {
     real.stop();
 
     let path = dir.0.to_string_lossy().to_string();
-    let args = ["--dir", &path, "--dbfilename", "real.rdb", "--enable-protected-configs", "yes"];
+    let args = [
+        "--dir",
+        &path,
+        "--dbfilename",
+        "real.rdb",
+        "--enable-protected-configs",
+        "yes",
+    ];
     let ours = Server::start(&args);
     let mut c = Conn::wait_ready(ours.port, String::new);
-    assert_eq!(view(&mut c), expected, "redsim after loading real Redis' file");
+    assert_eq!(
+        view(&mut c),
+        expected,
+        "redsim after loading real Redis' file"
+    );
     cmd(&mut c, "CONFIG SET dbfilename ours.rdb");
     cmd(&mut c, "SAVE");
     ours.stop();
@@ -102,6 +116,10 @@ fn streams_with_groups_move_between_real_redis_and_redsim_both_ways() {
         "{report}"
     );
     let mut real = RealRedis::start(&dir.0, "ours.rdb");
-    assert_eq!(view(&mut real.conn), expected, "real Redis after loading our file");
+    assert_eq!(
+        view(&mut real.conn),
+        expected,
+        "real Redis after loading our file"
+    );
     real.stop();
 }

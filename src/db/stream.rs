@@ -175,11 +175,21 @@ impl Stream {
 
     /// Live entries from `start` to `end` inclusive, at most `count` (0 = all), newest first when
     /// `rev`.
-    pub fn range(&self, start: StreamId, end: StreamId, rev: bool, count: usize) -> Vec<&NodeEntry> {
+    pub fn range(
+        &self,
+        start: StreamId,
+        end: StreamId,
+        rev: bool,
+        count: usize,
+    ) -> Vec<&NodeEntry> {
         if start > end {
             return Vec::new();
         }
-        let first = self.nodes.range(..=start).next_back().map_or(start, |(k, _)| *k);
+        let first = self
+            .nodes
+            .range(..=start)
+            .next_back()
+            .map_or(start, |(k, _)| *k);
         let nodes = self.nodes.range(first..=end).map(|(_, n)| n);
         let wanted = move |e: &&NodeEntry| !e.deleted && e.id >= start && e.id <= end;
         let limit = if count == 0 { usize::MAX } else { count };
@@ -292,7 +302,8 @@ impl Stream {
 
     /// Redis' streamRangeHasTombstones from `start` to the end.
     pub fn has_tombstones_from(&self, start: StreamId) -> bool {
-        if self.length == 0 || self.max_deleted_id.is_zero() || self.first_id > self.max_deleted_id {
+        if self.length == 0 || self.max_deleted_id.is_zero() || self.first_id > self.max_deleted_id
+        {
             return false;
         }
         start <= self.max_deleted_id
@@ -327,7 +338,10 @@ impl Stream {
         if self.entries_added == 0 {
             return Some(0);
         }
-        if let Some(read) = g.entries_read.filter(|_| !self.has_tombstones_from(g.last_id)) {
+        if let Some(read) = g
+            .entries_read
+            .filter(|_| !self.has_tombstones_from(g.last_id))
+        {
             return Some(self.entries_added.saturating_sub(read));
         }
         self.estimate_entries_read(g.last_id)

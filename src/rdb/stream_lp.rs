@@ -124,7 +124,12 @@ fn header_elems(node: &StreamNode) -> Vec<Elem<'_>> {
 }
 
 /// Listpack bytes entry `id` with `fields` adds to `node` (as a live entry).
-pub fn stream_entry_bytes(master: StreamId, node: &StreamNode, id: StreamId, fields: &[Bytes]) -> usize {
+pub fn stream_entry_bytes(
+    master: StreamId,
+    node: &StreamNode,
+    id: StreamId,
+    fields: &[Bytes],
+) -> usize {
     let e = NodeEntry {
         id,
         fields: fields.to_vec(),
@@ -187,12 +192,17 @@ pub fn decode_node(master: StreamId, lp: &[u8]) -> Result<StreamNode, String> {
     };
     for _ in 0..live + deleted {
         let flags = int(take("entry")?, "flags")?;
-        let ms = master.ms.wrapping_add(int(take("entry")?, "ms delta")? as u64);
-        let seq = master.seq.wrapping_add(int(take("entry")?, "seq delta")? as u64);
+        let ms = master
+            .ms
+            .wrapping_add(int(take("entry")?, "ms delta")? as u64);
+        let seq = master
+            .seq
+            .wrapping_add(int(take("entry")?, "seq delta")? as u64);
         let same = flags & FLAG_SAMEFIELDS != 0;
         let pairs = match same {
             true => node.master_fields.len(),
-            false => usize::try_from(int(take("entry")?, "field count")?).map_err(|_| "negative field count")?,
+            false => usize::try_from(int(take("entry")?, "field count")?)
+                .map_err(|_| "negative field count")?,
         };
         let mut fields = Vec::with_capacity(pairs.min(lp.len()) * 2);
         for i in 0..pairs {
@@ -213,7 +223,11 @@ pub fn decode_node(master: StreamId, lp: &[u8]) -> Result<StreamNode, String> {
         }
         let deleted = flags & FLAG_DELETED != 0;
         node.live += u64::from(!deleted);
-        node.entries.push(NodeEntry { id, fields, deleted });
+        node.entries.push(NodeEntry {
+            id,
+            fields,
+            deleted,
+        });
     }
     if take("end").is_ok() {
         return Err("stream node has trailing elements".into());

@@ -3,8 +3,8 @@
 //! 16-byte node keys, non-empty nodes, unique groups, consumers and PEL ids, and every id a
 //! consumer owns present in its group's PEL.
 
-use super::read::{fail, Cursor, Result};
 use super::rdb_type as ty;
+use super::read::{fail, Cursor, Result};
 use super::stream_lp::decode_node;
 use crate::db::stream::{Consumer, Group, Pending};
 use crate::db::{Stream, StreamId};
@@ -33,7 +33,10 @@ pub(super) fn stream(c: &mut Cursor, t: u8) -> Result<Stream> {
         let at = c.pos;
         let lp = c.string()?;
         let node = decode_node(master, &lp).or_else(|e| fail(at, e))?;
-        if s.nodes.last_key_value().is_some_and(|(k, n)| *k >= master || n.entries.last().is_some_and(|e| e.id >= master)) {
+        if s.nodes
+            .last_key_value()
+            .is_some_and(|(k, n)| *k >= master || n.entries.last().is_some_and(|e| e.id >= master))
+        {
             return fail(at, "Stream nodes are not in increasing id order");
         }
         s.nodes.insert(master, node);
@@ -50,7 +53,10 @@ pub(super) fn stream(c: &mut Cursor, t: u8) -> Result<Stream> {
         s.entries_added = c.length()?;
     } else {
         s.entries_added = s.length;
-        s.first_id = s.range(StreamId::MIN, StreamId::MAX, false, 1).first().map_or(StreamId::MIN, |e| e.id);
+        s.first_id = s
+            .range(StreamId::MIN, StreamId::MAX, false, 1)
+            .first()
+            .map_or(StreamId::MIN, |e| e.id);
     }
     for _ in 0..c.count()? {
         let at = c.pos;
@@ -84,7 +90,10 @@ fn pel(c: &mut Cursor, g: &mut Group) -> Result<()> {
             delivery_count,
         };
         if g.pel.insert(id, p).is_some() {
-            return fail(at, "Duplicated global PEL entry loading stream consumer group");
+            return fail(
+                at,
+                "Duplicated global PEL entry loading stream consumer group",
+            );
         }
     }
     Ok(())

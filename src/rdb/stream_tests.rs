@@ -69,16 +69,30 @@ fn sample() -> Stream {
 fn a_stream_with_groups_reads_back_as_written() {
     let s = sample();
     assert_eq!(s.nodes.len(), 4);
-    let dbs = vec![(0, vec![(Bytes::from("k"), Entry::new(Value::Stream(Box::new(s.clone())), None))])];
+    let dbs = vec![(
+        0,
+        vec![(
+            Bytes::from("k"),
+            Entry::new(Value::Stream(Box::new(s.clone())), None),
+        )],
+    )];
     for compress in [false, true] {
-        let opts = WriteOptions { compress, version: RDB_VERSION_7_2, ..Default::default() };
+        let opts = WriteOptions {
+            compress,
+            version: RDB_VERSION_7_2,
+            ..Default::default()
+        };
         let bytes = write(&dbs, &Aux::default(), opts, false);
         assert_eq!(stream_of(only_value(&bytes)), s);
     }
     // Redis 7.0's format keeps everything but the consumers' active times.
     let bytes = write(&dbs, &Aux::default(), WriteOptions::default(), false);
     let mut loaded = stream_of(only_value(&bytes));
-    for c in loaded.groups.values_mut().flat_map(|g| g.consumers.values_mut()) {
+    for c in loaded
+        .groups
+        .values_mut()
+        .flat_map(|g| g.consumers.values_mut())
+    {
         assert_eq!(c.active_time_ms, c.seen_time_ms as i64);
         c.active_time_ms = -1;
     }
@@ -87,8 +101,18 @@ fn a_stream_with_groups_reads_back_as_written() {
 
 #[test]
 fn a_truncated_stream_is_an_error_at_every_length() {
-    let dbs = vec![(0, vec![(Bytes::from("k"), Entry::new(Value::Stream(Box::new(sample())), None))])];
-    let opts = WriteOptions { compress: false, checksum: false, version: RDB_VERSION_7_2 };
+    let dbs = vec![(
+        0,
+        vec![(
+            Bytes::from("k"),
+            Entry::new(Value::Stream(Box::new(sample())), None),
+        )],
+    )];
+    let opts = WriteOptions {
+        compress: false,
+        checksum: false,
+        version: RDB_VERSION_7_2,
+    };
     let bytes = write(&dbs, &Aux::default(), opts, false);
     for cut in (20..bytes.len() - 9).step_by(7) {
         let mut broken = bytes[..cut].to_vec();

@@ -2,7 +2,7 @@
 //! XTRIM, XDEL and XSETID. Like Redis, an XADD with a generated id reaches replicas with the
 //! concrete id, and an approximate trim as an exact one to the length (or first id) it left.
 
-use super::{id_bytes, node_limits, parse_id, word, write, INVALID_ID};
+use super::{id_bytes, ids_arg, node_limits, parse_id, word, write, INVALID_ID};
 use crate::commands::{data, flags::*, int_arg, is, CommandSpec, Cx, Propagate};
 use crate::db::stream::{Trim, LISTPACK_MAX_BYTES};
 use crate::db::{Stream, StreamId, Value};
@@ -98,19 +98,20 @@ fn parse_trim(cx: &mut Cx, args: &[Bytes], xadd: bool, t: &mut TrimArgs) -> Opti
         i += 1;
     }
     if t.limit > 0 && t.how.is_none() {
-        cx.out.error(
-            "ERR syntax error, LIMIT cannot be used without specifying a trimming strategy",
-        );
+        cx.out
+            .error("ERR syntax error, LIMIT cannot be used without specifying a trimming strategy");
         return None;
     }
     if !xadd && t.how.is_none() {
-        cx.out.error("ERR syntax error, XTRIM must be called with a trimming strategy");
+        cx.out
+            .error("ERR syntax error, XTRIM must be called with a trimming strategy");
         return None;
     }
     if cx.obey {
         t.limit = 0;
     } else if limit_given && !t.approx {
-        cx.out.error("ERR syntax error, LIMIT cannot be used without the special ~ option");
+        cx.out
+            .error("ERR syntax error, LIMIT cannot be used without the special ~ option");
         return None;
     } else if !limit_given {
         let per_node = node_limits(cx).max_entries.saturating_mul(100);
@@ -167,10 +168,14 @@ fn xadd(cx: &mut Cx, args: &[Bytes]) {
     };
     let fields_at = id_at + 1;
     if fields_at > args.len() || args.len() - fields_at < 2 || (args.len() - fields_at) % 2 == 1 {
-        return cx.out.error("ERR wrong number of arguments for 'xadd' command");
+        return cx
+            .out
+            .error("ERR wrong number of arguments for 'xadd' command");
     }
     if t.id == Some((StreamId::MIN, true)) {
-        return cx.out.error("ERR The ID specified in XADD must be greater than 0-0");
+        return cx
+            .out
+            .error("ERR The ID specified in XADD must be greater than 0-0");
     }
     let limits = node_limits(cx);
     let (now, mode) = (cx.now_ms(), cx.mode());
@@ -185,9 +190,8 @@ fn xadd(cx: &mut Cx, args: &[Bytes]) {
         return;
     };
     if st.last_id == StreamId::MAX {
-        return out.error(
-            "ERR The stream has exhausted the last possible ID, unable to add more items",
-        );
+        return out
+            .error("ERR The stream has exhausted the last possible ID, unable to add more items");
     }
     let id = match next_id(st, t.id) {
         Ok(id) => id,
@@ -237,13 +241,9 @@ fn xdel(cx: &mut Cx, args: &[Bytes]) {
     let Some(st) = st else {
         return out.int(0);
     };
-    let mut ids = Vec::with_capacity(args.len() - 2);
-    for a in &args[2..] {
-        match parse_id(a, 0, true) {
-            Some((id, true)) => ids.push(id),
-            _ => return out.error(INVALID_ID),
-        }
-    }
+    let Some(ids) = ids_arg(out, &args[2..]) else {
+        return;
+    };
     let deleted = ids.into_iter().filter(|id| st.delete(*id)).count() as u64;
     out.int(deleted as i64);
     cx.dirty += deleted;
@@ -285,9 +285,8 @@ fn xsetid(cx: &mut Cx, args: &[Bytes]) {
         return out.error("ERR no such key");
     };
     if id < st.max_deleted_id {
-        return out.error(
-            "ERR The ID specified in XSETID is smaller than current max_deleted_entry_id",
-        );
+        return out
+            .error("ERR The ID specified in XSETID is smaller than current max_deleted_entry_id");
     }
     if st.length > 0 {
         if id < st.last_live_id() {

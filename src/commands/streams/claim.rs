@@ -25,8 +25,13 @@ fn int_or(cx: &mut Cx, arg: &[u8], msg: &str) -> Option<i64> {
 }
 
 fn nogroup(cx: &mut Cx, args: &[Bytes]) {
-    let (k, g) = (String::from_utf8_lossy(&args[1]), String::from_utf8_lossy(&args[2]));
-    cx.out.error(&format!("NOGROUP No such key '{k}' or consumer group '{g}'"));
+    let (k, g) = (
+        String::from_utf8_lossy(&args[1]),
+        String::from_utf8_lossy(&args[2]),
+    );
+    cx.out.error(&format!(
+        "NOGROUP No such key '{k}' or consumer group '{g}'"
+    ));
 }
 
 /// XCLAIM's options after the ids.
@@ -55,10 +60,18 @@ fn claim_opts(cx: &mut Cx, args: &[Bytes], now: i64) -> Option<ClaimOpts> {
             o.delivery_ms = Some(now.saturating_sub(idle));
         } else if is(opt, "time") && more {
             j += 1;
-            o.delivery_ms = Some(int_or(cx, &args[j], "Invalid TIME option argument for XCLAIM")?);
+            o.delivery_ms = Some(int_or(
+                cx,
+                &args[j],
+                "Invalid TIME option argument for XCLAIM",
+            )?);
         } else if is(opt, "retrycount") && more {
             j += 1;
-            let n = int_or(cx, &args[j], "Invalid RETRYCOUNT option argument for XCLAIM")?;
+            let n = int_or(
+                cx,
+                &args[j],
+                "Invalid RETRYCOUNT option argument for XCLAIM",
+            )?;
             o.retrycount = u64::try_from(n).ok();
         } else if is(opt, "lastid") && more {
             j += 1;
@@ -71,7 +84,8 @@ fn claim_opts(cx: &mut Cx, args: &[Bytes], now: i64) -> Option<ClaimOpts> {
             };
         } else {
             let opt = String::from_utf8_lossy(opt);
-            cx.out.error(&format!("ERR Unrecognized XCLAIM option '{opt}'"));
+            cx.out
+                .error(&format!("ERR Unrecognized XCLAIM option '{opt}'"));
             return None;
         }
         j += 1;
@@ -84,7 +98,15 @@ fn drop_deleted(g: &mut Group, args: &[Bytes], id: StreamId, id_arg: Bytes) -> O
     let p = g.pel.get(&id)?.clone();
     g.ack(id);
     let (key, group) = (&args[1], &args[2]);
-    Some(claim_effect(key, group, &p.consumer, id_arg, p.delivery_time_ms, p.delivery_count, g.last_id))
+    Some(claim_effect(
+        key,
+        group,
+        &p.consumer,
+        id_arg,
+        p.delivery_time_ms,
+        p.delivery_count,
+        g.last_id,
+    ))
 }
 
 fn xclaim(cx: &mut Cx, args: &[Bytes]) {
@@ -109,7 +131,10 @@ fn xclaim(cx: &mut Cx, args: &[Bytes]) {
     let Some(o) = claim_opts(cx, &args[5 + ids.len()..], now) else {
         return;
     };
-    let delivery = o.delivery_ms.filter(|t| (0..=now).contains(t)).unwrap_or(now) as u64;
+    let delivery = o
+        .delivery_ms
+        .filter(|t| (0..=now).contains(t))
+        .unwrap_or(now) as u64;
     let Ok((Some(st), out)) = write(cx, &args[1]) else {
         return;
     };
@@ -146,7 +171,9 @@ fn xclaim(cx: &mut Cx, args: &[Bytes]) {
             c.active_time_ms = now;
         }
         claimed.push(id);
-        effects.push(claim_effect(&args[1], &args[2], cname, arg, delivery, count, g.last_id));
+        effects.push(claim_effect(
+            &args[1], &args[2], cname, arg, delivery, count, g.last_id,
+        ));
         propagate_last_id = false;
     }
     if propagate_last_id {
@@ -174,7 +201,11 @@ const MAX_AUTOCLAIM_COUNT: i64 = i64::MAX / 16;
 const ATTEMPTS_FACTOR: u64 = 10;
 
 fn xautoclaim(cx: &mut Cx, args: &[Bytes]) {
-    let Some(min_idle) = int_or(cx, &args[4], "Invalid min-idle-time argument for XAUTOCLAIM") else {
+    let Some(min_idle) = int_or(
+        cx,
+        &args[4],
+        "Invalid min-idle-time argument for XAUTOCLAIM",
+    ) else {
         return;
     };
     let Some(start) = bound_arg(&mut cx.out, &args[5], 0, false) else {
@@ -239,7 +270,15 @@ fn xautoclaim(cx: &mut Cx, args: &[Bytes]) {
         }
         claimed.push(id);
         count -= 1;
-        effects.push(claim_effect(&args[1], &args[2], cname, id_bytes(id), now as u64, times, g.last_id));
+        effects.push(claim_effect(
+            &args[1],
+            &args[2],
+            cname,
+            id_bytes(id),
+            now as u64,
+            times,
+            g.last_id,
+        ));
     }
     out.array(3);
     reply_id(out, candidates.get(next).copied().unwrap_or(StreamId::MIN));

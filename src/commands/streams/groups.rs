@@ -1,7 +1,7 @@
 //! XGROUP (CREATE [MKSTREAM] [ENTRIESREAD], SETID, DESTROY, CREATECONSUMER, DELCONSUMER, HELP),
 //! XACK and XPENDING (the summary, and the extended form with IDLE and a consumer).
 
-use super::{bound_arg, id_arg, parse_id, read, reply_id, write, INVALID_ID};
+use super::{bound_arg, id_arg, ids_arg, parse_id, read, reply_id, write, INVALID_ID};
 use crate::commands::config::{find_subcommand, help_to};
 use crate::commands::{data, flags::*, int_arg, is, CommandSpec, Cx};
 use crate::db::stream::Group;
@@ -42,7 +42,10 @@ const HELP: &[&str] = &[
 
 /// Redis' reply to a subcommand given options it does not take.
 pub fn subcommand_syntax_error(cx: &mut Cx, args: &[Bytes]) {
-    let sub: String = String::from_utf8_lossy(&args[1]).chars().take(128).collect();
+    let sub: String = String::from_utf8_lossy(&args[1])
+        .chars()
+        .take(128)
+        .collect();
     let cmd = String::from_utf8_lossy(&args[0]).to_ascii_uppercase();
     cx.out.error(&format!(
         "ERR unknown subcommand or wrong number of arguments for '{sub}'. Try {cmd} HELP."
@@ -63,7 +66,8 @@ fn options(cx: &mut Cx, args: &[Bytes], sub: &str) -> Option<(bool, Option<u64>)
         {
             let n = int_arg(&mut cx.out, &args[i + 1])?;
             if n < -1 {
-                cx.out.error("ERR value for ENTRIESREAD must be positive or -1");
+                cx.out
+                    .error("ERR value for ENTRIESREAD must be positive or -1");
                 return None;
             }
             entries_read = u64::try_from(n).ok();
@@ -76,14 +80,31 @@ fn options(cx: &mut Cx, args: &[Bytes], sub: &str) -> Option<(bool, Option<u64>)
     Some((mkstream, entries_read))
 }
 
-fn xgroup(cx: &mut Cx, args: &[Bytes]) {
-    let sub = match find_subcommand(args, SUBCOMMANDS, |_, _| true) {
-        Ok(sub) => sub,
-        Err(e) => return cx.out.error(&e),
-    };
-    if sub == "help" {
-        return help_to(&mut cx.out, "XGROUP", HELP);
+/// The subcommand of XGROUP / XINFO, once checked; `None` once HELP or an error is written.
+pub fn subcommand(
+    cx: &mut Cx,
+    args: &[Bytes],
+    subs: &[(&'static str, i32)],
+    help: &[&str],
+) -> Option<&'static str> {
+    match find_subcommand(args, subs, |_, _| true) {
+        Ok("help") => {
+            let container = String::from_utf8_lossy(&args[0]).to_ascii_uppercase();
+            help_to(&mut cx.out, &container, help);
+            None
+        }
+        Ok(sub) => Some(sub),
+        Err(e) => {
+            cx.out.error(&e);
+            None
+        }
     }
+}
+
+fn xgroup(cx: &mut Cx, args: &[Bytes]) {
+    let Some(sub) = subcommand(cx, args, SUBCOMMANDS, HELP) else {
+        return;
+    };
     let Some((mkstream, entries_read)) = options(cx, args, sub) else {
         return;
     };
@@ -98,13 +119,17 @@ fn xgroup(cx: &mut Cx, args: &[Bytes]) {
     }
     if exists && !has_group && matches!(sub, "setid" | "createconsumer" | "delconsumer") {
         let (g, k) = (String::from_utf8_lossy(name), String::from_utf8_lossy(key));
-        return out.error(&format!("NOGROUP No such consumer group '{g}' for key name '{k}'"));
+        return out.error(&format!(
+            "NOGROUP No such consumer group '{g}' for key name '{k}'"
+        ));
     }
     match sub {
         "create" if args.len() <= 8 => create(cx, args, entries_read),
         "setid" if args.len() == 5 || args.len() == 7 => setid(cx, args, entries_read),
         "destroy" => {
-            let removed = write(cx, key).ok().and_then(|(st, _)| st?.groups.remove(name));
+            let removed = write(cx, key)
+                .ok()
+                .and_then(|(st, _)| st?.groups.remove(name));
             cx.out.int(i64::from(removed.is_some()));
             cx.dirty += u64::from(removed.is_some());
         }
@@ -181,13 +206,9 @@ fn xack(cx: &mut Cx, args: &[Bytes]) {
     let Some(g) = st.and_then(|s| s.groups.get_mut(&args[2])) else {
         return out.int(0);
     };
-    let mut ids = Vec::with_capacity(args.len() - 3);
-    for a in &args[3..] {
-        match parse_id(a, 0, true) {
-            Some((id, true)) => ids.push(id),
-            _ => return out.error(INVALID_ID),
-        }
-    }
+    let Some(ids) = ids_arg(out, &args[3..]) else {
+        return;
+    };
     let acked = ids.into_iter().filter(|id| g.ack(*id)).count() as u64;
     out.int(acked as i64);
     cx.dirty += acked;
@@ -217,7 +238,13 @@ fn parse_extended(cx: &mut Cx, args: &[Bytes]) -> Option<Extended> {
     let start = bound_arg(&mut cx.out, &args[at], 0, false)?;
     let end = bound_arg(&mut cx.out, &args[at + 1], u64::MAX, true)?;
     let consumer = args.get(at + 3).cloned();
-    Some(Extended { min_idle_ms, start, end, count, consumer })
+    Some(Extended {
+        min_idle_ms,
+        start,
+        end,
+        count,
+        consumer,
+    })
 }
 
 fn xpending(cx: &mut Cx, args: &[Bytes]) {
@@ -236,20 +263,30 @@ fn xpending(cx: &mut Cx, args: &[Bytes]) {
         return;
     };
     let Some(g) = st.and_then(|s| s.groups.get(&args[2])) else {
-        let (k, g) = (String::from_utf8_lossy(&args[1]), String::from_utf8_lossy(&args[2]));
-        return out.error(&format!("NOGROUP No such key '{k}' or consumer group '{g}'"));
+        let (k, g) = (
+            String::from_utf8_lossy(&args[1]),
+            String::from_utf8_lossy(&args[2]),
+        );
+        return out.error(&format!(
+            "NOGROUP No such key '{k}' or consumer group '{g}'"
+        ));
     };
     let Some(ext) = ext else {
         out.array(4);
         out.int(g.pel.len() as i64);
-        let (Some((first, _)), Some((last, _))) = (g.pel.first_key_value(), g.pel.last_key_value()) else {
+        let (Some((first, _)), Some((last, _))) = (g.pel.first_key_value(), g.pel.last_key_value())
+        else {
             out.null();
             out.null();
             return out.null_array();
         };
         reply_id(out, *first);
         reply_id(out, *last);
-        let owners: Vec<_> = g.consumers.iter().filter(|(_, c)| !c.pel.is_empty()).collect();
+        let owners: Vec<_> = g
+            .consumers
+            .iter()
+            .filter(|(_, c)| !c.pel.is_empty())
+            .collect();
         out.array(owners.len());
         for (name, c) in owners {
             out.array(2);

@@ -1,8 +1,7 @@
 //! XINFO STREAM [FULL [COUNT n]], GROUPS, CONSUMERS and HELP, with Redis' fields in its order.
 
-use super::groups::subcommand_syntax_error;
+use super::groups::{subcommand, subcommand_syntax_error};
 use super::{read, reply_entries, reply_entry, reply_id};
-use crate::commands::config::{find_subcommand, help_to};
 use crate::commands::{data, flags::*, int_arg, is, CommandSpec, Cx};
 use crate::db::stream::Group;
 use crate::db::{Stream, StreamId};
@@ -24,13 +23,9 @@ const HELP: &[&str] = &[
 ];
 
 fn xinfo(cx: &mut Cx, args: &[Bytes]) {
-    let sub = match find_subcommand(args, SUBCOMMANDS, |_, _| true) {
-        Ok(sub) => sub,
-        Err(e) => return cx.out.error(&e),
+    let Some(sub) = subcommand(cx, args, SUBCOMMANDS, HELP) else {
+        return;
     };
-    if sub == "help" {
-        return help_to(&mut cx.out, "XINFO", HELP);
-    }
     let full = match sub {
         "stream" => match stream_options(cx, args) {
             Some(full) => full,
@@ -58,7 +53,9 @@ fn stream_options(cx: &mut Cx, args: &[Bytes]) -> Option<Option<usize>> {
     if opts.is_empty() {
         return Some(None);
     }
-    let valid = matches!(opts.len(), 1 | 3) && is(&opts[0], "full") && (opts.len() == 1 || is(&opts[1], "count"));
+    let valid = matches!(opts.len(), 1 | 3)
+        && is(&opts[0], "full")
+        && (opts.len() == 1 || is(&opts[1], "count"));
     if !valid {
         subcommand_syntax_error(cx, args);
         return None;
@@ -72,20 +69,30 @@ fn stream_options(cx: &mut Cx, args: &[Bytes]) -> Option<Option<usize>> {
 
 fn consumers(out: &mut Out, st: &Stream, args: &[Bytes], now: i64) {
     let Some(g) = st.groups.get(&args[3]) else {
-        let (g, k) = (String::from_utf8_lossy(&args[3]), String::from_utf8_lossy(&args[2]));
-        return out.error(&format!("NOGROUP No such consumer group '{g}' for key name '{k}'"));
+        let (g, k) = (
+            String::from_utf8_lossy(&args[3]),
+            String::from_utf8_lossy(&args[2]),
+        );
+        return out.error(&format!(
+            "NOGROUP No such consumer group '{g}' for key name '{k}'"
+        ));
     };
     out.array(g.consumers.len());
     for (name, c) in &g.consumers {
         out.map(4);
         out.bulk(b"name");
         out.bulk(name);
-        out.bulk(b"pending");
-        out.int(c.pel.len() as i64);
-        out.bulk(b"idle");
-        out.int((now - c.seen_time_ms as i64).max(0));
-        out.bulk(b"inactive");
-        out.int(if c.active_time_ms == -1 { -1 } else { now - c.active_time_ms });
+        int_field(out, "pending", c.pel.len() as i64);
+        int_field(out, "idle", (now - c.seen_time_ms as i64).max(0));
+        int_field(
+            out,
+            "inactive",
+            if c.active_time_ms == -1 {
+                -1
+            } else {
+                now - c.active_time_ms
+            },
+        );
     }
 }
 
@@ -108,24 +115,18 @@ fn groups(out: &mut Out, st: &Stream) {
         out.map(6);
         out.bulk(b"name");
         out.bulk(name);
-        out.bulk(b"consumers");
-        out.int(g.consumers.len() as i64);
-        out.bulk(b"pending");
-        out.int(g.pel.len() as i64);
-        out.bulk(b"last-delivered-id");
-        reply_id(out, g.last_id);
+        int_field(out, "consumers", g.consumers.len() as i64);
+        int_field(out, "pending", g.pel.len() as i64);
+        id_field(out, "last-delivered-id", g.last_id);
         entries_read_and_lag(out, st, g);
     }
 }
 
 fn stream(out: &mut Out, st: &Stream, full: Option<usize>) {
     out.map(if full.is_some() { 9 } else { 10 });
-    out.bulk(b"length");
-    out.int(st.length as i64);
-    out.bulk(b"radix-tree-keys");
-    out.int(st.nodes.len() as i64);
-    out.bulk(b"radix-tree-nodes");
-    out.int(st.rax_nodes() as i64);
+    int_field(out, "length", st.length as i64);
+    int_field(out, "radix-tree-keys", st.nodes.len() as i64);
+    int_field(out, "radix-tree-nodes", st.rax_nodes() as i64);
     for (name, id) in [
         ("last-generated-id", st.last_id),
         ("max-deleted-entry-id", st.max_deleted_id),
@@ -133,13 +134,10 @@ fn stream(out: &mut Out, st: &Stream, full: Option<usize>) {
         out.bulk(name.as_bytes());
         reply_id(out, id);
     }
-    out.bulk(b"entries-added");
-    out.int(st.entries_added as i64);
-    out.bulk(b"recorded-first-entry-id");
-    reply_id(out, st.first_id);
+    int_field(out, "entries-added", st.entries_added as i64);
+    id_field(out, "recorded-first-entry-id", st.first_id);
     let Some(count) = full else {
-        out.bulk(b"groups");
-        out.int(st.groups.len() as i64);
+        int_field(out, "groups", st.groups.len() as i64);
         for (name, rev) in [("first-entry", false), ("last-entry", true)] {
             out.bulk(name.as_bytes());
             match st.range(StreamId::MIN, StreamId::MAX, rev, 1).first() {
@@ -158,11 +156,9 @@ fn stream(out: &mut Out, st: &Stream, full: Option<usize>) {
         out.map(7);
         out.bulk(b"name");
         out.bulk(name);
-        out.bulk(b"last-delivered-id");
-        reply_id(out, g.last_id);
+        id_field(out, "last-delivered-id", g.last_id);
         entries_read_and_lag(out, st, g);
-        out.bulk(b"pel-count");
-        out.int(g.pel.len() as i64);
+        int_field(out, "pel-count", g.pel.len() as i64);
         out.bulk(b"pending");
         let pel: Vec<_> = g.pel.iter().take(limit).collect();
         out.array(pel.len());
@@ -179,12 +175,9 @@ fn stream(out: &mut Out, st: &Stream, full: Option<usize>) {
             out.map(5);
             out.bulk(b"name");
             out.bulk(cname);
-            out.bulk(b"seen-time");
-            out.int(c.seen_time_ms as i64);
-            out.bulk(b"active-time");
-            out.int(c.active_time_ms);
-            out.bulk(b"pel-count");
-            out.int(c.pel.len() as i64);
+            int_field(out, "seen-time", c.seen_time_ms as i64);
+            int_field(out, "active-time", c.active_time_ms);
+            int_field(out, "pel-count", c.pel.len() as i64);
             out.bulk(b"pending");
             let own: Vec<_> = c.pel.iter().take(limit).collect();
             out.array(own.len());
@@ -197,4 +190,14 @@ fn stream(out: &mut Out, st: &Stream, full: Option<usize>) {
             }
         }
     }
+}
+
+fn int_field(out: &mut Out, name: &str, n: i64) {
+    out.bulk(name.as_bytes());
+    out.int(n);
+}
+
+fn id_field(out: &mut Out, name: &str, id: StreamId) {
+    out.bulk(name.as_bytes());
+    reply_id(out, id);
 }

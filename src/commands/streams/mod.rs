@@ -130,6 +130,21 @@ pub fn id_arg(out: &mut Out, arg: &[u8], missing_seq: u64) -> Option<StreamId> {
     }
 }
 
+/// Strict ids (no `-`, `+` or `ms-*`), or Redis' error; `None` once the error is written.
+pub fn ids_arg(out: &mut Out, args: &[Bytes]) -> Option<Vec<StreamId>> {
+    let ids: Option<Vec<StreamId>> = args
+        .iter()
+        .map(|a| match parse_id(a, 0, true) {
+            Some((id, true)) => Some(id),
+            _ => None,
+        })
+        .collect();
+    if ids.is_none() {
+        out.error(INVALID_ID);
+    }
+    ids
+}
+
 /// A range bound: an id, or `(id` for an exclusive one (strict: not `(-` / `(+`), moved to the
 /// next (or previous, for `end`) id; `None` once an error is written.
 pub fn bound_arg(out: &mut Out, arg: &[u8], missing_seq: u64, end: bool) -> Option<StreamId> {

@@ -21,7 +21,9 @@ pub const COMMANDS: &[CommandSpec] = &[
 /// The keys of `... STREAMS key... id...`.
 pub fn after_streams(args: &[Bytes]) -> Vec<usize> {
     match args.iter().position(|a| is(a, "streams")) {
-        Some(at) if (args.len() - at - 1) % 2 == 0 => (at + 1..at + 1 + (args.len() - at - 1) / 2).collect(),
+        Some(at) if (args.len() - at - 1) % 2 == 0 => {
+            (at + 1..at + 1 + (args.len() - at - 1) / 2).collect()
+        }
         _ => Vec::new(),
     }
 }
@@ -67,7 +69,14 @@ fn start(s: &mut Server, call: &Call, group: bool) {
             let db = s.clients.get(&call.id).map_or(0, |c| c.db);
             let deadline = block_ms.map(|ms| call.now.mono_ms + ms);
             let name = if group { "xreadgroup" } else { "xread" };
-            s.block_on_keys(call.id, db, keys, Pop::Stream(StreamWait { args, group }), deadline, name);
+            s.block_on_keys(
+                call.id,
+                db,
+                keys,
+                Pop::Stream(StreamWait { args, group }),
+                deadline,
+                name,
+            );
         }
         _ => {}
     }
@@ -84,7 +93,8 @@ pub fn resume(s: &mut Server, id: ConnId, wait: &StreamWait) -> Attempt {
 }
 
 fn run(s: &mut Server, id: ConnId, args: &[Bytes], now: Now, group: bool, retry: bool) -> Outcome {
-    let Some((db, outcome, dirty, effects)) = s.with_cx(id, now, |cx| read_cmd(cx, args, group, retry))
+    let Some((db, outcome, dirty, effects)) =
+        s.with_cx(id, now, |cx| read_cmd(cx, args, group, retry))
     else {
         return Outcome::Failed;
     };
@@ -97,7 +107,14 @@ fn run(s: &mut Server, id: ConnId, args: &[Bytes], now: Now, group: bool, retry:
 }
 
 fn parse(cx: &mut Cx, args: &[Bytes], group: bool) -> Option<ReadArgs> {
-    let mut r = ReadArgs { block_ms: None, count: 0, noack: false, group: None, streams_at: 0, n: 0 };
+    let mut r = ReadArgs {
+        block_ms: None,
+        count: 0,
+        noack: false,
+        group: None,
+        streams_at: 0,
+        n: 0,
+    };
     let name = if group { "xreadgroup" } else { "xread" };
     let mut i = 1;
     while i < args.len() {
@@ -106,7 +123,8 @@ fn parse(cx: &mut Cx, args: &[Bytes], group: bool) -> Option<ReadArgs> {
         if is(a, "block") && more > 0 {
             i += 1;
             let Some(ms) = crate::resp::parse_i64(&args[i]) else {
-                cx.out.error("ERR timeout is not an integer or out of range");
+                cx.out
+                    .error("ERR timeout is not an integer or out of range");
                 return None;
             };
             if ms < 0 {
@@ -198,8 +216,12 @@ fn resolve(cx: &mut Cx, args: &[Bytes], r: &ReadArgs) -> Option<Vec<StreamId>> {
 type Served = Vec<(StreamId, Option<Vec<Bytes>>)>;
 
 fn read_cmd(cx: &mut Cx, args: &[Bytes], group: bool, retry: bool) -> Outcome {
-    let Some(r) = parse(cx, args, group) else { return Outcome::Failed };
-    let Some(ids) = resolve(cx, args, &r) else { return Outcome::Failed };
+    let Some(r) = parse(cx, args, group) else {
+        return Outcome::Failed;
+    };
+    let Some(ids) = resolve(cx, args, &r) else {
+        return Outcome::Failed;
+    };
     let mut replies: Vec<(Bytes, Served)> = Vec::new();
     let mut effects = Vec::new();
     for (i, gt) in ids.iter().enumerate() {
@@ -244,7 +266,10 @@ fn read_cmd(cx: &mut Cx, args: &[Bytes], group: bool, retry: bool) -> Outcome {
 }
 
 fn owned(entries: Vec<&crate::db::stream::NodeEntry>) -> Served {
-    entries.into_iter().map(|e| (e.id, Some(e.fields.clone()))).collect()
+    entries
+        .into_iter()
+        .map(|e| (e.id, Some(e.fields.clone())))
+        .collect()
 }
 
 /// The arguments with each `$` replaced by the id it resolved to.
@@ -298,7 +323,13 @@ fn serve_group(
     let (consumer, created) = g.consumer(cname, now_ms);
     consumer.seen_time_ms = now_ms;
     if created && r.noack {
-        effects.push(vec![word("XGROUP"), word("CREATECONSUMER"), key.clone(), gname.clone(), cname.clone()]);
+        effects.push(vec![
+            word("XGROUP"),
+            word("CREATECONSUMER"),
+            key.clone(),
+            gname.clone(),
+            cname.clone(),
+        ]);
     }
     let served = if history {
         Some(history_of(st, &mut g, cname, gt, r.count, now_ms))
@@ -311,10 +342,21 @@ fn serve_group(
     served
 }
 
-fn history_of(st: &Stream, g: &mut crate::db::stream::Group, cname: &Bytes, gt: StreamId, count: usize, now_ms: u64) -> Served {
-    let Some(start) = gt.next() else { return Vec::new() };
+fn history_of(
+    st: &Stream,
+    g: &mut crate::db::stream::Group,
+    cname: &Bytes,
+    gt: StreamId,
+    count: usize,
+    now_ms: u64,
+) -> Served {
+    let Some(start) = gt.next() else {
+        return Vec::new();
+    };
     let limit = if count == 0 { usize::MAX } else { count };
-    let ids: Vec<StreamId> = g.consumers.get(cname).map_or_else(Vec::new, |c| c.pel.range(start..).take(limit).copied().collect());
+    let ids: Vec<StreamId> = g.consumers.get(cname).map_or_else(Vec::new, |c| {
+        c.pel.range(start..).take(limit).copied().collect()
+    });
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
         let fields = st.get(id).map(|e| e.fields.clone());
@@ -353,7 +395,15 @@ fn deliver(
         if let Some(c) = g.consumers.get_mut(cname) {
             c.active_time_ms = now_ms as i64;
         }
-        effects.push(claim_effect(key, gname, cname, id_bytes(*id), now_ms, 1, g.last_id));
+        effects.push(claim_effect(
+            key,
+            gname,
+            cname,
+            id_bytes(*id),
+            now_ms,
+            1,
+            g.last_id,
+        ));
     }
     if r.noack && !entries.is_empty() {
         effects.push(setid_effect(key, gname, g));
@@ -362,7 +412,15 @@ fn deliver(
 }
 
 /// The idempotent XCLAIM Redis propagates for a delivered or claimed entry.
-pub fn claim_effect(key: &Bytes, group: &Bytes, consumer: &Bytes, id: Bytes, time_ms: u64, count: u64, last_id: StreamId) -> Vec<Bytes> {
+pub fn claim_effect(
+    key: &Bytes,
+    group: &Bytes,
+    consumer: &Bytes,
+    id: Bytes,
+    time_ms: u64,
+    count: u64,
+    last_id: StreamId,
+) -> Vec<Bytes> {
     vec![
         word("XCLAIM"),
         key.clone(),

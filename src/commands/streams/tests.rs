@@ -51,14 +51,29 @@ fn a_group_delivers_each_entry_once_and_tracks_it_until_acked() {
     t.cmd(&["XADD", "s", "1-0", "a", "1"]);
     t.cmd(&["XADD", "s", "2-0", "b", "2"]);
     assert_eq!(t.cmd(&["XGROUP", "CREATE", "s", "g", "0"]), ok());
-    let first = t.cmd(&["XREADGROUP", "GROUP", "g", "alice", "COUNT", "1", "STREAMS", "s", ">"]);
-    let stream = |entries: Vec<Frame>| Frame::Array(vec![Frame::Array(vec![bulk("s"), Frame::Array(entries)])]);
+    let first = t.cmd(&[
+        "XREADGROUP",
+        "GROUP",
+        "g",
+        "alice",
+        "COUNT",
+        "1",
+        "STREAMS",
+        "s",
+        ">",
+    ]);
+    let stream = |entries: Vec<Frame>| {
+        Frame::Array(vec![Frame::Array(vec![bulk("s"), Frame::Array(entries)])])
+    };
     assert_eq!(first, stream(vec![entry("1-0", &["a", "1"])]));
     let second = t.cmd(&["XREADGROUP", "GROUP", "g", "bob", "STREAMS", "s", ">"]);
     assert_eq!(second, stream(vec![entry("2-0", &["b", "2"])]));
     let summary = t.cmd(&["XPENDING", "s", "g"]);
     let owners = Frame::Array(vec![arr(&["alice", "1"]), arr(&["bob", "1"])]);
-    assert_eq!(summary, Frame::Array(vec![int(2), bulk("1-0"), bulk("2-0"), owners]));
+    assert_eq!(
+        summary,
+        Frame::Array(vec![int(2), bulk("1-0"), bulk("2-0"), owners])
+    );
     assert_eq!(t.cmd(&["XACK", "s", "g", "1-0", "1-0"]), int(1));
     let claimed = t.cmd(&["XCLAIM", "s", "g", "alice", "0", "2-0", "JUSTID"]);
     assert_eq!(claimed, arr(&["2-0"]));
@@ -72,7 +87,10 @@ fn a_group_delivers_each_entry_once_and_tracks_it_until_acked() {
 fn a_blocked_xread_wakes_on_a_new_entry_and_times_out_otherwise() {
     let mut t = TestServer::new();
     t.connect(2);
-    t.send_raw(2, &encode_command(&["XREAD", "BLOCK", "0", "STREAMS", "s", "$"]));
+    t.send_raw(
+        2,
+        &encode_command(&["XREAD", "BLOCK", "0", "STREAMS", "s", "$"]),
+    );
     assert_eq!(t.reply(2), None);
     t.cmd(&["XADD", "s", "3-0", "k", "v"]);
     let expected = Frame::Array(vec![Frame::Array(vec![
@@ -80,7 +98,10 @@ fn a_blocked_xread_wakes_on_a_new_entry_and_times_out_otherwise() {
         Frame::Array(vec![entry("3-0", &["k", "v"])]),
     ])]);
     assert_eq!(t.reply(2), Some(expected));
-    t.send_raw(2, &encode_command(&["XREAD", "BLOCK", "100", "STREAMS", "s", "$"]));
+    t.send_raw(
+        2,
+        &encode_command(&["XREAD", "BLOCK", "100", "STREAMS", "s", "$"]),
+    );
     t.advance_ms(200);
     assert_eq!(t.reply(2), Some(Frame::NullArray));
 }
@@ -90,12 +111,27 @@ fn deleting_the_key_fails_a_blocked_xreadgroup_with_nogroup() {
     let mut t = TestServer::new();
     t.cmd(&["XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"]);
     t.connect(2);
-    t.send_raw(2, &encode_command(&["XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", "s", ">"]));
+    t.send_raw(
+        2,
+        &encode_command(&[
+            "XREADGROUP",
+            "GROUP",
+            "g",
+            "c",
+            "BLOCK",
+            "0",
+            "STREAMS",
+            "s",
+            ">",
+        ]),
+    );
     assert_eq!(t.reply(2), None);
     t.cmd(&["DEL", "s"]);
     assert_eq!(
         t.reply(2),
-        Some(err("NOGROUP No such key 's' or consumer group 'g' in XREADGROUP with GROUP option"))
+        Some(err(
+            "NOGROUP No such key 's' or consumer group 'g' in XREADGROUP with GROUP option"
+        ))
     );
 }
 
@@ -108,7 +144,17 @@ fn a_stream_with_groups_survives_debug_reload() {
     t.cmd(&["XADD", "s", "1-0", "a", "1"]);
     t.cmd(&["XADD", "s", "2-0", "a", "2", "b", "3"]);
     t.cmd(&["XGROUP", "CREATE", "s", "g", "0"]);
-    t.cmd(&["XREADGROUP", "GROUP", "g", "c", "COUNT", "1", "STREAMS", "s", ">"]);
+    t.cmd(&[
+        "XREADGROUP",
+        "GROUP",
+        "g",
+        "c",
+        "COUNT",
+        "1",
+        "STREAMS",
+        "s",
+        ">",
+    ]);
     t.cmd(&["XDEL", "s", "2-0"]);
     let before = t.cmd(&["XINFO", "STREAM", "s", "FULL"]);
     let digest = t.cmd(&["DEBUG", "DIGEST-VALUE", "s"]);
