@@ -143,11 +143,17 @@ fn apply_trim(st: &mut Stream, t: &TrimArgs, prop: &mut [Bytes]) -> u64 {
     deleted
 }
 
-/// The id XADD would give the next entry, or Redis' error.
-fn next_id(st: &Stream, given: Option<(StreamId, bool)>) -> Result<StreamId, &'static str> {
+/// The id XADD gives the next entry (`*`: the current time, or after the last id when that is
+/// not behind), or Redis' error.
+fn next_id(
+    st: &Stream,
+    given: Option<(StreamId, bool)>,
+    now_ms: u64,
+) -> Result<StreamId, &'static str> {
     const SMALLER: &str =
         "ERR The ID specified in XADD is equal or smaller than the target stream top item";
     let id = match given {
+        None if now_ms > st.last_id.ms => StreamId::new(now_ms, 0),
         None => st.last_id.next().ok_or(SMALLER)?,
         Some((id, true)) => id,
         Some((id, false)) if id.ms == st.last_id.ms => {
@@ -193,7 +199,7 @@ fn xadd(cx: &mut Cx, args: &[Bytes]) {
         return out
             .error("ERR The stream has exhausted the last possible ID, unable to add more items");
     }
-    let id = match next_id(st, t.id) {
+    let id = match next_id(st, t.id, now) {
         Ok(id) => id,
         Err(e) => return out.error(e),
     };

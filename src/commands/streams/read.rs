@@ -244,6 +244,11 @@ fn read_cmd(cx: &mut Cx, args: &[Bytes], group: bool, retry: bool) -> Outcome {
             replies.push((key, entries));
         }
     }
+    if group {
+        // A NOACK reader's new consumer reaches replicas even when nothing was served.
+        cx.dirty += (replies.len() + effects.len()) as u64;
+        cx.propagate = Propagate::Replace(effects);
+    }
     if replies.is_empty() {
         return match r.block_ms {
             Some(ms) => {
@@ -256,10 +261,6 @@ fn read_cmd(cx: &mut Cx, args: &[Bytes], group: bool, retry: bool) -> Outcome {
                 Outcome::Nothing
             }
         };
-    }
-    if group {
-        cx.dirty += replies.len() as u64;
-        cx.propagate = Propagate::Replace(effects);
     }
     reply(cx, &replies);
     Outcome::Served

@@ -164,3 +164,25 @@ fn a_stream_with_groups_survives_debug_reload() {
     assert_eq!(t.cmd(&["XINFO", "STREAM", "s", "FULL"]), before);
     assert_eq!(t.cmd(&["DEBUG", "DIGEST-VALUE", "s"]), digest);
 }
+
+#[test]
+fn replicas_get_the_generated_id_and_an_exact_trim() {
+    use crate::commands::keys::tests::{direct, replaced};
+    let mut ks = crate::db::Keyspace::new(1);
+    for i in 1..=250 {
+        direct(&mut ks, 1_000, &["xadd", "s", &format!("{i}-0"), "f", "v"]);
+    }
+    let (reply, prop, _) = direct(
+        &mut ks,
+        1_000,
+        &["xadd", "s", "MAXLEN", "~", "120", "*", "f", "v"],
+    );
+    assert_eq!(reply, bulk("1000-0"));
+    assert_eq!(
+        replaced(prop),
+        ["xadd", "s", "MAXLEN", "=", "151", "1000-0", "f", "v"]
+    );
+    let (reply, prop, _) = direct(&mut ks, 1_000, &["xtrim", "s", "MINID", "~", "201"]);
+    assert_eq!(reply, int(100));
+    assert_eq!(replaced(prop), ["xtrim", "s", "MINID", "=", "201-0"]);
+}
