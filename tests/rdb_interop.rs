@@ -213,6 +213,7 @@ fn commands(k: &Key) -> Vec<Vec<Vec<u8>>> {
                 .collect(),
             1000,
         ),
+        Value::Stream(_) => unreachable!("streams have their own test: tests/stream_interop.rs"),
     };
     if let Some(at) = k.expire_at_ms {
         cmds.push(vec![
@@ -237,6 +238,7 @@ fn norm(v: &Value) -> Norm {
                 .map(|(m, s)| (m.to_vec(), s.to_bits()))
                 .collect(),
         ),
+        Value::Stream(_) => unreachable!("streams have their own test: tests/stream_interop.rs"),
     }
 }
 

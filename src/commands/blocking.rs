@@ -4,6 +4,7 @@
 //! (`core/blocking.rs` keeps the waiting clients). A served pop reaches replicas and the AOF as
 //! its non-blocking form (LPOP, RPOPLPUSH, LMOVE, ZPOPMIN...), as Redis propagates it.
 
+use super::streams::read::StreamWait;
 use super::{flags::*, is, server, Call, CommandSpec};
 use crate::core::{ConnId, Server};
 use crate::db::{Value, WRONGTYPE};
@@ -63,6 +64,8 @@ pub enum Pop {
     },
     /// BZPOPMIN / BZPOPMAX.
     Zset { max: bool },
+    /// XREAD / XREADGROUP (`commands/streams/read.rs`).
+    Stream(StreamWait),
 }
 
 /// The outcome of one attempt.
@@ -74,6 +77,21 @@ pub enum Attempt {
 }
 
 impl Pop {
+    /// Whether a write that left `v` at one of the waiting client's keys should wake it (Redis:
+    /// the key holds the type it waits for; XREADGROUP also on deletion or any other type).
+    pub fn wakes(&self, v: Option<&Value>) -> bool {
+        match self {
+            Pop::List(_) | Pop::Move { .. } => matches!(v, Some(Value::List(_))),
+            Pop::Zset { .. } => matches!(v, Some(Value::ZSet(_))),
+            Pop::Stream(w) => w.group || matches!(v, Some(Value::Stream(_))),
+        }
+    }
+
+    /// True when serving one waiter may leave nothing for the next (pops consume).
+    pub fn consumes(&self) -> bool {
+        !matches!(self, Pop::Stream(_))
+    }
+
     /// The reply a timed-out client gets (null array, or null bulk for the moves).
     pub fn timeout_reply(&self) -> &'static [u8] {
         match self {
@@ -166,6 +184,9 @@ fn start(s: &mut Server, call: &Call, pop: Pop, keys: Vec<Bytes>) {
 
 /// Tries the pop for client `id` now: replies and propagates when something was there.
 pub fn attempt(s: &mut Server, id: ConnId, db: usize, pop: &Pop, keys: &[Bytes]) -> Attempt {
+    if let Pop::Stream(wait) = pop {
+        return super::streams::read::resume(s, id, wait);
+    }
     let now_ms = s.last_now_ms();
     let mode = s.ks.mode;
     for key in keys {
@@ -184,6 +205,7 @@ pub fn attempt(s: &mut Server, id: ConnId, db: usize, pop: &Pop, keys: &[Bytes])
             Pop::List(end) => pop_list(s, id, db, key, *end),
             Pop::Move { .. } => move_list(s, id, db, key, pop),
             Pop::Zset { max } => pop_zset(s, id, db, key, *max),
+            Pop::Stream(_) => Attempt::Empty,
         };
     }
     Attempt::Empty

@@ -43,33 +43,53 @@ pub(super) fn subcommand(
     call: &Call,
     subs: &[(&'static str, i32)],
 ) -> Option<&'static str> {
-    let given = String::from_utf8_lossy(&call.args[1]);
-    let container = String::from_utf8_lossy(&call.args[0]).to_ascii_lowercase();
+    let sentinel = s.sentinel.is_some();
+    let keep = |container: &str, name: &str| !sentinel || super::sentinel::keeps(container, name);
+    match find_subcommand(call.args, subs, keep) {
+        Ok(name) => Some(name),
+        Err(msg) => {
+            s.reply(call.id).error(&msg);
+            None
+        }
+    }
+}
+
+/// The subcommand `args[1]` names among `subs` (those `keep` allows), or Redis' error for an
+/// unknown one or a wrong number of arguments.
+pub(super) fn find_subcommand(
+    args: &[bytes::Bytes],
+    subs: &[(&'static str, i32)],
+    keep: impl Fn(&str, &str) -> bool,
+) -> Result<&'static str, String> {
+    let given = String::from_utf8_lossy(&args[1]);
+    let container = String::from_utf8_lossy(&args[0]).to_ascii_lowercase();
     let found = subs
         .iter()
         .find(|(n, _)| n.eq_ignore_ascii_case(&given))
-        .filter(|(n, _)| s.sentinel.is_none() || super::sentinel::keeps(&container, n));
+        .filter(|(n, _)| keep(&container, n));
     let Some(&(name, arity)) = found else {
         let shown: String = given.chars().take(128).collect();
-        let msg = format!(
+        return Err(format!(
             "ERR unknown subcommand '{shown}'. Try {} HELP.",
             container.to_ascii_uppercase()
-        );
-        s.reply(call.id).error(&msg);
-        return None;
+        ));
     };
-    let n = call.args.len() as i32;
+    let n = args.len() as i32;
     if (arity > 0 && n != arity) || n < -arity {
-        let msg = format!("ERR wrong number of arguments for '{container}|{name}' command");
-        s.reply(call.id).error(&msg);
-        return None;
+        return Err(format!(
+            "ERR wrong number of arguments for '{container}|{name}' command"
+        ));
     }
-    Some(name)
+    Ok(name)
 }
 
 /// Redis' HELP reply: a header, the given lines, and the HELP entry, as status strings.
 pub(super) fn help(s: &mut Server, id: ConnId, container: &str, lines: &[&str]) {
-    let mut out = s.reply(id);
+    help_to(&mut s.reply(id), container, lines);
+}
+
+/// The HELP reply written to `out`.
+pub(super) fn help_to(out: &mut crate::resp::Out, container: &str, lines: &[&str]) {
     out.array(lines.len() + 3);
     out.simple(&format!(
         "{container} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"

@@ -159,14 +159,11 @@ fn clients(s: &Server, _: Now, out: &mut String) {
         "client_recent_max_output_buffer" => max_out,
         "blocked_clients" => s.blocked_clients(),
     );
-    zeros(
-        out,
-        &[
-            "tracking_clients",
-            "clients_in_timeout_table",
-            "total_blocking_keys",
-            "total_blocking_keys_on_nokey",
-        ],
+    zeros(out, &["tracking_clients", "clients_in_timeout_table"]);
+    let (keys, on_nokey) = s.blocking_key_counts();
+    fields!(out,
+        "total_blocking_keys" => keys,
+        "total_blocking_keys_on_nokey" => on_nokey,
     );
 }
 

@@ -34,7 +34,8 @@ pub(crate) fn run_direct(t: &mut TestServer, args: &[&str]) -> (Propagate, u64) 
         rng: &mut server.rng,
         dirty: 0,
         propagate: Propagate::AsIs,
-        hll_sparse_max_bytes: 3000,
+        config: &Default::default(),
+        obey: false,
     };
     f(&mut cx, &args);
     (cx.propagate, cx.dirty)

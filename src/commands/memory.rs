@@ -67,6 +67,7 @@ fn estimate(key: &[u8], e: &Entry) -> usize {
             .sum(),
         Value::Set(m) => m.iter().map(|v| per(v.len(), DICT_ENTRY)).sum(),
         Value::ZSet(z) => z.scores.keys().map(|v| per(v.len(), DICT_ENTRY + 24)).sum(),
+        Value::Stream(st) => st.nodes.values().map(crate::rdb::stream_node_bytes).sum(),
     };
     OBJECT + DICT_ENTRY + key.len() + value
 }

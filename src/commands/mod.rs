@@ -32,6 +32,7 @@ pub mod sentinel_admin;
 pub mod server;
 pub mod sets;
 pub mod sort;
+pub mod streams;
 pub mod strings;
 pub mod zsets;
 
@@ -77,8 +78,10 @@ pub struct Cx<'a> {
     pub dirty: u64,
     /// How the command reaches replicas and the AOF (effects, not the original call).
     pub propagate: Propagate,
-    /// `hll-sparse-max-bytes`: when a sparse HyperLogLog turns dense.
-    pub hll_sparse_max_bytes: usize,
+    pub config: &'a crate::config::Config,
+    /// The command comes from the master or the AOF (Redis' mustObeyClient): it must not be
+    /// refused for limits a client would be held to.
+    pub obey: bool,
 }
 
 /// What to replicate for a command that changed the dataset.
@@ -221,6 +224,12 @@ const FAMILIES: &[(&str, &[CommandSpec])] = &[
     ("sorted-set", blocking::ZSET_COMMANDS),
     ("hyperloglog", hyperloglog::COMMANDS),
     ("geo", geo::COMMANDS),
+    ("stream", streams::add::COMMANDS),
+    ("stream", streams::range::COMMANDS),
+    ("stream", streams::read::COMMANDS),
+    ("stream", streams::groups::COMMANDS),
+    ("stream", streams::claim::COMMANDS),
+    ("stream", streams::info::COMMANDS),
     ("generic", sort::COMMANDS),
     ("transactions", multi::COMMANDS),
     ("pubsub", pubsub::COMMANDS),
@@ -260,6 +269,8 @@ pub fn subcommands_of(container: &str) -> &'static [(&'static str, i32)] {
         "command" => introspection::SUBCOMMANDS,
         "config" => config::SUBCOMMANDS,
         "sentinel" => sentinel::SUBCOMMANDS,
+        "xgroup" => streams::groups::SUBCOMMANDS,
+        "xinfo" => streams::info::SUBCOMMANDS,
         _ => &[],
     }
 }

@@ -33,6 +33,36 @@ impl Server {
         self.last_now.unix_ms
     }
 
+    pub(crate) fn last_now(&self) -> Now {
+        self.last_now
+    }
+
+    /// INFO's total_blocking_keys and total_blocking_keys_on_nokey (keys an XREADGROUP waits
+    /// on, which its deletion also wakes).
+    pub(crate) fn blocking_key_counts(&self) -> (usize, usize) {
+        let on_nokey = self
+            .blocking
+            .by_key
+            .values()
+            .filter(|q| {
+                q.iter().any(|id| {
+                    self.blocking
+                        .clients
+                        .get(id)
+                        .is_some_and(|w| matches!(&w.pop, Pop::Stream(s) if s.group))
+                })
+            })
+            .count();
+        (self.blocking.by_key.len(), on_nokey)
+    }
+
+    /// A write without key positions (FLUSHDB, FLUSHALL, SWAPDB) may have changed any key:
+    /// every waiter checks again.
+    pub(crate) fn signal_all_keys(&mut self) {
+        let keys: Vec<_> = self.blocking.by_key.keys().cloned().collect();
+        self.blocking.ready.extend(keys);
+    }
+
     /// Inside MULTI/EXEC or a replayed stream nothing can arrive while waiting.
     pub(crate) fn in_transaction(&self, id: ConnId) -> bool {
         self.exec_effects.is_some()
@@ -107,8 +137,14 @@ impl Server {
                     continue;
                 };
                 let (pop, db) = (w.pop.clone(), w.db);
+                let (now_ms, mode) = (now.unix_ms, self.ks.mode);
+                let value = self.ks.dbs[db].peek(&k.1, now_ms, mode).map(|e| &e.value);
+                if !pop.wakes(value) {
+                    continue;
+                }
                 match attempt(self, id, db, &pop, std::slice::from_ref(&k.1)) {
-                    Attempt::Empty => break,
+                    Attempt::Empty if pop.consumes() => break,
+                    Attempt::Empty => {}
                     Attempt::Served => self.unblock(id, now, false),
                     Attempt::Failed => self.unblock(id, now, true),
                 }

@@ -247,33 +247,14 @@ impl Server {
         match spec.handler {
             Handler::Server(f) => f(self, &Call { id, args, now }),
             Handler::Data(f) => {
-                let Some(c) = self.clients.get_mut(&id) else {
+                let Some((db_index, (), dirty, effects)) = self.with_cx(id, now, |cx| f(cx, args))
+                else {
                     return;
                 };
-                let db_index = c.db;
-                let buf = if c.silenced() {
-                    self.discard.clear();
-                    &mut self.discard
-                } else {
-                    &mut c.out
-                };
-                let mut cx = Cx {
-                    now,
-                    ks: &mut self.ks,
-                    db_index,
-                    out: Out::with_resp(buf, c.resp),
-                    rng: &mut self.rng,
-                    dirty: 0,
-                    propagate: Default::default(),
-                    hll_sparse_max_bytes: crate::commands::hyperloglog::sparse_max_bytes(
-                        &self.config,
-                    ),
-                };
-                f(&mut cx, args);
-                let (dirty, effects) = (cx.dirty, cx.propagate);
-                self.dirty += dirty;
-                self.pending.insert(id);
                 if dirty > 0 {
+                    if spec.first_key == 0 && spec.movable_keys.is_none() {
+                        self.signal_all_keys();
+                    }
                     crate::commands::object::note_written(self, id, db_index, spec, args, now);
                     for key in crate::commands::object::keys_of(spec, args) {
                         self.signal_key(db_index, key);
@@ -287,6 +268,41 @@ impl Server {
             }
         }
         self.drain_expired();
+    }
+
+    /// Runs `f` with client `id`'s data command context (its database, its reply buffer); returns
+    /// the database, `f`'s result, the changes counted and how they propagate. The changes are
+    /// added to the server's dirty counter; signalling and propagating are the caller's.
+    pub(crate) fn with_cx<R>(
+        &mut self,
+        id: ConnId,
+        now: Now,
+        f: impl FnOnce(&mut Cx) -> R,
+    ) -> Option<(usize, R, u64, Propagate)> {
+        let c = self.clients.get_mut(&id)?;
+        let db_index = c.db;
+        let buf = if c.silenced() {
+            self.discard.clear();
+            &mut self.discard
+        } else {
+            &mut c.out
+        };
+        let mut cx = Cx {
+            now,
+            ks: &mut self.ks,
+            db_index,
+            out: Out::with_resp(buf, c.resp),
+            rng: &mut self.rng,
+            dirty: 0,
+            propagate: Default::default(),
+            config: &self.config,
+            obey: id == crate::core::replication::MASTER_CLIENT_ID || self.replaying,
+        };
+        let r = f(&mut cx);
+        let (dirty, effects) = (cx.dirty, cx.propagate);
+        self.dirty += dirty;
+        self.pending.insert(id);
+        Some((db_index, r, dirty, effects))
     }
 
     /// Looks up a command spec by (case-insensitive) name.

@@ -20,6 +20,7 @@ pub enum Encoding {
     Quicklist,
     Hashtable,
     Skiplist,
+    Stream,
 }
 
 impl Encoding {
@@ -33,6 +34,7 @@ impl Encoding {
             Encoding::Quicklist => "quicklist",
             Encoding::Hashtable => "hashtable",
             Encoding::Skiplist => "skiplist",
+            Encoding::Stream => "stream",
         }
     }
 }
@@ -165,12 +167,14 @@ impl Entry {
             Value::List(_) => Encoding::Listpack,
             Value::Set(s) if s.iter().all(|m| canonical_int(m)) => Encoding::Intset,
             Value::Set(_) | Value::Hash(_) | Value::ZSet(_) => Encoding::Listpack,
+            Value::Stream(_) => Encoding::Stream,
         }
     }
 
     fn next_encoding(&self, from: Encoding, l: &EncodingLimits) -> Encoding {
         match &self.value {
             Value::Str(s) => string_encoding(s),
+            Value::Stream(_) => Encoding::Stream,
             Value::List(items) => {
                 let quick = from == Encoding::Quicklist;
                 match list_fits(items, l.list_size, quick) {

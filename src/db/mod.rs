@@ -11,11 +11,14 @@
 mod encoding;
 mod keyref;
 mod snapshot;
+pub mod stream;
+mod stream_group;
 mod typed;
 mod values;
 
 pub use encoding::{canonical_int, Encoding, EncodingLimits, ObjMeta};
 pub use keyref::{key_hash, HKey};
+pub use stream::{Stream, StreamId};
 pub use values::{Entry, Score, Value, ZSet};
 
 use bytes::Bytes;

@@ -78,6 +78,7 @@ pub enum Value {
     Hash(IndexMap<Bytes, Bytes>),
     Set(IndexSet<Bytes>),
     ZSet(ZSet),
+    Stream(Box<super::Stream>),
 }
 
 impl Value {
@@ -89,12 +90,13 @@ impl Value {
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
             Value::ZSet(_) => "zset",
+            Value::Stream(_) => "stream",
         }
     }
     /// True for an aggregate with no elements: such keys must not exist.
     pub fn is_empty_aggregate(&self) -> bool {
         match self {
-            Value::Str(_) => false,
+            Value::Str(_) | Value::Stream(_) => false,
             Value::List(l) => l.is_empty(),
             Value::Hash(h) => h.is_empty(),
             Value::Set(s) => s.is_empty(),

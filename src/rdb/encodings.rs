@@ -133,7 +133,7 @@ fn ziplist_inner(b: &[u8]) -> Result<Elements, String> {
 
 /// The bytes a listpack entry of `size` bytes (encoding + data) ends with: its size, 7 bits per
 /// byte, most significant group first, continuation bit on all but the first byte.
-fn backlen(size: usize) -> ([u8; 5], usize) {
+pub(super) fn backlen(size: usize) -> ([u8; 5], usize) {
     let n = match size {
         0..=127 => 1,
         128..=16382 => 2,

@@ -8,30 +8,36 @@
 //!   produced so far (a background save streams a few thousand keys per tick); `finish()` adds
 //!   EOF and the CRC64 (computed incrementally across chunks) and returns the last chunk.
 //!   Values use the legacy encodings every Redis 7.x loads (0 string, 1 list, 2 set, 4 hash,
-//!   5 zset with binary doubles); strings are int-encoded or LZF-compressed exactly when Redis
-//!   would.
+//!   5 zset with binary doubles; streams as Redis' listpacks, type 19 in version 10 files and 21
+//!   in version 11); strings are int-encoded or LZF-compressed exactly when Redis would.
 //! - [`read_rdb`]: parses a whole file into [`Loaded`] (aux fields, keys per database, version).
-//!   It accepts versions 1..=11 and every non-stream, non-module value type Redis has written
-//!   (legacy, zipmap, ziplist, intset, quicklist, listpack). Function libraries (FUNCTION2) are
-//!   skipped; streams, modules and module aux data are rejected with an error naming them.
+//!   It accepts versions 1..=11 and every non-module value type Redis has written (legacy,
+//!   zipmap, ziplist, intset, quicklist, listpack, streams 15/19/21). Function libraries
+//!   (FUNCTION2) are skipped; modules and module aux data are rejected with an error naming them.
 //!   Expired keys are returned as they are (the caller decides), empty aggregates are dropped as
 //!   Redis does, duplicate keys/members/fields are errors. Every length is checked against the
 //!   input: corrupt input yields an [`RdbError`] with the offset, never a panic or a huge
 //!   allocation.
 //!
 //! Files: `crc64` (checksum), `lzf` (string compression), `write` (writer), `read` (file
-//! structure and values), `encodings` (ziplist, listpack, intset and zipmap blobs).
+//! structure and values), `encodings` (ziplist, listpack, intset and zipmap blobs), `stream_lp`
+//! (stream nodes as listpacks), `stream_read` and `stream_write` (stream values).
 
 mod crc64;
 mod encodings;
 mod lzf;
 mod read;
+mod stream_lp;
+mod stream_read;
+mod stream_write;
 mod write;
 
 #[cfg(test)]
 mod blob_tests;
 #[cfg(test)]
 mod fuzz_tests;
+#[cfg(test)]
+mod stream_tests;
 #[cfg(test)]
 mod tests;
 
@@ -40,6 +46,7 @@ use std::collections::BTreeMap;
 
 use crc64::crc64;
 pub use read::read_rdb;
+pub use stream_lp::{stream_entry_bytes, stream_node_bytes};
 pub use write::{RdbWriter, WriteOptions};
 
 /// The RDB version Redis 7.0 writes (and the newest it loads): what we emit by default so that

@@ -11,7 +11,7 @@ use bytes::Bytes;
 use indexmap::{IndexMap, IndexSet};
 use std::collections::{BTreeMap, VecDeque};
 
-type Result<T> = std::result::Result<T, RdbError>;
+pub(super) type Result<T> = std::result::Result<T, RdbError>;
 
 /// A length field: a plain length or the tag of a special string encoding.
 enum Len {
@@ -20,12 +20,12 @@ enum Len {
 }
 
 /// A bounds-checked position in the input.
-struct Cursor<'a> {
+pub(super) struct Cursor<'a> {
     buf: &'a [u8],
-    pos: usize,
+    pub(super) pos: usize,
 }
 
-fn fail<T>(offset: usize, message: impl Into<String>) -> Result<T> {
+pub(super) fn fail<T>(offset: usize, message: impl Into<String>) -> Result<T> {
     Err(RdbError {
         offset,
         message: message.into(),
@@ -33,7 +33,7 @@ fn fail<T>(offset: usize, message: impl Into<String>) -> Result<T> {
 }
 
 impl<'a> Cursor<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+    pub(super) fn take(&mut self, n: usize) -> Result<&'a [u8]> {
         match self
             .pos
             .checked_add(n)
@@ -47,13 +47,13 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
+    pub(super) fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
         let mut out = [0u8; N];
         out.copy_from_slice(self.take(N)?);
         Ok(out)
     }
 
-    fn u8(&mut self) -> Result<u8> {
+    pub(super) fn u8(&mut self) -> Result<u8> {
         Ok(self.array::<1>()?[0])
     }
 
@@ -77,7 +77,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// A plain length (a string encoding here is corruption).
-    fn length(&mut self) -> Result<u64> {
+    pub(super) fn length(&mut self) -> Result<u64> {
         let at = self.pos;
         match self.len()? {
             Len::Plain(n) => Ok(n),
@@ -87,7 +87,7 @@ impl<'a> Cursor<'a> {
 
     /// An element count: each element takes at least one byte, so a count beyond the remaining
     /// input is corrupt (this also bounds every pre-allocation).
-    fn count(&mut self) -> Result<usize> {
+    pub(super) fn count(&mut self) -> Result<usize> {
         let at = self.pos;
         let n = self.length()?;
         let remaining = self.buf.len() - self.pos;
@@ -97,7 +97,7 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    fn string(&mut self) -> Result<Bytes> {
+    pub(super) fn string(&mut self) -> Result<Bytes> {
         let at = self.pos;
         let int = |v: i64| Ok(Bytes::from(v.to_string()));
         match self.len()? {
@@ -338,7 +338,7 @@ fn value(c: &mut Cursor, t: u8, at: usize) -> Result<Option<Value>> {
         ty::ZSET_ZIPLIST => zset_flat(c.blob(encodings::ziplist)?),
         ty::ZSET_LISTPACK => zset_flat(c.blob(encodings::listpack)?),
         ty::STREAM_LISTPACKS | ty::STREAM_LISTPACKS_2 | ty::STREAM_LISTPACKS_3 => {
-            return fail(at, format!("Streams are not supported (RDB type {t})"))
+            return super::stream_read::stream(c, t).map(|s| Some(Value::Stream(Box::new(s))))
         }
         ty::MODULE_PRE_GA | ty::MODULE_2 => {
             return fail(at, format!("Modules are not supported (RDB type {t})"))

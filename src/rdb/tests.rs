@@ -355,15 +355,7 @@ fn hints_resize_and_function_libraries_are_skipped() {
 }
 
 #[test]
-fn streams_modules_and_module_aux_are_rejected_by_name() {
-    for t in [15u8, 19, 21] {
-        let e = error(&file(11, &kv(t, &raw(b"x"))));
-        assert_eq!(
-            e.message,
-            format!("Streams are not supported (RDB type {t})")
-        );
-        assert_eq!(e.offset, 9);
-    }
+fn modules_and_module_aux_are_rejected_by_name() {
     for t in [6u8, 7] {
         assert_eq!(
             error(&file(10, &kv(t, &[0]))).message,

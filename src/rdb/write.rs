@@ -32,7 +32,7 @@ impl Default for WriteOptions {
 
 /// Produces a snapshot piece by piece; see the module documentation of `rdb` for the protocol.
 pub struct RdbWriter {
-    buf: BytesMut,
+    pub(super) buf: BytesMut,
     /// CRC64 of every byte already handed out by `take_chunk`.
     crc: u64,
     opts: WriteOptions,
@@ -85,6 +85,10 @@ impl RdbWriter {
             Value::Set(_) => ty::SET,
             Value::Hash(_) => ty::HASH,
             Value::ZSet(_) => ty::ZSET_2,
+            // Redis 7.0 (version 10) knows streams up to type 19, which has no consumer active
+            // times; Redis 7.2 writes 21.
+            Value::Stream(_) if self.opts.version >= RDB_VERSION_7_2 => ty::STREAM_LISTPACKS_3,
+            Value::Stream(_) => ty::STREAM_LISTPACKS_2,
         };
         self.buf.put_u8(t);
         self.string(key);
@@ -102,6 +106,7 @@ impl RdbWriter {
                     self.buf.put_f64_le(*score);
                 }
             }
+            Value::Stream(st) => self.stream(st, t == ty::STREAM_LISTPACKS_3),
         }
     }
 
@@ -136,7 +141,7 @@ impl RdbWriter {
         self.aux(name, value.to_string().as_bytes());
     }
 
-    fn len(&mut self, n: u64) {
+    pub(super) fn len(&mut self, n: u64) {
         if n < 1 << 6 {
             self.buf.put_u8(n as u8);
         } else if n < 1 << 14 {
@@ -160,7 +165,7 @@ impl RdbWriter {
 
     /// A string as Redis saves it: short canonical integers that fit 32 bits as INT8/16/32,
     /// strings over 20 bytes LZF-compressed when enabled and at least 4 bytes shorter, else raw.
-    fn string(&mut self, s: &[u8]) {
+    pub(super) fn string(&mut self, s: &[u8]) {
         const SPECIAL: u8 = 0xc0;
         if let Some(v) = (s.len() <= 11).then(|| parse_i64(s)).flatten() {
             if let Ok(v) = i8::try_from(v) {

@@ -5,7 +5,7 @@
 //! fields, keys); `mix` folds then re-hashes (order matters: list elements, a key then its value).
 
 use super::sha1::sha1;
-use crate::db::{Entry, Keyspace, Value};
+use crate::db::{Entry, Keyspace, StreamId, Value};
 use crate::text::fmt_double;
 
 pub type Digest = [u8; 20];
@@ -29,6 +29,7 @@ fn type_code(v: &Value) -> u32 {
         Value::Set(_) => 2,
         Value::ZSet(_) => 3,
         Value::Hash(_) => 4,
+        Value::Stream(_) => 6,
     }
 }
 
@@ -45,6 +46,12 @@ pub fn value_digest(digest: &mut Digest, entry: &Entry) {
                 mix(&mut one, member);
                 mix(&mut one, fmt_double(*score).as_bytes());
                 xor(digest, &one);
+            }
+        }
+        Value::Stream(st) => {
+            for e in st.range(StreamId::MIN, StreamId::MAX, false, 0) {
+                mix(digest, format!("{}.{}", e.id.ms, e.id.seq).as_bytes());
+                e.fields.iter().for_each(|f| mix(digest, f));
             }
         }
         Value::Hash(h) => {

@@ -3,7 +3,7 @@
 
 use super::{
     add, dense, empty, estimate, histogram, lookup, sparse, store, CORRUPTED, DENSE, HDR_LEN,
-    REGISTERS, REGISTER_MAX, SPARSE,
+    sparse_max_bytes, REGISTERS, REGISTER_MAX, SPARSE,
 };
 use crate::commands::{is, Cx};
 use bytes::Bytes;
@@ -104,12 +104,12 @@ fn selftest(cx: &mut Cx) -> Result<(), String> {
     let count = |s: &[u8]| histogram(s).map_or(0, |h| estimate::estimate(&h));
     for j in 1..=ERROR_TEST_ELEMENTS {
         let element = (j ^ seed).to_le_bytes();
-        add(&mut dense_hll, &element, cx.hll_sparse_max_bytes);
-        add(&mut sparse_hll, &element, cx.hll_sparse_max_bytes);
+        add(&mut dense_hll, &element, sparse_max_bytes(cx.config));
+        add(&mut sparse_hll, &element, sparse_max_bytes(cx.config));
         if j != checkpoint {
             continue;
         }
-        if (j as usize) < cx.hll_sparse_max_bytes / 2 && sparse_hll[4] != SPARSE {
+        if (j as usize) < sparse_max_bytes(cx.config) / 2 && sparse_hll[4] != SPARSE {
             return Err("TESTFAILED sparse encoding not used".into());
         }
         let card = count(&dense_hll);

@@ -51,7 +51,7 @@ const NOT_AN_HLL: &str = "WRONGTYPE Key is not a valid HyperLogLog string value.
 const CORRUPTED: &str = "INVALIDOBJ Corrupted HLL object detected";
 
 /// `hll-sparse-max-bytes`: the longest a sparse HLL string may grow before it turns dense.
-pub fn sparse_max_bytes(c: &Config) -> usize {
+pub(crate) fn sparse_max_bytes(c: &Config) -> usize {
     c.noop
         .get("hll-sparse-max-bytes")
         .and_then(|v| v.parse().ok())
@@ -152,7 +152,7 @@ fn pfadd(cx: &mut Cx, args: &[Bytes]) {
     let mut updated = u64::from(found.is_none());
     let mut s = found.unwrap_or_else(empty);
     for element in &args[2..] {
-        match add(&mut s, element, cx.hll_sparse_max_bytes) {
+        match add(&mut s, element, sparse_max_bytes(cx.config)) {
             Set::Updated => updated += 1,
             Set::Unchanged => {}
             Set::Invalid => return cx.out.error(CORRUPTED),
@@ -242,7 +242,7 @@ fn pfmerge(cx: &mut Cx, args: &[Bytes]) {
         if s[4] == DENSE {
             dense::raise(&mut s[HDR_LEN..], index, count);
         } else {
-            sparse::set(&mut s, index, count, cx.hll_sparse_max_bytes);
+            sparse::set(&mut s, index, count, sparse_max_bytes(cx.config));
         }
     }
     invalidate_cache(&mut s);

@@ -38,7 +38,8 @@ pub(in crate::commands) fn direct(
         rng: &mut rng,
         dirty: 0,
         propagate: Propagate::AsIs,
-        hll_sparse_max_bytes: 3000,
+        config: &Default::default(),
+        obey: false,
     };
     f(&mut cx, &args);
     let (dirty, propagate) = (cx.dirty, cx.propagate);
