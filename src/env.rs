@@ -70,6 +70,9 @@ pub trait Env: Clone + Send + Sync + 'static {
         host: String,
         port: u16,
     ) -> BoxFuture<'static, io::Result<(Self::Stream, SocketAddr)>>;
+    /// Resolves a host name to one of its addresses (the OS resolver; the simulator's own
+    /// names in simulation).
+    fn resolve(&self, host: String) -> BoxFuture<'static, io::Result<std::net::IpAddr>>;
     fn spawn(&self, task: BoxFuture<'static, ()>);
 
     fn disk(&self) -> &dyn Disk;

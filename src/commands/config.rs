@@ -167,6 +167,9 @@ fn set(s: &mut Server, call: &Call) {
         }
     }
     let aof_was = s.config.appendonly;
+    if next.requirepass != s.config.requirepass {
+        s.acl.set_default_password(next.requirepass.as_deref());
+    }
     s.config = next;
     match (aof_was, s.config.appendonly) {
         (false, true) => s.aof_enable(call.now),

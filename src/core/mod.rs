@@ -19,6 +19,7 @@
 //! Ordering matters: actions come out in the order their effects must happen (a disk write that a
 //! reply depends on precedes the reply), so a driver must not reorder them.
 
+mod acl;
 pub mod aof;
 mod blocking;
 mod busy;
@@ -140,6 +141,11 @@ pub enum Action {
     KillScript {
         id: u64,
     },
+    /// Resolve a host name with the driver's resolver (the OS's, or the simulator's) and report
+    /// the address with `handle_resolved` (Sentinel's `resolve-hostnames`).
+    Resolve {
+        host: String,
+    },
 }
 
 /// Counters INFO stats reports.
@@ -226,6 +232,8 @@ pub struct Server {
     blocking: blocking::Blocking,
     /// Active expiry runs from the cron (DEBUG SET-ACTIVE-EXPIRE 0 turns it off).
     pub active_expire: bool,
+    /// ACL users and log.
+    pub acl: crate::acl::Acl,
 }
 
 /// What a disk operation completes when the driver reports it done.
@@ -251,6 +259,8 @@ impl Server {
         } else {
             crate::commands::all().collect::<Vec<_>>()
         };
+        let mut acl = crate::acl::Acl::new(commands.iter().map(|c| c.name));
+        acl.set_default_password(config.requirepass.as_deref());
         let commands = commands
             .into_iter()
             .map(|c| (c.name.to_string(), c))
@@ -289,6 +299,7 @@ impl Server {
             busy: busy::Busy::default(),
             blocking: blocking::Blocking::default(),
             active_expire: true,
+            acl,
         };
         s.log(
             LogLevel::Notice,
@@ -355,7 +366,7 @@ impl Server {
 
     pub fn handle_accept(&mut self, now: Now, conn: ConnId, peer: SocketAddr, local: SocketAddr) {
         self.stats.total_connections_received += 1;
-        let authed = self.config.requirepass.is_none();
+        let authed = self.default_user_needs_no_auth();
         let mut client = Client::new(conn, peer, local, authed, now.mono_ms);
         if self.clients.len() >= self.config.maxclients {
             self.stats.rejected_connections += 1;
@@ -650,7 +661,8 @@ impl Server {
         let addr: SocketAddr = ([127, 0, 0, 1], 0).into();
         self.clients
             .entry(id)
-            .or_insert_with(|| Client::new(id, addr, addr, true, now.mono_ms));
+            .or_insert_with(|| Client::new(id, addr, addr, true, now.mono_ms))
+            .user = None;
     }
 
     /// Flags clients whose WATCHed keys were touched so their EXEC fails.
