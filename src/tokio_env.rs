@@ -276,6 +276,12 @@ impl Env for TokioEnv {
 pub struct FsDisk;
 
 impl Disk for FsDisk {
+    fn check_executable(&self, path: &str) -> io::Result<()> {
+        match crate::cli::executable(path) {
+            true => Ok(()),
+            false => Err(io::ErrorKind::PermissionDenied.into()),
+        }
+    }
     fn read(&self, path: &str) -> io::Result<Vec<u8>> {
         fs::read(path)
     }

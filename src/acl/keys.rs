@@ -83,6 +83,7 @@ const STORE_FIRST: &[&str] = &[
 pub fn keys(spec: &CommandSpec, args: &[Bytes]) -> Vec<(usize, u8)> {
     let positions = match spec.movable_keys {
         Some(f) => f(args),
+        None if spec.first_key == 0 => Vec::new(),
         None => crate::commands::introspection::key_positions(spec, args.len()).unwrap_or_default(),
     };
     let name = spec.name;

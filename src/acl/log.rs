@@ -27,11 +27,27 @@ pub struct Entry {
 pub struct AclLog {
     pub entries: VecDeque<Entry>,
     next_id: u64,
+    /// INFO stats' acl_access_denied_* counters (CONFIG RESETSTAT zeroes them).
+    pub denied: Denied,
+}
+
+#[derive(Debug, Default)]
+pub struct Denied {
+    pub auth: u64,
+    pub command: u64,
+    pub key: u64,
+    pub channel: u64,
 }
 
 impl AclLog {
     /// Records a refusal at `now_ms`, keeping at most `max_len` entries.
     pub fn add(&mut self, mut e: Entry, now_ms: u64, max_len: usize) {
+        *match e.reason {
+            Reason::Auth => &mut self.denied.auth,
+            Reason::Command => &mut self.denied.command,
+            Reason::Key => &mut self.denied.key,
+            Reason::Channel => &mut self.denied.channel,
+        } += 1;
         let same = self.entries.iter().take(SCANNED).position(|old| {
             old.reason == e.reason
                 && old.context == e.context

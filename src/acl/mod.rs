@@ -77,6 +77,17 @@ impl Acl {
     /// ACL SETUSER's rules applied all or nothing to a new or existing user; the error is
     /// Redis' reply text.
     pub fn set_user(&mut self, name: &str, ops: &[Bytes]) -> Result<(), String> {
+        self.apply(name, ops).map_err(|e| match e {
+            RuleError::Unmatched(arg) => {
+                format!("Unmatched parenthesis in acl selector starting at '{arg}'.")
+            }
+            RuleError::Rule(op, e) => {
+                format!("Error in ACL SETUSER modifier '{op}': {}", e.message())
+            }
+        })
+    }
+
+    fn apply(&mut self, name: &str, ops: &[Bytes]) -> Result<(), RuleError> {
         let ops = merge_selectors(ops)?;
         let mut user = self
             .users
@@ -85,15 +96,31 @@ impl Acl {
             .unwrap_or_else(|| User::new(name, &self.registry));
         for op in &ops {
             if let Err(e) = user.set(&self.registry, op) {
-                let shown = String::from_utf8_lossy(op);
-                return Err(format!(
-                    "Error in ACL SETUSER modifier '{shown}': {}",
-                    e.message()
-                ));
+                return Err(RuleError::Rule(String::from_utf8_lossy(op).into_owned(), e));
             }
         }
         self.users.insert(name.to_string(), user);
         Ok(())
+    }
+
+    /// The users of `user` config lines (the default user's line starts from `reset`).
+    pub fn load_config_users(&mut self, lines: &[Vec<String>]) -> Result<(), String> {
+        for line in lines {
+            let mut rules: Vec<Bytes> = line[1..].iter().map(|a| Bytes::from(a.clone())).collect();
+            if line[0] == "default" {
+                rules.insert(0, "reset".into());
+            }
+            self.set_user(&line[0], &rules)?;
+        }
+        Ok(())
+    }
+
+    /// The users as `user` config lines (name, then its description).
+    pub fn config_lines(&self) -> Vec<Vec<String>> {
+        self.users
+            .values()
+            .map(|u| vec![u.name.clone(), u.describe()])
+            .collect()
     }
 
     /// `requirepass` is the default user's password (empty: nopass).
@@ -119,6 +146,9 @@ impl Acl {
                 pos: 0,
             });
         };
+        if user.selectors.iter().any(|s| s.unrestricted()) {
+            return Ok(());
+        }
         let id = self.registry.target(spec.name, args);
         let keys = keys::keys(spec, args);
         let channels = keys::channels(spec.name, args);
@@ -187,8 +217,28 @@ impl Acl {
     }
 }
 
+/// Checks a `user <name> <rules...>` config line against the data server's commands; the error
+/// is Redis' "Error in user declaration" text.
+pub fn validate_user_line(args: &[String]) -> Result<(), String> {
+    let mut acl = Acl::new(crate::commands::all().map(|c| c.name));
+    let rules: Vec<Bytes> = args[1..].iter().map(|a| Bytes::from(a.clone())).collect();
+    if !user::valid_name(&args[0]) {
+        return Err(format!("Error in user declaration '{}': Usernames can't contain spaces or null characters", args[0]));
+    }
+    acl.apply(&args[0], &rules).map_err(|e| match e {
+        RuleError::Unmatched(arg) => format!("Error in user declaration '{arg}': Syntax error"),
+        RuleError::Rule(op, e) => format!("Error in user declaration '{op}': {}", e.message()),
+    })
+}
+
+/// A rule that could not be applied, or a selector never closed.
+enum RuleError {
+    Unmatched(String),
+    Rule(String, SetError),
+}
+
 /// Joins `(` ... `)` selector arguments that were split across several arguments.
-fn merge_selectors(ops: &[Bytes]) -> Result<Vec<Bytes>, String> {
+fn merge_selectors(ops: &[Bytes]) -> Result<Vec<Bytes>, RuleError> {
     let mut merged = Vec::new();
     let mut open: Option<(usize, Vec<u8>)> = None;
     for (i, op) in ops.iter().enumerate() {
@@ -205,9 +255,8 @@ fn merge_selectors(ops: &[Bytes]) -> Result<Vec<Bytes>, String> {
         }
     }
     match open {
-        Some((i, _)) => Err(format!(
-            "Unmatched parenthesis in acl selector starting at '{}'.",
-            String::from_utf8_lossy(&ops[i])
+        Some((i, _)) => Err(RuleError::Unmatched(
+            String::from_utf8_lossy(&ops[i]).into_owned(),
         )),
         None => Ok(merged),
     }

@@ -283,6 +283,11 @@ impl Selector {
         Ok(())
     }
 
+    /// Every command, key and channel is allowed (the default user's case, checked first).
+    pub fn unrestricted(&self) -> bool {
+        self.all_commands && self.all_keys && self.all_channels
+    }
+
     /// Whether the command `id` may run with these arguments (its first argument counts for
     /// `+command|arg` rules). Commands anyone may run before AUTH always pass.
     pub fn allows_command(&self, reg: &Registry, id: usize, args: &[bytes::Bytes]) -> bool {

@@ -38,6 +38,12 @@ fn acl(s: &mut Server, call: &Call) {
     let Some(sub) = subcommand(s, call, SUBCOMMANDS) else {
         return;
     };
+    if call.args.len() > 3 && matches!(sub, "cat" | "log" | "genpass") {
+        let given = String::from_utf8_lossy(&call.args[1]);
+        let shown: String = given.chars().take(128).collect();
+        let msg = format!("ERR unknown subcommand or wrong number of arguments for '{shown}'. Try ACL HELP.");
+        return s.reply(call.id).error(&msg);
+    }
     match sub {
         "setuser" => setuser(s, call),
         "getuser" => getuser(s, call),
@@ -70,7 +76,10 @@ fn setuser(s: &mut Server, call: &Call) {
             .error("ERR Usernames can't contain spaces or null characters");
     }
     match s.acl.set_user(&name, &call.args[3..]) {
-        Ok(()) => s.reply(call.id).ok(),
+        Ok(()) => {
+            s.disconnect_revoked_subscribers(&name);
+            s.reply(call.id).ok()
+        }
         Err(e) => s.reply(call.id).error(&format!("ERR {e}")),
     }
 }

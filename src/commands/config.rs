@@ -170,6 +170,10 @@ fn set(s: &mut Server, call: &Call) {
     if next.requirepass != s.config.requirepass {
         s.acl.set_default_password(next.requirepass.as_deref());
     }
+    if let Some(l) = s.repl.link.as_mut() {
+        l.link
+            .set_auth(next.masterauth.clone(), next.masteruser.clone());
+    }
     s.config = next;
     match (aof_was, s.config.appendonly) {
         (false, true) => s.aof_enable(call.now),
@@ -205,6 +209,7 @@ pub(super) fn allowed(s: &Server, id: ConnId, allow: Allow) -> bool {
 fn resetstat(s: &mut Server, call: &Call) {
     s.stats = Default::default();
     s.ks.stats = Default::default();
+    s.acl.log.denied = Default::default();
     s.reply(call.id).ok();
 }
 
@@ -215,6 +220,7 @@ fn rewrite(s: &mut Server, call: &Call) {
             .reply(call.id)
             .error("ERR The server is running without a config file");
     };
+    s.config.users = s.acl.config_lines();
     let text = crate::config::file::rewrite(s.config_text.as_deref(), &s.config);
     s.config_text = Some(text.clone());
     let op = DiskOp::WriteAtomic {

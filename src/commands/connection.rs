@@ -78,7 +78,7 @@ fn auth(s: &mut Server, call: &Call) {
         return;
     }
     let user = String::from_utf8_lossy(user.unwrap_or(b"default")).into_owned();
-    if s.log_in(call.id, &user, pass, call.now) {
+    if s.log_in(call, &user, pass) {
         s.reply(call.id).ok();
     } else {
         s.reply(call.id).error(WRONGPASS);
@@ -129,7 +129,7 @@ fn hello(s: &mut Server, call: &Call) {
     }
     if let Some((user, pass)) = auth {
         let user = String::from_utf8_lossy(user).into_owned();
-        if !s.log_in(call.id, &user, pass, call.now) {
+        if !s.log_in(call, &user, pass) {
             return s.reply(call.id).error(WRONGPASS);
         }
     }

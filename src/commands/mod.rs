@@ -7,6 +7,8 @@
 //! MULTI queuing before a handler runs; `args[0]` is the command name as the client sent it.
 
 pub mod acl;
+#[cfg(test)]
+mod acl_tests;
 pub mod bits;
 pub mod blocking;
 pub mod client;

@@ -71,9 +71,10 @@ impl Server {
         self.acl.log.add(entry, now.unix_ms, max_len);
     }
 
-    /// AUTH and HELLO AUTH: logs client `id` in as `user` if the password fits; a failure is
-    /// logged in ACL LOG.
-    pub(crate) fn log_in(&mut self, id: ConnId, user: &str, pass: &[u8], now: Now) -> bool {
+    /// AUTH and HELLO AUTH (`call.args[0]`, as the client wrote it): logs client `call.id` in
+    /// as `user` if the password fits; a failure is logged in ACL LOG.
+    pub(crate) fn log_in(&mut self, call: &crate::commands::Call, user: &str, pass: &[u8]) -> bool {
+        let (id, now) = (call.id, call.now);
         if self.acl.authenticate(user, pass) {
             if let Some(c) = self.clients.get_mut(&id) {
                 c.authenticated = true;
@@ -86,7 +87,7 @@ impl Server {
             reason: Reason::Auth,
             pos: 0,
         };
-        let object = self.clients.get(&id).map_or(String::new(), |c| c.last_cmd.clone());
+        let object = String::from_utf8_lossy(&call.args[0]).into_owned();
         self.acl_log(id, denied, object, user.to_string(), in_multi, now);
         false
     }
@@ -97,6 +98,28 @@ impl Server {
             .users
             .get("default")
             .is_some_and(|u| u.nopass && u.enabled)
+    }
+
+    /// Disconnects the clients of `user` subscribed to a channel or pattern its rules no longer
+    /// allow (Redis' ACLKillPubsubClientsIfNeeded).
+    pub(crate) fn disconnect_revoked_subscribers(&mut self, user: &str) {
+        let Some(u) = self.acl.users.get(user) else {
+            return;
+        };
+        let allowed = |ch: &[u8], literal: bool| u.selectors.iter().any(|s| s.allows_channel(ch, literal));
+        let ids: Vec<ConnId> = self
+            .clients
+            .values()
+            .filter(|c| c.user.as_deref() == Some(user))
+            .filter(|c| {
+                c.channels.iter().any(|ch| !allowed(ch, false))
+                    || c.patterns.iter().any(|p| !allowed(p, true))
+            })
+            .map(|c| c.id)
+            .collect();
+        for id in ids {
+            self.close_after_reply(id);
+        }
     }
 
     /// Disconnects every client logged in as `user` (its deletion); the caller's own

@@ -96,6 +96,10 @@ pub enum DiskOp {
     CreateDir {
         path: String,
     },
+    /// Check that each path is an executable file; the error names the first that is not.
+    CheckExecutable {
+        paths: Vec<String>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -245,6 +249,8 @@ pub enum DiskWaiter {
     Persist(persist::Step),
     /// A Sentinel config flush, maybe on behalf of a client waiting for its reply.
     SentinelConfig(Option<ConnId>),
+    /// The scripts a client's SENTINEL SET names were checked.
+    SentinelScripts(ConnId),
 }
 
 impl Server {
@@ -261,6 +267,7 @@ impl Server {
         };
         let mut acl = crate::acl::Acl::new(commands.iter().map(|c| c.name));
         acl.set_default_password(config.requirepass.as_deref());
+        let users_loaded = acl.load_config_users(&config.users);
         let commands = commands
             .into_iter()
             .map(|c| (c.name.to_string(), c))
@@ -314,6 +321,9 @@ impl Server {
             ),
         );
         s.log(LogLevel::Notice, "Configuration loaded".into());
+        if let Err(e) = users_loaded {
+            s.log(LogLevel::Warning, e);
+        }
         s.startup_banner();
         s.log(LogLevel::Notice, "Server initialized".into());
         if s.config.sentinel_mode {
@@ -431,6 +441,9 @@ impl Server {
             }
             DiskWaiter::Persist(step) => self.persist_done(now, step, result),
             DiskWaiter::SentinelConfig(conn) => self.sentinel_config_written(now, conn, result),
+            DiskWaiter::SentinelScripts(conn) => {
+                crate::commands::sentinel_admin::scripts_checked(self, now, conn, result)
+            }
         }
         self.flush();
     }
@@ -550,6 +563,7 @@ impl Server {
             DiskWaiter::ConfigRewrite(conn) => Some(conn),
             DiskWaiter::Persist(step) => step.client(),
             DiskWaiter::SentinelConfig(conn) => conn,
+            DiskWaiter::SentinelScripts(conn) => Some(conn),
         };
         if let Some(c) = blocked.and_then(|id| self.clients.get_mut(&id)) {
             c.blocked_on = Some(token);

@@ -342,8 +342,10 @@ impl Link {
             return false;
         };
         conn.write(io, encode_command(args).freeze());
+        // On the pub/sub connection only AUTH and CLIENT SETNAME are sent this way: their
+        // replies are counted so they can be dropped.
+        conn.expect.push_back(expect);
         if chan == Channel::Cmd {
-            conn.expect.push_back(expect);
             self.pending_commands += 1;
         }
         true
@@ -431,6 +433,11 @@ impl Link {
                         }
                         Channel::PubSub => {
                             self.pc_last_activity_ms = now_ms;
+                            // A refused AUTH is no reason to drop the subscription (Redis
+                            // discards these replies); an error to SUBSCRIBE is.
+                            if conn.expect.pop_front().is_some() {
+                                continue;
+                            }
                             Expect::Discard
                         }
                     };
