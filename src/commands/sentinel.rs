@@ -602,3 +602,7 @@ pub fn masters_info(sn: &Sentinel) -> String {
 #[cfg(test)]
 #[path = "sentinel_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "sentinel_acl_tests.rs"]
+mod acl_tests;
