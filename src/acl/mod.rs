@@ -3,6 +3,7 @@
 //! that show and change it are in `commands::acl`; dispatch calls `check`.
 
 pub mod categories;
+mod file;
 pub mod keys;
 pub mod log;
 pub mod selector;

@@ -21,6 +21,8 @@ pub struct Registry {
     subs: Vec<Vec<usize>>,
     parent: Vec<Option<usize>>,
     index: BTreeMap<String, usize>,
+    /// `acl-pubsub-default allchannels`: new selectors (and `reset`) allow every channel.
+    pub all_channels_by_default: bool,
 }
 
 impl Registry {
@@ -115,7 +117,7 @@ impl Selector {
             rules: String::new(),
             all_keys: false,
             patterns: Vec::new(),
-            all_channels: false,
+            all_channels: registry.all_channels_by_default,
             channels: Vec::new(),
         }
     }

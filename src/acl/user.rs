@@ -76,6 +76,9 @@ impl User {
                 for op in ["resetpass", "resetkeys", "resetchannels", "off"] {
                     self.set(reg, op.as_bytes())?;
                 }
+                if reg.all_channels_by_default {
+                    self.set(reg, b"allchannels")?;
+                }
                 self.skip_sanitize = false;
                 self.selectors.truncate(1);
                 self.selectors[0].set(reg, "-@all")?;
@@ -127,7 +130,12 @@ impl User {
         flags
     }
 
-    /// The user as ACL LIST and config files describe it, without `user <name>`.
+    /// The user as ACL LIST and ACL files show it: `user <name> <description>`.
+    pub fn line(&self) -> String {
+        format!("user {} {}", self.name, self.describe())
+    }
+
+    /// The user's rules as ACL LIST and config files describe them, without `user <name>`.
     pub fn describe(&self) -> String {
         let mut out = String::new();
         for f in self.flags() {

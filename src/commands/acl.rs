@@ -61,7 +61,9 @@ fn acl(s: &mut Server, call: &Call) {
         "log" => log(s, call),
         "genpass" => genpass(s, call),
         "dryrun" => dryrun(s, call),
-        "load" | "save" => s.reply(call.id).error(NO_ACLFILE),
+        "load" | "save" if s.config.aclfile.is_empty() => s.reply(call.id).error(NO_ACLFILE),
+        "load" => s.load_aclfile(Some(call.id)),
+        "save" => s.save_aclfile(call.id),
         _ => help(s, call.id, "ACL", HELP),
     }
 }
@@ -75,6 +77,7 @@ fn setuser(s: &mut Server, call: &Call) {
             .reply(call.id)
             .error("ERR Usernames can't contain spaces or null characters");
     }
+    s.acl.registry.all_channels_by_default = s.pubsub_default_all();
     match s.acl.set_user(&name, &call.args[3..]) {
         Ok(()) => {
             s.disconnect_revoked_subscribers(&name);
@@ -142,13 +145,8 @@ fn deluser(s: &mut Server, call: &Call) {
 
 /// ACL LIST: each user as a config file line.
 fn list(s: &mut Server, call: &Call) {
-    let lines: Vec<String> = s.acl.users.values().map(user_line).collect();
+    let lines: Vec<String> = s.acl.users.values().map(User::line).collect();
     s.reply(call.id).bulks(lines.iter());
-}
-
-/// A user as a `user` line of redis.conf or an ACL file.
-pub fn user_line(u: &User) -> String {
-    format!("user {} {}", u.name, u.describe())
 }
 
 /// ACL CAT [category]: the categories, or the commands in one.

@@ -220,7 +220,7 @@ fn rewrite(s: &mut Server, call: &Call) {
             .reply(call.id)
             .error("ERR The server is running without a config file");
     };
-    s.config.users = s.acl.config_lines();
+    s.config.users = s.acl_config_lines();
     let text = crate::config::file::rewrite(s.config_text.as_deref(), &s.config);
     s.config_text = Some(text.clone());
     let op = DiskOp::WriteAtomic {

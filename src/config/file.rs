@@ -275,6 +275,10 @@ impl<'a> Loader<'a> {
         match (name.as_str(), words.len()) {
             (n, 2) if DEPRECATED.contains(&n) => Ok(()),
             ("user", n) if n >= 2 => {
+                if self.config.users.iter().any(|u| u[0] == words[1]) {
+                    let msg = format!("Error in user declaration '{}': Duplicate user found. A user can only be defined once in config files", words[1]);
+                    return Err(Failure::Line(msg));
+                }
                 crate::acl::validate_user_line(&words[1..]).map_err(Failure::Line)?;
                 self.config.users.push(words[1..].to_vec());
                 Ok(())

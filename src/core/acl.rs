@@ -5,6 +5,8 @@ use super::{ConnId, Now, Server};
 use crate::acl::log::Entry;
 use crate::acl::{Denied, Reason};
 use crate::commands::CommandSpec;
+use crate::config::LogLevel;
+use crate::core::{DiskOp, DiskWaiter};
 use bytes::Bytes;
 
 /// ACL LOG's length when `acllog-max-len` is not set.
@@ -92,6 +94,98 @@ impl Server {
         false
     }
 
+    /// The `user` lines CONFIG REWRITE writes: none when users live in an aclfile.
+    pub(crate) fn acl_config_lines(&self) -> Vec<Vec<String>> {
+        match self.config.aclfile.is_empty() {
+            true => self.acl.config_lines(),
+            false => Vec::new(),
+        }
+    }
+
+    /// `acl-pubsub-default allchannels`.
+    pub(crate) fn pubsub_default_all(&self) -> bool {
+        self.config
+            .noop
+            .get("acl-pubsub-default")
+            .is_some_and(|v| v == "allchannels")
+    }
+
+    /// The aclfile's path (relative to `dir`).
+    fn aclfile_path(&self) -> String {
+        let file = &self.config.aclfile;
+        match file.starts_with('/') {
+            true => file.clone(),
+            false => format!("{}/{file}", self.config.dir.trim_end_matches('/')),
+        }
+    }
+
+    /// Reads the aclfile: at start-up (`conn` None) or for a client's ACL LOAD.
+    pub(crate) fn load_aclfile(&mut self, conn: Option<ConnId>) {
+        let path = self.aclfile_path();
+        self.start_disk(DiskOp::Read { path }, DiskWaiter::AclLoad(conn));
+    }
+
+    /// The aclfile was read: its users replace the current ones (whose clients are
+    /// disconnected, the default user's excepted), or nothing changes and the error is told.
+    pub(crate) fn aclfile_loaded(&mut self, now: Now, conn: Option<ConnId>, read: Result<Bytes, String>) {
+        self.acl.registry.all_channels_by_default = self.pubsub_default_all();
+        let file = self.config.aclfile.clone();
+        let loaded = match read {
+            Ok(text) => self.acl.load_file(&file, &String::from_utf8_lossy(&text)),
+            Err(e) => {
+                let e = e.find(" (os error").map_or(e.as_str(), |i| &e[..i]).to_string();
+                Err(format!("Error loading ACLs, opening file '{file}': {e}"))
+            }
+        };
+        let Some(id) = conn else {
+            if let Err(e) = loaded {
+                self.log(LogLevel::Warning, format!("Aborting Redis startup because of ACL errors: {e}"));
+                self.exit(1);
+            }
+            return;
+        };
+        if loaded.is_ok() {
+            let replaced: std::collections::BTreeSet<String> = self
+                .clients
+                .values()
+                .filter_map(|c| c.user.clone())
+                .filter(|u| u != "default")
+                .collect();
+            for user in &replaced {
+                self.disconnect_user(user);
+            }
+        }
+        if let Some(c) = self.clients.get_mut(&id) {
+            c.blocked_on = None;
+        }
+        match loaded {
+            Ok(()) => self.reply(id).ok(),
+            Err(e) => self.reply(id).error(&format!("ERR {e}")),
+        }
+        self.process_input(id, now);
+    }
+
+    /// ACL SAVE: writes every user to the aclfile; the reply waits for the write.
+    pub(crate) fn save_aclfile(&mut self, conn: ConnId) {
+        let path = self.aclfile_path();
+        let data = Bytes::from(self.acl.file_text());
+        self.start_disk(DiskOp::WriteAtomic { path, data }, DiskWaiter::AclSave(conn));
+    }
+
+    pub(crate) fn aclfile_saved(&mut self, now: Now, conn: ConnId, written: Result<Bytes, String>) {
+        if let Some(c) = self.clients.get_mut(&conn) {
+            c.blocked_on = None;
+        }
+        match written {
+            Ok(_) => self.reply(conn).ok(),
+            Err(e) => {
+                self.log(LogLevel::Warning, format!("Opening temp ACL file for ACL SAVE: {e}"));
+                self.reply(conn).error("ERR There was an error trying to save the ACLs. Please check the server logs for more information");
+            }
+        }
+        self.process_input(conn, now);
+    }
+
     /// New and reset connections are logged in as the default user when it needs no password.
     pub(crate) fn default_user_needs_no_auth(&self) -> bool {
         self.acl
@@ -118,12 +212,21 @@ impl Server {
             .map(|c| c.id)
             .collect();
         for id in ids {
-            self.close_after_reply(id);
+            self.drop_client(id);
         }
     }
 
-    /// Disconnects every client logged in as `user` (its deletion); the caller's own
-    /// connection is closed after its reply.
+    /// Closes a client at once, as Redis frees it; the one whose command is running is closed
+    /// after its reply.
+    fn drop_client(&mut self, id: ConnId) {
+        if self.running.as_ref().is_some_and(|(caller, _)| *caller == id) {
+            return self.close_after_reply(id);
+        }
+        self.actions.push_back(super::Action::Close { conn: id });
+        self.free_client(id);
+    }
+
+    /// Disconnects every client logged in as `user` (its deletion).
     pub(crate) fn disconnect_user(&mut self, user: &str) {
         let ids: Vec<ConnId> = self
             .clients
@@ -136,7 +239,7 @@ impl Server {
                 c.user = Some("default".into());
                 c.authenticated = false;
             }
-            self.close_after_reply(id);
+            self.drop_client(id);
         }
     }
 }

@@ -251,6 +251,10 @@ pub enum DiskWaiter {
     SentinelConfig(Option<ConnId>),
     /// The scripts a client's SENTINEL SET names were checked.
     SentinelScripts(ConnId),
+    /// The aclfile was read at start-up (`None`) or for a client's ACL LOAD.
+    AclLoad(Option<ConnId>),
+    /// A client's ACL SAVE was written.
+    AclSave(ConnId),
 }
 
 impl Server {
@@ -266,6 +270,10 @@ impl Server {
             crate::commands::all().collect::<Vec<_>>()
         };
         let mut acl = crate::acl::Acl::new(commands.iter().map(|c| c.name));
+        acl.registry.all_channels_by_default = config
+            .noop
+            .get("acl-pubsub-default")
+            .is_some_and(|v| v == "allchannels");
         acl.set_default_password(config.requirepass.as_deref());
         let users_loaded = acl.load_config_users(&config.users);
         let commands = commands
@@ -323,6 +331,9 @@ impl Server {
         s.log(LogLevel::Notice, "Configuration loaded".into());
         if let Err(e) = users_loaded {
             s.log(LogLevel::Warning, e);
+        }
+        if !s.config.aclfile.is_empty() {
+            s.load_aclfile(None);
         }
         s.startup_banner();
         s.log(LogLevel::Notice, "Server initialized".into());
@@ -444,6 +455,8 @@ impl Server {
             DiskWaiter::SentinelScripts(conn) => {
                 crate::commands::sentinel_admin::scripts_checked(self, now, conn, result)
             }
+            DiskWaiter::AclLoad(conn) => self.aclfile_loaded(now, conn, result),
+            DiskWaiter::AclSave(conn) => self.aclfile_saved(now, conn, result),
         }
         self.flush();
     }
@@ -563,7 +576,8 @@ impl Server {
             DiskWaiter::ConfigRewrite(conn) => Some(conn),
             DiskWaiter::Persist(step) => step.client(),
             DiskWaiter::SentinelConfig(conn) => conn,
-            DiskWaiter::SentinelScripts(conn) => Some(conn),
+            DiskWaiter::SentinelScripts(conn) | DiskWaiter::AclSave(conn) => Some(conn),
+            DiskWaiter::AclLoad(conn) => conn,
         };
         if let Some(c) = blocked.and_then(|id| self.clients.get_mut(&id)) {
             c.blocked_on = Some(token);

@@ -140,7 +140,7 @@ impl Server {
         s.config_dirty = false;
         s.config_flushed_ms = self.last_now.mono_ms;
         self.config.sentinel = Some(s.to_conf());
-        self.config.users = self.acl.config_lines();
+        self.config.users = self.acl_config_lines();
         let Some(path) = self.config.config_file.clone() else {
             return;
         };
