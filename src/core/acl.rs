@@ -216,10 +216,12 @@ impl Server {
         }
     }
 
-    /// Closes a client at once, as Redis frees it; the one whose command is running is closed
-    /// after its reply.
+    /// Closes a client at once, as Redis frees it; the one whose command is running (or whose
+    /// reply waits for a disk operation, as ACL LOAD's) is closed after its reply.
     fn drop_client(&mut self, id: ConnId) {
-        if self.running.as_ref().is_some_and(|(caller, _)| *caller == id) {
+        let replying = self.running.as_ref().is_some_and(|(caller, _)| *caller == id)
+            || self.clients.get(&id).is_some_and(|c| c.blocked_on.is_some());
+        if replying {
             return self.close_after_reply(id);
         }
         self.actions.push_back(super::Action::Close { conn: id });
