@@ -16,13 +16,18 @@ impl Files for OsFiles {
         std::fs::read_to_string(path)
     }
     fn executable(&self, path: &str) -> bool {
-        std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        executable(path)
     }
     fn change_dir(&self, path: &str) -> std::io::Result<Option<String>> {
         std::env::set_current_dir(path)?;
         let cwd = std::env::current_dir()?;
         Ok(Some(cwd.to_string_lossy().into_owned()))
     }
+}
+
+/// Whether `path` is a file someone may execute (a Sentinel script).
+pub fn executable(path: &str) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
 /// Runs the server with the process' arguments and exits. `sentinel` is true for the

@@ -70,6 +70,9 @@ pub trait Env: Clone + Send + Sync + 'static {
         host: String,
         port: u16,
     ) -> BoxFuture<'static, io::Result<(Self::Stream, SocketAddr)>>;
+    /// Resolves a host name to one of its addresses (the OS resolver; the simulator's own
+    /// names in simulation).
+    fn resolve(&self, host: String) -> BoxFuture<'static, io::Result<std::net::IpAddr>>;
     fn spawn(&self, task: BoxFuture<'static, ()>);
 
     fn disk(&self) -> &dyn Disk;
@@ -103,6 +106,12 @@ pub trait Disk: Send + Sync {
     fn fsync_dir(&self, path: &str) -> io::Result<()>;
     /// Creates a directory and its parents if missing.
     fn create_dir(&self, path: &str) -> io::Result<()>;
+    /// Fails unless `path` is an executable file (a Sentinel script set at run time). Disks
+    /// without programs (the simulator's, whose scripts only pretend to run) accept any path.
+    fn check_executable(&self, path: &str) -> io::Result<()> {
+        let _ = path;
+        Ok(())
+    }
 }
 
 /// Write a temp file, fsync it, rename it over `path`, fsync the directory: Redis' way of
@@ -130,6 +139,12 @@ pub fn run_disk_op(disk: &dyn Disk, op: &DiskOp) -> io::Result<Bytes> {
         DiskOp::Remove { path } => disk.remove(path)?,
         DiskOp::WriteAtomic { path, data } => write_atomic(disk, path, data)?,
         DiskOp::CreateDir { path } => disk.create_dir(path)?,
+        DiskOp::CheckExecutable { paths } => {
+            for p in paths {
+                disk.check_executable(p)
+                    .map_err(|_| io::Error::new(io::ErrorKind::NotFound, p.clone()))?;
+            }
+        }
     }
     Ok(Bytes::new())
 }

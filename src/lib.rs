@@ -2,6 +2,7 @@
 //! written sans-IO (`core`) and driven by one async shell (`shell`) over an `Env` boundary:
 //! `TokioEnv` for real processes, `SimEnv` (crate `redsim-sim`) for deterministic simulation.
 
+pub mod acl;
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -173,6 +173,7 @@ impl<E: Env> Node<E> {
                 Action::Trace(event) => self.env.trace(&event),
                 Action::Exit { code } => self.env.exit(code),
                 Action::RunScript { id, argv } => self.run_script(id, argv),
+                Action::Resolve { host } => self.resolve(host),
                 Action::KillScript { id } => {
                     if let Some(kill) = lock(&self.scripts).get(&id) {
                         kill.notify_one();
@@ -192,6 +193,15 @@ impl<E: Env> Node<E> {
             let exit = run.await;
             lock(&node.scripts).remove(&id);
             node.with_core(|core, now| core.handle_script_exit(now, id, exit.code, exit.signal));
+        }));
+    }
+
+    /// Resolves a host name in its own task and reports the address to the core.
+    fn resolve(self: &Arc<Self>, host: String) {
+        let node = self.clone();
+        self.env.spawn(Box::pin(async move {
+            let ip = node.env.resolve(host.clone()).await.ok();
+            node.with_core(|core, _| core.handle_resolved(&host, ip));
         }));
     }
 

@@ -191,6 +191,15 @@ impl Env for TokioEnv {
             Ok((TokioStream::Tcp(s), local))
         })
     }
+    fn resolve(&self, host: String) -> BoxFuture<'static, io::Result<std::net::IpAddr>> {
+        Box::pin(async move {
+            let mut addrs = tokio::net::lookup_host((host.as_str(), 0)).await?;
+            addrs
+                .next()
+                .map(|a| a.ip())
+                .ok_or_else(|| io::ErrorKind::NotFound.into())
+        })
+    }
     fn spawn(&self, task: BoxFuture<'static, ()>) {
         tokio::spawn(task);
     }
@@ -267,6 +276,12 @@ impl Env for TokioEnv {
 pub struct FsDisk;
 
 impl Disk for FsDisk {
+    fn check_executable(&self, path: &str) -> io::Result<()> {
+        match crate::cli::executable(path) {
+            true => Ok(()),
+            false => Err(io::ErrorKind::PermissionDenied.into()),
+        }
+    }
     fn read(&self, path: &str) -> io::Result<Vec<u8>> {
         fs::read(path)
     }

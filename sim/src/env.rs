@@ -124,6 +124,15 @@ impl Env for SimEnv {
             Ok((s, local))
         })
     }
+    fn resolve(&self, host: String) -> BoxFuture<'static, io::Result<std::net::IpAddr>> {
+        Box::pin(async move {
+            let mut addrs = madsim::net::lookup_host((host.as_str(), 0)).await?;
+            addrs
+                .next()
+                .map(|a| a.ip())
+                .ok_or_else(|| io::ErrorKind::NotFound.into())
+        })
+    }
     fn spawn(&self, task: BoxFuture<'static, ()>) {
         drop(madsim::task::spawn(task));
     }

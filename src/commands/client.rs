@@ -195,6 +195,7 @@ struct KillFilter {
     laddr: Option<String>,
     skipme: bool,
     maxage_s: Option<u64>,
+    user: Option<String>,
 }
 
 fn kill(s: &mut Server, call: &Call) {
@@ -258,11 +259,12 @@ fn kill(s: &mut Server, call: &Call) {
                 None => return s.reply(call.id).syntax(),
             }
         } else if is(opt, "user") {
-            if text != "default" {
+            if !s.acl.users.contains_key(&text) {
                 return s
                     .reply(call.id)
                     .error(&format!("ERR No such user '{text}'"));
             }
+            f.user = Some(text);
         } else {
             return s.reply(call.id).syntax();
         }
@@ -276,6 +278,7 @@ fn kill(s: &mut Server, call: &Call) {
         .filter(|c| f.addr.as_ref().is_none_or(|a| *a == c.peer.to_string()))
         .filter(|c| f.laddr.as_ref().is_none_or(|a| *a == c.local.to_string()))
         .filter(|c| !(f.skipme && c.id == call.id))
+        .filter(|c| f.user.is_none() || c.user == f.user)
         .filter(|c| {
             f.maxage_s
                 .is_none_or(|m| now_ms.saturating_sub(c.created_ms) / 1000 >= m)

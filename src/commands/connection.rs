@@ -62,25 +62,6 @@ fn echo(s: &mut Server, call: &Call) {
     s.reply(call.id).bulk(&call.args[1]);
 }
 
-/// Checks a password for the default user (the only user until ACLs exist).
-fn check_password(
-    s: &mut Server,
-    id: crate::core::ConnId,
-    user: Option<&[u8]>,
-    pass: &[u8],
-) -> bool {
-    let ok = match &s.config.requirepass {
-        None => user.is_none_or(|u| u == b"default"),
-        Some(p) => user.is_none_or(|u| u == b"default") && p[..] == *pass,
-    };
-    if ok {
-        if let Some(c) = s.clients.get_mut(&id) {
-            c.authenticated = true;
-        }
-    }
-    ok
-}
-
 const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is disabled.";
 
 fn auth(s: &mut Server, call: &Call) {
@@ -89,14 +70,15 @@ fn auth(s: &mut Server, call: &Call) {
         3 => (Some(&call.args[1][..]), &call.args[2]),
         _ => return s.reply(call.id).syntax(),
     };
-    if user.is_none() && s.config.requirepass.is_none() {
+    if user.is_none() && s.acl.users.get("default").is_some_and(|u| u.nopass) {
         s.reply(call.id).error(
             "ERR AUTH <password> called without any password configured for the default user. \
              Are you sure your configuration is correct?",
         );
         return;
     }
-    if check_password(s, call.id, user, pass) {
+    let user = String::from_utf8_lossy(user.unwrap_or(b"default")).into_owned();
+    if s.log_in(call, &user, pass) {
         s.reply(call.id).ok();
     } else {
         s.reply(call.id).error(WRONGPASS);
@@ -146,7 +128,8 @@ fn hello(s: &mut Server, call: &Call) {
         }
     }
     if let Some((user, pass)) = auth {
-        if !check_password(s, call.id, Some(user), pass) {
+        let user = String::from_utf8_lossy(user).into_owned();
+        if !s.log_in(call, &user, pass) {
             return s.reply(call.id).error(WRONGPASS);
         }
     }
@@ -211,8 +194,9 @@ fn quit(s: &mut Server, call: &Call) {
 fn reset(s: &mut Server, call: &Call) {
     super::multi::discard_state(s, call.id);
     super::pubsub::unsubscribe_all(s, call.id);
-    let authed = s.config.requirepass.is_none();
+    let authed = s.default_user_needs_no_auth();
     let c = s.clients.get_mut(&call.id).expect("caller");
+    c.user = Some("default".into());
     c.db = 0;
     c.name = None;
     c.resp = 2;

@@ -391,11 +391,14 @@ fn stats(s: &Server, _: Now, out: &mut String) {
             "eventloop_duration_cmd_sum",
             "instantaneous_eventloop_cycles_per_sec",
             "instantaneous_eventloop_duration_usec",
-            "acl_access_denied_auth",
-            "acl_access_denied_cmd",
-            "acl_access_denied_key",
-            "acl_access_denied_channel",
         ],
+    );
+    let denied = &s.acl.log.denied;
+    fields!(out,
+        "acl_access_denied_auth" => denied.auth,
+        "acl_access_denied_cmd" => denied.command,
+        "acl_access_denied_key" => denied.key,
+        "acl_access_denied_channel" => denied.channel,
     );
 }
 

@@ -6,6 +6,9 @@
 //! Dispatch (in `core::dispatch`) has already checked arity, authentication, pub/sub mode and
 //! MULTI queuing before a handler runs; `args[0]` is the command name as the client sent it.
 
+pub mod acl;
+#[cfg(test)]
+mod acl_tests;
 pub mod bits;
 pub mod blocking;
 pub mod client;
@@ -240,6 +243,7 @@ const FAMILIES: &[(&str, &[CommandSpec])] = &[
     ("server", memory::COMMANDS),
     ("connection", client::COMMANDS),
     ("server", config::COMMANDS),
+    ("server", acl::COMMANDS),
     ("server", debug::COMMANDS),
     ("generic", object::COMMANDS),
 ];
@@ -265,6 +269,7 @@ pub fn group_of(name: &str) -> &'static str {
 /// CLIENT's SETINFO); empty for a plain command.
 pub fn subcommands_of(container: &str) -> &'static [(&'static str, i32)] {
     match container {
+        "acl" => acl::SUBCOMMANDS,
         "client" => client::SUBCOMMANDS,
         "command" => introspection::SUBCOMMANDS,
         "config" => config::SUBCOMMANDS,

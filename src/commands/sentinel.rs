@@ -39,6 +39,7 @@ pub const COMMANDS: &[CommandSpec] = &[
 
 /// Commands of the data server that Sentinel mode keeps as they are.
 pub const SHARED: &[&str] = &[
+    "acl",
     "ping",
     "auth",
     "hello",
@@ -185,7 +186,7 @@ pub fn reply_instance(s: &mut Sentinel, m: &Master, who: &Who, out: &mut Out, no
     let ago = |t: u64| ms.saturating_sub(t).to_string();
     let mut f: Vec<(&str, String)> = vec![
         ("name", i.name.clone()),
-        ("ip", i.host.clone()),
+        ("ip", s.io.shown_host(&i.host, s.settings.announce_hostnames).to_string()),
         ("port", i.port.to_string()),
         ("runid", i.runid.clone().unwrap_or_default()),
         ("flags", i.flags_text(link.disconnected)),
@@ -285,7 +286,12 @@ fn masters(s: &mut Server, call: &Call) {
 
 fn get_master_addr(s: &mut Server, call: &Call) {
     let name = String::from_utf8_lossy(&call.args[2]).into_owned();
-    let addr = sen(s).masters.get(&name).map(|m| m.current_addr());
+    let sn = sen(s);
+    let addr = sn.masters.get(&name).map(|m| {
+        let (host, port) = m.current_addr();
+        let shown = sn.io.shown_host(&host, sn.settings.announce_hostnames);
+        (shown.to_string(), port)
+    });
     let mut out = s.reply(call.id);
     match addr {
         None => out.null_array(),
@@ -596,3 +602,7 @@ pub fn masters_info(sn: &Sentinel) -> String {
 #[cfg(test)]
 #[path = "sentinel_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "sentinel_acl_tests.rs"]
+mod acl_tests;

@@ -4,7 +4,7 @@
 use super::sentinel::{masters_info, sen, with_master};
 use super::Call;
 use crate::config::LogLevel;
-use crate::core::Server;
+use crate::core::{ConnId, DiskOp, DiskWaiter, Now, Server};
 use crate::resp::parse_i64;
 use crate::sentinel::config::MAX_PER_MASTER;
 use crate::sentinel::instance::Master;
@@ -13,8 +13,67 @@ use crate::sentinel::{Sentinel, Timers};
 use crate::text::glob_match;
 use std::fmt::Write;
 
-/// SENTINEL SET <master> <option> <value> [<option> <value> ...].
+/// SENTINEL SET <master> <option> <value> [<option> <value> ...]. Scripts it names must be
+/// executable files: the driver checks them first, then the call is applied.
 pub fn set(s: &mut Server, call: &Call) {
+    let paths = scripts_named(s, call);
+    if paths.is_empty() {
+        return apply_set(s, call);
+    }
+    sen(s).script_checks.insert(call.id, call.args.to_vec());
+    s.start_disk(
+        DiskOp::CheckExecutable { paths },
+        DiskWaiter::SentinelScripts(call.id),
+    );
+}
+
+/// The script paths a SENTINEL SET for a known master would set (none when scripts may not
+/// be reconfigured: that error comes from the call itself).
+fn scripts_named(s: &mut Server, call: &Call) -> Vec<String> {
+    let sn = sen(s);
+    let name = String::from_utf8_lossy(&call.args[2]);
+    if sn.settings.deny_scripts_reconfig || !sn.masters.contains_key(name.as_ref()) {
+        return Vec::new();
+    }
+    call.args[3..]
+        .windows(2)
+        .filter(|w| is_script_option(&w[0]) && !w[1].is_empty())
+        .map(|w| String::from_utf8_lossy(&w[1]).into_owned())
+        .collect()
+}
+
+fn is_script_option(arg: &[u8]) -> bool {
+    super::is(arg, "notification-script") || super::is(arg, "client-reconfig-script")
+}
+
+/// The driver checked the scripts of client `conn`'s SENTINEL SET: apply it, or reply which
+/// script is missing.
+pub(crate) fn scripts_checked(s: &mut Server, now: Now, conn: ConnId, result: Result<bytes::Bytes, String>) {
+    let Some(args) = sen(s).script_checks.remove(&conn) else {
+        return;
+    };
+    let Some(c) = s.clients.get_mut(&conn) else {
+        return;
+    };
+    c.blocked_on = None;
+    match result {
+        Ok(_) => apply_set(s, &Call { id: conn, args: &args, now }),
+        Err(path) => {
+            let option = args[3..]
+                .windows(2)
+                .find(|w| is_script_option(&w[0]) && w[1] == path.as_bytes())
+                .map(|w| w[0].to_ascii_lowercase());
+            let msg = match option.as_deref() {
+                Some(b"client-reconfig-script") => "ERR Client reconfiguration script seems non existing or non executable",
+                _ => "ERR Notification script seems non existing or non executable",
+            };
+            s.reply(conn).error(msg);
+        }
+    }
+    s.process_input(conn, now);
+}
+
+fn apply_set(s: &mut Server, call: &Call) {
     let mut ok = false;
     // Options applied before a bad one stay applied and are saved, as in Redis.
     let mut changes = 0;

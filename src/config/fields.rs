@@ -127,6 +127,7 @@ pub(super) static FIELDS: &[Directive] = &[
     },
     field!("masterauth" => masterauth, Kind::Str),
     field!("masteruser" => masteruser, Kind::Str),
+    field!("aclfile" => aclfile, Kind::Str, IMMUTABLE),
     field!("replica-serve-stale-data" | "slave-serve-stale-data" => replica_serve_stale_data, Kind::Bool),
     field!("replica-read-only" | "slave-read-only" => replica_read_only, Kind::Bool),
     field!("replica-priority" | "slave-priority" => replica_priority, Kind::Int(0, INT_MAX)),

@@ -274,6 +274,15 @@ impl<'a> Loader<'a> {
         }
         match (name.as_str(), words.len()) {
             (n, 2) if DEPRECATED.contains(&n) => Ok(()),
+            ("user", n) if n >= 2 => {
+                if self.config.users.iter().any(|u| u[0] == words[1]) {
+                    let msg = format!("Error in user declaration '{}': Duplicate user found. A user can only be defined once in config files", words[1]);
+                    return Err(Failure::Line(msg));
+                }
+                crate::acl::validate_user_line(&words[1..]).map_err(Failure::Line)?;
+                self.config.users.push(words[1..].to_vec());
+                Ok(())
+            }
             ("include", 2) => self.include(&words[1]),
             // A bare `sentinel` (what `--sentinel` becomes) is ignored.
             ("sentinel", 1) => Ok(()),
@@ -383,6 +392,7 @@ pub fn rewrite(old_text: Option<&str>, config: &Config) -> String {
             None => {}
         }
     }
+    rewrite_users(&old, &mut lines, &mut appended, config);
     if let (true, Some(conf)) = (config.sentinel_mode, &config.sentinel) {
         rewrite_sentinel(&old, &mut lines, &mut appended, conf);
     }
@@ -394,6 +404,32 @@ pub fn rewrite(old_text: Option<&str>, config: &Config) -> String {
         out.extend(appended);
     }
     out.iter().map(|l| format!("{l}\n")).collect()
+}
+
+/// The `user` lines: the ACL's users in place of the old lines (at the first one), or appended.
+fn rewrite_users(
+    old: &[&str],
+    lines: &mut [Option<String>],
+    appended: &mut Vec<String>,
+    config: &Config,
+) {
+    let is_user = |l: &str| {
+        let word = l.trim_start().split([' ', '\t']).next().unwrap_or("");
+        word.eq_ignore_ascii_case("user")
+    };
+    let at: Vec<usize> = (0..old.len()).filter(|&i| is_user(old[i])).collect();
+    for &i in &at {
+        lines[i] = None;
+    }
+    let users: Vec<String> = config
+        .users
+        .iter()
+        .map(|u| format!("user {}", u.join(" ")))
+        .collect();
+    match at.first() {
+        Some(&first) => lines[first] = Some(users.join("\n")).filter(|t| !t.is_empty()),
+        None => appended.extend(users),
+    }
 }
 
 /// Whether a line starts with the word `sentinel` (any case).

@@ -84,6 +84,10 @@ pub struct Config {
     pub replicaof: Option<(String, u16)>,
     pub masterauth: Option<Bytes>,
     pub masteruser: Option<Bytes>,
+    /// `user <name> <rules...>` lines (loaded at start; CONFIG REWRITE writes the ACL's users).
+    pub users: Vec<Vec<String>>,
+    /// `aclfile`: users are loaded from (ACL LOAD) and saved to (ACL SAVE) this file.
+    pub aclfile: String,
     pub replica_read_only: bool,
     pub replica_serve_stale_data: bool,
     pub replica_priority: u32,
@@ -150,6 +154,8 @@ impl Default for Config {
             replicaof: None,
             masterauth: None,
             masteruser: None,
+            users: Vec::new(),
+            aclfile: String::new(),
             replica_read_only: true,
             replica_serve_stale_data: true,
             replica_priority: 100,

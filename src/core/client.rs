@@ -26,6 +26,9 @@ pub struct Client {
     pub name: Option<Bytes>,
     pub db: usize,
     pub authenticated: bool,
+    /// The ACL user this client runs as; `None` for internal clients (the master's stream, the
+    /// AOF loader), which may run anything.
+    pub user: Option<String>,
     pub resp: u8,
     pub qbuf: BytesMut,
     pub out: BytesMut,
@@ -75,6 +78,7 @@ impl Client {
             name: None,
             db: 0,
             authenticated,
+            user: Some("default".into()),
             resp: 2,
             qbuf: BytesMut::new(),
             out: BytesMut::new(),
@@ -190,7 +194,7 @@ impl Client {
         format!(
             "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} \
              qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll={} omem={} tot-mem={} events=r \
-             cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+             cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
             self.id,
             self.peer,
             self.local,
@@ -209,6 +213,7 @@ impl Client {
             self.unsent_bytes,
             qbuf + self.out.len() + self.unsent_bytes + 1024,
             self.last_cmd,
+            self.user.as_deref().unwrap_or("(superuser)"),
             self.resp,
             lib(&self.lib_name),
             lib(&self.lib_ver),

@@ -142,6 +142,9 @@ impl Server {
         if in_multi && spec.flags & flags::NO_MULTI != 0 {
             return Some("ERR Command not allowed inside a transaction".into());
         }
+        if let Some(msg) = self.acl_refusal(id, spec, args, now, in_multi) {
+            return Some(msg);
+        }
         if self.repl.replicas.contains_key(&id)
             && spec.flags & (flags::READONLY | flags::WRITE) != 0
         {

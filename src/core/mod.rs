@@ -21,6 +21,7 @@
 //! Ordering matters: actions come out in the order their effects must happen (a disk write that a
 //! reply depends on precedes the reply), so a driver must not reorder them.
 
+mod acl;
 pub mod aof;
 mod blocking;
 mod busy;
@@ -100,6 +101,10 @@ pub enum DiskOp {
     CreateDir {
         path: String,
     },
+    /// Check that each path is an executable file; the error names the first that is not.
+    CheckExecutable {
+        paths: Vec<String>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -144,6 +149,11 @@ pub enum Action {
     /// SIGKILL script run `id` (it overran).
     KillScript {
         id: u64,
+    },
+    /// Resolve a host name with the driver's resolver (the OS's, or the simulator's) and report
+    /// the address with `handle_resolved` (Sentinel's `resolve-hostnames`).
+    Resolve {
+        host: String,
     },
 }
 
@@ -235,6 +245,8 @@ pub struct Server {
     pub active_expire: bool,
     /// DEBUG PAUSE-CRON 1: the cron does nothing until turned off again.
     pub cron_paused: bool,
+    /// ACL users and log.
+    pub acl: crate::acl::Acl,
 }
 
 /// What a disk operation completes when the driver reports it done.
@@ -246,6 +258,12 @@ pub enum DiskWaiter {
     Persist(persist::Step),
     /// A Sentinel config flush, maybe on behalf of a client waiting for its reply.
     SentinelConfig(Option<ConnId>),
+    /// The scripts a client's SENTINEL SET names were checked.
+    SentinelScripts(ConnId),
+    /// The aclfile was read at start-up (`None`) or for a client's ACL LOAD.
+    AclLoad(Option<ConnId>),
+    /// A client's ACL SAVE was written.
+    AclSave(ConnId),
 }
 
 impl Server {
@@ -260,6 +278,13 @@ impl Server {
         } else {
             crate::commands::all().collect::<Vec<_>>()
         };
+        let mut acl = crate::acl::Acl::new(commands.iter().map(|c| c.name));
+        acl.registry.all_channels_by_default = config
+            .noop
+            .get("acl-pubsub-default")
+            .is_some_and(|v| v == "allchannels");
+        acl.set_default_password(config.requirepass.as_deref());
+        let users_loaded = acl.load_config_users(&config.users);
         let commands = commands
             .into_iter()
             .map(|c| (c.name.to_string(), c))
@@ -300,6 +325,7 @@ impl Server {
             blocking: blocking::Blocking::default(),
             active_expire: true,
             cron_paused: false,
+            acl,
         };
         s.log(
             LogLevel::Notice,
@@ -314,6 +340,12 @@ impl Server {
             ),
         );
         s.log(LogLevel::Notice, "Configuration loaded".into());
+        if let Err(e) = users_loaded {
+            s.log(LogLevel::Warning, e);
+        }
+        if !s.config.aclfile.is_empty() {
+            s.load_aclfile(None);
+        }
         s.startup_banner();
         s.log(LogLevel::Notice, "Server initialized".into());
         if s.config.sentinel_mode {
@@ -366,7 +398,7 @@ impl Server {
 
     pub fn handle_accept(&mut self, now: Now, conn: ConnId, peer: SocketAddr, local: SocketAddr) {
         self.stats.total_connections_received += 1;
-        let authed = self.config.requirepass.is_none();
+        let authed = self.default_user_needs_no_auth();
         let mut client = Client::new(conn, peer, local, authed, now.mono_ms);
         if self.clients.len() >= self.config.maxclients {
             self.stats.rejected_connections += 1;
@@ -438,6 +470,11 @@ impl Server {
             }
             DiskWaiter::Persist(step) => self.persist_done(now, step, result),
             DiskWaiter::SentinelConfig(conn) => self.sentinel_config_written(now, conn, result),
+            DiskWaiter::SentinelScripts(conn) => {
+                crate::commands::sentinel_admin::scripts_checked(self, now, conn, result)
+            }
+            DiskWaiter::AclLoad(conn) => self.aclfile_loaded(now, conn, result),
+            DiskWaiter::AclSave(conn) => self.aclfile_saved(now, conn, result),
         }
         self.flush();
     }
@@ -565,6 +602,8 @@ impl Server {
             DiskWaiter::ConfigRewrite(conn) => Some(conn),
             DiskWaiter::Persist(step) => step.client(),
             DiskWaiter::SentinelConfig(conn) => conn,
+            DiskWaiter::SentinelScripts(conn) | DiskWaiter::AclSave(conn) => Some(conn),
+            DiskWaiter::AclLoad(conn) => conn,
         };
         if let Some(c) = blocked.and_then(|id| self.clients.get_mut(&id)) {
             c.blocked_on = Some(token);
@@ -678,7 +717,8 @@ impl Server {
         let addr: SocketAddr = ([127, 0, 0, 1], 0).into();
         self.clients
             .entry(id)
-            .or_insert_with(|| Client::new(id, addr, addr, true, now.mono_ms));
+            .or_insert_with(|| Client::new(id, addr, addr, true, now.mono_ms))
+            .user = None;
     }
 
     /// Flags clients whose WATCHed keys were touched so their EXEC fails.

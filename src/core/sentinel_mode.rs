@@ -117,6 +117,14 @@ impl Server {
         }
     }
 
+    /// The driver resolved `host` (`Action::Resolve`) to `ip`, or could not (`None`).
+    pub fn handle_resolved(&mut self, host: &str, ip: Option<std::net::IpAddr>) {
+        if let Some(sen) = self.sentinel.as_mut() {
+            let ip = ip.map_or_else(String::new, |ip| ip.to_string());
+            sen.io.resolved.insert(host.to_string(), ip);
+        }
+    }
+
     /// The driver saw script run `id` end (`signal` 0: it exited with `exit_code`).
     pub fn handle_script_exit(&mut self, now: Now, id: u64, exit_code: i32, signal: i32) {
         self.with_sentinel(|s| s.handle_script_exit(now.mono_ms, id, exit_code, signal));
@@ -132,6 +140,7 @@ impl Server {
         s.config_dirty = false;
         s.config_flushed_ms = self.last_now.mono_ms;
         self.config.sentinel = Some(s.to_conf());
+        self.config.users = self.acl_config_lines();
         let Some(path) = self.config.config_file.clone() else {
             return;
         };

@@ -167,6 +167,12 @@ pub struct MasterLink {
 }
 
 impl MasterLink {
+    /// CONFIG SET masterauth/masteruser: the next handshake authenticates with these.
+    pub fn set_auth(&mut self, masterauth: Option<Bytes>, masteruser: Option<Bytes>) {
+        self.cfg.masterauth = masterauth;
+        self.cfg.masteruser = masteruser;
+    }
+
     /// A link in `Connect`; `cached` is the cached master (replid, offset processed) to PSYNC
     /// from, if any.
     pub fn new(cfg: LinkConfig, cached: Option<(String, i64)>) -> MasterLink {

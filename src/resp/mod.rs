@@ -74,7 +74,7 @@ fn parse_multibulk(buf: &BytesMut, limits: Limits) -> Result<Parsed, ProtocolErr
         _ => return Err(ProtocolError::new("invalid multibulk length")),
     };
     if !limits.authenticated && count > UNAUTH_MAX_MULTIBULK {
-        return Err(ProtocolError::new("invalid multibulk length"));
+        return Err(ProtocolError::new("unauthenticated multibulk length"));
     }
     let mut pos = eol + 2;
     if count <= 0 {
@@ -100,7 +100,7 @@ fn parse_multibulk(buf: &BytesMut, limits: Limits) -> Result<Parsed, ProtocolErr
             _ => return Err(ProtocolError::new("invalid bulk length")),
         };
         if !limits.authenticated && len > UNAUTH_MAX_BULK {
-            return Err(ProtocolError::new("invalid bulk length"));
+            return Err(ProtocolError::new("unauthenticated bulk length"));
         }
         let start = eol + 2;
         let end = start + len as usize;
@@ -339,7 +339,7 @@ mod tests {
         };
         assert_eq!(
             parse_request(&BytesMut::from(&b"*11\r\n"[..]), unauth),
-            Err(ProtocolError::new("invalid multibulk length"))
+            Err(ProtocolError::new("unauthenticated multibulk length"))
         );
         let long = vec![b'a'; INLINE_MAX_BYTES + 1];
         assert_eq!(

@@ -89,14 +89,17 @@ pub enum Out {
     },
 }
 
-/// The queue of actions, and the connection registry (kept apart from the instances so both can
-/// be borrowed at once).
+/// The queue of actions, the connection registry (kept apart from the instances so both can
+/// be borrowed at once), and the host names the driver resolved.
 #[derive(Debug, Default)]
 pub struct Io {
     pub out: VecDeque<Out>,
     /// Shared so that handling a connection's data can hold its owner without copying names.
     pub conns: BTreeMap<ConnId, Arc<LinkRef>>,
     next_conn: ConnId,
+    /// Host name -> IP address, as the driver's resolver last answered (`Action::Resolve`);
+    /// an empty string while a resolution is under way or after it failed.
+    pub resolved: BTreeMap<String, String>,
 }
 
 impl Io {
@@ -126,12 +129,28 @@ impl Io {
             chan,
         };
         self.conns.insert(conn, Arc::new(owner));
+        let name = dial.host.parse::<std::net::IpAddr>().is_err();
+        if name && !self.resolved.contains_key(&dial.host) {
+            self.resolved.insert(dial.host.clone(), String::new());
+            self.out.push_back(Out::Net(Action::Resolve {
+                host: dial.host.clone(),
+            }));
+        }
         self.out.push_back(Out::Net(Action::Connect {
             conn,
             host: dial.host.clone(),
             port: dial.port,
         }));
         conn
+    }
+
+    /// The address to show for `host`: the name itself with `announce_hostnames` (or when it
+    /// is an address already or not resolved), else the IP address it resolved to.
+    pub fn shown_host<'a>(&'a self, host: &'a str, announce_hostnames: bool) -> &'a str {
+        match self.resolved.get(host) {
+            Some(ip) if !announce_hostnames && !ip.is_empty() => ip,
+            _ => host,
+        }
     }
 
     fn close(&mut self, conn: ConnId) {
@@ -323,8 +342,10 @@ impl Link {
             return false;
         };
         conn.write(io, encode_command(args).freeze());
+        // On the pub/sub connection only AUTH and CLIENT SETNAME are sent this way: their
+        // replies are counted so they can be dropped.
+        conn.expect.push_back(expect);
         if chan == Channel::Cmd {
-            conn.expect.push_back(expect);
             self.pending_commands += 1;
         }
         true
@@ -412,6 +433,11 @@ impl Link {
                         }
                         Channel::PubSub => {
                             self.pc_last_activity_ms = now_ms;
+                            // A refused AUTH is no reason to drop the subscription (Redis
+                            // discards these replies); an error to SUBSCRIBE is.
+                            if conn.expect.pop_front().is_some() {
+                                continue;
+                            }
                             Expect::Discard
                         }
                     };

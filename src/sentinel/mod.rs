@@ -116,6 +116,8 @@ pub struct Sentinel {
     /// Changes not yet in the config file, and when it was last written.
     pub config_dirty: bool,
     pub config_flushed_ms: u64,
+    /// SENTINEL SET calls waiting for the driver to check the scripts they name, by client.
+    pub script_checks: BTreeMap<crate::core::ConnId, Vec<bytes::Bytes>>,
     /// SENTINEL INJECT-BUG vote-twice: grant a second vote in an epoch (tests of the checks).
     #[cfg(feature = "bug-injection")]
     pub bug_vote_twice: bool,
@@ -148,6 +150,7 @@ impl Sentinel {
             deferred_hellos: Vec::new(),
             config_dirty: false,
             config_flushed_ms: 0,
+            script_checks: BTreeMap::new(),
             #[cfg(feature = "bug-injection")]
             bug_vote_twice: false,
         };
