@@ -114,28 +114,37 @@ impl Server {
             return;
         };
         let mut events = l.link.on_cron(now.mono_ms, self.config.repl_timeout_s);
-        if l.link.state() == ReplState::Connect
-            && l.conn.is_none()
-            && now.mono_ms >= l.next_connect_mono_ms
-        {
-            events.extend(l.link.start_connect(now.mono_ms));
-            let conn = self.repl.next_outbound;
-            self.repl.next_outbound += 1;
-            let l = self.repl.link.as_mut().expect("present");
-            l.conn = Some(conn);
-            let (host, port) = (
-                l.link.config().master_host.clone(),
-                l.link.config().master_port,
-            );
-            self.actions
-                .push_back(super::Action::Connect { conn, host, port });
-        }
+        events.extend(self.connect_master_if_due(now));
         let l = self.repl.link.as_mut().expect("present");
         if l.is_up() && now.mono_ms.saturating_sub(l.last_ack_mono_ms) >= 1000 {
             l.last_ack_mono_ms = now.mono_ms;
             events.push(LinkEvent::Send(replconf_ack(self.repl.offset, None)));
         }
         self.link_events(now, events);
+    }
+
+    /// Dials the master when the link waits to connect and its retry time has come.
+    fn connect_master_if_due(&mut self, now: Now) -> Vec<LinkEvent> {
+        let Some(l) = self.repl.link.as_mut() else {
+            return vec![];
+        };
+        if l.link.state() != ReplState::Connect
+            || l.conn.is_some()
+            || now.mono_ms < l.next_connect_mono_ms
+        {
+            return vec![];
+        }
+        let events = l.link.start_connect(now.mono_ms);
+        let conn = self.repl.next_outbound;
+        self.repl.next_outbound += 1;
+        l.conn = Some(conn);
+        let (host, port) = (
+            l.link.config().master_host.clone(),
+            l.link.config().master_port,
+        );
+        self.actions
+            .push_back(super::Action::Connect { conn, host, port });
+        events
     }
 
     fn mark_synced(&mut self) {
@@ -246,6 +255,29 @@ impl Server {
             c.qbuf.clear();
             c.multi = None;
         }
+        self.link_events(now, events);
+        if was_up {
+            self.reconnect_at_once(now);
+        }
+    }
+
+    /// An established link was lost: Redis 7 dials again at once rather than at the next
+    /// replicationCron, so the backlog has the least time to move past our offset (and our own
+    /// replicas, dropped when the master's id changes, find us synced again sooner).
+    fn reconnect_at_once(&mut self, now: Now) {
+        let Some(l) = self.repl.link.as_mut() else {
+            return;
+        };
+        l.next_connect_mono_ms = now.mono_ms;
+        let (host, port) = (
+            l.link.config().master_host.clone(),
+            l.link.config().master_port,
+        );
+        self.log(
+            LogLevel::Notice,
+            format!("Reconnecting to MASTER {host}:{port}"),
+        );
+        let events = self.connect_master_if_due(now);
         self.link_events(now, events);
     }
 

@@ -249,19 +249,23 @@ impl Server {
             let Some(db) = self.ks.dbs.get_mut(idx) else {
                 return Err(format!("FATAL: Data file was created with a Redis server configured to handle more than {} databases.", self.config.databases));
             };
-            let before = keys.len();
-            let live = keys
-                .into_iter()
-                .filter(|(_, e)| !(master && e.expire_at_ms.is_some_and(|t| t <= now.unix_ms)));
-            let live: Vec<_> = live
-                .map(|(k, mut e)| {
+            let (mut live, mut dels) = (Vec::with_capacity(keys.len()), Vec::new());
+            for (k, mut e) in keys {
+                if master && e.expire_at_ms.is_some_and(|t| t <= now.unix_ms) {
+                    dels.push(vec![Bytes::from_static(b"DEL"), k]);
+                } else {
                     e.meta.access_ms = now.unix_ms;
-                    (k, e)
-                })
-                .collect();
-            expired += (before - live.len()) as u64;
+                    live.push((k, e));
+                }
+            }
+            expired += dels.len() as u64;
             n += live.len() as u64;
             db.load(live);
+            // A restarted master streams the keys that expired in its file as DELs (after the
+            // restored offset), so replicas that continue partially drop them too.
+            if from_rdb_file {
+                self.propagate(idx, dels);
+            }
         }
         self.persist.keys_loaded = n;
         self.persist.keys_expired_on_load = expired;
