@@ -25,6 +25,7 @@ mod busy;
 mod client;
 mod dispatch;
 mod failover;
+pub mod loading;
 #[cfg(test)]
 mod fuzz_tests;
 pub mod pause;
@@ -198,6 +199,8 @@ pub struct Server {
     disk_waiters: BTreeMap<u64, DiskWaiter>,
     pub(crate) shutting_down: bool,
     pub persist: persist::Persistence,
+    /// A snapshot being installed (`loading:1`), if any.
+    pub loading: Option<loading::Loading>,
     /// The append-only file, when `appendonly yes`.
     pub aof: Option<aof::Aof>,
     pub repl: replication::Replication,
@@ -275,6 +278,7 @@ impl Server {
             disk_waiters: BTreeMap::new(),
             shutting_down: false,
             persist: persist::Persistence::new(now),
+            loading: None,
             aof: None,
             repl,
             pause: pause::Pause::default(),
@@ -447,11 +451,14 @@ impl Server {
             return Some(deadline);
         }
         // A background save runs slice after slice, leaving room for clients in between.
-        let next = if self.bgsave_busy() {
+        let mut next = if self.bgsave_busy() {
             self.next_cron_ms.min(self.last_now.mono_ms + 1)
         } else {
             self.next_cron_ms
         };
+        if let Some(due) = self.loading_timeout() {
+            next = next.min(due);
+        }
         Some(self.pause.next_end_ms().map_or(next, |end| next.min(end)))
     }
 
@@ -465,6 +472,7 @@ impl Server {
         if self.bgsave_busy() {
             self.bgsave_slice();
         }
+        self.load_slice(now);
         self.pause_update(now);
         if now.mono_ms >= self.next_cron_ms {
             let period_ms = 1000 / self.cron_hz().clamp(1, 500);
@@ -672,7 +680,7 @@ impl Server {
     }
 
     fn cron_expire(&mut self, now: Now) {
-        if !self.active_expire {
+        if !self.active_expire || self.persist.loading {
             return;
         }
         if self.ks.mode == crate::db::ExpiryMode::Hide {

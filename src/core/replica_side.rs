@@ -116,7 +116,8 @@ impl Server {
         let mut events = l.link.on_cron(now.mono_ms, self.config.repl_timeout_s);
         events.extend(self.connect_master_if_due(now));
         let l = self.repl.link.as_mut().expect("present");
-        if l.is_up() && now.mono_ms.saturating_sub(l.last_ack_mono_ms) >= 1000 {
+        let loading = self.loading.is_some();
+        if l.is_up() && !loading && now.mono_ms.saturating_sub(l.last_ack_mono_ms) >= 1000 {
             l.last_ack_mono_ms = now.mono_ms;
             events.push(LinkEvent::Send(replconf_ack(self.repl.offset, None)));
         }
@@ -362,6 +363,7 @@ impl Server {
                 return self.link_events(now, vec![LinkEvent::Failed(e.to_string())]);
             }
         };
+        self.abandon_load();
         self.log(
             LogLevel::Notice,
             "MASTER <-> REPLICA sync: Flushing old data".into(),
@@ -373,7 +375,14 @@ impl Server {
             LogLevel::Notice,
             "MASTER <-> REPLICA sync: Loading DB in memory".into(),
         );
-        if let Err(e) = self.install_rdb(now, loaded) {
+        // The new history is ours from now on, even while its keys are still going in: a link
+        // lost meanwhile asks to continue it.
+        self.repl.ids.adopt_master(&replid);
+        self.repl.offset = offset;
+        self.repl.backlog = Some(Backlog::new(self.config.repl_backlog_size as usize, offset));
+        self.disconnect_replicas();
+        let source = super::loading::Source::MasterSync { offset, ack_now };
+        if let Err(e) = self.begin_load(now, source, loaded, rdb.len() as u64) {
             // The old data is gone: never offer the old history for a partial resync again.
             self.repl.ids = crate::repl::ReplIds::new(random_id(&mut self.rng));
             self.repl.offset = 0;
@@ -387,10 +396,11 @@ impl Server {
             );
             return self.link_events(now, vec![LinkEvent::Failed(e)]);
         }
-        self.repl.ids.adopt_master(&replid);
-        self.repl.offset = offset;
-        self.repl.backlog = Some(Backlog::new(self.config.repl_backlog_size as usize, offset));
-        self.disconnect_replicas();
+    }
+
+    /// The master's snapshot is in the keyspace: the replica is in sync, and the stream that
+    /// arrived meanwhile runs.
+    pub(crate) fn master_snapshot_loaded(&mut self, now: Now, offset: i64, ack_now: bool) {
         self.log(
             LogLevel::Notice,
             "MASTER <-> REPLICA sync: Finished with success".into(),
@@ -400,6 +410,9 @@ impl Server {
         self.mark_synced();
         if ack_now {
             self.link_events(now, vec![LinkEvent::Send(replconf_ack(offset, None))]);
+        }
+        if self.repl.link.as_ref().is_some_and(|l| l.conn.is_some()) {
+            self.apply_master_stream(now, &[]);
         }
     }
 
@@ -418,7 +431,7 @@ impl Server {
             return;
         };
         c.qbuf.extend_from_slice(data);
-        if self.master_stream_held() {
+        if self.master_stream_held() || self.loading.is_some() {
             return;
         }
         let limits = Limits {
