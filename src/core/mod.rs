@@ -26,6 +26,7 @@ mod client;
 mod dispatch;
 mod failover;
 pub mod loading;
+mod paced_sync;
 #[cfg(test)]
 mod fuzz_tests;
 pub mod pause;
@@ -456,7 +457,7 @@ impl Server {
         } else {
             self.next_cron_ms
         };
-        if let Some(due) = self.loading_timeout() {
+        for due in [self.loading_timeout(), self.paced_timeout()].into_iter().flatten() {
             next = next.min(due);
         }
         Some(self.pause.next_end_ms().map_or(next, |end| next.min(end)))
@@ -473,6 +474,7 @@ impl Server {
             self.bgsave_slice();
         }
         self.load_slice(now);
+        self.paced_cron(now);
         self.pause_update(now);
         if now.mono_ms >= self.next_cron_ms {
             let period_ms = 1000 / self.cron_hz().clamp(1, 500);
