@@ -312,30 +312,10 @@ fn persistence(s: &Server, now: Now, out: &mut String) {
         );
     }
     if let Some(l) = s.loading.as_ref() {
-        loading_progress(l, now, out);
+        for (name, value) in l.info_fields(now) {
+            let _ = write!(out, "{name}:{value}\r\n");
+        }
     }
-}
-
-/// The `loading_*` fields Redis adds while it loads (the ETA from the pace so far).
-fn loading_progress(l: &crate::core::loading::Loading, now: Now, out: &mut String) {
-    let done = l.loaded_bytes();
-    let perc = match l.total_bytes {
-        0 => 0.0,
-        total => done as f64 * 100.0 / total as f64,
-    };
-    let elapsed_s = now.unix_ms.saturating_sub(l.started.unix_ms) / 1000;
-    let eta_s = match elapsed_s {
-        0 => 1,
-        e => e * l.total_bytes.saturating_sub(done) / (done + 1),
-    };
-    fields!(out,
-        "loading_start_time" => l.started.unix_ms / 1000,
-        "loading_total_bytes" => l.total_bytes,
-        "loading_rdb_used_mem" => 0,
-        "loading_loaded_bytes" => done,
-        "loading_loaded_perc" => format!("{perc:.2}"),
-        "loading_eta_seconds" => eta_s,
-    );
 }
 
 fn stats(s: &Server, _: Now, out: &mut String) {

@@ -14,7 +14,7 @@ use bytes::Bytes;
 
 /// Redis' reply to a command refused while loading.
 pub const LOADING_ERROR: &str = "LOADING Redis is loading the dataset in memory";
-/// Most keys one slice installs, so a slice never stalls clients for long.
+/// Most keys one paced slice installs, so a slice never stalls clients for long.
 const KEYS_PER_SLICE: usize = 10_000;
 
 /// What a finished load goes on to do.
@@ -48,11 +48,33 @@ pub struct Loading {
 
 impl Loading {
     /// Bytes of the snapshot processed so far (INFO `loading_loaded_bytes`), by key count.
-    pub fn loaded_bytes(&self) -> u64 {
+    fn loaded_bytes(&self) -> u64 {
         match self.keys_total {
             0 => self.total_bytes,
             n => self.total_bytes * self.keys_done / n,
         }
+    }
+
+    /// The `loading_*` fields of INFO persistence (the ETA from the pace so far).
+    pub fn info_fields(&self, now: Now) -> [(&'static str, String); 6] {
+        let done = self.loaded_bytes();
+        let perc = match self.total_bytes {
+            0 => 0.0,
+            total => done as f64 * 100.0 / total as f64,
+        };
+        let elapsed_s = now.unix_ms.saturating_sub(self.started.unix_ms) / 1000;
+        let eta_s = match elapsed_s {
+            0 => 1,
+            e => e * self.total_bytes.saturating_sub(done) / (done + 1),
+        };
+        [
+            ("loading_start_time", (self.started.unix_ms / 1000).to_string()),
+            ("loading_total_bytes", self.total_bytes.to_string()),
+            ("loading_rdb_used_mem", "0".into()),
+            ("loading_loaded_bytes", done.to_string()),
+            ("loading_loaded_perc", format!("{perc:.2}")),
+            ("loading_eta_seconds", eta_s.to_string()),
+        ]
     }
 
     /// How many keys should be installed by `now` at this pace.
@@ -174,7 +196,11 @@ impl Server {
             return;
         };
         let due = l.keys_due(now).saturating_sub(l.keys_done);
-        let n = due.min(KEYS_PER_SLICE as u64) as usize;
+        // Unpaced, a snapshot goes in at once, as Redis' blocking load does.
+        let n = match l.delay_us {
+            0 => usize::MAX,
+            _ => due.min(KEYS_PER_SLICE as u64) as usize,
+        };
         let (mut runs, mut dels) = (Vec::<(usize, Vec<_>)>::new(), Vec::new());
         for (idx, k, mut e) in l.keys.by_ref().take(n) {
             l.keys_done += 1;
@@ -233,6 +259,26 @@ impl Server {
         }
     }
 
+    /// With `repl-diskless-load swapdb` (or `on-empty-db` and no keys) Redis loads the payload
+    /// straight from the socket: it is loading from the transfer's start. Our old data stays
+    /// until the whole payload parsed, as swapdb's backup does, so a failed transfer leaves it.
+    pub(crate) fn loading_from_socket(&mut self) {
+        let transfer = self
+            .repl
+            .link
+            .as_ref()
+            .is_some_and(|l| l.link.state() == crate::repl::ReplState::Transfer);
+        let diskless = match self.config.noop.get("repl-diskless-load").map(String::as_str) {
+            Some("swapdb") => true,
+            Some("on-empty-db") => self.ks.total_keys() == 0,
+            _ => false,
+        };
+        if transfer && diskless && !self.persist.loading {
+            self.persist.loading = true;
+            self.trace("loading from socket".into());
+        }
+    }
+
     /// A new full sync replaced the payload being loaded: what was installed of it goes.
     pub(crate) fn abandon_load(&mut self) {
         if self.loading.take().is_some() {
@@ -240,3 +286,7 @@ impl Server {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "loading_tests.rs"]
+mod tests;

@@ -238,26 +238,6 @@ impl Server {
         self.loading_from_socket();
     }
 
-    /// With `repl-diskless-load swapdb` (or `on-empty-db` and no keys) Redis loads the payload
-    /// straight from the socket: it is loading from the transfer's start. Our old data stays
-    /// until the whole payload parsed, as swapdb's backup does, so a failed transfer leaves it.
-    fn loading_from_socket(&mut self) {
-        let transfer = self
-            .repl
-            .link
-            .as_ref()
-            .is_some_and(|l| l.link.state() == ReplState::Transfer);
-        let diskless = match self.config.noop.get("repl-diskless-load").map(String::as_str) {
-            Some("swapdb") => true,
-            Some("on-empty-db") => self.ks.total_keys() == 0,
-            _ => false,
-        };
-        if transfer && diskless && !self.persist.loading {
-            self.persist.loading = true;
-            self.trace("loading from socket".into());
-        }
-    }
-
     /// The connection to the master closed or failed: cache our position for PSYNC, retry later.
     pub(crate) fn link_lost(&mut self, now: Now, error: &str) {
         let cached = Some((self.repl.ids.replid.clone(), self.repl.offset));
