@@ -19,8 +19,12 @@ fn field(info: &str, name: &str) -> String {
         .unwrap_or_else(|| panic!("no {name} in {info}"))
 }
 
-fn saved_with(keys: usize, ttl_ms: Option<u64>, config: Config) -> TestServer {
-    let mut t = TestServer::with_config(config);
+/// A server without save points that saved `keys` keys (each with `ttl_ms`, if any).
+fn saved_with(keys: usize, ttl_ms: Option<u64>) -> TestServer {
+    let mut t = TestServer::with_config(Config {
+        save_points: vec![],
+        ..Config::default()
+    });
     for i in 0..keys {
         let k = format!("k{i}");
         match ttl_ms {
@@ -32,16 +36,9 @@ fn saved_with(keys: usize, ttl_ms: Option<u64>, config: Config) -> TestServer {
     t
 }
 
-fn no_autosave() -> Config {
-    Config {
-        save_points: vec![],
-        ..Config::default()
-    }
-}
-
 #[test]
 fn a_slow_load_answers_loading_until_the_last_key_is_in() {
-    let mut t = saved_with(100, None, no_autosave());
+    let mut t = saved_with(100, None);
     t.cmd(&["config", "set", "key-load-delay", "1000"]);
     let mut t = t.restart(1000);
     assert_eq!(
@@ -68,14 +65,14 @@ fn a_slow_load_answers_loading_until_the_last_key_is_in() {
 
 #[test]
 fn without_a_delay_the_file_is_in_before_the_first_command() {
-    let t = saved_with(50_000, None, no_autosave());
+    let t = saved_with(50_000, None);
     let mut t = t.restart(1000);
     assert_eq!(t.cmd(&["dbsize"]), int(50_000));
 }
 
 #[test]
 fn a_restarted_master_streams_the_keys_that_expired_in_its_file_as_dels() {
-    let t = saved_with(10, Some(500), no_autosave());
+    let t = saved_with(10, Some(500));
     let mut t = t.restart(1000);
     let repl = info(&mut t, "replication");
     let histlen: i64 = field(&repl, "repl_backlog_histlen").parse().unwrap();
