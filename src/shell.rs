@@ -43,6 +43,10 @@ pub struct Node<E: Env> {
     next_conn: AtomicU64,
     /// Running Sentinel scripts, by run id: notify to kill.
     scripts: Mutex<BTreeMap<u64, Arc<Notify>>>,
+    /// The deadline the cron timer sleeps until, and its wake-up when the core wants it sooner
+    /// (a command started a background save, a load is paced faster than the cron).
+    timer_deadline_ms: AtomicU64,
+    timer_wake: Notify,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -117,6 +121,8 @@ pub async fn run_server<E: Env>(
         conns: Mutex::new(BTreeMap::new()),
         next_conn: AtomicU64::new(3),
         scripts: Mutex::new(BTreeMap::new()),
+        timer_deadline_ms: AtomicU64::new(u64::MAX),
+        timer_wake: Notify::new(),
     });
     node.perform(&mut lock(&node.core));
     let last = listeners.pop().expect("at least one listener");
@@ -145,6 +151,12 @@ impl<E: Env> Node<E> {
         let mut core = lock(&self.core);
         f(&mut core, self.env.now());
         self.perform(&mut core);
+        let sooner = core.poll_timeout().is_some_and(|t| {
+            t < self.timer_deadline_ms.load(Ordering::Relaxed)
+        });
+        if sooner {
+            self.timer_wake.notify_one();
+        }
     }
 
     fn perform(self: &Arc<Self>, core: &mut Server) {
@@ -242,7 +254,14 @@ impl<E: Env> Node<E> {
             let Some(deadline) = lock(&self.core).poll_timeout() else {
                 return;
             };
-            self.env.sleep_until(deadline).await;
+            self.timer_deadline_ms.store(deadline, Ordering::Relaxed);
+            tokio::select! {
+                biased;
+                _ = self.timer_wake.notified() => continue,
+                _ = self.env.sleep_until(deadline) => {}
+            }
+            // Awake: the loop reads the next deadline itself.
+            self.timer_deadline_ms.store(0, Ordering::Relaxed);
             self.with_core(|core, now| core.handle_timeout(now));
         }
     }

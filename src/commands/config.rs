@@ -230,6 +230,9 @@ fn resetstat(s: &mut Server, call: &Call) {
     s.stats = Default::default();
     s.ks.stats = Default::default();
     s.acl.log.denied = Default::default();
+    s.persist.rdb_saves = 0;
+    let r = &mut s.repl;
+    (r.sync_full, r.sync_partial_ok, r.sync_partial_err) = (0, 0, 0);
     s.reply(call.id).ok();
 }
 

@@ -313,6 +313,11 @@ fn persistence(s: &Server, now: Now, out: &mut String) {
             "aof_delayed_fsync" => 0,
         );
     }
+    if let Some(l) = s.loading.as_ref() {
+        for (name, value) in l.info_fields(now) {
+            let _ = write!(out, "{name}:{value}\r\n");
+        }
+    }
 }
 
 fn stats(s: &Server, _: Now, out: &mut String) {

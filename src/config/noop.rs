@@ -201,8 +201,9 @@ pub(super) static NOOPS: &[Directive] = &[
     mem("hll-sparse-max-bytes", "3000"),
     mem("stream-node-max-bytes", "4096"),
     int("stream-node-max-entries", 0, LONG_MAX, "100"),
-    // Redis' hidden testing knobs: slowing snapshots, loads and the watchdog, which have no
-    // per-key work to slow here.
+    // Redis' hidden testing knobs. rdb-key-save-delay paces a full sync's payload
+    // (core/paced_sync.rs) and key-load-delay paces loading (core/loading.rs); the others
+    // have no effect here (events are served between load slices, there is no watchdog).
     int("rdb-key-save-delay", i32::MIN as i64, INT_MAX, "0").with(HIDDEN),
     int("key-load-delay", i32::MIN as i64, INT_MAX, "0").with(HIDDEN),
     int(

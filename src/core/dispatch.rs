@@ -153,7 +153,12 @@ impl Server {
         if let Some(msg) = self.disk_refusal(id, spec, now) {
             return Some(msg);
         }
-        self.replication_refusal(id, spec, now).map(String::from)
+        if let Some(msg) = self.replication_refusal(id, spec, now) {
+            return Some(msg.into());
+        }
+        let internal = id == crate::core::replication::MASTER_CLIENT_ID || self.replaying;
+        (self.persist.loading && !internal && spec.flags & flags::LOADING == 0)
+            .then(|| crate::core::loading::LOADING_ERROR.into())
     }
 
     /// Redis refuses writes (and PING) while it cannot persist: a failed BGSAVE with

@@ -28,6 +28,8 @@ mod busy;
 mod client;
 mod dispatch;
 mod failover;
+pub mod loading;
+mod paced_sync;
 #[cfg(test)]
 mod fuzz_tests;
 pub mod pause;
@@ -215,6 +217,8 @@ pub struct Server {
     /// A SHUTDOWN waiting for replicas, and the clients blocked in it.
     pub(crate) shutdown: shutdown::Shutdown,
     pub persist: persist::Persistence,
+    /// A snapshot being installed (`loading:1`), if any.
+    pub loading: Option<loading::Loading>,
     /// The append-only file, when `appendonly yes`.
     pub aof: Option<aof::Aof>,
     pub repl: replication::Replication,
@@ -310,6 +314,7 @@ impl Server {
             shutting_down: false,
             shutdown: shutdown::Shutdown::default(),
             persist: persist::Persistence::new(now),
+            loading: None,
             aof: None,
             repl,
             pause: pause::Pause::default(),
@@ -502,11 +507,14 @@ impl Server {
             return Some(deadline);
         }
         // A background save runs slice after slice, leaving room for clients in between.
-        let next = if self.bgsave_busy() {
+        let mut next = if self.bgsave_busy() {
             self.next_cron_ms.min(self.last_now.mono_ms + 1)
         } else {
             self.next_cron_ms
         };
+        for due in [self.loading_timeout(), self.paced_timeout()].into_iter().flatten() {
+            next = next.min(due);
+        }
         Some(self.pause.next_end_ms().map_or(next, |end| next.min(end)))
     }
 
@@ -520,6 +528,8 @@ impl Server {
         if self.bgsave_busy() {
             self.bgsave_slice();
         }
+        self.load_slice(now);
+        self.paced_cron(now);
         self.pause_update(now);
         if now.mono_ms >= self.next_cron_ms {
             let period_ms = 1000 / self.cron_hz().clamp(1, 500);
@@ -740,7 +750,7 @@ impl Server {
     }
 
     fn cron_expire(&mut self, now: Now) {
-        if !self.active_expire {
+        if !self.active_expire || self.persist.loading {
             return;
         }
         if self.ks.mode == crate::db::ExpiryMode::Hide {

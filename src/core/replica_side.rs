@@ -114,28 +114,38 @@ impl Server {
             return;
         };
         let mut events = l.link.on_cron(now.mono_ms, self.config.repl_timeout_s);
-        if l.link.state() == ReplState::Connect
-            && l.conn.is_none()
-            && now.mono_ms >= l.next_connect_mono_ms
-        {
-            events.extend(l.link.start_connect(now.mono_ms));
-            let conn = self.repl.next_outbound;
-            self.repl.next_outbound += 1;
-            let l = self.repl.link.as_mut().expect("present");
-            l.conn = Some(conn);
-            let (host, port) = (
-                l.link.config().master_host.clone(),
-                l.link.config().master_port,
-            );
-            self.actions
-                .push_back(super::Action::Connect { conn, host, port });
-        }
+        events.extend(self.connect_master_if_due(now));
         let l = self.repl.link.as_mut().expect("present");
-        if l.is_up() && now.mono_ms.saturating_sub(l.last_ack_mono_ms) >= 1000 {
+        let loading = self.loading.is_some();
+        if l.is_up() && !loading && now.mono_ms.saturating_sub(l.last_ack_mono_ms) >= 1000 {
             l.last_ack_mono_ms = now.mono_ms;
             events.push(LinkEvent::Send(replconf_ack(self.repl.offset, None)));
         }
         self.link_events(now, events);
+    }
+
+    /// Dials the master when the link waits to connect and its retry time has come.
+    fn connect_master_if_due(&mut self, now: Now) -> Vec<LinkEvent> {
+        let Some(l) = self.repl.link.as_mut() else {
+            return vec![];
+        };
+        if l.link.state() != ReplState::Connect
+            || l.conn.is_some()
+            || now.mono_ms < l.next_connect_mono_ms
+        {
+            return vec![];
+        }
+        let events = l.link.start_connect(now.mono_ms);
+        let conn = self.repl.next_outbound;
+        self.repl.next_outbound += 1;
+        l.conn = Some(conn);
+        let (host, port) = (
+            l.link.config().master_host.clone(),
+            l.link.config().master_port,
+        );
+        self.actions
+            .push_back(super::Action::Connect { conn, host, port });
+        events
     }
 
     fn mark_synced(&mut self) {
@@ -225,6 +235,7 @@ impl Server {
             .link
             .on_data(now.mono_ms, data);
         self.link_events(now, events);
+        self.loading_from_socket();
     }
 
     /// The connection to the master closed or failed: cache our position for PSYNC, retry later.
@@ -234,6 +245,10 @@ impl Server {
             return;
         };
         let was_up = std::mem::take(&mut l.synced);
+        if self.loading.is_none() {
+            // A transfer loaded from the socket failed: the old data is served again.
+            self.persist.loading = false;
+        }
         l.conn = None;
         l.pending_full = None;
         l.next_connect_mono_ms = now.mono_ms + RECONNECT_MS;
@@ -246,6 +261,29 @@ impl Server {
             c.qbuf.clear();
             c.multi = None;
         }
+        self.link_events(now, events);
+        if was_up {
+            self.reconnect_at_once(now);
+        }
+    }
+
+    /// An established link was lost: Redis 7 dials again at once rather than at the next
+    /// replicationCron, so the backlog has the least time to move past our offset (and our own
+    /// replicas, dropped when the master's id changes, find us synced again sooner).
+    fn reconnect_at_once(&mut self, now: Now) {
+        let Some(l) = self.repl.link.as_mut() else {
+            return;
+        };
+        l.next_connect_mono_ms = now.mono_ms;
+        let (host, port) = (
+            l.link.config().master_host.clone(),
+            l.link.config().master_port,
+        );
+        self.log(
+            LogLevel::Notice,
+            format!("Reconnecting to MASTER {host}:{port}"),
+        );
+        let events = self.connect_master_if_due(now);
         self.link_events(now, events);
     }
 
@@ -330,6 +368,7 @@ impl Server {
                 return self.link_events(now, vec![LinkEvent::Failed(e.to_string())]);
             }
         };
+        self.abandon_load();
         self.log(
             LogLevel::Notice,
             "MASTER <-> REPLICA sync: Flushing old data".into(),
@@ -341,7 +380,14 @@ impl Server {
             LogLevel::Notice,
             "MASTER <-> REPLICA sync: Loading DB in memory".into(),
         );
-        if let Err(e) = self.install_rdb(now, loaded) {
+        // The new history is ours from now on, even while its keys are still going in: a link
+        // lost meanwhile asks to continue it.
+        self.repl.ids.adopt_master(&replid);
+        self.repl.offset = offset;
+        self.repl.backlog = Some(Backlog::new(self.config.repl_backlog_size as usize, offset));
+        self.disconnect_replicas();
+        let source = super::loading::Source::MasterSync { offset, ack_now };
+        if let Err(e) = self.begin_load(now, source, loaded, rdb.len() as u64) {
             // The old data is gone: never offer the old history for a partial resync again.
             self.repl.ids = crate::repl::ReplIds::new(random_id(&mut self.rng));
             self.repl.offset = 0;
@@ -355,10 +401,11 @@ impl Server {
             );
             return self.link_events(now, vec![LinkEvent::Failed(e)]);
         }
-        self.repl.ids.adopt_master(&replid);
-        self.repl.offset = offset;
-        self.repl.backlog = Some(Backlog::new(self.config.repl_backlog_size as usize, offset));
-        self.disconnect_replicas();
+    }
+
+    /// The master's snapshot is in the keyspace: the replica is in sync, and the stream that
+    /// arrived meanwhile runs.
+    pub(crate) fn master_snapshot_loaded(&mut self, now: Now, offset: i64, ack_now: bool) {
         self.log(
             LogLevel::Notice,
             "MASTER <-> REPLICA sync: Finished with success".into(),
@@ -368,6 +415,9 @@ impl Server {
         self.mark_synced();
         if ack_now {
             self.link_events(now, vec![LinkEvent::Send(replconf_ack(offset, None))]);
+        }
+        if self.repl.link.as_ref().is_some_and(|l| l.conn.is_some()) {
+            self.apply_master_stream(now, &[]);
         }
     }
 
@@ -386,7 +436,7 @@ impl Server {
             return;
         };
         c.qbuf.extend_from_slice(data);
-        if self.master_stream_held() {
+        if self.master_stream_held() || self.loading.is_some() {
             return;
         }
         let limits = Limits {

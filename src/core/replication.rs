@@ -65,6 +65,9 @@ pub struct Replication {
     /// When this replica last logged that it applies its master's writes although it cannot
     /// persist them (at most once per 10 s, as Redis).
     pub(crate) disk_error_warned_ms: Option<u64>,
+    /// Full-sync payloads on their way at `rdb-key-save-delay`'s pace, and the next part's time.
+    pub(crate) paced: BTreeMap<ConnId, super::paced_sync::PacedSync>,
+    pub(crate) paced_next_ms: u64,
 }
 
 impl Replication {
@@ -88,6 +91,8 @@ impl Replication {
             diskless_wait_since: None,
             last_newline_mono_ms: 0,
             disk_error_warned_ms: None,
+            paced: BTreeMap::new(),
+            paced_next_ms: 0,
         }
     }
 }
@@ -152,11 +157,11 @@ impl Server {
             .repl
             .replicas
             .iter()
-            .filter(|(_, r)| r.state == ReplicaState::Online)
+            .filter(|(id, r)| r.state == ReplicaState::Online || self.repl.paced.contains_key(id))
             .map(|(id, _)| *id)
             .collect();
         for id in online {
-            if self.clients.contains_key(&id) {
+            if self.clients.contains_key(&id) && !self.paced_stream(id, data) {
                 self.reply(id).raw(data);
             }
         }
@@ -362,23 +367,24 @@ impl Server {
         );
         let rdb = self.serialize_all(now);
         let (replid, offset) = (self.repl.ids.replid.clone(), self.repl.offset);
-        let mut out = self.reply(id);
         if !pre_psync {
-            out.raw(&fullresync_reply(&replid, offset));
+            self.reply(id).raw(&fullresync_reply(&replid, offset));
         }
-        out.raw(format!("${}\r\n", rdb.len()).as_bytes());
-        out.raw(&rdb);
+        let mut payload = bytes::BytesMut::from(format!("${}\r\n", rdb.len()).as_bytes());
+        payload.extend_from_slice(&rdb);
         // The next command streamed to anyone starts with SELECT.
         self.repl.feed.forget_db();
-        info.state = ReplicaState::Online;
+        let online = self.send_payload(id, payload.freeze(), now);
+        info.state = match online {
+            true => ReplicaState::Online,
+            false => ReplicaState::WaitBgsaveEnd,
+        };
         info.last_ack_ms = now.mono_ms; // no false timeout before its first ACK
         let name = info.name();
         self.repl.replicas.insert(id, info);
-        self.log(
-            LogLevel::Notice,
-            format!("Synchronization with replica {name} succeeded"),
-        );
-        self.trace(format!("+slave {name} full"));
+        if online {
+            self.replica_synced(&name);
+        }
     }
 
     /// A replica's command produced a reply (the replication link carries none): Redis logs it
@@ -414,6 +420,7 @@ impl Server {
             return self.master_client_freed();
         }
         self.repl.handshakes.remove(&id);
+        self.repl.paced.remove(&id);
         if let Some(r) = self.repl.replicas.remove(&id) {
             self.log(
                 LogLevel::Notice,

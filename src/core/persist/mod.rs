@@ -176,7 +176,10 @@ impl Server {
                 return self.exit(1);
             }
         };
-        if let Err(e) = self.load_rdb_bytes(now, &data) {
+        let parsed = read_rdb(&data).map_err(|e| e.to_string());
+        let source = super::loading::Source::Startup;
+        let size = data.len() as u64;
+        if let Err(e) = parsed.and_then(|l| self.begin_load(now, source, l, size)) {
             let path = self.rdb_path();
             self.log(
                 LogLevel::Warning,
@@ -186,9 +189,12 @@ impl Server {
                 LogLevel::Warning,
                 "Terminating server after rdb file reading failure.".into(),
             );
-            return self.exit(1);
+            self.exit(1);
         }
-        self.persist.loading = false;
+    }
+
+    /// The startup RDB file is in the keyspace: clients may come.
+    pub(crate) fn loaded_from_disk(&mut self, now: Now) {
         self.persist.last_save_unix_s = now.unix_ms / 1000;
         self.log(
             LogLevel::Notice,
@@ -197,80 +203,10 @@ impl Server {
         self.ready();
     }
 
-    /// Fills the keyspace from RDB bytes (dbfilename, an AOF base, a master's payload).
+    /// Fills the keyspace from RDB bytes (an AOF base, DEBUG RELOAD).
     pub(crate) fn load_rdb_bytes(&mut self, now: Now, data: &[u8]) -> Result<(), String> {
         let loaded = read_rdb(data).map_err(|e| e.to_string())?;
         self.install_rdb(now, loaded)
-    }
-
-    /// Puts a parsed snapshot into the keyspace (expired keys dropped on a master).
-    pub(crate) fn install_rdb(
-        &mut self,
-        now: Now,
-        loaded: crate::rdb::Loaded,
-    ) -> Result<(), String> {
-        // A restarting node resumes its replication history from its own snapshot, as Redis 7
-        // does: a replica can PSYNC with it; a master keeps it only as replid2 under a new id, so
-        // replicas exactly at the saved position continue partially and nothing diverges silently.
-        // Only from an RDB file: an AOF's base is older than its incr files' last command, and
-        // Redis does not resume from it either.
-        let from_rdb_file = self.persist.loading && !self.config.appendonly;
-        if let (Some(r), true) = (&loaded.aux.repl, from_rdb_file) {
-            self.repl.ids.adopt_master(&r.id);
-            self.repl.offset = r.offset;
-            if self.config.replicaof.is_none() {
-                let line = self.repl.ids.shift_on_promotion(
-                    r.offset,
-                    crate::core::replication::random_id(&mut self.rng),
-                );
-                self.log_lines(vec![line]);
-                self.repl.backlog = Some(crate::repl::Backlog::new(
-                    self.config.repl_backlog_size as usize,
-                    r.offset,
-                ));
-            }
-            self.log(
-                LogLevel::Notice,
-                "Restored replication ID and offset from the RDB file.".into(),
-            );
-        }
-        self.log(
-            LogLevel::Notice,
-            format!("Loading RDB produced by version {}", loaded.aux.redis_ver),
-        );
-        // Check every database index first: nothing is installed from a snapshot that cannot be
-        // installed whole.
-        if let Some((idx, _)) = loaded.dbs.iter().find(|(i, _)| *i >= self.ks.dbs.len()) {
-            return Err(format!("FATAL: Data file was created with a Redis server configured to handle more than {} databases (it uses db {idx}).", self.config.databases));
-        }
-        let (mut n, mut expired) = (0, 0);
-        let master = self.config.replicaof.is_none();
-        for (idx, keys) in loaded.dbs {
-            let Some(db) = self.ks.dbs.get_mut(idx) else {
-                return Err(format!("FATAL: Data file was created with a Redis server configured to handle more than {} databases.", self.config.databases));
-            };
-            let before = keys.len();
-            let live = keys
-                .into_iter()
-                .filter(|(_, e)| !(master && e.expire_at_ms.is_some_and(|t| t <= now.unix_ms)));
-            let live: Vec<_> = live
-                .map(|(k, mut e)| {
-                    e.meta.access_ms = now.unix_ms;
-                    (k, e)
-                })
-                .collect();
-            expired += (before - live.len()) as u64;
-            n += live.len() as u64;
-            db.load(live);
-        }
-        self.persist.keys_loaded = n;
-        self.persist.keys_expired_on_load = expired;
-        self.log(
-            LogLevel::Notice,
-            format!("Done loading RDB, keys loaded: {n}, keys expired: {expired}."),
-        );
-        self.trace(format!("loaded {n} keys from RDB"));
-        Ok(())
     }
 
     /// The whole dataset as one RDB file (SAVE, SHUTDOWN).
