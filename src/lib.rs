@@ -12,6 +12,7 @@ pub mod log;
 pub mod rdb;
 pub mod repl;
 pub mod resp;
+pub mod scripting;
 pub mod sentinel;
 pub mod shell;
 pub mod text;

@@ -12,6 +12,7 @@ pub mod client;
 pub mod config;
 pub mod connection;
 pub mod debug;
+pub mod functions;
 pub mod hashes;
 pub mod introspection;
 pub mod keys;
@@ -23,6 +24,7 @@ pub mod object;
 pub mod persistence;
 pub mod pubsub;
 pub mod replication;
+pub mod scripting;
 #[cfg(test)]
 mod resp3_tests;
 pub mod sentinel;
@@ -227,6 +229,8 @@ const FAMILIES: &[(&str, &[CommandSpec])] = &[
     ("server", config::COMMANDS),
     ("server", debug::COMMANDS),
     ("generic", object::COMMANDS),
+    ("scripting", scripting::COMMANDS),
+    ("scripting", functions::COMMANDS),
 ];
 
 /// Every command this server knows, in family order.
@@ -254,6 +258,8 @@ pub fn subcommands_of(container: &str) -> &'static [(&'static str, i32)] {
         "command" => introspection::SUBCOMMANDS,
         "config" => config::SUBCOMMANDS,
         "sentinel" => sentinel::SUBCOMMANDS,
+        "script" => scripting::SUBCOMMANDS,
+        "function" => functions::SUBCOMMANDS,
         _ => &[],
     }
 }

@@ -226,6 +226,8 @@ pub struct Server {
     blocking: blocking::Blocking,
     /// Active expiry runs from the cron (DEBUG SET-ACTIVE-EXPIRE 0 turns it off).
     pub active_expire: bool,
+    /// EVAL scripts and function libraries with their Lua states.
+    pub scripting: crate::scripting::Scripting,
 }
 
 /// What a disk operation completes when the driver reports it done.
@@ -289,6 +291,7 @@ impl Server {
             busy: busy::Busy::default(),
             blocking: blocking::Blocking::default(),
             active_expire: true,
+            scripting: Default::default(),
         };
         s.log(
             LogLevel::Notice,

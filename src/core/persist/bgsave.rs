@@ -57,7 +57,7 @@ impl Server {
         }
         let mut aux = self.rdb_aux(now);
         aux.aof_base = matches!(target, Target::AofBase { .. });
-        let writer = RdbWriter::new(&aux, self.write_options());
+        let writer = self.rdb_writer(&aux);
         self.persist.last_attempt_mono_ms = now.mono_ms;
         self.persist.bgsave = Some(Bgsave {
             target,
