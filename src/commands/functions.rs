@@ -144,19 +144,19 @@ fn list(s: &mut Server, call: &Call) {
     let libs = &s.scripting.libraries.libs;
     let shown: Vec<_> = libs
         .iter()
-        .filter(|(name, _)| {
+        .filter(|(_, lib)| {
             pattern
                 .as_ref()
-                .is_none_or(|p| crate::text::glob_match(p, name.as_bytes(), true))
+                .is_none_or(|p| crate::text::glob_match(p, lib.name.as_bytes(), true))
         })
         .collect();
     let c = s.clients.get_mut(&call.id).expect("caller");
     let mut out = crate::resp::Out::with_resp(&mut c.out, c.resp);
     out.array(shown.len());
-    for (name, lib) in shown {
+    for (_, lib) in shown {
         out.map(if with_code { 4 } else { 3 });
         out.bulk(b"library_name");
-        out.bulk(name.as_bytes());
+        out.bulk(lib.name.as_bytes());
         out.bulk(b"engine");
         out.bulk(b"LUA");
         out.bulk(b"functions");

@@ -17,22 +17,25 @@ pub struct FunctionDef {
 }
 
 pub struct Library {
+    /// The name as the metadata line gives it (libraries are found ignoring case).
+    pub name: String,
     /// The whole FUNCTION LOAD payload, metadata line included.
     pub code: Bytes,
     pub functions: BTreeMap<String, FunctionDef>,
 }
 
-/// Every library by name, and which library each function belongs to.
+/// Every library by lowercase name, and which library each function (by lowercase name)
+/// belongs to, with the function's own spelling: Redis finds both ignoring case.
 #[derive(Default)]
 pub struct Libraries {
     pub libs: BTreeMap<String, Library>,
-    owner: BTreeMap<String, String>,
+    owner: BTreeMap<String, (String, String)>,
 }
 
 impl Libraries {
     pub fn function(&self, name: &str) -> Option<&FunctionDef> {
-        let lib = self.owner.get(name)?;
-        self.libs.get(lib)?.functions.get(name)
+        let (lib, f) = self.owner.get(&name.to_ascii_lowercase())?;
+        self.libs.get(lib)?.functions.get(f)
     }
 
     pub fn function_count(&self) -> usize {
@@ -41,11 +44,11 @@ impl Libraries {
 
     /// Removes library `name`; false if there is none.
     pub fn remove(&mut self, name: &str) -> bool {
-        let Some(lib) = self.libs.remove(name) else {
+        let Some(lib) = self.libs.remove(&name.to_ascii_lowercase()) else {
             return false;
         };
         for f in lib.functions.keys() {
-            self.owner.remove(f);
+            self.owner.remove(&f.to_ascii_lowercase());
         }
         true
     }
@@ -61,28 +64,32 @@ impl Libraries {
         if !valid_name(&name) {
             return Err(BAD_NAME.into());
         }
-        if self.libs.contains_key(&name) && !replace {
+        let key = name.to_ascii_lowercase();
+        if self.libs.contains_key(&key) && !replace {
             return Err(format!("ERR Library '{name}' already exists"));
         }
         let functions = register(engine, body)?;
         if functions.is_empty() {
             return Err("ERR No functions registered".into());
         }
-        if let Some(f) = functions
-            .keys()
-            .find(|f| self.owner.get(*f).is_some_and(|lib| *lib != name))
-        {
+        let taken = |f: &String| {
+            let owner = self.owner.get(&f.to_ascii_lowercase());
+            owner.is_some_and(|(lib, _)| *lib != key)
+        };
+        if let Some(f) = functions.keys().find(|f| taken(f)) {
             return Err(format!("ERR Function {f} already exists"));
         }
-        self.remove(&name);
+        self.remove(&key);
         for f in functions.keys() {
-            self.owner.insert(f.clone(), name.clone());
+            self.owner
+                .insert(f.to_ascii_lowercase(), (key.clone(), f.clone()));
         }
         let lib = Library {
+            name: name.clone(),
             code: code.clone(),
             functions,
         };
-        self.libs.insert(name.clone(), lib);
+        self.libs.insert(key, lib);
         Ok(name)
     }
 }
@@ -125,7 +132,7 @@ fn metadata(code: &[u8]) -> Result<(String, &[u8]), String> {
     if !valid_name(&name) {
         return Err(BAD_NAME.into());
     }
-    if engine != "lua" {
+    if !engine.eq_ignore_ascii_case("lua") {
         return Err(format!("ERR Engine '{engine}' not found"));
     }
     Ok((name, &code[eol..]))
@@ -178,7 +185,7 @@ fn register_one(args: &MultiValue, into: &mut BTreeMap<String, FunctionDef>) -> 
     if !valid_name(&name) {
         return Err(BAD_NAME.into());
     }
-    if into.contains_key(&name) {
+    if into.keys().any(|f| f.eq_ignore_ascii_case(&name)) {
         return Err("ERR Function already exists in the library".into());
     }
     into.insert(name, def);

@@ -1,6 +1,6 @@
 //! The libraries Redis adds to Lua, written in Rust: `bit` (LuaBitOp: 32-bit operations on Lua
-//! numbers). `cjson`, `cmsgpack` and `struct` are not provided yet: scripts that use them get
-//! Redis' "nonexistent global variable" error.
+//! numbers) here, `cjson` in `cjson.rs`. `cmsgpack` and `struct` are not provided yet: scripts
+//! that use them get Redis' "nonexistent global variable" error.
 
 use mlua::{Lua, Table, Variadic};
 
@@ -8,6 +8,7 @@ use mlua::{Lua, Table, Variadic};
 pub fn tables(lua: &Lua) -> mlua::Result<Table> {
     let libs = lua.create_table()?;
     libs.set("bit", bit(lua)?)?;
+    libs.set("cjson", super::cjson::table(lua)?)?;
     Ok(libs)
 }
 

@@ -3,13 +3,14 @@
 //!
 //! Files: `engine` (a Lua state with Redis' sandbox, built by `prelude.lua`), `convert` (replies
 //! to Lua values and back), `run` (one run: the checks, `redis.call`, effects replication),
-//! `functions` (library metadata, `redis.register_function`, the registry), `libs` (`bit`,
-//! `cjson`), `rand48` (Redis' `math.random`). The commands are in `commands::scripting` and
+//! `functions` (library metadata, `redis.register_function`, the registry), `libs` (`bit`)
+//! and `cjson`, `rand48` (Redis' `math.random`). The commands are in `commands::scripting` and
 //! `commands::functions`.
 //!
 //! Determinism: scripts see no clock and no OS; `math.random` follows Redis' fixed-seed rand48
 //! sequence, shared by the server's states and reset only by `math.randomseed`.
 
+mod cjson;
 mod convert;
 pub mod engine;
 pub mod functions;
@@ -137,4 +138,43 @@ fn shebang(body: &[u8]) -> Result<(u32, usize), String> {
         }
     }
     Ok((flags, eol))
+}
+
+/// A number as Lua 5.1 prints it (`%.14g`).
+pub fn lua_number_text(n: f64) -> String {
+    if n.fract() == 0.0 && n.abs() < 1e14 {
+        return format!("{}", n as i64);
+    }
+    if !n.is_finite() {
+        return match (n.is_nan(), n > 0.0) {
+            (true, _) => "nan".into(),
+            (_, true) => "inf".into(),
+            _ => "-inf".into(),
+        };
+    }
+    let sci = format!("{n:.13e}");
+    let (mantissa, exp) = sci.split_once('e').expect("exponent");
+    let exp: i32 = exp.parse().expect("exponent digits");
+    if !(-4..14).contains(&exp) {
+        let m = mantissa.trim_end_matches('0').trim_end_matches('.');
+        let sign = if exp < 0 { '-' } else { '+' };
+        return format!("{m}e{sign}{:02}", exp.abs());
+    }
+    let fixed = format!("{n:.*}", (13 - exp).max(0) as usize);
+    match fixed.contains('.') {
+        true => fixed.trim_end_matches('0').trim_end_matches('.').to_string(),
+        false => fixed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn numbers_print_as_lua_prints_them() {
+        let text: Vec<String> = [0.0003, 1023.2, -5000.0, 0.1, 1e20, 3.14159265358979]
+            .iter()
+            .map(|&n| super::lua_number_text(n))
+            .collect();
+        assert_eq!(text, ["0.0003", "1023.2", "-5000", "0.1", "1e+20", "3.1415926535898"]);
+    }
 }
