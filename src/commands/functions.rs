@@ -111,7 +111,8 @@ fn load(s: &mut Server, call: &Call) {
         replace = true;
     }
     let engine = s.scripting.functions.clone();
-    match s.scripting.libraries.load(&engine, &call.args[code_at], replace) {
+    let clock = s.scripting.clock.clone().filter(|_| !from_master(call));
+    match s.scripting.libraries.load(&engine, &call.args[code_at], replace, clock) {
         Ok(name) => {
             s.reply(call.id).bulk(name.as_bytes());
             changed(s, call);
@@ -230,11 +231,11 @@ fn restore(s: &mut Server, call: &Call) {
     let kept: Vec<Bytes> = s.scripting.library_codes();
     let outcome = kept
         .iter()
-        .try_for_each(|c| trial.load(&engine, c, false).map(drop))
+        .try_for_each(|c| trial.load(&engine, c, false, None).map(drop))
         .and_then(|()| {
             codes
                 .iter()
-                .try_for_each(|c| trial.load(&engine, c, policy == "replace").map(drop))
+                .try_for_each(|c| trial.load(&engine, c, policy == "replace", None).map(drop))
         });
     match outcome {
         Ok(()) => {

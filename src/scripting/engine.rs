@@ -40,6 +40,7 @@ impl Engine {
         rs.set("hooks", lua.create_table()?)?;
         rs.set("version", crate::REDIS_VERSION)?;
         rs.set("version_num", VERSION_NUM)?;
+        rs.set("timed_out", super::run::TIMED_OUT)?;
         rs.set(
             "sha1hex",
             lua.create_function(|_, s: mlua::LuaString| Ok(sha1hex(&s.as_bytes())))?,

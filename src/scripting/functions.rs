@@ -4,6 +4,7 @@
 //! RESTORE / STATS and the RDB use.
 
 use super::engine::Engine;
+use super::Clock;
 use super::run::{error_table, flag};
 use bytes::Bytes;
 use mlua::{Function, MultiValue, Table, Value};
@@ -59,7 +60,15 @@ impl Libraries {
     }
 
     /// FUNCTION LOAD: compiles and registers the library in `code`; its name, or Redis' error.
-    pub fn load(&mut self, engine: &Engine, code: &Bytes, replace: bool) -> Result<String, String> {
+    /// `clock` (absent when the master or the AOF loads it, as in Redis) limits the library's
+    /// code to Redis' 500 ms.
+    pub fn load(
+        &mut self,
+        engine: &Engine,
+        code: &Bytes,
+        replace: bool,
+        clock: Option<Clock>,
+    ) -> Result<String, String> {
         let (name, body) = metadata(code)?;
         if !valid_name(&name) {
             return Err(BAD_NAME.into());
@@ -68,7 +77,7 @@ impl Libraries {
         if self.libs.contains_key(&key) && !replace {
             return Err(format!("ERR Library '{name}' already exists"));
         }
-        let functions = register(engine, body)?;
+        let functions = register(engine, body, clock)?;
         if functions.is_empty() {
             return Err("ERR No functions registered".into());
         }
@@ -93,6 +102,9 @@ impl Libraries {
         Ok(name)
     }
 }
+
+/// How long a library's code may run at FUNCTION LOAD (Redis' LOAD_TIMEOUT_MS).
+const LOAD_TIMEOUT_MS: u64 = 500;
 
 const BAD_NAME: &str = "ERR Library names can only contain letters, numbers, or underscores(_) and must be at least one character long";
 
@@ -139,10 +151,17 @@ fn metadata(code: &[u8]) -> Result<(String, &[u8]), String> {
 }
 
 /// Runs a library's code with `redis.register_function` available; the functions it registered.
-fn register(engine: &Engine, body: &[u8]) -> Result<BTreeMap<String, FunctionDef>, String> {
+fn register(
+    engine: &Engine,
+    body: &[u8],
+    clock: Option<Clock>,
+) -> Result<BTreeMap<String, FunctionDef>, String> {
     let chunk = engine
         .compile("@user_function", body)
         .map_err(|e| format!("ERR Error compiling function: {e}"))?;
+    if let Some(clock) = &clock {
+        super::run::arm(engine, clock.clone(), LOAD_TIMEOUT_MS, "ERR FUNCTION LOAD timeout", || true);
+    }
     let registered = RefCell::new(BTreeMap::new());
     let outcome = engine.lua.scope(|scope| {
         let hook = scope.create_function(|lua, args: MultiValue| {
@@ -156,6 +175,9 @@ fn register(engine: &Engine, body: &[u8]) -> Result<BTreeMap<String, FunctionDef
         engine.hooks.raw_set("register", Value::Nil)?;
         out
     });
+    if clock.is_some() {
+        engine.lua.remove_hook();
+    }
     match outcome {
         Ok(None) => Ok(registered.into_inner()),
         Ok(Some(err)) => Err(format!("ERR Error registering functions: {err}")),

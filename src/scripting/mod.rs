@@ -33,8 +33,13 @@ pub struct Script {
     pub func: Function,
 }
 
+/// A monotonic clock in milliseconds, read only by a running script's time-limit check.
+pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
+
 pub struct Scripting {
     rand: Arc<Mutex<Rand48>>,
+    /// Supplied by the shell (`Env::mono_ms`); see `run::time_limit` for why a run reads it.
+    pub clock: Option<Clock>,
     pub eval: Arc<Engine>,
     /// The EVAL / SCRIPT LOAD cache by lowercase sha1.
     pub scripts: BTreeMap<String, Script>,
@@ -49,6 +54,7 @@ impl Default for Scripting {
             eval: Arc::new(new_engine(&rand)),
             functions: Arc::new(new_engine(&rand)),
             rand,
+            clock: None,
             scripts: BTreeMap::new(),
             libraries: Default::default(),
         }
@@ -96,7 +102,7 @@ impl Scripting {
     pub fn load_libraries(&mut self, codes: &[Bytes], replace: bool) -> Result<(), String> {
         let engine = self.functions.clone();
         for code in codes {
-            self.libraries.load(&engine, code, replace)?;
+            self.libraries.load(&engine, code, replace, None)?;
         }
         Ok(())
     }

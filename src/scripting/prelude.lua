@@ -55,6 +55,7 @@ end
 local function unwrap(ok, ...)
   if not ok then
     local e = error_table((...))
+    if e and e.err == rs.timed_out then error(e, 0) end
     if e and type(e.err) == 'string' then return false, e.err end
   end
   return ok, ...
@@ -222,7 +223,8 @@ return {
     local ok, err = raw_pcall(f)
     current = real
     if ok then return nil end
-    if type(err) == 'table' then return tostring(err.err) end
+    local e = error_table(err)
+    if e then return tostring(e.err) end
     return 'ERR ' .. tostring(err)
   end,
   as_array = as_array,

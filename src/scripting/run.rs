@@ -5,9 +5,11 @@
 //! AOF as they ran, wrapped in MULTI/EXEC when there are several (Redis 7's effects replication).
 //!
 //! A script runs to its end inside the command that started it: the core is single-threaded and
-//! sans-IO, so there is no event loop to serve other clients meanwhile. Redis' busy-script mode
-//! (`-BUSY` replies, SCRIPT KILL, FUNCTION KILL) would need the driver to hand the core new
-//! input from inside a run; see `commands::scripting` for what SCRIPT KILL answers.
+//! sans-IO, so there is no event loop to serve other clients meanwhile, and Redis' busy-script
+//! mode (`-BUSY` replies, SCRIPT KILL, FUNCTION KILL) does not exist here. So that a runaway
+//! script cannot hang the server, one that has not written yet is stopped once it has run
+//! longer than `busy-reply-threshold` (`time_limit`); one that wrote runs on, as Redis' would
+//! (it is unkillable there too).
 
 use super::convert::{lua_to_reply, reply_to_lua};
 use super::engine::Engine;
@@ -17,6 +19,8 @@ use crate::core::{ConnId, Now, Server};
 use bytes::Bytes;
 use mlua::{Function, Lua, MultiValue, Value};
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 /// The script's own client (Redis' "lua client"); it exists only during a run.
 pub const SCRIPT_CLIENT_ID: ConnId = u64::MAX - 2;
@@ -73,6 +77,8 @@ pub fn run(s: &mut Server, engine: &Engine, call: &Call, job: Job) {
         s.begin_exec_effects();
     }
     let compat = job.flags & flag::EVAL_COMPAT != 0;
+    let wrote = Arc::new(AtomicBool::new(false));
+    let limited = time_limit(s, engine, wrote.clone());
     let ctx = RefCell::new(Run {
         obey: obeyed(call.id),
         s: &mut *s,
@@ -81,6 +87,7 @@ pub fn run(s: &mut Server, engine: &Engine, call: &Call, job: Job) {
         replicate: true,
         read_only: job.ro || (!compat && job.flags & flag::NO_WRITES != 0),
         write_dirty: false,
+        wrote,
     });
     let result = engine.lua.scope(|scope| {
         let (hooks, redis) = (&engine.hooks, &engine.redis);
@@ -129,6 +136,9 @@ pub fn run(s: &mut Server, engine: &Engine, call: &Call, job: Job) {
         }
         out
     });
+    if limited {
+        engine.lua.remove_hook();
+    }
     let script_resp = ctx.into_inner().resp;
     s.free_client(SCRIPT_CLIENT_ID);
     match result {
@@ -144,6 +154,49 @@ pub fn run(s: &mut Server, engine: &Engine, call: &Call, job: Job) {
     if !outer_exec {
         s.end_exec_effects();
     }
+}
+
+/// The message of a script stopped by the time limit; Lua's pcall does not catch it.
+pub const TIMED_OUT: &str = "ERR Script killed: it ran past busy-reply-threshold without writing";
+
+/// Arms the time limit for a run: every 1000 instructions a hook compares the shell's clock
+/// with the run's start and stops a script that has not written once it is past
+/// `busy-reply-threshold` (0: no limit). The core reads no clock of its own; a run is the one
+/// place where time passes inside a single call, so the shell lends it `Env::mono_ms`. In
+/// simulation that clock stands still during a call, so runs stay deterministic (and
+/// unlimited). True if a hook was set.
+fn time_limit(s: &Server, engine: &Engine, wrote: Arc<AtomicBool>) -> bool {
+    let limit_ms = s
+        .config
+        .noop
+        .get("busy-reply-threshold")
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(5000);
+    let Some(clock) = s.scripting.clock.clone().filter(|_| limit_ms > 0) else {
+        return false;
+    };
+    arm(engine, clock, limit_ms, TIMED_OUT, move || !wrote.load(Ordering::Relaxed));
+    true
+}
+
+/// Sets a hook that raises `msg` once `clock` is more than `limit_ms` past now, while `armed()`.
+pub fn arm(
+    engine: &Engine,
+    clock: crate::scripting::Clock,
+    limit_ms: u64,
+    msg: &'static str,
+    armed: impl Fn() -> bool + Send + 'static,
+) {
+    let start_ms = clock();
+    let triggers = mlua::HookTriggers::new().every_nth_instruction(1000);
+    let hook = move |_: &Lua, _: &mlua::debug::Debug| {
+        if armed() && clock().saturating_sub(start_ms) > limit_ms {
+            return Err(raised(msg));
+        }
+        Ok(mlua::VmState::Continue)
+    };
+    // Setting a hook fails only on a Lua state that is already closed.
+    let _ = engine.lua.set_hook(triggers, hook);
 }
 
 /// The master's stream and the AOF are obeyed: no replica or disk checks for them.
@@ -223,6 +276,8 @@ struct Run<'a> {
     read_only: bool,
     /// A write already ran: no more refusals that would leave the script half done.
     write_dirty: bool,
+    /// The same, for the time-limit hook.
+    wrote: Arc<AtomicBool>,
     obey: bool,
 }
 
@@ -285,7 +340,6 @@ impl Run<'_> {
             return Err("ERR Write commands are not allowed from read-only scripts.".into());
         }
         if !write || self.write_dirty {
-            self.write_dirty |= write;
             return Ok(spec);
         }
         if !self.obey {
@@ -303,6 +357,7 @@ impl Run<'_> {
             return Err(NOREPLICAS.into());
         }
         self.write_dirty = true;
+        self.wrote.store(true, Ordering::Relaxed);
         Ok(spec)
     }
 }
