@@ -17,6 +17,8 @@ pub mod functions;
 mod libs;
 mod rand48;
 pub mod run;
+#[cfg(test)]
+mod tests;
 
 use bytes::Bytes;
 use engine::Engine;
@@ -170,17 +172,5 @@ pub fn lua_number_text(n: f64) -> String {
     match fixed.contains('.') {
         true => fixed.trim_end_matches('0').trim_end_matches('.').to_string(),
         false => fixed,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn numbers_print_as_lua_prints_them() {
-        let text: Vec<String> = [0.0003, 1023.2, -5000.0, 0.1, 1e20, 3.14159265358979]
-            .iter()
-            .map(|&n| super::lua_number_text(n))
-            .collect();
-        assert_eq!(text, ["0.0003", "1023.2", "-5000", "0.1", "1e+20", "3.1415926535898"]);
     }
 }
