@@ -193,14 +193,10 @@ fn delete(s: &mut Server, call: &Call) {
 }
 
 fn flush(s: &mut Server, call: &Call) {
-    match call.args.get(2) {
-        Some(mode) if call.args.len() == 3 && (is(mode, "sync") || is(mode, "async")) => {}
-        None => {}
-        Some(_) => {
-            return s
-                .reply(call.id)
-                .error("ERR FUNCTION FLUSH only supports SYNC|ASYNC option")
-        }
+    if !super::scripting::flush_mode_ok(call) {
+        return s
+            .reply(call.id)
+            .error("ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
     }
     s.scripting.flush_functions();
     s.reply(call.id).ok();

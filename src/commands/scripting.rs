@@ -142,17 +142,21 @@ fn script(s: &mut Server, call: &Call) {
 }
 
 fn flush(s: &mut Server, call: &Call) {
-    match call.args.get(2) {
-        Some(mode) if call.args.len() == 3 && (is(mode, "sync") || is(mode, "async")) => {}
-        None => {}
-        Some(_) => {
-            return s
-                .reply(call.id)
-                .error("ERR SCRIPT FLUSH only support SYNC|ASYNC option")
-        }
+    if !flush_mode_ok(call) {
+        return s
+            .reply(call.id)
+            .error("ERR SCRIPT FLUSH only support SYNC|ASYNC option");
     }
     s.scripting.flush_scripts();
     s.reply(call.id).ok();
+}
+
+/// SCRIPT FLUSH and FUNCTION FLUSH take an optional SYNC or ASYNC (both flush at once here).
+pub fn flush_mode_ok(call: &Call) -> bool {
+    match call.args.get(2) {
+        Some(mode) => call.args.len() == 3 && (is(mode, "sync") || is(mode, "async")),
+        None => true,
+    }
 }
 
 const HELP: &[&str] = &[

@@ -160,7 +160,7 @@ fn register(
         .compile("@user_function", body)
         .map_err(|e| format!("ERR Error compiling function: {e}"))?;
     if let Some(clock) = &clock {
-        super::run::arm(engine, clock.clone(), LOAD_TIMEOUT_MS, "ERR FUNCTION LOAD timeout", || true);
+        super::run::arm(engine, clock.clone(), LOAD_TIMEOUT_MS, "ERR FUNCTION LOAD timeout");
     }
     let registered = RefCell::new(BTreeMap::new());
     let outcome = engine.lua.scope(|scope| {

@@ -7,9 +7,9 @@
 //! A script runs to its end inside the command that started it: the core is single-threaded and
 //! sans-IO, so there is no event loop to serve other clients meanwhile, and Redis' busy-script
 //! mode (`-BUSY` replies, SCRIPT KILL, FUNCTION KILL) does not exist here. So that a runaway
-//! script cannot hang the server, one that has not written yet is stopped once it has run
-//! longer than `busy-reply-threshold` (`time_limit`); one that wrote runs on, as Redis' would
-//! (it is unkillable there too).
+//! script cannot hang the server, it is stopped once it has run longer than
+//! `busy-reply-threshold` (`time_limit`), even after writes (which Redis would only end with
+//! SHUTDOWN NOSAVE): the writes it made stay, and reach replicas and the AOF.
 
 use super::convert::{lua_to_reply, reply_to_lua};
 use super::engine::Engine;
@@ -19,8 +19,6 @@ use crate::core::{ConnId, Now, Server};
 use bytes::Bytes;
 use mlua::{Function, Lua, MultiValue, Value};
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 
 /// The script's own client (Redis' "lua client"); it exists only during a run.
 pub const SCRIPT_CLIENT_ID: ConnId = u64::MAX - 2;
@@ -77,8 +75,7 @@ pub fn run(s: &mut Server, engine: &Engine, call: &Call, job: Job) {
         s.begin_exec_effects();
     }
     let compat = job.flags & flag::EVAL_COMPAT != 0;
-    let wrote = Arc::new(AtomicBool::new(false));
-    let limited = time_limit(s, engine, wrote.clone());
+    let limited = time_limit(s, engine);
     let ctx = RefCell::new(Run {
         obey: obeyed(call.id),
         s: &mut *s,
@@ -87,7 +84,6 @@ pub fn run(s: &mut Server, engine: &Engine, call: &Call, job: Job) {
         replicate: true,
         read_only: job.ro || (!compat && job.flags & flag::NO_WRITES != 0),
         write_dirty: false,
-        wrote,
     });
     let result = engine.lua.scope(|scope| {
         let (hooks, redis) = (&engine.hooks, &engine.redis);
@@ -157,15 +153,15 @@ pub fn run(s: &mut Server, engine: &Engine, call: &Call, job: Job) {
 }
 
 /// The message of a script stopped by the time limit; Lua's pcall does not catch it.
-pub const TIMED_OUT: &str = "ERR Script killed: it ran past busy-reply-threshold without writing";
+pub const TIMED_OUT: &str = "ERR Script killed: it ran past busy-reply-threshold";
 
 /// Arms the time limit for a run: every 1000 instructions a hook compares the shell's clock
-/// with the run's start and stops a script that has not written once it is past
-/// `busy-reply-threshold` (0: no limit). The core reads no clock of its own; a run is the one
+/// with the run's start and stops the script once it is past `busy-reply-threshold` (0: no
+/// limit). The core reads no clock of its own; a run is the one
 /// place where time passes inside a single call, so the shell lends it `Env::mono_ms`. In
 /// simulation that clock stands still during a call, so runs stay deterministic (and
 /// unlimited). True if a hook was set.
-fn time_limit(s: &Server, engine: &Engine, wrote: Arc<AtomicBool>) -> bool {
+fn time_limit(s: &Server, engine: &Engine) -> bool {
     let limit_ms = s
         .config
         .noop
@@ -175,22 +171,16 @@ fn time_limit(s: &Server, engine: &Engine, wrote: Arc<AtomicBool>) -> bool {
     let Some(clock) = s.scripting.clock.clone().filter(|_| limit_ms > 0) else {
         return false;
     };
-    arm(engine, clock, limit_ms, TIMED_OUT, move || !wrote.load(Ordering::Relaxed));
+    arm(engine, clock, limit_ms, TIMED_OUT);
     true
 }
 
-/// Sets a hook that raises `msg` once `clock` is more than `limit_ms` past now, while `armed()`.
-pub fn arm(
-    engine: &Engine,
-    clock: crate::scripting::Clock,
-    limit_ms: u64,
-    msg: &'static str,
-    armed: impl Fn() -> bool + Send + 'static,
-) {
+/// Sets a hook that raises `msg` once `clock` is more than `limit_ms` past now.
+pub fn arm(engine: &Engine, clock: crate::scripting::Clock, limit_ms: u64, msg: &'static str) {
     let start_ms = clock();
     let triggers = mlua::HookTriggers::new().every_nth_instruction(1000);
     let hook = move |_: &Lua, _: &mlua::debug::Debug| {
-        if armed() && clock().saturating_sub(start_ms) > limit_ms {
+        if clock().saturating_sub(start_ms) > limit_ms {
             return Err(raised(msg));
         }
         Ok(mlua::VmState::Continue)
@@ -276,8 +266,6 @@ struct Run<'a> {
     read_only: bool,
     /// A write already ran: no more refusals that would leave the script half done.
     write_dirty: bool,
-    /// The same, for the time-limit hook.
-    wrote: Arc<AtomicBool>,
     obey: bool,
 }
 
@@ -357,7 +345,6 @@ impl Run<'_> {
             return Err(NOREPLICAS.into());
         }
         self.write_dirty = true;
-        self.wrote.store(true, Ordering::Relaxed);
         Ok(spec)
     }
 }
