@@ -13,6 +13,7 @@ pub mod log;
 pub mod rdb;
 pub mod repl;
 pub mod resp;
+pub mod scripting;
 pub mod sentinel;
 pub mod shell;
 pub mod text;

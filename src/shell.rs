@@ -114,7 +114,9 @@ pub async fn run_server<E: Env>(
             format!("Failed listening on port {} (tcp), aborting.", config.port),
         ));
     }
-    let server = Server::new(config, env.seed(), config_text, env.now());
+    let mut server = Server::new(config, env.seed(), config_text, env.now());
+    let clock_env = env.clone();
+    server.scripting.clock = Some(Arc::new(move || clock_env.mono_ms()));
     let node = Arc::new(Node {
         env: env.clone(),
         core: Mutex::new(server),

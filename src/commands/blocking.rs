@@ -13,16 +13,16 @@ use bytes::Bytes;
 
 /// The blocking list commands (COMMAND DOCS group `list`).
 pub const LIST_COMMANDS: &[CommandSpec] = &[
-    server("blpop", -3, WRITE | NOSCRIPT, (1, -2, 1), blpop),
-    server("brpop", -3, WRITE | NOSCRIPT, (1, -2, 1), brpop),
+    server("blpop", -3, WRITE, (1, -2, 1), blpop),
+    server("brpop", -3, WRITE, (1, -2, 1), brpop),
     server(
         "brpoplpush",
         4,
-        WRITE | DENYOOM | NOSCRIPT,
+        WRITE | DENYOOM,
         (1, 2, 1),
         brpoplpush,
     ),
-    server("blmove", 6, WRITE | DENYOOM | NOSCRIPT, (1, 2, 1), blmove),
+    server("blmove", 6, WRITE | DENYOOM, (1, 2, 1), blmove),
 ];
 
 /// The blocking sorted-set commands (group `sorted-set`).
@@ -30,14 +30,14 @@ pub const ZSET_COMMANDS: &[CommandSpec] = &[
     server(
         "bzpopmin",
         -3,
-        WRITE | NOSCRIPT | FAST,
+        WRITE | FAST,
         (1, -2, 1),
         bzpopmin,
     ),
     server(
         "bzpopmax",
         -3,
-        WRITE | NOSCRIPT | FAST,
+        WRITE | FAST,
         (1, -2, 1),
         bzpopmax,
     ),

@@ -9,7 +9,7 @@ mod digest;
 #[path = "debug/protocol.rs"]
 mod protocol;
 #[path = "debug/sha1.rs"]
-mod sha1;
+pub mod sha1;
 
 use super::object::{limits, refcount, subcommand_syntax_error};
 use super::{flags::*, is, server, Call, CommandSpec};

@@ -347,6 +347,8 @@ fn flush(cx: &mut Cx, args: &[Bytes], dbs: std::ops::Range<usize>) {
         cx.dirty += db.len() as u64;
         db.clear();
     }
+    // Replicated even when nothing was there, as in Redis (a replica may hold keys of its own).
+    cx.dirty += 1;
     propagate_as(cx, args.to_vec());
     cx.out.ok();
 }

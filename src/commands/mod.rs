@@ -16,6 +16,7 @@ pub mod config;
 pub mod connection;
 pub mod debug;
 pub mod geo;
+pub mod functions;
 pub mod hashes;
 pub mod hyperloglog;
 pub mod introspection;
@@ -28,6 +29,7 @@ pub mod object;
 pub mod persistence;
 pub mod pubsub;
 pub mod replication;
+pub mod scripting;
 #[cfg(test)]
 mod resp3_tests;
 pub mod sentinel;
@@ -246,6 +248,8 @@ const FAMILIES: &[(&str, &[CommandSpec])] = &[
     ("server", acl::COMMANDS),
     ("server", debug::COMMANDS),
     ("generic", object::COMMANDS),
+    ("scripting", scripting::COMMANDS),
+    ("scripting", functions::COMMANDS),
 ];
 
 /// Every command this server knows, in family order.
@@ -276,6 +280,8 @@ pub fn subcommands_of(container: &str) -> &'static [(&'static str, i32)] {
         "sentinel" => sentinel::SUBCOMMANDS,
         "xgroup" => streams::groups::SUBCOMMANDS,
         "xinfo" => streams::info::SUBCOMMANDS,
+        "script" => scripting::SUBCOMMANDS,
+        "function" => functions::SUBCOMMANDS,
         _ => &[],
     }
 }

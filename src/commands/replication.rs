@@ -31,7 +31,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         (0, 0, 0),
         role,
     ),
-    server("wait", 3, NOSCRIPT, (0, 0, 0), wait),
+    server("wait", 3, 0, (0, 0, 0), wait),
     server(
         "failover",
         -1,

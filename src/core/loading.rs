@@ -126,6 +126,11 @@ impl Server {
             LogLevel::Notice,
             format!("Loading RDB produced by version {}", loaded.aux.redis_ver),
         );
+        // The snapshot's function libraries replace the current ones, as its keys do.
+        self.scripting.flush_functions();
+        self.scripting
+            .load_libraries(&loaded.functions, false)
+            .map_err(|e| format!("Failed loading library: {e}"))?;
         let keys: Vec<_> = loaded
             .dbs
             .into_iter()

@@ -251,6 +251,8 @@ pub struct Server {
     pub cron_paused: bool,
     /// ACL users and log.
     pub acl: crate::acl::Acl,
+    /// EVAL scripts and function libraries with their Lua states.
+    pub scripting: crate::scripting::Scripting,
 }
 
 /// What a disk operation completes when the driver reports it done.
@@ -331,6 +333,7 @@ impl Server {
             active_expire: true,
             cron_paused: false,
             acl,
+            scripting: Default::default(),
         };
         s.log(
             LogLevel::Notice,

@@ -481,12 +481,35 @@ impl Server {
                 self.call(MASTER_CLIENT_ID, args, now);
                 self.ks.mode = mode;
                 self.repl.from_master = false;
-                if let Some(c) = self.clients.get_mut(&MASTER_CLIENT_ID) {
-                    c.out.clear();
-                }
+                self.master_stream_replied();
             }
             self.repl_feed_bytes(&raw);
         }
+    }
+}
+
+impl Server {
+    /// Replies to the master's stream are dropped; an error is logged as critical, as Redis
+    /// does (the replica's data may have diverged from its master's).
+    fn master_stream_replied(&mut self) {
+        let Some(c) = self.clients.get_mut(&MASTER_CLIENT_ID) else {
+            return;
+        };
+        let out = std::mem::take(&mut c.out);
+        let Some(err) = out.strip_prefix(b"-") else {
+            return;
+        };
+        let cmd = match c.last_cmd.as_str() {
+            "NULL" => "<unknown>".to_string(),
+            name => name.to_string(),
+        };
+        let line = err.split(|b| *b == b'\r').next().unwrap_or_default();
+        let shown = String::from_utf8_lossy(&line[..line.len().min(4096)]).into_owned();
+        self.stats.unexpected_error_replies += 1;
+        self.log(
+            LogLevel::Warning,
+            format!("== CRITICAL == This replica is sending an error to its master: '{shown}' after processing the command '{cmd}'"),
+        );
     }
 }
 

@@ -12,8 +12,8 @@
 //!   in version 11); strings are int-encoded or LZF-compressed exactly when Redis would.
 //! - [`read_rdb`]: parses a whole file into [`Loaded`] (aux fields, keys per database, version).
 //!   It accepts versions 1..=11 and every non-module value type Redis has written (legacy,
-//!   zipmap, ziplist, intset, quicklist, listpack, streams 15/19/21). Function libraries
-//!   (FUNCTION2) are skipped; modules and module aux data are rejected with an error naming them.
+//!   zipmap, ziplist, intset, quicklist, listpack, streams 15/19/21) and function libraries
+//!   (FUNCTION2); modules and module aux data are rejected with an error naming them.
 //!   Expired keys are returned as they are (the caller decides), empty aggregates are dropped as
 //!   Redis does, duplicate keys/members/fields are errors. Every length is checked against the
 //!   input: corrupt input yields an [`RdbError`] with the offset, never a panic or a huge
@@ -45,9 +45,9 @@ use bytes::Bytes;
 use std::collections::BTreeMap;
 
 use crc64::crc64;
-pub use read::read_rdb;
+pub use read::{read_function_payload, read_rdb};
 pub use stream_lp::{stream_entry_bytes, stream_node_bytes};
-pub use write::{RdbWriter, WriteOptions};
+pub use write::{function_payload, RdbWriter, WriteOptions};
 
 /// The RDB version Redis 7.0 writes (and the newest it loads): what we emit by default so that
 /// 7.0 replicas accept our snapshots.
@@ -152,6 +152,8 @@ pub struct Loaded {
     pub aux: Aux,
     /// Databases that hold keys, by ascending index.
     pub dbs: Vec<(usize, DbKeys)>,
+    /// Function library sources (FUNCTION2 records), in file order.
+    pub functions: Vec<Bytes>,
 }
 
 /// Why a snapshot could not be read, and where.

@@ -168,6 +168,7 @@ pub fn read_rdb(bytes: &[u8]) -> Result<Loaded> {
     let mut dbs: BTreeMap<usize, (DbKeys, Vec<(u64, usize)>)> = BTreeMap::new();
     let mut db = 0usize;
     let mut expire_at_ms: Option<u64> = None;
+    let mut functions = Vec::new();
     loop {
         let at = c.pos;
         match c.u8()? {
@@ -204,10 +205,7 @@ pub fn read_rdb(bytes: &[u8]) -> Result<Loaded> {
                 let value = c.string()?;
                 apply_aux(&mut aux, &name, value);
             }
-            opcode::FUNCTION2 => {
-                // A function library's source: functions are not supported, the data still loads.
-                c.string()?;
-            }
+            opcode::FUNCTION2 => functions.push(c.string()?),
             opcode::FUNCTION_PRE_GA => {
                 return fail(at, "Pre-release function format not supported")
             }
@@ -244,6 +242,7 @@ pub fn read_rdb(bytes: &[u8]) -> Result<Loaded> {
     Ok(Loaded {
         version,
         aux,
+        functions,
         dbs: dbs.into_iter().map(|(i, (keys, _))| (i, keys)).collect(),
     })
 }
@@ -439,4 +438,30 @@ fn zset_flat(elements: Elements) -> Built {
         pairs.push((member, score));
     }
     zset(pairs)
+}
+
+/// The library sources of a FUNCTION DUMP payload: FUNCTION2 records, then the RDB version (2
+/// bytes) and the CRC64 of everything before it (8 bytes), as DUMP payloads end.
+pub fn read_function_payload(bytes: &[u8]) -> std::result::Result<Vec<Bytes>, String> {
+    let bad = || "DUMP payload version or checksum are wrong".to_string();
+    let Some(body_len) = bytes.len().checked_sub(10) else {
+        return Err(bad());
+    };
+    let version = u16::from_le_bytes([bytes[body_len], bytes[body_len + 1]]);
+    let crc = u64::from_le_bytes(bytes[body_len + 2..].try_into().expect("8 bytes"));
+    if u32::from(version) > RDB_VERSION_7_2 || crc64(0, &bytes[..body_len + 2]) != crc {
+        return Err(bad());
+    }
+    let mut c = Cursor { buf: &bytes[..body_len], pos: 0 };
+    let mut codes = Vec::new();
+    while c.pos < body_len {
+        match c.u8() {
+            Ok(opcode::FUNCTION2) => {}
+            Ok(opcode::FUNCTION_PRE_GA) => return Err("Pre-GA function format not supported".into()),
+            Ok(_) => return Err("given type is not a function".into()),
+            Err(_) => return Err("can not read data type".into()),
+        }
+        codes.push(c.string().map_err(|_| "failed loading the given functions payload")?);
+    }
+    Ok(codes)
 }

@@ -64,6 +64,12 @@ impl RdbWriter {
         w
     }
 
+    /// A function library's source (FUNCTION2), written after the AUX fields.
+    pub fn function(&mut self, code: &[u8]) {
+        self.buf.put_u8(opcode::FUNCTION2);
+        self.string(code);
+    }
+
     /// Starts a database: `keys` entries follow, `expires` of them with a time to live.
     pub fn begin_db(&mut self, index: usize, keys: usize, expires: usize) {
         self.buf.put_u8(opcode::SELECTDB);
@@ -194,4 +200,20 @@ impl RdbWriter {
         self.len(s.len() as u64);
         self.buf.put_slice(s);
     }
+}
+
+/// A FUNCTION DUMP payload: the libraries' FUNCTION2 records, the RDB version and the CRC64.
+pub fn function_payload(codes: &[&[u8]]) -> Bytes {
+    let mut w = RdbWriter {
+        buf: BytesMut::new(),
+        crc: 0,
+        opts: WriteOptions::default(),
+    };
+    for code in codes {
+        w.function(code);
+    }
+    w.buf.put_u16_le(RDB_VERSION_7_2 as u16);
+    let crc = crc64(0, &w.buf);
+    w.buf.put_u64_le(crc);
+    w.buf.freeze()
 }

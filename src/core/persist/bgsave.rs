@@ -57,7 +57,7 @@ impl Server {
         }
         let mut aux = self.rdb_aux(now);
         aux.aof_base = matches!(target, Target::AofBase { .. });
-        let writer = RdbWriter::new(&aux, self.write_options());
+        let writer = self.rdb_writer(&aux);
         self.persist.last_attempt_mono_ms = now.mono_ms;
         self.persist.bgsave = Some(Bgsave {
             target,
@@ -87,12 +87,7 @@ impl Server {
     /// Redis' tests slow saves with) lets through only as many keys as the time since the
     /// snapshot started pays for; with it at 0 or below, a full slice.
     fn slice_budget(&self, b: &Bgsave) -> usize {
-        let delay_us = self
-            .config
-            .noop
-            .get("rdb-key-save-delay")
-            .and_then(|v| v.parse::<i64>().ok())
-            .unwrap_or(0);
+        let delay_us = crate::core::loading::debug_delay_us(&self.config, "rdb-key-save-delay");
         if delay_us <= 0 || b.keys_done >= b.keys_total {
             return BGSAVE_KEYS_PER_SLICE;
         }

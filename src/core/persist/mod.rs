@@ -103,6 +103,15 @@ impl Server {
     }
 
     /// AUX fields of a snapshot, with the replication position so a restarted replica can PSYNC.
+    /// A snapshot writer past its header: the AUX fields, then the function libraries.
+    pub(super) fn rdb_writer(&self, aux: &Aux) -> RdbWriter {
+        let mut w = RdbWriter::new(aux, self.write_options());
+        for code in self.scripting.library_codes() {
+            w.function(&code);
+        }
+        w
+    }
+
     pub(super) fn rdb_aux(&self, now: Now) -> Aux {
         let repl = crate::rdb::ReplAux {
             stream_db: self.repl.feed.selected().unwrap_or(0) as i64,
@@ -211,7 +220,7 @@ impl Server {
 
     /// The whole dataset as one RDB file (SAVE, SHUTDOWN).
     pub(crate) fn serialize_all(&mut self, now: Now) -> Bytes {
-        let mut w = RdbWriter::new(&self.rdb_aux(now), self.write_options());
+        let mut w = self.rdb_writer(&self.rdb_aux(now));
         for (idx, db) in self.ks.dbs.iter().enumerate() {
             if db.is_empty() {
                 continue;
