@@ -161,9 +161,9 @@ impl Server {
             .collect();
         for id in due {
             if let Some(w) = self.blocking.clients.get(&id) {
-                let reply = w.pop.timeout_reply();
+                let pop = w.pop.clone();
                 if self.clients.contains_key(&id) {
-                    self.reply(id).raw(reply);
+                    pop.timeout_reply(&mut self.reply(id));
                 }
             }
             self.unblock(id, now, false);
