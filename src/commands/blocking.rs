@@ -208,7 +208,7 @@ fn start_at(s: &mut Server, call: &Call, pop: Pop, keys: Vec<Bytes>, timeout: &[
         return;
     };
     let db = s.clients.get(&call.id).map_or(0, |c| c.db);
-    match attempt(s, call.id, db, &pop, &keys) {
+    match attempt(s, call.id, db, &pop, &keys, false) {
         Attempt::Served | Attempt::Failed => {}
         // Inside MULTI (or a replayed stream) nothing can arrive meanwhile: the timeout reply.
         Attempt::Empty if s.in_transaction(call.id) => {
@@ -222,8 +222,17 @@ fn start_at(s: &mut Server, call: &Call, pop: Pop, keys: Vec<Bytes>, timeout: &[
     }
 }
 
-/// Tries the pop for client `id` now: replies and propagates when something was there.
-pub fn attempt(s: &mut Server, id: ConnId, db: usize, pop: &Pop, keys: &[Bytes]) -> Attempt {
+/// Tries the pop for client `id` now: replies and propagates when something was there. A key of
+/// the wrong type is an error for the call itself, but a client already `serving` keeps waiting
+/// (the key may hold the right type again later), as in Redis.
+pub fn attempt(
+    s: &mut Server,
+    id: ConnId,
+    db: usize,
+    pop: &Pop,
+    keys: &[Bytes],
+    serving: bool,
+) -> Attempt {
     let now_ms = s.last_now_ms();
     let mode = s.ks.mode;
     for key in keys {
@@ -235,6 +244,9 @@ pub fn attempt(s: &mut Server, id: ConnId, db: usize, pop: &Pop, keys: &[Bytes])
             (Value::List(_), Pop::List { .. } | Pop::Move { .. })
                 | (Value::ZSet(_), Pop::Zset { .. })
         );
+        if !fits && serving {
+            return Attempt::Empty;
+        }
         if !fits {
             s.reply(id).error(WRONGTYPE);
             return Attempt::Failed;
@@ -435,6 +447,48 @@ mod tests {
         assert_eq!(
             t.cmd(&["BLPOP", "src", "-1"]),
             crate::core::testing::err("ERR timeout is negative")
+        );
+    }
+
+    #[test]
+    fn bzmpop_serves_keys_in_the_order_they_became_ready_with_up_to_count_members() {
+        let mut t = TestServer::new();
+        t.connect(2);
+        t.send_raw(
+            2,
+            &encode_command(&["BZMPOP", "0", "2", "z{t}", "z2{t}", "MIN", "COUNT", "5"]),
+        );
+        assert_eq!(t.reply(2), None);
+        t.cmd(&["MULTI"]);
+        t.cmd(&["ZADD", "z{t}", "1", "a", "2", "b"]);
+        t.cmd(&["ZADD", "z2{t}", "3", "c"]);
+        t.cmd(&["EXEC"]);
+        let pair = |m: &str, s: &str| arr(&[m, s]);
+        let expected = Frame::Array(vec![
+            bulk("z{t}"),
+            Frame::Array(vec![pair("a", "1"), pair("b", "2")]),
+        ]);
+        assert_eq!(t.reply(2), Some(expected));
+    }
+
+    #[test]
+    fn a_blocked_blmpop_is_not_woken_by_a_key_turned_into_another_type() {
+        let mut t = TestServer::new();
+        t.connect(2);
+        t.send_raw(2, &encode_command(&["BLMPOP", "0", "1", "l", "LEFT"]));
+        t.cmd(&["MULTI"]);
+        t.cmd(&["RPUSH", "l", "x"]);
+        t.cmd(&["DEL", "l"]);
+        t.cmd(&["SET", "l", "s"]);
+        t.cmd(&["EXEC"]);
+        assert_eq!(t.reply(2), None);
+        t.cmd(&["DEL", "l"]);
+        t.cmd(&["RPUSH", "l", "y", "z"]);
+        let expected = Frame::Array(vec![bulk("l"), arr(&["y"])]);
+        assert_eq!(t.reply(2), Some(expected));
+        assert_eq!(
+            t.cmd(&["BLMPOP", "0", "1", "l", "UP"]),
+            crate::core::testing::err("ERR syntax error")
         );
     }
 }

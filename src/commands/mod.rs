@@ -25,6 +25,7 @@ pub mod object;
 pub mod persistence;
 pub mod pubsub;
 pub mod replication;
+pub mod scan;
 #[cfg(test)]
 mod resp3_tests;
 pub mod sentinel;
@@ -216,8 +217,11 @@ const FAMILIES: &[(&str, &[CommandSpec])] = &[
     ("list", lists::COMMANDS),
     ("list", blocking::LIST_COMMANDS),
     ("hash", hashes::COMMANDS),
+    ("hash", scan::HASH_COMMANDS),
     ("set", sets::COMMANDS),
+    ("set", scan::SET_COMMANDS),
     ("sorted-set", zsets::COMMANDS),
+    ("sorted-set", scan::ZSET_COMMANDS),
     ("sorted-set", blocking::ZSET_COMMANDS),
     ("hyperloglog", hyperloglog::COMMANDS),
     ("geo", geo::COMMANDS),

@@ -5,7 +5,7 @@
 use super::{ConnId, Now, Server};
 use crate::commands::blocking::{attempt, Attempt, Pop};
 use bytes::Bytes;
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 
 /// `blocked_on` of a client waiting on keys (disk tokens start at 1, WAIT uses 0).
 pub const KEYS_BLOCK: u64 = u64::MAX;
@@ -24,8 +24,9 @@ struct Waiting {
 pub struct Blocking {
     clients: BTreeMap<ConnId, Waiting>,
     by_key: BTreeMap<(usize, Bytes), VecDeque<ConnId>>,
-    /// Keys written since the last serving round that someone waits on.
-    ready: BTreeSet<(usize, Bytes)>,
+    /// Keys written since the last serving round that someone waits on, in the order they
+    /// became ready (Redis serves them in that order).
+    ready: VecDeque<(usize, Bytes)>,
 }
 
 impl Server {
@@ -72,8 +73,8 @@ impl Server {
     /// A command wrote `key`: if someone waits on it, serve them after the command.
     pub(crate) fn signal_key(&mut self, db: usize, key: &Bytes) {
         let k = (db, key.clone());
-        if self.blocking.by_key.contains_key(&k) {
-            self.blocking.ready.insert(k);
+        if self.blocking.by_key.contains_key(&k) && !self.blocking.ready.contains(&k) {
+            self.blocking.ready.push_back(k);
         }
     }
 
@@ -95,7 +96,7 @@ impl Server {
         if self.exec_effects.is_some() {
             return;
         }
-        while let Some(k) = self.blocking.ready.pop_first() {
+        while let Some(k) = self.blocking.ready.pop_front() {
             let waiting: Vec<ConnId> = self
                 .blocking
                 .by_key
@@ -107,7 +108,7 @@ impl Server {
                     continue;
                 };
                 let (pop, db) = (w.pop.clone(), w.db);
-                match attempt(self, id, db, &pop, std::slice::from_ref(&k.1)) {
+                match attempt(self, id, db, &pop, std::slice::from_ref(&k.1), true) {
                     Attempt::Empty => break,
                     Attempt::Served => self.unblock(id, now, false),
                     Attempt::Failed => self.unblock(id, now, true),
