@@ -196,4 +196,4 @@ fn scan_elements(cx: &mut Cx, args: &[Bytes], type_name: &str) {
 
 #[cfg(test)]
 #[path = "scan_tests.rs"]
-mod tests;
+pub(super) mod tests;

@@ -3,17 +3,23 @@
 use crate::core::testing::{arr, err, int, TestServer};
 use crate::resp::Frame;
 
-/// Runs `cmd key cursor opts...` to completion: every element word seen, and the rounds taken.
-fn scan_all(t: &mut TestServer, cmd: &str, opts: &[&str]) -> (Vec<String>, usize) {
+/// Runs `command... cursor opts...` to completion (`command` is `scan` or e.g. `sscan key`):
+/// every word of the replies, and the rounds taken.
+pub(in crate::commands) fn scan_to_end(
+    t: &mut TestServer,
+    command: &[&str],
+    opts: &[&str],
+) -> (Vec<String>, usize) {
     let (mut cursor, mut seen, mut rounds) = ("0".to_string(), Vec::new(), 0);
     loop {
-        let mut args = vec![cmd, "k", cursor.as_str()];
+        let mut args = command.to_vec();
+        args.push(cursor.as_str());
         args.extend_from_slice(opts);
         let Frame::Array(parts) = t.cmd(&args) else {
-            panic!("{cmd} reply");
+            panic!("{command:?} reply");
         };
         let [Frame::Bulk(next), Frame::Array(words)] = &parts[..] else {
-            panic!("{cmd} shape {parts:?}");
+            panic!("{command:?} shape {parts:?}");
         };
         for w in words {
             let Frame::Bulk(w) = w else { panic!() };
@@ -25,6 +31,11 @@ fn scan_all(t: &mut TestServer, cmd: &str, opts: &[&str]) -> (Vec<String>, usize
             return (seen, rounds);
         }
     }
+}
+
+/// `cmd k cursor opts...` to completion.
+fn scan_all(t: &mut TestServer, cmd: &str, opts: &[&str]) -> (Vec<String>, usize) {
+    scan_to_end(t, &[cmd, "k"], opts)
 }
 
 #[test]

@@ -349,10 +349,11 @@ impl Db {
             .map(|(k, _)| k.key.clone())
     }
 
-    /// Empties the database, touching every watched key.
+    /// Empties the database, touching the watched keys it held.
     pub fn clear(&mut self) {
         self.detach_for_snapshot();
-        let watched: Vec<Bytes> = self.watched.keys().cloned().collect();
+        let present = self.watched.keys().filter(|k| self.contains_raw(k));
+        let watched: Vec<Bytes> = present.cloned().collect();
         self.touched.extend(watched);
         self.map.clear();
         self.expiry.clear();
@@ -388,6 +389,11 @@ impl Db {
             snap.early.push((hk.key.clone(), e.clone()));
         }
         snap.settled.insert(hk);
+    }
+
+    /// The key is stored but its time has passed (not deleted yet): Redis' `keyIsExpired`.
+    pub fn is_stale(&self, key: &[u8], now_ms: u64) -> bool {
+        self.raw(key).is_some_and(|e| !Self::live(e, now_ms))
     }
 
     /// True if the key exists, including keys whose time passed but are not deleted yet
