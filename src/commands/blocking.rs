@@ -1,14 +1,17 @@
-//! Blocking pops: BLPOP, BRPOP, BRPOPLPUSH, BLMOVE, BZPOPMIN and BZPOPMAX. Each tries at once;
+//! Blocking pops: BLPOP, BRPOP, BLMPOP, BRPOPLPUSH, BLMOVE, BZPOPMIN, BZPOPMAX and BZMPOP.
+//! Each tries at once;
 //! with nothing to pop (and outside MULTI) the client blocks on its keys until a write makes
 //! one of them non-empty, its timeout passes, or the server turns into a replica
 //! (`core/blocking.rs` keeps the waiting clients). A served pop reaches replicas and the AOF as
 //! its non-blocking form (LPOP, RPOPLPUSH, LMOVE, ZPOPMIN...), as Redis propagates it.
 
 use super::streams::read::StreamWait;
+use super::lists::mpop_args;
+use super::movable::numkeys_second;
 use super::{flags::*, is, server, Call, CommandSpec};
 use crate::core::{ConnId, Server};
 use crate::db::{Value, WRONGTYPE};
-use crate::text::fmt_double;
+use crate::resp::Out;
 use bytes::Bytes;
 
 /// The blocking list commands (COMMAND DOCS group `list`).
@@ -23,6 +26,7 @@ pub const LIST_COMMANDS: &[CommandSpec] = &[
         brpoplpush,
     ),
     server("blmove", 6, WRITE | DENYOOM, (1, 2, 1), blmove),
+    server("blmpop", -5, WRITE, (0, 0, 0), blmpop).movable(numkeys_second),
 ];
 
 /// The blocking sorted-set commands (group `sorted-set`).
@@ -41,6 +45,7 @@ pub const ZSET_COMMANDS: &[CommandSpec] = &[
         (1, -2, 1),
         bzpopmax,
     ),
+    server("bzmpop", -5, WRITE, (0, 0, 0), bzmpop).movable(numkeys_second),
 ];
 
 /// Which end of a list.
@@ -53,8 +58,9 @@ pub enum End {
 /// What a blocked client waits to do.
 #[derive(Clone, Debug)]
 pub enum Pop {
-    /// BLPOP / BRPOP: the first non-empty list of `keys`.
-    List(End),
+    /// BLPOP / BRPOP (`count` None: one element) or BLMPOP (up to `count`): from the first
+    /// non-empty list of `keys`.
+    List { end: End, count: Option<usize> },
     /// BLMOVE / BRPOPLPUSH: from `keys[0]` to `dest`; `rpoplpush` picks the propagated form.
     Move {
         from: End,
@@ -62,8 +68,8 @@ pub enum Pop {
         dest: Bytes,
         rpoplpush: bool,
     },
-    /// BZPOPMIN / BZPOPMAX.
-    Zset { max: bool },
+    /// BZPOPMIN / BZPOPMAX (`count` None) or BZMPOP (up to `count`).
+    Zset { max: bool, count: Option<usize> },
     /// XREAD / XREADGROUP (`commands/streams/read.rs`).
     Stream(StreamWait),
 }
@@ -81,7 +87,7 @@ impl Pop {
     /// the key holds the type it waits for; XREADGROUP also on deletion or any other type).
     pub fn wakes(&self, v: Option<&Value>) -> bool {
         match self {
-            Pop::List(_) | Pop::Move { .. } => matches!(v, Some(Value::List(_))),
+            Pop::List { .. } | Pop::Move { .. } => matches!(v, Some(Value::List(_))),
             Pop::Zset { .. } => matches!(v, Some(Value::ZSet(_))),
             Pop::Stream(w) => w.group || matches!(v, Some(Value::Stream(_))),
         }
@@ -93,28 +99,75 @@ impl Pop {
     }
 
     /// The reply a timed-out client gets (null array, or null bulk for the moves).
-    pub fn timeout_reply(&self) -> &'static [u8] {
+    pub fn timeout_reply(&self, out: &mut Out) {
         match self {
-            Pop::Move { .. } => b"$-1\r\n",
-            _ => b"*-1\r\n",
+            Pop::Move { .. } => out.null(),
+            _ => out.null_array(),
         }
     }
 }
 
 fn blpop(s: &mut Server, call: &Call) {
-    start(s, call, Pop::List(End::Left), keys_before_timeout(call));
+    let pop = Pop::List {
+        end: End::Left,
+        count: None,
+    };
+    start(s, call, pop, keys_before_timeout(call));
 }
 
 fn brpop(s: &mut Server, call: &Call) {
-    start(s, call, Pop::List(End::Right), keys_before_timeout(call));
+    let pop = Pop::List {
+        end: End::Right,
+        count: None,
+    };
+    start(s, call, pop, keys_before_timeout(call));
 }
 
 fn bzpopmin(s: &mut Server, call: &Call) {
-    start(s, call, Pop::Zset { max: false }, keys_before_timeout(call));
+    let pop = Pop::Zset {
+        max: false,
+        count: None,
+    };
+    start(s, call, pop, keys_before_timeout(call));
 }
 
 fn bzpopmax(s: &mut Server, call: &Call) {
-    start(s, call, Pop::Zset { max: true }, keys_before_timeout(call));
+    let pop = Pop::Zset {
+        max: true,
+        count: None,
+    };
+    start(s, call, pop, keys_before_timeout(call));
+}
+
+/// BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count].
+fn blmpop(s: &mut Server, call: &Call) {
+    let pop = |right, count| Pop::List {
+        end: if right { End::Right } else { End::Left },
+        count: Some(count),
+    };
+    start_mpop(s, call, ["left", "right"], pop);
+}
+
+/// BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count].
+fn bzmpop(s: &mut Server, call: &Call) {
+    let pop = |max, count| Pop::Zset {
+        max,
+        count: Some(count),
+    };
+    start_mpop(s, call, ["min", "max"], pop);
+}
+
+/// The multi-key pops: the timeout first (as Redis checks it), then LMPOP's/ZMPOP's arguments.
+fn start_mpop(s: &mut Server, call: &Call, sides: [&str; 2], pop: fn(bool, usize) -> Pop) {
+    if timeout_ms(s, call.id, &call.args[1]).is_none() {
+        return;
+    }
+    let Some((keys, second, count)) = mpop_args(&mut s.reply(call.id), &call.args[1..], sides)
+    else {
+        return;
+    };
+    let keys = keys.to_vec();
+    start_at(s, call, pop(second, count), keys, &call.args[1]);
 }
 
 fn brpoplpush(s: &mut Server, call: &Call) {
@@ -164,15 +217,20 @@ fn timeout_ms(s: &mut Server, id: ConnId, arg: &[u8]) -> Option<Option<u64>> {
 }
 
 fn start(s: &mut Server, call: &Call, pop: Pop, keys: Vec<Bytes>) {
-    let Some(timeout) = timeout_ms(s, call.id, &call.args[call.args.len() - 1]) else {
+    start_at(s, call, pop, keys, &call.args[call.args.len() - 1]);
+}
+
+/// Pops at once or blocks; `timeout` is the call's timeout argument.
+fn start_at(s: &mut Server, call: &Call, pop: Pop, keys: Vec<Bytes>, timeout: &[u8]) {
+    let Some(timeout) = timeout_ms(s, call.id, timeout) else {
         return;
     };
     let db = s.clients.get(&call.id).map_or(0, |c| c.db);
-    match attempt(s, call.id, db, &pop, &keys) {
+    match attempt(s, call.id, db, &pop, &keys, false) {
         Attempt::Served | Attempt::Failed => {}
         // Inside MULTI (or a replayed stream) nothing can arrive meanwhile: the timeout reply.
         Attempt::Empty if s.in_transaction(call.id) => {
-            s.reply(call.id).raw(pop.timeout_reply());
+            pop.timeout_reply(&mut s.reply(call.id));
         }
         Attempt::Empty => {
             let deadline = timeout.map(|ms| call.now.mono_ms + ms);
@@ -182,8 +240,17 @@ fn start(s: &mut Server, call: &Call, pop: Pop, keys: Vec<Bytes>) {
     }
 }
 
-/// Tries the pop for client `id` now: replies and propagates when something was there.
-pub fn attempt(s: &mut Server, id: ConnId, db: usize, pop: &Pop, keys: &[Bytes]) -> Attempt {
+/// Tries the pop for client `id` now: replies and propagates when something was there. A key of
+/// the wrong type is an error for the call itself, but a client already `serving` keeps waiting
+/// (the key may hold the right type again later), as in Redis.
+pub fn attempt(
+    s: &mut Server,
+    id: ConnId,
+    db: usize,
+    pop: &Pop,
+    keys: &[Bytes],
+    serving: bool,
+) -> Attempt {
     if let Pop::Stream(wait) = pop {
         return super::streams::read::resume(s, id, wait);
     }
@@ -195,16 +262,20 @@ pub fn attempt(s: &mut Server, id: ConnId, db: usize, pop: &Pop, keys: &[Bytes])
         };
         let fits = matches!(
             (&e.value, pop),
-            (Value::List(_), Pop::List(_) | Pop::Move { .. }) | (Value::ZSet(_), Pop::Zset { .. })
+            (Value::List(_), Pop::List { .. } | Pop::Move { .. })
+                | (Value::ZSet(_), Pop::Zset { .. })
         );
+        if !fits && serving {
+            return Attempt::Empty;
+        }
         if !fits {
             s.reply(id).error(WRONGTYPE);
             return Attempt::Failed;
         }
         return match pop {
-            Pop::List(end) => pop_list(s, id, db, key, *end),
+            Pop::List { end, count } => pop_list(s, id, db, key, *end, *count),
             Pop::Move { .. } => move_list(s, id, db, key, pop),
-            Pop::Zset { max } => pop_zset(s, id, db, key, *max),
+            Pop::Zset { max, count } => pop_zset(s, id, db, key, *max, *count),
             Pop::Stream(_) => Attempt::Empty,
         };
     }
@@ -230,21 +301,43 @@ fn end_word(end: End) -> Bytes {
     }
 }
 
-fn pop_list(s: &mut Server, id: ConnId, db: usize, key: &Bytes, end: End) -> Attempt {
+/// The propagated pop: `NAME key`, or `NAME key n` for the multi-key forms.
+fn pop_command(name: &'static str, key: &Bytes, count: Option<usize>, n: usize) -> Vec<Bytes> {
+    let mut cmd = vec![word(name), key.clone()];
+    if count.is_some() {
+        cmd.push(Bytes::from(n.to_string()));
+    }
+    cmd
+}
+
+fn pop_list(
+    s: &mut Server,
+    id: ConnId,
+    db: usize,
+    key: &Bytes,
+    end: End,
+    count: Option<usize>,
+) -> Attempt {
     let (now_ms, mode) = (s.last_now_ms(), s.ks.mode);
     let Some(e) = s.ks.dbs[db].get_mut(key, now_ms, mode) else {
         return Attempt::Empty;
     };
-    let Some(item) = take_end(&mut e.value, end) else {
+    let items: Vec<Bytes> = (0..count.unwrap_or(1))
+        .map_while(|_| take_end(&mut e.value, end))
+        .collect();
+    if items.is_empty() {
         return Attempt::Empty;
-    };
+    }
     s.ks.dbs[db].remove_if_empty(key);
-    let cmd = if end == End::Left { "LPOP" } else { "RPOP" };
-    s.popped(db, vec![word(cmd), key.clone()], &[key]);
+    let name = if end == End::Left { "LPOP" } else { "RPOP" };
+    s.popped(db, pop_command(name, key, count, items.len()), &[key]);
     let mut out = s.reply(id);
     out.array(2);
     out.bulk(key);
-    out.bulk(&item);
+    match count {
+        None => out.bulk(&items[0]),
+        Some(_) => out.bulks(items.iter()),
+    }
     Attempt::Served
 }
 
@@ -296,7 +389,14 @@ fn move_list(s: &mut Server, id: ConnId, db: usize, key: &Bytes, pop: &Pop) -> A
     Attempt::Served
 }
 
-fn pop_zset(s: &mut Server, id: ConnId, db: usize, key: &Bytes, max: bool) -> Attempt {
+fn pop_zset(
+    s: &mut Server,
+    id: ConnId,
+    db: usize,
+    key: &Bytes,
+    max: bool,
+    count: Option<usize>,
+) -> Attempt {
     let (now_ms, mode) = (s.last_now_ms(), s.ks.mode);
     let Some(e) = s.ks.dbs[db].get_mut(key, now_ms, mode) else {
         return Attempt::Empty;
@@ -304,17 +404,32 @@ fn pop_zset(s: &mut Server, id: ConnId, db: usize, key: &Bytes, max: bool) -> At
     let Value::ZSet(z) = &mut e.value else {
         return Attempt::Empty;
     };
-    let Some((member, score)) = z.pop_edge(max) else {
+    let popped: Vec<(Bytes, f64)> = (0..count.unwrap_or(1))
+        .map_while(|_| z.pop_edge(max))
+        .collect();
+    if popped.is_empty() {
         return Attempt::Empty;
-    };
+    }
     s.ks.dbs[db].remove_if_empty(key);
-    let cmd = if max { "ZPOPMAX" } else { "ZPOPMIN" };
-    s.popped(db, vec![word(cmd), key.clone()], &[key]);
+    let name = if max { "ZPOPMAX" } else { "ZPOPMIN" };
+    s.popped(db, pop_command(name, key, count, popped.len()), &[key]);
     let mut out = s.reply(id);
-    out.array(3);
+    if count.is_none() {
+        let (member, score) = &popped[0];
+        out.array(3);
+        out.bulk(key);
+        out.bulk(member);
+        out.double(*score);
+        return Attempt::Served;
+    }
+    out.array(2);
     out.bulk(key);
-    out.bulk(&member);
-    out.bulk(fmt_double(score).as_bytes());
+    out.array(popped.len());
+    for (member, score) in &popped {
+        out.array(2);
+        out.bulk(member);
+        out.double(*score);
+    }
     Attempt::Served
 }
 
@@ -354,6 +469,48 @@ mod tests {
         assert_eq!(
             t.cmd(&["BLPOP", "src", "-1"]),
             crate::core::testing::err("ERR timeout is negative")
+        );
+    }
+
+    #[test]
+    fn bzmpop_serves_keys_in_the_order_they_became_ready_with_up_to_count_members() {
+        let mut t = TestServer::new();
+        t.connect(2);
+        t.send_raw(
+            2,
+            &encode_command(&["BZMPOP", "0", "2", "z{t}", "z2{t}", "MIN", "COUNT", "5"]),
+        );
+        assert_eq!(t.reply(2), None);
+        t.cmd(&["MULTI"]);
+        t.cmd(&["ZADD", "z{t}", "1", "a", "2", "b"]);
+        t.cmd(&["ZADD", "z2{t}", "3", "c"]);
+        t.cmd(&["EXEC"]);
+        let pair = |m: &str, s: &str| arr(&[m, s]);
+        let expected = Frame::Array(vec![
+            bulk("z{t}"),
+            Frame::Array(vec![pair("a", "1"), pair("b", "2")]),
+        ]);
+        assert_eq!(t.reply(2), Some(expected));
+    }
+
+    #[test]
+    fn a_blocked_blmpop_is_not_woken_by_a_key_turned_into_another_type() {
+        let mut t = TestServer::new();
+        t.connect(2);
+        t.send_raw(2, &encode_command(&["BLMPOP", "0", "1", "l", "LEFT"]));
+        t.cmd(&["MULTI"]);
+        t.cmd(&["RPUSH", "l", "x"]);
+        t.cmd(&["DEL", "l"]);
+        t.cmd(&["SET", "l", "s"]);
+        t.cmd(&["EXEC"]);
+        assert_eq!(t.reply(2), None);
+        t.cmd(&["DEL", "l"]);
+        t.cmd(&["RPUSH", "l", "y", "z"]);
+        let expected = Frame::Array(vec![bulk("l"), arr(&["y"])]);
+        assert_eq!(t.reply(2), Some(expected));
+        assert_eq!(
+            t.cmd(&["BLMPOP", "0", "1", "l", "UP"]),
+            crate::core::testing::err("ERR syntax error")
         );
     }
 }

@@ -1,5 +1,5 @@
 //! Keyspace commands that work on keys of any type: DEL, UNLINK, EXISTS, TOUCH, TYPE, KEYS, SCAN,
-//! RANDOMKEY, DBSIZE, RENAME, RENAMENX, MOVE, COPY, SWAPDB, FLUSHDB and FLUSHALL. The expiry
+//! RANDOMKEY, DBSIZE, RENAME, RENAMENX, MOVE, COPY, SWAPDB, FLUSHDB and FLUSHALL (SCAN's handler is in `scan`). The expiry
 //! commands (EXPIRE, TTL, PERSIST, ...) live in `expire`.
 //!
 //! Also the lookup helpers other families share: `peek` (a write command's lookup, not counted
@@ -23,7 +23,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     data("touch", -2, READONLY | FAST, (1, -1, 1), exists),
     data("type", 2, READONLY | FAST, (1, 1, 1), type_of),
     data("keys", 2, READONLY, (0, 0, 0), keys),
-    data("scan", -2, READONLY, (0, 0, 0), scan),
+    data("scan", -2, READONLY, (0, 0, 0), super::scan::scan),
     data("randomkey", 1, READONLY, (0, 0, 0), randomkey),
     data("dbsize", 1, READONLY | FAST, (0, 0, 0), dbsize),
     data("rename", 3, WRITE, (1, 2, 1), rename),
@@ -142,65 +142,6 @@ fn keys(cx: &mut Cx, args: &[Bytes]) {
         .filter(|(k, _)| all || glob_match(pattern, k, false))
         .map(|(k, _)| k.clone())
         .collect();
-    cx.out.bulks(found.iter());
-}
-
-/// Parses a SCAN cursor as C's `strtoul` does: optional sign (a negative cursor wraps), decimal
-/// digits, nothing else; the empty string is cursor 0.
-fn parse_cursor(s: &[u8]) -> Option<u64> {
-    let (neg, digits) = match s.split_first() {
-        None => return Some(0),
-        Some((b'-', d)) => (true, d),
-        Some((b'+', d)) => (false, d),
-        Some(_) => (false, s),
-    };
-    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    let v = digits.iter().try_fold(0u64, |v, d| {
-        v.checked_mul(10)?.checked_add(u64::from(d - b'0'))
-    })?;
-    Some(if neg { v.wrapping_neg() } else { v })
-}
-
-/// SCAN cursor [MATCH pattern] [COUNT n] [TYPE type].
-fn scan(cx: &mut Cx, args: &[Bytes]) {
-    let Some(cursor) = parse_cursor(&args[1]) else {
-        return cx.out.error("ERR invalid cursor");
-    };
-    let (mut count, mut pattern, mut type_name) = (10usize, None, None);
-    let mut i = 2;
-    while i < args.len() {
-        let Some(value) = args.get(i + 1) else {
-            return cx.syntax_error();
-        };
-        if is(&args[i], "count") {
-            let Some(n) = int_arg(&mut cx.out, value) else {
-                return;
-            };
-            if n < 1 {
-                return cx.syntax_error();
-            }
-            count = usize::try_from(n).unwrap_or(usize::MAX);
-        } else if is(&args[i], "match") {
-            pattern = (&value[..] != b"*").then_some(value);
-        } else if is(&args[i], "type") {
-            type_name = Some(value);
-        } else {
-            return cx.syntax_error();
-        }
-        i += 2;
-    }
-    let now = cx.now_ms();
-    let (next, mut found) = cx.db().scan(cursor, count, now);
-    if let Some(p) = pattern {
-        found.retain(|k| glob_match(p, k, false));
-    }
-    if let Some(t) = type_name {
-        found.retain(|k| cx.read(k).is_some_and(|e| is(t, e.value.type_name())));
-    }
-    cx.out.array(2);
-    cx.out.bulk(next.to_string().as_bytes());
     cx.out.bulks(found.iter());
 }
 

@@ -30,6 +30,7 @@ pub mod persistence;
 pub mod pubsub;
 pub mod replication;
 pub mod scripting;
+pub mod scan;
 #[cfg(test)]
 mod resp3_tests;
 pub mod sentinel;
@@ -224,8 +225,11 @@ const FAMILIES: &[(&str, &[CommandSpec])] = &[
     ("list", lists::COMMANDS),
     ("list", blocking::LIST_COMMANDS),
     ("hash", hashes::COMMANDS),
+    ("hash", scan::HASH_COMMANDS),
     ("set", sets::COMMANDS),
+    ("set", scan::SET_COMMANDS),
     ("sorted-set", zsets::COMMANDS),
+    ("sorted-set", scan::ZSET_COMMANDS),
     ("sorted-set", blocking::ZSET_COMMANDS),
     ("hyperloglog", hyperloglog::COMMANDS),
     ("geo", geo::COMMANDS),

@@ -19,6 +19,11 @@ pub fn numkeys_first(args: &[Bytes]) -> Vec<usize> {
     after_numkeys(args, 1)
 }
 
+/// BLMPOP, BZMPOP: `name timeout numkeys key...`.
+pub fn numkeys_second(args: &[Bytes]) -> Vec<usize> {
+    after_numkeys(args, 2)
+}
+
 /// ZUNIONSTORE, ZINTERSTORE, ZDIFFSTORE: `name dest numkeys key...`.
 pub fn dest_then_numkeys(args: &[Bytes]) -> Vec<usize> {
     let keys = after_numkeys(args, 2);

@@ -4,7 +4,7 @@
 //! so EXEC only has to check WATCH and run them in order.
 
 use super::{flags::*, server, Call, CommandSpec};
-use crate::core::{ConnId, Multi, Server};
+use crate::core::{ConnId, Multi, Server, Watch};
 
 pub const COMMANDS: &[CommandSpec] = &[
     server(
@@ -52,7 +52,11 @@ fn exec(s: &mut Server, call: &Call) {
     let Some(m) = c.multi.take() else {
         return s.reply(call.id).error("ERR EXEC without MULTI");
     };
-    let dirty_cas = c.dirty_cas;
+    // A key watched while live whose time has passed since fails the transaction too.
+    let now_ms = call.now.unix_ms;
+    let dbs = &s.ks.dbs;
+    let expired = |w: &Watch| !w.stale && dbs[w.db].is_stale(&w.key, now_ms);
+    let dirty_cas = c.dirty_cas || c.watched.iter().any(expired);
     unwatch_all(s, call.id);
     if m.errored {
         return s
@@ -102,10 +106,16 @@ fn watch(s: &mut Server, call: &Call) {
     let db = c.db;
     for key in &call.args[1..] {
         let c = s.clients.get_mut(&call.id).expect("caller");
-        if c.watched.iter().any(|(d, k)| *d == db && k == key) {
+        if c.watched.iter().any(|w| w.db == db && w.key == key) {
             continue;
         }
-        c.watched.push((db, key.clone()));
+        let stale = s.ks.dbs[db].is_stale(key, call.now.unix_ms);
+        let c = s.clients.get_mut(&call.id).expect("caller");
+        c.watched.push(Watch {
+            db,
+            key: key.clone(),
+            stale,
+        });
         s.ks.dbs[db].watch(key.clone());
     }
     s.reply(call.id).ok();
@@ -121,8 +131,8 @@ fn unwatch_all(s: &mut Server, id: ConnId) {
         return;
     };
     c.dirty_cas = false;
-    for (db, key) in std::mem::take(&mut c.watched) {
-        s.ks.dbs[db].unwatch(&key);
+    for w in std::mem::take(&mut c.watched) {
+        s.ks.dbs[w.db].unwatch(&w.key);
     }
 }
 

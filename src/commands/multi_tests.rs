@@ -138,3 +138,22 @@ fn wait_inside_exec_answers_at_once_instead_of_blocking() {
     queued(&mut t, &[&["wait", "1", "0"], &["ping"]]);
     assert_eq!(t.cmd(&["exec"]), Frame::Array(vec![int(0), simple("PONG")]));
 }
+
+#[test]
+fn a_watched_key_whose_time_passes_fails_exec_but_a_stale_one_deleted_does_not() {
+    let mut t = TestServer::new();
+    t.cmd(&["debug", "set-active-expire", "0"]);
+    t.cmd(&["set", "k", "v", "px", "100"]);
+    t.cmd(&["watch", "k"]);
+    t.advance_ms(150);
+    queued(&mut t, &[&["ping"]]);
+    assert_eq!(t.cmd(&["exec"]), Frame::NullArray);
+
+    t.cmd(&["set", "stale", "v", "px", "1"]);
+    t.advance_ms(10);
+    t.cmd(&["watch", "stale", "missing"]);
+    assert_eq!(t.cmd(&["exists", "stale"]), int(0));
+    t.cmd(&["flushall"]);
+    queued(&mut t, &[&["ping"]]);
+    assert_eq!(t.cmd(&["exec"]), Frame::Array(vec![simple("PONG")]));
+}

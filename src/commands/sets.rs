@@ -441,7 +441,7 @@ fn sinter(cx: &mut Cx, args: &[Bytes]) {
 /// SINTERCARD numkeys key [key ...] [LIMIT limit]: the intersection's size, at most `limit`
 /// when that is not 0.
 fn sintercard(cx: &mut Cx, args: &[Bytes]) {
-    let Some(numkeys) = at_least_one(cx, &args[1], "numkeys") else {
+    let Some(numkeys) = at_least_one(&mut cx.out, &args[1], "numkeys") else {
         return;
     };
     if numkeys > args.len() - 2 {

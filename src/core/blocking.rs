@@ -5,7 +5,7 @@
 use super::{ConnId, Now, Server};
 use crate::commands::blocking::{attempt, Attempt, Pop};
 use bytes::Bytes;
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 
 /// `blocked_on` of a client waiting on keys (disk tokens start at 1, WAIT uses 0).
 pub const KEYS_BLOCK: u64 = u64::MAX;
@@ -24,8 +24,9 @@ struct Waiting {
 pub struct Blocking {
     clients: BTreeMap<ConnId, Waiting>,
     by_key: BTreeMap<(usize, Bytes), VecDeque<ConnId>>,
-    /// Keys written since the last serving round that someone waits on.
-    ready: BTreeSet<(usize, Bytes)>,
+    /// Keys written since the last serving round that someone waits on, in the order they
+    /// became ready (Redis serves them in that order).
+    ready: VecDeque<(usize, Bytes)>,
 }
 
 impl Server {
@@ -102,8 +103,8 @@ impl Server {
     /// A command wrote `key`: if someone waits on it, serve them after the command.
     pub(crate) fn signal_key(&mut self, db: usize, key: &Bytes) {
         let k = (db, key.clone());
-        if self.blocking.by_key.contains_key(&k) {
-            self.blocking.ready.insert(k);
+        if self.blocking.by_key.contains_key(&k) && !self.blocking.ready.contains(&k) {
+            self.blocking.ready.push_back(k);
         }
     }
 
@@ -125,7 +126,7 @@ impl Server {
         if self.exec_effects.is_some() {
             return;
         }
-        while let Some(k) = self.blocking.ready.pop_first() {
+        while let Some(k) = self.blocking.ready.pop_front() {
             let waiting: Vec<ConnId> = self
                 .blocking
                 .by_key
@@ -142,7 +143,7 @@ impl Server {
                 if !pop.wakes(value) {
                     continue;
                 }
-                match attempt(self, id, db, &pop, std::slice::from_ref(&k.1)) {
+                match attempt(self, id, db, &pop, std::slice::from_ref(&k.1), true) {
                     Attempt::Empty if pop.consumes() => break,
                     Attempt::Empty => {}
                     Attempt::Served => self.unblock(id, now, false),
@@ -197,9 +198,9 @@ impl Server {
             .collect();
         for id in due {
             if let Some(w) = self.blocking.clients.get(&id) {
-                let reply = w.pop.timeout_reply();
+                let pop = w.pop.clone();
                 if self.clients.contains_key(&id) {
-                    self.reply(id).raw(reply);
+                    pop.timeout_reply(&mut self.reply(id));
                 }
             }
             self.unblock(id, now, false);

@@ -18,6 +18,15 @@ pub struct Multi {
     pub errored: bool,
 }
 
+/// A WATCHed key. `stale`: its time had passed (but it was not deleted yet) when watched, or
+/// later; Redis' `expired` flag, which keeps the key's deletion from counting as a change.
+#[derive(Debug, Clone)]
+pub struct Watch {
+    pub db: usize,
+    pub key: Bytes,
+    pub stale: bool,
+}
+
 #[derive(Debug)]
 pub struct Client {
     pub id: ConnId,
@@ -35,8 +44,8 @@ pub struct Client {
     pub created_ms: u64,
     pub last_interaction_ms: u64,
     pub multi: Option<Multi>,
-    /// (db, key) pairs this client WATCHes.
-    pub watched: Vec<(usize, Bytes)>,
+    /// The keys this client WATCHes.
+    pub watched: Vec<Watch>,
     /// A watched key changed: the next EXEC fails.
     pub dirty_cas: bool,
     pub channels: BTreeSet<Bytes>,

@@ -46,7 +46,7 @@ mod shutdown_tests;
 #[cfg(test)]
 pub mod testing;
 
-pub use client::{Client, ConnId, Multi};
+pub use client::{Client, ConnId, Multi, Watch};
 pub use replica_side::parse_port;
 
 use crate::commands::CommandSpec;
@@ -674,8 +674,8 @@ impl Server {
         let Some(c) = self.clients.remove(&id) else {
             return;
         };
-        for (db, key) in &c.watched {
-            self.ks.dbs[*db].unwatch(key);
+        for w in &c.watched {
+            self.ks.dbs[w.db].unwatch(&w.key);
         }
         for ch in &c.channels {
             crate::commands::pubsub::remove_subscriber(&mut self.channels, ch, id);
@@ -734,19 +734,24 @@ impl Server {
             .user = None;
     }
 
-    /// Flags clients whose WATCHed keys were touched so their EXEC fails.
+    /// Flags clients whose WATCHed keys were touched so their EXEC fails. As in Redis, a key
+    /// that was stale when watched may be deleted (or stay stale) without that counting, and a
+    /// missing key replaced by a stale one becomes a stale watch.
     fn mark_dirty_cas(&mut self) {
+        let now_ms = self.last_now.unix_ms;
         for (idx, db) in self.ks.dbs.iter_mut().enumerate() {
             if db.touched.is_empty() {
                 continue;
             }
             let touched: BTreeSet<Bytes> = std::mem::take(&mut db.touched).into_iter().collect();
             for c in self.clients.values_mut() {
-                if c.watched
-                    .iter()
-                    .any(|(d, k)| *d == idx && touched.contains(k))
-                {
-                    c.dirty_cas = true;
+                let hit = |w: &&mut Watch| w.db == idx && touched.contains(&w.key);
+                for w in c.watched.iter_mut().filter(hit) {
+                    match (w.stale, db.contains_raw(&w.key), db.is_stale(&w.key, now_ms)) {
+                        (true, false, _) => w.stale = false,
+                        (_, true, true) => w.stale = true,
+                        _ => c.dirty_cas = true,
+                    }
                 }
             }
         }

@@ -311,25 +311,32 @@ impl Db {
         self.map.iter().map(|(k, e)| (&k.key, e))
     }
 
-    /// One SCAN step from `cursor`: at least `count` keys (all keys sharing the last hash are
+    /// One SCAN step from `cursor`: at least `count` keys, expired ones too (all keys sharing the last hash are
     /// included so none is skipped) and the next cursor (0 when done).
-    pub fn scan(&self, cursor: u64, count: usize, now_ms: u64) -> (u64, Vec<Bytes>) {
+    pub fn scan(&self, cursor: u64, count: usize) -> (u64, Vec<Bytes>) {
         let mut keys = Vec::new();
         let mut last_hash = None;
         let start = HKey {
             hash: cursor,
             key: Bytes::new(),
         };
-        for (k, e) in self.map.range(start..) {
+        for (k, _) in self.map.range(start..) {
             if keys.len() >= count.max(1) && last_hash != Some(k.hash) {
                 return (k.hash, keys);
             }
             last_hash = Some(k.hash);
-            if Self::live(e, now_ms) {
-                keys.push(k.key.clone());
-            }
+            keys.push(k.key.clone());
         }
         (0, keys)
+    }
+
+    /// SCAN's check of a key it visited: lazy expiry (without touching the access clock), then
+    /// whether a lookup in `mode` still sees the key.
+    pub fn still_live(&mut self, key: &[u8], now_ms: u64, mode: ExpiryMode) -> bool {
+        self.expire_if_needed(key, now_ms, mode);
+        self.map
+            .get(&probe(key) as &dyn KeyRef)
+            .is_some_and(|e| Self::visible(e, now_ms, mode))
     }
 
     /// A random live key chosen from `r` (a uniform u64 from the server's seeded RNG).
@@ -345,10 +352,11 @@ impl Db {
             .map(|(k, _)| k.key.clone())
     }
 
-    /// Empties the database, touching every watched key.
+    /// Empties the database, touching the watched keys it held.
     pub fn clear(&mut self) {
         self.detach_for_snapshot();
-        let watched: Vec<Bytes> = self.watched.keys().cloned().collect();
+        let present = self.watched.keys().filter(|k| self.contains_raw(k));
+        let watched: Vec<Bytes> = present.cloned().collect();
         self.touched.extend(watched);
         self.map.clear();
         self.expiry.clear();
@@ -384,6 +392,11 @@ impl Db {
             snap.early.push((hk.key.clone(), e.clone()));
         }
         snap.settled.insert(hk);
+    }
+
+    /// The key is stored but its time has passed (not deleted yet): Redis' `keyIsExpired`.
+    pub fn is_stale(&self, key: &[u8], now_ms: u64) -> bool {
+        self.raw(key).is_some_and(|e| !Self::live(e, now_ms))
     }
 
     /// True if the key exists, including keys whose time passed but are not deleted yet
@@ -477,7 +490,7 @@ mod tests {
         let mut cursor = 0;
         let mut round = 0;
         loop {
-            let (next, keys) = db.scan(cursor, 10, 0);
+            let (next, keys) = db.scan(cursor, 10);
             for k in keys {
                 assert!(seen.insert(k), "duplicate");
             }

@@ -115,26 +115,7 @@ fn keys_filters_with_glob_patterns() {
 
 /// Runs SCAN to completion with the given options, returning every key seen and the rounds.
 fn scan_all(t: &mut TestServer, opts: &[&str]) -> (Vec<String>, usize) {
-    let (mut cursor, mut seen, mut rounds) = ("0".to_string(), Vec::new(), 0);
-    loop {
-        let mut args = vec!["scan", cursor.as_str()];
-        args.extend_from_slice(opts);
-        let Frame::Array(parts) = t.cmd(&args) else {
-            panic!("scan reply");
-        };
-        let [Frame::Bulk(next), Frame::Array(keys)] = &parts[..] else {
-            panic!("scan shape {parts:?}");
-        };
-        for k in keys {
-            let Frame::Bulk(k) = k else { panic!() };
-            seen.push(String::from_utf8_lossy(k).into_owned());
-        }
-        rounds += 1;
-        cursor = String::from_utf8_lossy(next).into_owned();
-        if cursor == "0" {
-            return (seen, rounds);
-        }
-    }
+    crate::commands::scan::tests::scan_to_end(t, &["scan"], opts)
 }
 
 #[test]

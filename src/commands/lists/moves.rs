@@ -4,7 +4,7 @@
 use super::{as_list, as_list_mut, write, End, List};
 use crate::commands::{is, Cx, Propagate};
 use crate::db::Value;
-use crate::resp::parse_i64;
+use crate::resp::{parse_i64, Out};
 use bytes::Bytes;
 
 /// LEFT or RIGHT; `None` once the syntax error is sent.
@@ -71,7 +71,7 @@ fn move_one(cx: &mut Cx, src: &Bytes, dst: &Bytes, from: End, to: End) {
 /// LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]: pops from the first non-empty list;
 /// replicated as LPOP/RPOP of that key with the number popped.
 pub(super) fn lmpop(cx: &mut Cx, args: &[Bytes]) {
-    let Some((keys, right, count)) = mpop_args(cx, args, ["left", "right"]) else {
+    let Some((keys, right, count)) = mpop_args(&mut cx.out, args, ["left", "right"]) else {
         return;
     };
     for key in keys {
@@ -101,25 +101,25 @@ pub(super) fn lmpop(cx: &mut Cx, args: &[Bytes]) {
 /// The arguments of LMPOP and ZMPOP after the command name, `numkeys key... SIDE [COUNT n]`,
 /// where SIDE is one of `sides`: the keys, whether SIDE was the second word, and the count.
 pub(crate) fn mpop_args<'a>(
-    cx: &mut Cx,
+    out: &mut Out,
     args: &'a [Bytes],
     sides: [&str; 2],
 ) -> Option<(&'a [Bytes], bool, usize)> {
-    let numkeys = at_least_one(cx, &args[1], "numkeys")?;
+    let numkeys = at_least_one(out, &args[1], "numkeys")?;
     let side = numkeys.checked_add(2).and_then(|i| args.get(i));
     let second = match side {
         Some(s) if is(s, sides[0]) => false,
         Some(s) if is(s, sides[1]) => true,
         _ => {
-            cx.syntax_error();
+            out.error("ERR syntax error");
             return None;
         }
     };
     let count = match &args[numkeys + 3..] {
         [] => 1,
-        [c, n] if is(c, "count") => at_least_one(cx, n, "count")?,
+        [c, n] if is(c, "count") => at_least_one(out, n, "count")?,
         _ => {
-            cx.syntax_error();
+            out.error("ERR syntax error");
             return None;
         }
     };
@@ -127,11 +127,10 @@ pub(crate) fn mpop_args<'a>(
 }
 
 /// A number >= 1, else "`what` should be greater than 0".
-pub(crate) fn at_least_one(cx: &mut Cx, arg: &[u8], what: &str) -> Option<usize> {
+pub(crate) fn at_least_one(out: &mut Out, arg: &[u8], what: &str) -> Option<usize> {
     let n = parse_i64(arg).filter(|n| *n >= 1);
     if n.is_none() {
-        cx.out
-            .error(&format!("ERR {what} should be greater than 0"));
+        out.error(&format!("ERR {what} should be greater than 0"));
     }
     n.map(|n| usize::try_from(n).unwrap_or(usize::MAX))
 }

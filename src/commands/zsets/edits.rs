@@ -98,7 +98,7 @@ pub(super) fn zrangestore(cx: &mut Cx, args: &[Bytes]) {
 /// ZMPOP numkeys key [key ...] MIN|MAX [COUNT count]: pops from the first non-empty key;
 /// replicated as ZPOPMIN/ZPOPMAX of that key with the number popped.
 pub(super) fn zmpop(cx: &mut Cx, args: &[Bytes]) {
-    let Some((keys, highest, count)) = mpop_args(cx, args, ["min", "max"]) else {
+    let Some((keys, highest, count)) = mpop_args(&mut cx.out, args, ["min", "max"]) else {
         return;
     };
     for key in keys {
