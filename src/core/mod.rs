@@ -226,6 +226,9 @@ pub struct Server {
     blocking: blocking::Blocking,
     /// Active expiry runs from the cron (DEBUG SET-ACTIVE-EXPIRE 0 turns it off).
     pub active_expire: bool,
+    /// DEBUG INJECT-BUG: deliberate bugs switched on (tests of the simulator's checks).
+    #[cfg(feature = "bug-injection")]
+    pub bugs: crate::bugs::Bugs,
 }
 
 /// What a disk operation completes when the driver reports it done.
@@ -289,6 +292,8 @@ impl Server {
             busy: busy::Busy::default(),
             blocking: blocking::Blocking::default(),
             active_expire: true,
+            #[cfg(feature = "bug-injection")]
+            bugs: Default::default(),
         };
         s.log(
             LogLevel::Notice,
