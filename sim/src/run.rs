@@ -443,6 +443,7 @@ async fn simulate(scenario: Scenario, seed: u64) -> Report {
     let rendered = trace.render();
     let e = &scenario.expect;
     violations.extend(judge(e, &results, &faults.losses, &rendered, checked_ms));
+    violations.extend(crate::sentinel_check::check(&rendered));
     for se in &e.sentinel {
         let names: Vec<&str> = sentinels.iter().map(String::as_str).collect();
         let found = crate::sentinel::trace_check(se, &sentinels, &rendered);
