@@ -118,7 +118,10 @@ impl Checker {
                 }
             }
             ["~odown-opinions", _, ids @ ..] => {
-                let ids = ids.iter().map(|w| w.trim_matches(['[', ']'])).filter(|w| !w.is_empty());
+                let ids = ids
+                    .iter()
+                    .map(|w| w.trim_matches(['[', ']']))
+                    .filter(|w| !w.is_empty());
                 let ids = ids.map(str::to_string).collect();
                 self.opinions.insert(node.to_string(), ids);
             }
@@ -197,7 +200,12 @@ impl Checker {
             let text = format!(
                 "{other} and {node} both started a failover of {master} as leader of epoch {epoch}"
             );
-            self.violation("sentinel.one_leader_per_epoch", &[&other, node], at_ms, text);
+            self.violation(
+                "sentinel.one_leader_per_epoch",
+                &[&other, node],
+                at_ms,
+                text,
+            );
         }
         self.leaders.insert(key, node.to_string());
         let myid = self.id_of(node);
@@ -230,7 +238,10 @@ impl Checker {
         let Some(q) = words.iter().position(|w| *w == "#quorum") else {
             return;
         };
-        let (x, y) = words.get(q + 1).and_then(|f| f.split_once('/')).unwrap_or(("0", "0"));
+        let (x, y) = words
+            .get(q + 1)
+            .and_then(|f| f.split_once('/'))
+            .unwrap_or(("0", "0"));
         let (x, quorum) = (num(x), num(y));
         let opinions = self.opinions.remove(node).unwrap_or_default();
         let held: Vec<String> = opinions
@@ -272,9 +283,10 @@ impl Checker {
         let problem = match (chosen, best) {
             (None, _) => Some(format!("{name} was not among the eligible candidates")),
             (Some(c), _) if c.priority == 0 => Some(format!("{name} has replica-priority 0")),
-            (Some(c), Some(b)) if c.rank() != b.rank() => {
-                Some(format!("{} comes first by priority, offset and run id", b.name))
-            }
+            (Some(c), Some(b)) if c.rank() != b.rank() => Some(format!(
+                "{} comes first by priority, offset and run id",
+                b.name
+            )),
             _ => None,
         };
         if let Some(why) = problem {
@@ -282,7 +294,10 @@ impl Checker {
                 .iter()
                 .map(|c| {
                     let runid = c.runid.as_deref().unwrap_or("-");
-                    format!("{} (priority {}, offset {}, run id {runid})", c.name, c.priority, c.offset)
+                    format!(
+                        "{} (priority {}, offset {}, run id {runid})",
+                        c.name, c.priority, c.offset
+                    )
                 })
                 .collect();
             let text = format!(

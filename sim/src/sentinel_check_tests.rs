@@ -93,7 +93,10 @@ fn a_leader_without_a_majority_of_votes_is_caught_even_if_it_claims_one() {
     assert_eq!(v.len(), 1, "{v:?}");
     assert!(v[0].starts_with("sentinel.leader_majority at 13.197s on x1: x1 led the failover of mymaster in epoch 1 counting 3 of 3 Sentinels (quorum 2), and only 1 voted for it (x1); it needs 2"), "{v:?}");
     let claimed = run(&with(
-        &[(10, "  13.197s x1 ~leader-votes mymaster epoch 1 votes 1/3 quorum 1")],
+        &[(
+            10,
+            "  13.197s x1 ~leader-votes mymaster epoch 1 votes 1/3 quorum 1",
+        )],
         &[],
     ));
     assert!(
