@@ -86,10 +86,15 @@ servers = ["s1", "s2", "s3"]
     )
 }
 
+/// `node` killed at `kill_at` and restarted at `restart_at` (`at_s...` lines).
+fn killed(node: &str, kill_at: &str, restart_at: &str) -> String {
+    let nodes = format!("nodes = [\"{node}\"]");
+    fault(kill_at, "kill", &nodes) + &fault(restart_at, "restart", &nodes)
+}
+
 /// The master is killed and restarted (the failover the Sentinels run).
 fn master_dies() -> String {
-    fault("at_s_range = [10, 12]", "kill", "nodes = [\"s1\"]")
-        + &fault("at_s = 20", "restart", "nodes = [\"s1\"]")
+    killed("s1", "at_s_range = [10, 12]", "at_s = 20")
 }
 
 /// A Sentinel cut off from everyone while the master is healthy.
@@ -134,19 +139,15 @@ fn cases() -> Vec<Case> {
         ),
         check: "sentinel.promotion_order",
     });
-    let voters_die = master_dies()
-        + &fault("at_s_range = [11, 14]", "kill", "nodes = [\"x2\"]")
-        + &fault("at_s_range = [14.5, 16]", "restart", "nodes = [\"x2\"]")
-        + &fault("at_s_range = [11, 14]", "kill", "nodes = [\"x3\"]")
-        + &fault("at_s_range = [14.5, 16]", "restart", "nodes = [\"x3\"]");
+    let (kill_at, restart_at) = ("at_s_range = [11, 14]", "at_s_range = [14.5, 16]");
+    let voters_die =
+        master_dies() + &killed("x2", kill_at, restart_at) + &killed("x3", kill_at, restart_at);
     cases.push(Case {
         kind: "vote-not-durable",
         scenario: sentinel_group("voters killed", "vote-not-durable", 2, "", &voters_die),
         check: "sentinel.epochs_never_go_back",
     });
-    let restart = master_dies()
-        + &fault("at_s_range = [22, 25]", "kill", "nodes = [\"x2\"]")
-        + &fault("at_s = 26", "restart", "nodes = [\"x2\"]");
+    let restart = master_dies() + &killed("x2", "at_s_range = [22, 25]", "at_s = 26");
     cases.push(Case {
         kind: "epoch-not-saved",
         scenario: sentinel_group("a Sentinel restarts", "epoch-not-saved", 2, "", &restart),
