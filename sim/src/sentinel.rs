@@ -173,8 +173,9 @@ async fn role_of(addr: SocketAddr) -> Option<Option<(String, u16)>> {
     }
 }
 
-/// After heal (each finding with its check's name): all Sentinels agree on the master and its config epoch, exactly one server of the
-/// group is a master and it is the one they name, and every other server replicates from it.
+/// After heal (each finding with its check's name): all Sentinels agree on the master and its
+/// config epoch, exactly one server of the group is a master and it is the one they name, and
+/// every other server replicates from it (directly, or through other replicas of it).
 pub async fn final_check(
     e: &SentinelExpect,
     sentinels: &[(String, SocketAddr)],
@@ -202,6 +203,7 @@ pub async fn final_check(
     }
     let agreed = views.values().next().and_then(|(m, _)| m.clone());
     let mut masters = Vec::new();
+    let mut upstream: BTreeMap<String, String> = BTreeMap::new();
     for s in &e.servers {
         let Some(&addr) = nodes.get(s) else { continue };
         match role_of(addr).await {
@@ -212,17 +214,30 @@ pub async fn final_check(
                     Ok(ip) => name_of(SocketAddr::new(ip, port)),
                     Err(_) => host,
                 };
-                if Some(&up) != agreed.as_ref() {
-                    v.push((
-                        "sentinel.roles",
-                        format!("{s} replicates from {up}, not the master {agreed:?}"),
-                    ));
-                }
+                upstream.insert(s.clone(), up);
             }
             None => v.push((
                 "sentinel.roles",
                 format!("{s} did not answer ROLE after heal"),
             )),
+        }
+    }
+    // A replica of a replica of the master is allowed: a replica the Sentinels never learned
+    // of (it was not connected to the master at its last INFO) keeps the master it has, and
+    // Redis' Sentinels leave it so.
+    for (s, up) in &upstream {
+        let mut at = up;
+        for _ in 0..upstream.len() {
+            match upstream.get(at) {
+                Some(next) if Some(at) != agreed.as_ref() => at = next,
+                _ => break,
+            }
+        }
+        if Some(at) != agreed.as_ref() {
+            v.push((
+                "sentinel.roles",
+                format!("{s} replicates from {up}, not from the master {agreed:?}"),
+            ));
         }
     }
     if masters.len() != 1 || masters.first() != agreed.as_ref() {

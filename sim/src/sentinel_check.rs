@@ -13,7 +13,9 @@
 //! - `sentinel.promotion_order`: the replica selected was first of the eligible candidates by
 //!   Redis' order (priority, larger offset, smaller run id) and had a priority above 0;
 //! - `sentinel.epochs_never_go_back`: per Sentinel, epochs and vote epochs never go back, and a
-//!   restarted Sentinel starts from at least the epoch of its last vote (votes are durable).
+//!   restarted Sentinel starts from at least the epoch of its last vote (votes are durable) —
+//!   unless its disk was failing when it voted (Redis votes even when the config rewrite fails)
+//!   or was replaced since (a new disk is a new Sentinel).
 //!
 //! Each violation names its check, its nodes and the simulated time of the decision.
 
@@ -47,6 +49,8 @@ struct Checker {
     votes: BTreeMap<(String, u64), BTreeSet<String>>,
     /// Per node: the largest current epoch and vote epoch seen.
     epochs: BTreeMap<String, Epochs>,
+    /// Nodes whose disk is failing (harness `disk-fail` until `disk-heal`).
+    failing_disks: BTreeSet<String>,
     /// (node, `master <name> <ip> <port>`) -> SDOWN periods (start, end if it ended).
     sdown: BTreeMap<(String, String), Vec<(u64, Option<u64>)>>,
     /// Per node: the opinions listed just before its next `+odown`.
@@ -59,6 +63,8 @@ struct Checker {
 struct Epochs {
     current: u64,
     voted: u64,
+    /// The largest epoch voted in while the disk worked: what a restart must remember.
+    durable_vote: u64,
 }
 
 /// A replica a Sentinel could promote: `name/priority/offset/runid` (`-` for no run id).
@@ -103,6 +109,20 @@ impl Checker {
                 self.restarted(at_ms, node, num(epoch), leader_epochs.max());
             }
             ["+new-epoch", epoch] => self.new_epoch(at_ms, node, num(epoch)),
+            ["disk-fail", nodes, ..] if node == "harness" => {
+                self.failing_disks
+                    .extend(nodes.split(',').map(str::to_string));
+            }
+            ["disk-heal", nodes, ..] if node == "harness" => {
+                for n in nodes.split(',') {
+                    self.failing_disks.remove(n);
+                }
+            }
+            ["disk-loss", nodes, ..] if node == "harness" => {
+                for n in nodes.split(',') {
+                    self.epochs.remove(n);
+                }
+            }
             ["+vote-for-leader", leader, epoch] => self.voted(at_ms, node, leader, num(epoch)),
             ["~leader-votes", master, "epoch", epoch, rest @ ..] => {
                 self.leader(at_ms, node, master, num(epoch), rest)
@@ -142,7 +162,7 @@ impl Checker {
     /// A (re)start: it must remember at least the epoch of its last vote.
     fn restarted(&mut self, at_ms: u64, node: &str, current: u64, leader_epoch: Option<u64>) {
         let e = self.epochs(node);
-        let (was_current, voted) = (e.current, e.voted);
+        let (was_current, voted) = (e.current, e.durable_vote);
         let mut problems = Vec::new();
         if current < voted {
             problems.push(format!("current epoch {current}"));
@@ -160,6 +180,7 @@ impl Checker {
         let e = self.epochs(node);
         e.current = current;
         e.voted = e.voted.max(leader_epoch.unwrap_or(0));
+        e.durable_vote = e.durable_vote.max(leader_epoch.unwrap_or(0));
     }
 
     fn new_epoch(&mut self, at_ms: u64, node: &str, epoch: u64) {
@@ -177,9 +198,13 @@ impl Checker {
             let text = format!("{node} voted in epoch {epoch} after voting in epoch {was}");
             self.violation("sentinel.epochs_never_go_back", &[node], at_ms, text);
         }
+        let durable = !self.failing_disks.contains(node);
         let e = self.epochs(node);
         e.voted = e.voted.max(epoch);
         e.current = e.current.max(epoch);
+        if durable {
+            e.durable_vote = e.durable_vote.max(epoch);
+        }
         let key = (node.to_string(), epoch);
         self.votes
             .entry(key)

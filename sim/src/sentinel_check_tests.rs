@@ -195,3 +195,24 @@ fn an_epoch_that_goes_back_is_caught() {
         "{votes:?}"
     );
 }
+
+#[test]
+fn a_vote_given_while_the_disk_failed_or_before_the_disk_was_replaced_may_be_forgotten() {
+    let restart = "  15.000s x2 ~state myid bbbb current-epoch 0 leader-epoch mymaster 0";
+    let failing = with(
+        &[(
+            7,
+            "  13.140s harness disk-fail x2 (write: No space left on device)",
+        )],
+        &[
+            "  14.000s harness disk-heal x1,x2 (1 operations had failed)",
+            restart,
+        ],
+    );
+    assert_eq!(run(&failing), Vec::<String>::new());
+    let replaced = with(
+        &[],
+        &["  14.000s harness disk-loss x2 (3 files gone)", restart],
+    );
+    assert_eq!(run(&replaced), Vec::<String>::new());
+}
