@@ -1,8 +1,8 @@
 //! Deliberate bugs for tests of the simulator's checks (test-only feature `bug-injection`):
 //! `SENTINEL INJECT-BUG <kind>` switches one on in a Sentinel, `DEBUG INJECT-BUG <kind>` in a
 //! server. Each kind is a small, realistic mistake (a comparison turned around, a count one
-//! short, a write skipped) at one place in the code, guarded by `injected!` (in `lib.rs`), which is
-//! `false` without the feature, so a normal build compiles the branch away.
+//! short, a write skipped) at one place in the code, guarded by `injected!` (in `lib.rs`), which
+//! is `false` without the feature, so a normal build compiles the branch away.
 
 /// One deliberate bug.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -23,7 +23,7 @@ pub enum Bug {
     EpochNotSaved,
     /// Hellos announce the master's config epoch one lower than it is.
     HelloStaleEpoch,
-    /// PSYNC's backlog range check accepts one byte past the end of what the master has.
+    /// A partial resync sends the backlog from one byte after the offset the replica asked for.
     BacklogOffByOne,
     /// A promoted replica keeps its master's replication ID instead of starting a new one.
     PromotionKeepsReplid,
@@ -56,7 +56,11 @@ impl Bugs {
         let found = KINDS
             .iter()
             .find(|(n, _)| n.as_bytes().eq_ignore_ascii_case(name));
-        found.is_some_and(|(_, b)| self.0.insert(*b) || true)
+        let Some((_, bug)) = found else {
+            return false;
+        };
+        self.0.insert(*bug);
+        true
     }
 
     pub fn has(&self, bug: Bug) -> bool {

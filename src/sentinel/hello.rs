@@ -61,7 +61,8 @@ impl Sentinel {
             self.myid,
             self.current_epoch,
             m.name(),
-            m.inst.config_epoch - u64::from(injected!(self.bugs, HelloStaleEpoch) && m.inst.config_epoch > 0)
+            m.inst.config_epoch
+                - u64::from(injected!(self.bugs, HelloStaleEpoch) && m.inst.config_epoch > 0)
         )
     }
 
