@@ -14,7 +14,7 @@ use redsim_sim::scenario::Scenario;
 use redsim_sim::sweep::{run_seeds, Event, Seeds};
 use std::time::Duration;
 
-/// The most seeds a kind may take; sweep rounds start at two seeds and double up to 128.
+/// The most seeds a kind may take; sweep rounds start at two seeds and double up to 32.
 const MOST_SEEDS: u64 = 1000;
 
 /// One row of the table: the bug, the scenario that gives it its chance, the check that must
@@ -74,7 +74,7 @@ via_sentinels = "x"
 master = "mymaster"
 server = "s1"
 workload = "write-read"
-interval_ms = 20
+interval_ms = 100
 
 {inject}
 {faults}
@@ -264,7 +264,7 @@ fn first_failing_seed(scenario: &Scenario) -> Option<Report> {
     while start <= MOST_SEEDS {
         let end = (start + round).min(MOST_SEEDS + 1);
         let seeds = Seeds::parse(&format!("{start}..{end}"), None).expect("seeds");
-        (start, round) = (end, (round * 2).min(128));
+        (start, round) = (end, (round * 2).min(32));
         let mut failed: Vec<Report> = Vec::new();
         run_seeds(
             scenario,
