@@ -239,16 +239,7 @@ fn sentinel_under_random_kills_partitions_and_pauses_agrees_on_one_master_over_m
     // Every seed: after heal one master that all Sentinels name with one config epoch, the other
     // servers replicate from it, and no Sentinel voted twice in an epoch (the scenario's checks).
     assert_all_passed(file, &reports, wall);
-    let failovers = seeds_where(&reports, |r| r.trace.contains("+switch-master"));
-    println!(
-        "{file}: {} of {} seeds failed over",
-        failovers.len(),
-        reports.len()
-    );
-    assert!(
-        failovers.len() * 2 > reports.len(),
-        "few seeds failed over: {failovers:?}"
-    );
+    assert_most_seeds(file, &reports, "+switch-master", "failed over");
 }
 
 #[test]
@@ -259,14 +250,15 @@ fn sentinels_under_a_seeded_nemesis_keep_their_promises_and_agree_over_many_seed
     // Every seed: the Sentinel promise checks hold throughout, and after the heal one master
     // that all Sentinels name, the other servers replicating from it.
     assert_all_passed(file, &reports, wall);
-    let failovers = seeds_where(&reports, |r| r.trace.contains("+elected-leader"));
-    println!(
-        "{file}: {} of {} seeds elected a leader",
-        failovers.len(),
-        reports.len()
-    );
+    assert_most_seeds(file, &reports, "+elected-leader", "elected a leader");
+}
+
+/// More than half the seeds' traces contain `event` (`what` they did); prints how many.
+fn assert_most_seeds(file: &str, reports: &[Report], event: &str, what: &str) {
+    let seeds = seeds_where(reports, |r| r.trace.contains(event));
+    println!("{file}: {} of {} seeds {what}", seeds.len(), reports.len());
     assert!(
-        failovers.len() * 2 > reports.len(),
-        "few seeds elected a leader: {failovers:?}"
+        seeds.len() * 2 > reports.len(),
+        "few seeds {what}: {seeds:?}"
     );
 }
