@@ -52,12 +52,15 @@ struct Checker {
     /// Nodes whose disk is failing (harness `disk-fail` until `disk-heal`).
     failing_disks: BTreeSet<String>,
     /// (node, `master <name> <ip> <port>`) -> SDOWN periods (start, end if it ended).
-    sdown: BTreeMap<(String, String), Vec<(u64, Option<u64>)>>,
+    sdown: BTreeMap<(String, String), Vec<Period>>,
     /// Per node: the opinions listed just before its next `+odown`.
     opinions: BTreeMap<String, Vec<String>>,
     /// Per node: the candidates listed just before its next `+selected-slave`.
     candidates: BTreeMap<String, Vec<Candidate>>,
 }
+
+/// A time span in ms: its start, and its end once it ended.
+type Period = (u64, Option<u64>);
 
 #[derive(Default)]
 struct Epochs {
