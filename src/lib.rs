@@ -3,6 +3,22 @@
 //! `TokioEnv` for real processes, `SimEnv` (crate `redsim-sim`) for deterministic simulation.
 
 pub mod acl;
+#[cfg(feature = "bug-injection")]
+pub mod bugs;
+/// `injected!(bugs, Kind)`: whether `bugs` (a `bugs::Bugs`) has that deliberate bug on; `false`
+/// (and `bugs` not evaluated) without the test-only `bug-injection` feature.
+#[cfg(feature = "bug-injection")]
+macro_rules! injected {
+    ($bugs:expr, $kind:ident) => {
+        $bugs.has($crate::bugs::Bug::$kind)
+    };
+}
+#[cfg(not(feature = "bug-injection"))]
+macro_rules! injected {
+    ($bugs:expr, $kind:ident) => {
+        false
+    };
+}
 pub mod cli;
 pub mod commands;
 pub mod config;

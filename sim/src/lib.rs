@@ -22,6 +22,7 @@ pub mod replication;
 pub mod run;
 pub mod scenario;
 pub mod sentinel;
+pub mod sentinel_check;
 pub mod shrink;
 pub mod sweep;
 pub mod timeline;

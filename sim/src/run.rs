@@ -420,12 +420,12 @@ async fn simulate(scenario: Scenario, seed: u64) -> Report {
         let found = checker
             .spawn(async move { crate::sentinel::final_check(&e2, &addrs, &all).await })
             .await
-            .unwrap_or_else(|_| vec!["sentinel check task failed".into()]);
+            .unwrap_or_else(|_| vec![("sentinel", "sentinel check task failed".into())]);
         let names: Vec<&str> = e.servers.iter().map(String::as_str).collect();
         violations.extend(
             found
                 .into_iter()
-                .map(|t| Violation::new("sentinel", &names, checked_ms, t)),
+                .map(|(check, t)| Violation::new(check, &names, checked_ms, t)),
         );
     }
     let acked_writes: u64 = results.iter().map(|r| r.acked.len() as u64).sum();
@@ -443,13 +443,14 @@ async fn simulate(scenario: Scenario, seed: u64) -> Report {
     let rendered = trace.render();
     let e = &scenario.expect;
     violations.extend(judge(e, &results, &faults.losses, &rendered, checked_ms));
+    violations.extend(crate::sentinel_check::check(&rendered));
     for se in &e.sentinel {
         let names: Vec<&str> = sentinels.iter().map(String::as_str).collect();
         let found = crate::sentinel::trace_check(se, &sentinels, &rendered);
         violations.extend(
             found
                 .into_iter()
-                .map(|t| Violation::new("sentinel", &names, checked_ms, t)),
+                .map(|(check, t)| Violation::new(check, &names, checked_ms, t)),
         );
     }
     let repl = e.replication.clone().unwrap_or_default();

@@ -162,6 +162,14 @@ fn random_kills_partitions_and_pauses_with_the_pinned_seed_end_with_one_agreed_m
 }
 
 #[test]
+fn sentinels_under_the_nemesis_with_the_pinned_seed_keep_their_promises() {
+    check(
+        "sentinel-nemesis.toml",
+        "sentinels_under_the_nemesis_with_the_pinned_seed_keep_their_promises",
+    );
+}
+
+#[test]
 fn scale_305_nodes_100_groups_five_sentinels_ten_failovers() {
     let r = check(
         "sentinel-three-hundred-nodes.toml",

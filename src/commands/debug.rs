@@ -164,7 +164,18 @@ const SUBCOMMANDS: &[Sub] = &[
     ("set-skip-checksum-validation", |n| n == 3, ok),
     ("set-disable-deny-scripts", |n| n == 3, ok),
     ("replybuffer", |n| n == 4, replybuffer),
+    #[cfg(feature = "bug-injection")]
+    ("inject-bug", |n| n == 3, inject_bug),
 ];
+
+/// DEBUG INJECT-BUG <kind>: switches on a deliberate bug (`crate::bugs`; test builds only).
+#[cfg(feature = "bug-injection")]
+fn inject_bug(s: &mut Server, call: &Call) {
+    match s.bugs.switch_on(&call.args[2]) {
+        true => s.reply(call.id).ok(),
+        false => s.reply(call.id).error("ERR unknown bug kind"),
+    }
+}
 
 fn debug(s: &mut Server, call: &Call) {
     let n = call.args.len();

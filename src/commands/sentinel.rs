@@ -87,9 +87,11 @@ pub fn keeps(container: &str, sub: &str) -> bool {
 
 fn sentinel(s: &mut Server, call: &Call) {
     #[cfg(feature = "bug-injection")]
-    if call.args.len() == 3 && is(&call.args[1], "inject-bug") && is(&call.args[2], "vote-twice") {
-        sen(s).bug_vote_twice = true;
-        return s.reply(call.id).ok();
+    if call.args.len() == 3 && is(&call.args[1], "inject-bug") {
+        return match sen(s).bugs.switch_on(&call.args[2]) {
+            true => s.reply(call.id).ok(),
+            false => s.reply(call.id).error("ERR unknown bug kind"),
+        };
     }
     let Some(sub) = super::config::subcommand(s, call, SUBCOMMANDS) else {
         return;

@@ -253,6 +253,9 @@ pub struct Server {
     pub acl: crate::acl::Acl,
     /// EVAL scripts and function libraries with their Lua states.
     pub scripting: crate::scripting::Scripting,
+    /// DEBUG INJECT-BUG: deliberate bugs switched on (tests of the simulator's checks).
+    #[cfg(feature = "bug-injection")]
+    pub bugs: crate::bugs::Bugs,
 }
 
 /// What a disk operation completes when the driver reports it done.
@@ -334,6 +337,8 @@ impl Server {
             cron_paused: false,
             acl,
             scripting: Default::default(),
+            #[cfg(feature = "bug-injection")]
+            bugs: Default::default(),
         };
         s.log(
             LogLevel::Notice,

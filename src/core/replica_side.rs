@@ -95,6 +95,10 @@ impl Server {
             .repl
             .ids
             .shift_on_promotion(self.repl.offset, random_id(&mut self.rng));
+        if injected!(self.bugs, PromotionKeepsReplid) {
+            // The master's ID kept as ours, so its history and ours look like one.
+            self.repl.ids.replid = self.repl.ids.replid2.clone();
+        }
         self.log_lines(vec![line]);
         if self.repl.backlog.is_none() {
             self.repl.backlog = Some(Backlog::new(

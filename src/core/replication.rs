@@ -229,11 +229,17 @@ impl Server {
             }
             PsyncDecision::Continue {
                 reply,
-                bytes_to_send,
+                mut bytes_to_send,
                 log,
                 ..
             } => {
                 self.log_lines(log);
+                if injected!(self.bugs, BacklogOffByOne) {
+                    // The backlog sent from one byte after the offset asked for.
+                    if let Some(first) = bytes_to_send.first_mut() {
+                        *first = first.slice(1..);
+                    }
+                }
                 self.repl.sync_partial_ok += 1;
                 let mut out = self.reply(id);
                 out.raw(&reply);

@@ -89,6 +89,7 @@ impl Server {
                     master,
                 } => self.sentinel_event(level, &kind, &msg, master.as_deref()),
                 Out::Log { level, msg } => self.log(level, msg),
+                Out::Trace(line) => self.trace(line),
                 Out::FlushConfig => self.sentinel_flush_config(None),
                 Out::RunScript { id, argv } => {
                     self.trace(format!("script {}", argv.join(" ")));

@@ -20,8 +20,17 @@ impl Sentinel {
                 .filter(|s| s.has(flags::MASTER_DOWN))
                 .count() as u32;
         }
-        let odown = m.inst.has(flags::S_DOWN) && votes >= m.quorum;
+        let short = u32::from(injected!(self.bugs, OdownOneShort));
+        let odown = m.inst.has(flags::S_DOWN) && votes + short >= m.quorum;
         if odown && !m.inst.has(flags::O_DOWN) {
+            let opinions: Vec<&str> = m
+                .sentinels
+                .iter()
+                .filter(|(_, s)| s.has(flags::MASTER_DOWN))
+                .map(|(id, _)| id.as_str())
+                .collect();
+            let line = format!("~odown-opinions {} [{}]", m.name(), opinions.join(" "));
+            self.io.trace(line);
             m.inst.flags |= flags::O_DOWN;
             m.inst.o_down_since_ms = now_ms;
             let extra = format!(" #quorum {votes}/{}", m.quorum);
@@ -129,7 +138,10 @@ impl Sentinel {
         if self.may_vote(m, req_epoch, req_runid) {
             m.leader = Some(req_runid.to_string());
             m.leader_epoch = self.current_epoch;
-            self.flush_config_now();
+            match injected!(self.bugs, VoteNotDurable) {
+                true => self.flush_config(),
+                false => self.flush_config_now(),
+            }
             let msg = format!("{req_runid} {}", m.leader_epoch);
             self.io
                 .event(LogLevel::Warning, "+vote-for-leader", msg, Some(m.name()));
@@ -143,17 +155,18 @@ impl Sentinel {
     /// One vote per epoch: only for an epoch newer than our last vote, and not older than ours.
     fn may_vote(&self, m: &Master, req_epoch: u64, req_runid: &str) -> bool {
         let allowed = m.leader_epoch < req_epoch && self.current_epoch <= req_epoch;
-        #[cfg(feature = "bug-injection")]
-        if self.bug_vote_twice {
-            let again = m.leader_epoch == req_epoch && m.leader.as_deref() != Some(req_runid);
-            return allowed || again;
-        }
-        let _ = req_runid;
-        allowed
+        let again = m.leader_epoch == req_epoch && m.leader.as_deref() != Some(req_runid);
+        allowed || (again && injected!(self.bugs, VoteTwice))
     }
 
-    /// The leader for `epoch`, if one has a majority of all Sentinels and at least the quorum.
-    pub(super) fn get_leader(&mut self, m: &mut Master, epoch: u64, now_ms: u64) -> Option<String> {
+    /// The leader for `epoch`, if one has a majority of all Sentinels and at least the quorum,
+    /// with its votes and the number of Sentinels.
+    pub(super) fn get_leader(
+        &mut self,
+        m: &mut Master,
+        epoch: u64,
+        now_ms: u64,
+    ) -> Option<(String, u64, u64)> {
         let voters = m.sentinels.len() as u64 + 1;
         let mut counts: BTreeMap<String, u64> = BTreeMap::new();
         for s in m.sentinels.values() {
@@ -178,6 +191,7 @@ impl Sentinel {
             }
         }
         let (id, votes) = winner?;
-        (votes > voters / 2 && votes >= u64::from(m.quorum)).then_some(id)
+        let majority = votes > voters / 2 || injected!(self.bugs, LeaderNoMajority);
+        (majority && votes >= u64::from(m.quorum)).then_some((id, votes, voters))
     }
 }

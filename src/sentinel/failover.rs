@@ -78,14 +78,20 @@ impl Sentinel {
 
     fn failover_wait_start(&mut self, m: &mut Master, now_ms: u64) {
         let leader = self.get_leader(m, m.failover_epoch, now_ms);
-        let is_leader = leader.as_deref() == Some(self.myid.as_str());
-        if !is_leader && !m.inst.has(flags::FORCE_FAILOVER) {
-            let timeout = self.timers.election_timeout_ms.min(m.failover_timeout_ms);
-            if now_ms.saturating_sub(m.failover_start_time_ms) > timeout {
-                self.abort_failover(m, "-failover-abort-not-elected", now_ms);
+        let won = leader.filter(|(id, _, _)| *id == self.myid);
+        let votes = match won {
+            Some((_, votes, voters)) => format!("votes {votes}/{voters} quorum {}", m.quorum),
+            None if m.inst.has(flags::FORCE_FAILOVER) => "forced".to_string(),
+            None => {
+                let timeout = self.timers.election_timeout_ms.min(m.failover_timeout_ms);
+                if now_ms.saturating_sub(m.failover_start_time_ms) > timeout {
+                    self.abort_failover(m, "-failover-abort-not-elected", now_ms);
+                }
+                return;
             }
-            return;
-        }
+        };
+        let line = format!("~leader-votes {} epoch {} {votes}", m.name(), m.failover_epoch);
+        self.io.trace(line);
         self.event(LogLevel::Warning, "+elected-leader", m, &Who::Master, "");
         if self.simfailure_flags & SIMFAILURE_CRASH_AFTER_ELECTION != 0 {
             self.simulated_crash();
@@ -101,6 +107,17 @@ impl Sentinel {
     }
 
     fn failover_select_slave(&mut self, m: &mut Master, now_ms: u64) {
+        let candidates: Vec<String> = self
+            .eligible_replicas(m, now_ms)
+            .iter()
+            .map(|r| {
+                let runid = r.runid.as_deref().unwrap_or("-");
+                let (prio, offset) = (r.slave_priority, r.slave_repl_offset);
+                format!(" {}/{prio}/{offset}/{runid}", r.name)
+            })
+            .collect();
+        let line = format!("~candidates {}{}", m.name(), candidates.concat());
+        self.io.trace(line);
         let Some(name) = self.select_replica(m, now_ms) else {
             self.abort_failover(m, "-failover-abort-no-good-slave", now_ms);
             return;
@@ -155,6 +172,15 @@ impl Sentinel {
 
     /// Redis' `sentinelSelectSlave`: the best reachable, fresh replica, or none.
     pub fn select_replica(&self, m: &Master, now_ms: u64) -> Option<String> {
+        let lowest_offset = injected!(self.bugs, SelectLowestOffset);
+        let mut candidates = self.eligible_replicas(m, now_ms);
+        candidates.sort_by(|a, b| compare_for_promotion(a, b, lowest_offset));
+        candidates.first().map(|r| r.name.clone())
+    }
+
+    /// The replicas that may be promoted: not down, connected, recently heard from, priority
+    /// above 0, fresh INFO, and not cut off from the master for too long (in name order).
+    fn eligible_replicas<'a>(&self, m: &'a Master, now_ms: u64) -> Vec<&'a Instance> {
         let t = &self.timers;
         let since = |t0: u64| now_ms.saturating_sub(t0);
         // Timers and timeouts may be set as high as i64::MAX: arithmetic on them saturates.
@@ -167,18 +193,16 @@ impl Sentinel {
         } else {
             t.info_period_ms.saturating_mul(3)
         };
-        let mut candidates: Vec<&Instance> = m
-            .replicas
+        let priority_zero_ok = injected!(self.bugs, SelectPriorityZero);
+        m.replicas
             .values()
             .filter(|r| !r.has(flags::S_DOWN | flags::O_DOWN))
             .filter(|r| !r.link.disconnected)
             .filter(|r| since(r.link.last_avail_time_ms) <= t.ping_period_ms.saturating_mul(5))
-            .filter(|r| r.slave_priority != 0)
+            .filter(|r| r.slave_priority != 0 || priority_zero_ok)
             .filter(|r| since(r.info_refresh_ms) <= validity)
             .filter(|r| r.master_link_down_time_ms <= max_down)
-            .collect();
-        candidates.sort_by(|a, b| compare_for_promotion(a, b));
-        candidates.first().map(|r| r.name.clone())
+            .collect()
     }
 
     fn failover_reconf_next_slave(&mut self, m: &mut Master, now_ms: u64) {
@@ -409,12 +433,13 @@ impl Sentinel {
     }
 }
 
-/// Lower priority first, then the larger replication offset, then the smaller run id (missing
-/// run ids last).
-fn compare_for_promotion(a: &Instance, b: &Instance) -> std::cmp::Ordering {
+/// Lower priority first, then the larger replication offset (the smaller with the injected
+/// `lowest_offset`), then the smaller run id (missing run ids last).
+fn compare_for_promotion(a: &Instance, b: &Instance, lowest_offset: bool) -> std::cmp::Ordering {
+    let offsets = b.slave_repl_offset.cmp(&a.slave_repl_offset);
     a.slave_priority
         .cmp(&b.slave_priority)
-        .then(b.slave_repl_offset.cmp(&a.slave_repl_offset))
+        .then(if lowest_offset { offsets.reverse() } else { offsets })
         .then_with(|| match (&a.runid, &b.runid) {
             (None, None) => std::cmp::Ordering::Equal,
             (None, Some(_)) => std::cmp::Ordering::Greater,

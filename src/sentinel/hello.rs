@@ -62,6 +62,7 @@ impl Sentinel {
             self.current_epoch,
             m.name(),
             m.inst.config_epoch
+                - u64::from(injected!(self.bugs, HelloStaleEpoch) && m.inst.config_epoch > 0)
         )
     }
 

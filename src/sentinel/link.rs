@@ -71,6 +71,9 @@ pub enum Out {
         level: LogLevel,
         msg: String,
     },
+    /// Trace only (Redis has no such event): what a decision was based on, for the simulator's
+    /// checks (`~leader-votes`, `~odown-opinions`, `~candidates`, `~state`).
+    Trace(String),
     /// Rewrite the config file now: it is durable before anything queued after it is sent (a
     /// vote). Other changes only mark the config dirty (`Sentinel::flush_config`).
     FlushConfig,
@@ -108,6 +111,11 @@ impl Io {
             next_conn: SENTINEL_CONN_BASE,
             ..Default::default()
         }
+    }
+
+    /// A trace-only line (`Out::Trace`).
+    pub fn trace(&mut self, line: String) {
+        self.out.push_back(Out::Trace(line));
     }
 
     pub fn event(&mut self, level: LogLevel, kind: &str, msg: String, master: Option<&str>) {

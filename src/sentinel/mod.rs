@@ -118,9 +118,9 @@ pub struct Sentinel {
     pub config_flushed_ms: u64,
     /// SENTINEL SET calls waiting for the driver to check the scripts they name, by client.
     pub script_checks: BTreeMap<crate::core::ConnId, Vec<bytes::Bytes>>,
-    /// SENTINEL INJECT-BUG vote-twice: grant a second vote in an epoch (tests of the checks).
+    /// SENTINEL INJECT-BUG: deliberate bugs switched on (tests of the simulator's checks).
     #[cfg(feature = "bug-injection")]
-    pub bug_vote_twice: bool,
+    pub bugs: crate::bugs::Bugs,
 }
 
 impl Sentinel {
@@ -152,7 +152,7 @@ impl Sentinel {
             config_flushed_ms: 0,
             script_checks: BTreeMap::new(),
             #[cfg(feature = "bug-injection")]
-            bug_vote_twice: false,
+            bugs: Default::default(),
         };
         for mc in &conf.masters {
             let m = state_conf::master_from_conf(mc, now.mono_ms);
@@ -162,6 +162,14 @@ impl Sentinel {
             level: LogLevel::Notice,
             msg: format!("Sentinel ID is {}", s.myid),
         });
+        // What it starts from, for the simulator's epoch checks.
+        let votes: Vec<String> = s
+            .masters
+            .iter()
+            .map(|(name, m)| format!(" leader-epoch {name} {}", m.leader_epoch))
+            .collect();
+        let state = format!("~state myid {} current-epoch {}", s.myid, s.current_epoch);
+        s.io.trace(state + &votes.concat());
         let names: Vec<String> = s.masters.keys().cloned().collect();
         for name in names {
             s.monitor_event(&name);

@@ -55,7 +55,10 @@ pub fn master_from_conf(c: &MasterConf, now_ms: u64) -> Master {
 pub fn conf_from_state(s: &Sentinel) -> SentinelConf {
     SentinelConf {
         myid: Some(s.myid.clone()),
-        current_epoch: s.current_epoch,
+        current_epoch: match injected!(s.bugs, EpochNotSaved) {
+            true => 0,
+            false => s.current_epoch,
+        },
         settings: s.settings.clone(),
         masters: s.masters.values().map(|m| master_conf(m)).collect(),
     }

@@ -121,7 +121,7 @@ fn leader_needs_a_majority_of_all_sentinels_and_the_quorum() {
     let p = m.sentinels.get_mut(PEER).unwrap();
     p.leader = Some(s.myid.clone());
     p.leader_epoch = 1;
-    assert_eq!(s.get_leader(&mut m, 1, 0), Some(s.myid.clone()));
+    assert_eq!(s.get_leader(&mut m, 1, 0), Some((s.myid.clone(), 2, 3)));
     // With quorum 3 the same two votes are not enough.
     m.quorum = 3;
     assert_eq!(s.get_leader(&mut m, 1, 0), None);

@@ -277,9 +277,12 @@ impl Server {
                 },
                 AofStep::Write {
                     always,
-                    releases: false,
+                    releases: injected!(self.bugs, FsyncSkipped),
                 },
             );
+            if injected!(self.bugs, FsyncSkipped) {
+                return always;
+            }
             self.aof_step(
                 DiskOp::Fsync { path },
                 AofStep::Write {
