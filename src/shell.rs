@@ -153,9 +153,9 @@ impl<E: Env> Node<E> {
         let mut core = lock(&self.core);
         f(&mut core, self.env.now());
         self.perform(&mut core);
-        let sooner = core.poll_timeout().is_some_and(|t| {
-            t < self.timer_deadline_ms.load(Ordering::Relaxed)
-        });
+        let sooner = core
+            .poll_timeout()
+            .is_some_and(|t| t < self.timer_deadline_ms.load(Ordering::Relaxed));
         if sooner {
             self.timer_wake.notify_one();
         }

@@ -37,7 +37,10 @@ impl Acl {
                 ));
                 continue;
             }
-            let rules: Vec<Bytes> = words[2..].iter().map(|w| Bytes::from(w.to_string())).collect();
+            let rules: Vec<Bytes> = words[2..]
+                .iter()
+                .map(|w| Bytes::from(w.to_string()))
+                .collect();
             let Ok(rules) = merge_selectors(&rules) else {
                 errors.push_str(&format!(
                     "{name}:{n}: Unmatched parenthesis in selector definition."

@@ -111,9 +111,7 @@ fn needed(spec: &CommandSpec, name: &str, args: &[Bytes], n: usize) -> u8 {
         "sort" => [KEY_READ, KEY_WRITE][n.min(1)],
         "set" if args[3..].iter().any(|a| is(a, "get")) => both,
         "bitfield" if args[2..].iter().any(|a| is(a, "get")) => {
-            let writes = args[2..]
-                .iter()
-                .any(|a| is(a, "set") || is(a, "incrby"));
+            let writes = args[2..].iter().any(|a| is(a, "set") || is(a, "incrby"));
             KEY_READ | if writes { KEY_WRITE } else { 0 }
         }
         _ => KEY_WRITE,

@@ -224,7 +224,10 @@ pub fn validate_user_line(args: &[String]) -> Result<(), String> {
     let mut acl = Acl::new(crate::commands::all().map(|c| c.name));
     let rules: Vec<Bytes> = args[1..].iter().map(|a| Bytes::from(a.clone())).collect();
     if !user::valid_name(&args[0]) {
-        return Err(format!("Error in user declaration '{}': Usernames can't contain spaces or null characters", args[0]));
+        return Err(format!(
+            "Error in user declaration '{}': Usernames can't contain spaces or null characters",
+            args[0]
+        ));
     }
     acl.apply(&args[0], &rules).map_err(|e| match e {
         RuleError::Unmatched(arg) => format!("Error in user declaration '{arg}': Syntax error"),

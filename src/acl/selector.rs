@@ -393,5 +393,6 @@ fn pattern_text((pattern, flags): &(String, u8)) -> String {
 
 /// Patterns and user names may not contain whitespace or NUL.
 pub fn has_spaces(s: &str) -> bool {
-    s.bytes().any(|b| b.is_ascii_whitespace() || b == 0 || b == 0x0b)
+    s.bytes()
+        .any(|b| b.is_ascii_whitespace() || b == 0 || b == 0x0b)
 }

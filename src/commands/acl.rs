@@ -41,7 +41,9 @@ fn acl(s: &mut Server, call: &Call) {
     if call.args.len() > 3 && matches!(sub, "cat" | "log" | "genpass") {
         let given = String::from_utf8_lossy(&call.args[1]);
         let shown: String = given.chars().take(128).collect();
-        let msg = format!("ERR unknown subcommand or wrong number of arguments for '{shown}'. Try ACL HELP.");
+        let msg = format!(
+            "ERR unknown subcommand or wrong number of arguments for '{shown}'. Try ACL HELP."
+        );
         return s.reply(call.id).error(&msg);
     }
     match sub {
@@ -55,7 +57,8 @@ fn acl(s: &mut Server, call: &Call) {
         "list" => list(s, call),
         "whoami" => {
             let user = s.clients[&call.id].user.clone();
-            s.reply(call.id).bulk_opt(user.as_deref().map(str::as_bytes))
+            s.reply(call.id)
+                .bulk_opt(user.as_deref().map(str::as_bytes))
         }
         "cat" => cat(s, call),
         "log" => log(s, call),
@@ -226,7 +229,10 @@ fn genpass(s: &mut Server, call: &Call) {
     let chars = ((bits + 3) / 4) as usize;
     let mut pass = String::with_capacity(chars + 16);
     while pass.len() < chars {
-        pass.push_str(&format!("{:016x}", rand_core::RngCore::next_u64(&mut s.rng)));
+        pass.push_str(&format!(
+            "{:016x}",
+            rand_core::RngCore::next_u64(&mut s.rng)
+        ));
     }
     pass.truncate(chars);
     s.reply(call.id).bulk(pass.as_bytes());

@@ -14,14 +14,20 @@ fn setuser(t: &mut TestServer, rules: &[&str]) {
 #[test]
 fn a_user_logs_in_and_runs_only_what_its_rules_allow() {
     let mut t = TestServer::new();
-    setuser(&mut t, &["alice", "on", ">secret", "~app:*", "+get", "+set"]);
+    setuser(
+        &mut t,
+        &["alice", "on", ">secret", "~app:*", "+get", "+set"],
+    );
     t.connect(2);
     assert_eq!(
         t.cmd_as(2, &["auth", "alice", "wrong"]),
         err("WRONGPASS invalid username-password pair or user is disabled.")
     );
     assert_eq!(t.cmd_as(2, &["auth", "alice", "secret"]), ok());
-    assert_eq!(t.cmd_as(2, &["acl", "whoami"]), err("NOPERM User alice has no permissions to run the 'acl|whoami' command"));
+    assert_eq!(
+        t.cmd_as(2, &["acl", "whoami"]),
+        err("NOPERM User alice has no permissions to run the 'acl|whoami' command")
+    );
     assert_eq!(t.cmd_as(2, &["set", "app:1", "v"]), ok());
     assert_eq!(t.cmd_as(2, &["get", "app:1"]), bulk("v"));
     assert_eq!(
@@ -38,7 +44,18 @@ fn a_user_logs_in_and_runs_only_what_its_rules_allow() {
 #[test]
 fn getuser_and_list_describe_users_as_redis_does() {
     let mut t = TestServer::new();
-    setuser(&mut t, &["bob", "on", "nopass", "+@all", "-@dangerous", "%R~r*", "&news"]);
+    setuser(
+        &mut t,
+        &[
+            "bob",
+            "on",
+            "nopass",
+            "+@all",
+            "-@dangerous",
+            "%R~r*",
+            "&news",
+        ],
+    );
     assert_eq!(
         t.cmd(&["acl", "list"]),
         arr(&[
@@ -96,7 +113,10 @@ fn requirepass_is_the_default_users_password() {
     assert_eq!(t.cmd(&["auth", "default", "foo"]), ok());
     assert_eq!(t.cmd(&["config", "set", "requirepass", "bar"]), ok());
     t.connect(2);
-    assert_eq!(t.cmd_as(2, &["ping"]), err("NOAUTH Authentication required."));
+    assert_eq!(
+        t.cmd_as(2, &["ping"]),
+        err("NOAUTH Authentication required.")
+    );
     assert_eq!(t.cmd_as(2, &["auth", "bar"]), ok());
 }
 
@@ -104,7 +124,10 @@ fn requirepass_is_the_default_users_password() {
 fn dryrun_names_the_key_and_log_records_refusals() {
     let mut t = TestServer::new();
     setuser(&mut t, &["erin", "on", "nopass", "+@all", "%W~w*"]);
-    assert_eq!(t.cmd(&["acl", "dryrun", "erin", "lpush", "wlist", "1"]), ok());
+    assert_eq!(
+        t.cmd(&["acl", "dryrun", "erin", "lpush", "wlist", "1"]),
+        ok()
+    );
     assert_eq!(
         t.cmd(&["acl", "dryrun", "erin", "get", "wkey"]),
         bulk("User erin has no permissions to access the 'wkey' key")

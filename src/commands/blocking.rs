@@ -5,9 +5,9 @@
 //! (`core/blocking.rs` keeps the waiting clients). A served pop reaches replicas and the AOF as
 //! its non-blocking form (LPOP, RPOPLPUSH, LMOVE, ZPOPMIN...), as Redis propagates it.
 
-use super::streams::read::StreamWait;
 use super::lists::mpop_args;
 use super::movable::numkeys_second;
+use super::streams::read::StreamWait;
 use super::{flags::*, is, server, Call, CommandSpec};
 use crate::core::{ConnId, Server};
 use crate::db::{Value, WRONGTYPE};
@@ -18,33 +18,15 @@ use bytes::Bytes;
 pub const LIST_COMMANDS: &[CommandSpec] = &[
     server("blpop", -3, WRITE, (1, -2, 1), blpop),
     server("brpop", -3, WRITE, (1, -2, 1), brpop),
-    server(
-        "brpoplpush",
-        4,
-        WRITE | DENYOOM,
-        (1, 2, 1),
-        brpoplpush,
-    ),
+    server("brpoplpush", 4, WRITE | DENYOOM, (1, 2, 1), brpoplpush),
     server("blmove", 6, WRITE | DENYOOM, (1, 2, 1), blmove),
     server("blmpop", -5, WRITE, (0, 0, 0), blmpop).movable(numkeys_second),
 ];
 
 /// The blocking sorted-set commands (group `sorted-set`).
 pub const ZSET_COMMANDS: &[CommandSpec] = &[
-    server(
-        "bzpopmin",
-        -3,
-        WRITE | FAST,
-        (1, -2, 1),
-        bzpopmin,
-    ),
-    server(
-        "bzpopmax",
-        -3,
-        WRITE | FAST,
-        (1, -2, 1),
-        bzpopmax,
-    ),
+    server("bzpopmin", -3, WRITE | FAST, (1, -2, 1), bzpopmin),
+    server("bzpopmax", -3, WRITE | FAST, (1, -2, 1), bzpopmax),
     server("bzmpop", -5, WRITE, (0, 0, 0), bzmpop).movable(numkeys_second),
 ];
 

@@ -12,8 +12,22 @@ use crate::scripting::run::{self, Job};
 use bytes::Bytes;
 
 pub const COMMANDS: &[CommandSpec] = &[
-    server("fcall", -3, NOSCRIPT | STALE | MAY_REPLICATE, (0, 0, 0), fcall).movable(script_keys),
-    server("fcall_ro", -3, NOSCRIPT | STALE | READONLY, (0, 0, 0), fcall_ro).movable(script_keys),
+    server(
+        "fcall",
+        -3,
+        NOSCRIPT | STALE | MAY_REPLICATE,
+        (0, 0, 0),
+        fcall,
+    )
+    .movable(script_keys),
+    server(
+        "fcall_ro",
+        -3,
+        NOSCRIPT | STALE | READONLY,
+        (0, 0, 0),
+        fcall_ro,
+    )
+    .movable(script_keys),
     server("function", -2, NOSCRIPT, (0, 0, 0), function),
 ];
 
@@ -112,7 +126,11 @@ fn load(s: &mut Server, call: &Call) {
     }
     let engine = s.scripting.functions.clone();
     let clock = s.scripting.clock.clone().filter(|_| !from_master(call));
-    match s.scripting.libraries.load(&engine, &call.args[code_at], replace, clock) {
+    match s
+        .scripting
+        .libraries
+        .load(&engine, &call.args[code_at], replace, clock)
+    {
         Ok(name) => {
             s.reply(call.id).bulk(name.as_bytes());
             changed(s, call);
@@ -204,17 +222,16 @@ fn flush(s: &mut Server, call: &Call) {
 }
 
 fn restore(s: &mut Server, call: &Call) {
-    let policy = match call.args.get(3) {
-        None => "append",
-        Some(p) if call.args.len() == 4 && is(p, "flush") => "flush",
-        Some(p) if call.args.len() == 4 && is(p, "append") => "append",
-        Some(p) if call.args.len() == 4 && is(p, "replace") => "replace",
-        Some(_) => {
-            return s.reply(call.id).error(
+    let policy =
+        match call.args.get(3) {
+            None => "append",
+            Some(p) if call.args.len() == 4 && is(p, "flush") => "flush",
+            Some(p) if call.args.len() == 4 && is(p, "append") => "append",
+            Some(p) if call.args.len() == 4 && is(p, "replace") => "replace",
+            Some(_) => return s.reply(call.id).error(
                 "ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.",
-            )
-        }
-    };
+            ),
+        };
     let codes = match crate::rdb::read_function_payload(&call.args[2]) {
         Ok(codes) => codes,
         Err(e) => return s.reply(call.id).error(&format!("ERR {e}")),

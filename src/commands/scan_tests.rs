@@ -46,7 +46,10 @@ fn sscan_of_a_big_set_pages_through_every_member_exactly_once() {
     args.extend(members.iter().map(String::as_str));
     t.cmd(&args);
     let (mut seen, rounds) = scan_all(&mut t, "sscan", &["count", "10"]);
-    assert!(rounds > 10, "a hashtable set is paged, took {rounds} rounds");
+    assert!(
+        rounds > 10,
+        "a hashtable set is paged, took {rounds} rounds"
+    );
     seen.sort();
     let mut expected = members.clone();
     expected.sort();
@@ -86,8 +89,14 @@ fn element_scans_refuse_other_types_bad_cursors_and_the_type_option() {
     t.cmd(&["del", "k"]);
     t.cmd(&["sadd", "k", "x"]);
     assert_eq!(t.cmd(&["sscan", "k", "x"]), err("ERR invalid cursor"));
-    assert_eq!(t.cmd(&["sscan", "k", "0", "type", "set"]), err("ERR syntax error"));
-    assert_eq!(t.cmd(&["sscan", "k", "0", "count", "0"]), err("ERR syntax error"));
+    assert_eq!(
+        t.cmd(&["sscan", "k", "0", "type", "set"]),
+        err("ERR syntax error")
+    );
+    assert_eq!(
+        t.cmd(&["sscan", "k", "0", "count", "0"]),
+        err("ERR syntax error")
+    );
 }
 
 #[test]

@@ -55,7 +55,8 @@ pub fn numkeys(s: &mut Server, call: &Call, not_int: &str) -> Option<usize> {
         return None;
     }
     if n < 0 {
-        s.reply(call.id).error("ERR Number of keys can't be negative");
+        s.reply(call.id)
+            .error("ERR Number of keys can't be negative");
         return None;
     }
     Some(n as usize)

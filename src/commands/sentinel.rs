@@ -188,7 +188,11 @@ pub fn reply_instance(s: &mut Sentinel, m: &Master, who: &Who, out: &mut Out, no
     let ago = |t: u64| ms.saturating_sub(t).to_string();
     let mut f: Vec<(&str, String)> = vec![
         ("name", i.name.clone()),
-        ("ip", s.io.shown_host(&i.host, s.settings.announce_hostnames).to_string()),
+        (
+            "ip",
+            s.io.shown_host(&i.host, s.settings.announce_hostnames)
+                .to_string(),
+        ),
         ("port", i.port.to_string()),
         ("runid", i.runid.clone().unwrap_or_default()),
         ("flags", i.flags_text(link.disconnected)),

@@ -19,7 +19,8 @@ fn a_sentinel_shows_a_resolved_address_unless_it_announces_host_names() {
         .iter()
         .any(|a| matches!(a, Action::Resolve { host } if host == "localhost"));
     assert!(asked, "the driver was asked to resolve localhost");
-    t.server.handle_resolved("localhost", Some([127, 0, 0, 1].into()));
+    t.server
+        .handle_resolved("localhost", Some([127, 0, 0, 1].into()));
     let addr = ["SENTINEL", "GET-MASTER-ADDR-BY-NAME", "named"];
     assert_eq!(t.cmd(&addr), arr(&["localhost", "7000"]));
     assert_eq!(set(&mut t, "announce-hostnames", "no"), ok());
@@ -29,10 +30,16 @@ fn a_sentinel_shows_a_resolved_address_unless_it_announces_host_names() {
 #[test]
 fn a_sentinel_has_users_of_its_own() {
     let mut t = TestServer::sentinel();
-    assert_eq!(t.cmd(&["ACL", "SETUSER", "ops", "on", ">pw", "+@all"]), ok());
+    assert_eq!(
+        t.cmd(&["ACL", "SETUSER", "ops", "on", ">pw", "+@all"]),
+        ok()
+    );
     assert_eq!(t.cmd(&["ACL", "SETUSER", "default", "off"]), ok());
     t.connect(2);
-    assert_eq!(t.cmd_as(2, &["PING"]), err("NOAUTH Authentication required."));
+    assert_eq!(
+        t.cmd_as(2, &["PING"]),
+        err("NOAUTH Authentication required.")
+    );
     assert_eq!(t.cmd_as(2, &["AUTH", "ops", "pw"]), ok());
     assert_eq!(t.cmd_as(2, &["ACL", "WHOAMI"]), bulk("ops"));
     assert_eq!(t.cmd(&["SENTINEL", "FLUSHCONFIG"]), ok());

@@ -48,7 +48,12 @@ fn is_script_option(arg: &[u8]) -> bool {
 
 /// The driver checked the scripts of client `conn`'s SENTINEL SET: apply it, or reply which
 /// script is missing.
-pub(crate) fn scripts_checked(s: &mut Server, now: Now, conn: ConnId, result: Result<bytes::Bytes, String>) {
+pub(crate) fn scripts_checked(
+    s: &mut Server,
+    now: Now,
+    conn: ConnId,
+    result: Result<bytes::Bytes, String>,
+) {
     let Some(args) = sen(s).script_checks.remove(&conn) else {
         return;
     };
@@ -57,14 +62,23 @@ pub(crate) fn scripts_checked(s: &mut Server, now: Now, conn: ConnId, result: Re
     };
     c.blocked_on = None;
     match result {
-        Ok(_) => apply_set(s, &Call { id: conn, args: &args, now }),
+        Ok(_) => apply_set(
+            s,
+            &Call {
+                id: conn,
+                args: &args,
+                now,
+            },
+        ),
         Err(path) => {
             let option = args[3..]
                 .windows(2)
                 .find(|w| is_script_option(&w[0]) && w[1] == path.as_bytes())
                 .map(|w| w[0].to_ascii_lowercase());
             let msg = match option.as_deref() {
-                Some(b"client-reconfig-script") => "ERR Client reconfiguration script seems non existing or non executable",
+                Some(b"client-reconfig-script") => {
+                    "ERR Client reconfiguration script seems non existing or non executable"
+                }
                 _ => "ERR Notification script seems non existing or non executable",
             };
             s.reply(conn).error(msg);

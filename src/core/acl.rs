@@ -127,19 +127,30 @@ impl Server {
 
     /// The aclfile was read: its users replace the current ones (whose clients are
     /// disconnected, the default user's excepted), or nothing changes and the error is told.
-    pub(crate) fn aclfile_loaded(&mut self, now: Now, conn: Option<ConnId>, read: Result<Bytes, String>) {
+    pub(crate) fn aclfile_loaded(
+        &mut self,
+        now: Now,
+        conn: Option<ConnId>,
+        read: Result<Bytes, String>,
+    ) {
         self.acl.registry.all_channels_by_default = self.pubsub_default_all();
         let file = self.config.aclfile.clone();
         let loaded = match read {
             Ok(text) => self.acl.load_file(&file, &String::from_utf8_lossy(&text)),
             Err(e) => {
-                let e = e.find(" (os error").map_or(e.as_str(), |i| &e[..i]).to_string();
+                let e = e
+                    .find(" (os error")
+                    .map_or(e.as_str(), |i| &e[..i])
+                    .to_string();
                 Err(format!("Error loading ACLs, opening file '{file}': {e}"))
             }
         };
         let Some(id) = conn else {
             if let Err(e) = loaded {
-                self.log(LogLevel::Warning, format!("Aborting Redis startup because of ACL errors: {e}"));
+                self.log(
+                    LogLevel::Warning,
+                    format!("Aborting Redis startup because of ACL errors: {e}"),
+                );
                 self.exit(1);
             }
             return;
@@ -169,7 +180,10 @@ impl Server {
     pub(crate) fn save_aclfile(&mut self, conn: ConnId) {
         let path = self.aclfile_path();
         let data = Bytes::from(self.acl.file_text());
-        self.start_disk(DiskOp::WriteAtomic { path, data }, DiskWaiter::AclSave(conn));
+        self.start_disk(
+            DiskOp::WriteAtomic { path, data },
+            DiskWaiter::AclSave(conn),
+        );
     }
 
     pub(crate) fn aclfile_saved(&mut self, now: Now, conn: ConnId, written: Result<Bytes, String>) {
@@ -179,7 +193,10 @@ impl Server {
         match written {
             Ok(_) => self.reply(conn).ok(),
             Err(e) => {
-                self.log(LogLevel::Warning, format!("Opening temp ACL file for ACL SAVE: {e}"));
+                self.log(
+                    LogLevel::Warning,
+                    format!("Opening temp ACL file for ACL SAVE: {e}"),
+                );
                 self.reply(conn).error("ERR There was an error trying to save the ACLs. Please check the server logs for more information");
             }
         }
@@ -200,7 +217,8 @@ impl Server {
         let Some(u) = self.acl.users.get(user) else {
             return;
         };
-        let allowed = |ch: &[u8], literal: bool| u.selectors.iter().any(|s| s.allows_channel(ch, literal));
+        let allowed =
+            |ch: &[u8], literal: bool| u.selectors.iter().any(|s| s.allows_channel(ch, literal));
         let ids: Vec<ConnId> = self
             .clients
             .values()
@@ -219,8 +237,14 @@ impl Server {
     /// Closes a client at once, as Redis frees it; the one whose command is running (or whose
     /// reply waits for a disk operation, as ACL LOAD's) is closed after its reply.
     fn drop_client(&mut self, id: ConnId) {
-        let replying = self.running.as_ref().is_some_and(|(caller, _)| *caller == id)
-            || self.clients.get(&id).is_some_and(|c| c.blocked_on.is_some());
+        let replying = self
+            .running
+            .as_ref()
+            .is_some_and(|(caller, _)| *caller == id)
+            || self
+                .clients
+                .get(&id)
+                .is_some_and(|c| c.blocked_on.is_some());
         if replying {
             return self.close_after_reply(id);
         }

@@ -23,10 +23,7 @@ pub enum Source {
     /// The RDB file at startup: then the server is ready.
     Startup,
     /// A master's full-sync payload: then the replica is in sync at `offset`.
-    MasterSync {
-        offset: i64,
-        ack_now: bool,
-    },
+    MasterSync { offset: i64, ack_now: bool },
     /// A one-shot install (DEBUG RELOAD, an AOF base): nothing follows.
     Inline,
 }
@@ -68,7 +65,10 @@ impl Loading {
             e => e * self.total_bytes.saturating_sub(done) / (done + 1),
         };
         [
-            ("loading_start_time", (self.started.unix_ms / 1000).to_string()),
+            (
+                "loading_start_time",
+                (self.started.unix_ms / 1000).to_string(),
+            ),
             ("loading_total_bytes", self.total_bytes.to_string()),
             ("loading_rdb_used_mem", "0".into()),
             ("loading_loaded_bytes", done.to_string()),
@@ -160,7 +160,11 @@ impl Server {
     }
 
     /// Installs a parsed snapshot whole, now (DEBUG RELOAD, an AOF base).
-    pub(crate) fn install_rdb(&mut self, now: Now, loaded: crate::rdb::Loaded) -> Result<(), String> {
+    pub(crate) fn install_rdb(
+        &mut self,
+        now: Now,
+        loaded: crate::rdb::Loaded,
+    ) -> Result<(), String> {
         self.begin_load(now, Source::Inline, loaded, 0)
     }
 
@@ -177,10 +181,10 @@ impl Server {
         self.repl.ids.adopt_master(replid);
         self.repl.offset = offset;
         if self.config.replicaof.is_none() {
-            let line = self.repl.ids.shift_on_promotion(
-                offset,
-                crate::core::replication::random_id(&mut self.rng),
-            );
+            let line = self
+                .repl
+                .ids
+                .shift_on_promotion(offset, crate::core::replication::random_id(&mut self.rng));
             self.log_lines(vec![line]);
             self.repl.backlog = Some(crate::repl::Backlog::new(
                 self.config.repl_backlog_size as usize,
@@ -259,7 +263,9 @@ impl Server {
         self.trace(format!("loaded {} keys from RDB", l.loaded));
         match l.source {
             Source::Startup => self.loaded_from_disk(now),
-            Source::MasterSync { offset, ack_now } => self.master_snapshot_loaded(now, offset, ack_now),
+            Source::MasterSync { offset, ack_now } => {
+                self.master_snapshot_loaded(now, offset, ack_now)
+            }
             Source::Inline => {}
         }
     }
@@ -273,7 +279,12 @@ impl Server {
             .link
             .as_ref()
             .is_some_and(|l| l.link.state() == crate::repl::ReplState::Transfer);
-        let diskless = match self.config.noop.get("repl-diskless-load").map(String::as_str) {
+        let diskless = match self
+            .config
+            .noop
+            .get("repl-diskless-load")
+            .map(String::as_str)
+        {
             Some("swapdb") => true,
             Some("on-empty-db") => self.ks.total_keys() == 0,
             _ => false,

@@ -51,7 +51,12 @@ fn a_slow_load_answers_loading_until_the_last_key_is_in() {
     );
     let during = info(&mut t, "persistence");
     assert_eq!(field(&during, "loading"), "1");
-    assert!(field(&during, "loading_total_bytes").parse::<u64>().unwrap() > 0);
+    assert!(
+        field(&during, "loading_total_bytes")
+            .parse::<u64>()
+            .unwrap()
+            > 0
+    );
     for _ in 0..20 {
         t.advance_ms(10);
     }

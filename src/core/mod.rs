@@ -28,10 +28,10 @@ mod busy;
 mod client;
 mod dispatch;
 mod failover;
-pub mod loading;
-mod paced_sync;
 #[cfg(test)]
 mod fuzz_tests;
+pub mod loading;
+mod paced_sync;
 pub mod pause;
 pub mod persist;
 mod propagate;
@@ -520,7 +520,10 @@ impl Server {
         } else {
             self.next_cron_ms
         };
-        for due in [self.loading_timeout(), self.paced_timeout()].into_iter().flatten() {
+        for due in [self.loading_timeout(), self.paced_timeout()]
+            .into_iter()
+            .flatten()
+        {
             next = next.min(due);
         }
         Some(self.pause.next_end_ms().map_or(next, |end| next.min(end)))
@@ -752,7 +755,11 @@ impl Server {
             for c in self.clients.values_mut() {
                 let hit = |w: &&mut Watch| w.db == idx && touched.contains(&w.key);
                 for w in c.watched.iter_mut().filter(hit) {
-                    match (w.stale, db.contains_raw(&w.key), db.is_stale(&w.key, now_ms)) {
+                    match (
+                        w.stale,
+                        db.contains_raw(&w.key),
+                        db.is_stale(&w.key, now_ms),
+                    ) {
                         (true, false, _) => w.stale = false,
                         (_, true, true) => w.stale = true,
                         _ => c.dirty_cas = true,

@@ -452,16 +452,24 @@ pub fn read_function_payload(bytes: &[u8]) -> std::result::Result<Vec<Bytes>, St
     if u32::from(version) > RDB_VERSION_7_2 || crc64(0, &bytes[..body_len + 2]) != crc {
         return Err(bad());
     }
-    let mut c = Cursor { buf: &bytes[..body_len], pos: 0 };
+    let mut c = Cursor {
+        buf: &bytes[..body_len],
+        pos: 0,
+    };
     let mut codes = Vec::new();
     while c.pos < body_len {
         match c.u8() {
             Ok(opcode::FUNCTION2) => {}
-            Ok(opcode::FUNCTION_PRE_GA) => return Err("Pre-GA function format not supported".into()),
+            Ok(opcode::FUNCTION_PRE_GA) => {
+                return Err("Pre-GA function format not supported".into())
+            }
             Ok(_) => return Err("given type is not a function".into()),
             Err(_) => return Err("can not read data type".into()),
         }
-        codes.push(c.string().map_err(|_| "failed loading the given functions payload")?);
+        codes.push(
+            c.string()
+                .map_err(|_| "failed loading the given functions payload")?,
+        );
     }
     Ok(codes)
 }

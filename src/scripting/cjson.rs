@@ -40,7 +40,12 @@ pub fn table(lua: &Lua) -> mlua::Result<Table> {
         lua.create_function(move |lua, text: LuaString| {
             let max_depth = s.lock().expect("cjson settings").decode_max_depth;
             let bytes = text.as_bytes();
-            let mut p = Decoder { lua, s: &bytes, pos: 0, max_depth };
+            let mut p = Decoder {
+                lua,
+                s: &bytes,
+                pos: 0,
+                max_depth,
+            };
             let v = p.value(1)?;
             p.skip_ws();
             if p.pos < p.s.len() {
@@ -62,9 +67,18 @@ pub fn table(lua: &Lua) -> mlua::Result<Table> {
             Ok(())
         })
     };
-    t.set("encode_max_depth", setting(|s, n| s.encode_max_depth = n.max(1.0) as usize)?)?;
-    t.set("decode_max_depth", setting(|s, n| s.decode_max_depth = n.max(1.0) as usize)?)?;
-    t.set("encode_invalid_numbers", setting(|s, n| s.invalid_numbers = n != 0.0)?)?;
+    t.set(
+        "encode_max_depth",
+        setting(|s, n| s.encode_max_depth = n.max(1.0) as usize)?,
+    )?;
+    t.set(
+        "decode_max_depth",
+        setting(|s, n| s.decode_max_depth = n.max(1.0) as usize)?,
+    )?;
+    t.set(
+        "encode_invalid_numbers",
+        setting(|s, n| s.invalid_numbers = n != 0.0)?,
+    )?;
     t.set("encode_keep_buffer", setting(|_, _| ())?)?;
     Ok(t)
 }
@@ -74,7 +88,13 @@ fn number(out: &mut Vec<u8>, n: f64, invalid_ok: bool) -> Result<(), String> {
         if !invalid_ok {
             return Err("Cannot serialise number: must not be NaN or Inf".into());
         }
-        let s = if n.is_nan() { "nan" } else if n > 0.0 { "inf" } else { "-inf" };
+        let s = if n.is_nan() {
+            "nan"
+        } else if n > 0.0 {
+            "inf"
+        } else {
+            "-inf"
+        };
         out.extend_from_slice(s.as_bytes());
         return Ok(());
     }
@@ -138,7 +158,12 @@ fn encode(out: &mut Vec<u8>, v: &Value, depth: usize, max: usize, inv: bool) -> 
                             Value::Number(n) => {
                                 string(out, crate::scripting::lua_number_text(*n).as_bytes())
                             }
-                            _ => return Err("Cannot serialise table: table key must be a number or string".into()),
+                            _ => {
+                                return Err(
+                                    "Cannot serialise table: table key must be a number or string"
+                                        .into(),
+                                )
+                            }
                         }
                         out.push(b':');
                         encode(out, v, depth + 1, max, inv)?;
@@ -148,7 +173,10 @@ fn encode(out: &mut Vec<u8>, v: &Value, depth: usize, max: usize, inv: bool) -> 
             }
         }
         other => {
-            return Err(format!("Cannot serialise {}: type not supported", other.type_name()))
+            return Err(format!(
+                "Cannot serialise {}: type not supported",
+                other.type_name()
+            ))
         }
     }
     Ok(())
@@ -233,7 +261,10 @@ impl Decoder<'_> {
     fn number(&mut self) -> mlua::Result<Value> {
         let start = self.pos;
         while self.pos < self.s.len()
-            && matches!(self.s[self.pos], b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')
+            && matches!(
+                self.s[self.pos],
+                b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'
+            )
         {
             self.pos += 1;
         }
@@ -269,7 +300,10 @@ impl Decoder<'_> {
                         b'r' => out.push(b'\r'),
                         b't' => out.push(b'\t'),
                         b'u' => {
-                            let hex = self.s.get(self.pos..self.pos + 4).ok_or(self.error("hex"))?;
+                            let hex = self
+                                .s
+                                .get(self.pos..self.pos + 4)
+                                .ok_or(self.error("hex"))?;
                             let code = std::str::from_utf8(hex)
                                 .ok()
                                 .and_then(|h| u32::from_str_radix(h, 16).ok())

@@ -208,7 +208,11 @@ fn write_table(out: &mut Out, t: &Table, script_resp: u8, depth: usize) {
         return;
     }
     if let Ok(Value::Table(s)) = t.raw_get::<Value>("set") {
-        let members: Vec<Value> = s.pairs::<Value, Value>().flatten().map(|(k, _)| k).collect();
+        let members: Vec<Value> = s
+            .pairs::<Value, Value>()
+            .flatten()
+            .map(|(k, _)| k)
+            .collect();
         out.set(members.len());
         for m in &members {
             write(out, m, script_resp, depth + 1);

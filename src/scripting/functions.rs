@@ -4,8 +4,8 @@
 //! RESTORE / STATS and the RDB use.
 
 use super::engine::Engine;
-use super::Clock;
 use super::run::{error_table, flag};
+use super::Clock;
 use bytes::Bytes;
 use mlua::{Function, MultiValue, Table, Value};
 use std::cell::RefCell;
@@ -160,7 +160,12 @@ fn register(
         .compile("@user_function", body)
         .map_err(|e| format!("ERR Error compiling function: {e}"))?;
     if let Some(clock) = &clock {
-        super::run::arm(engine, clock.clone(), LOAD_TIMEOUT_MS, "ERR FUNCTION LOAD timeout");
+        super::run::arm(
+            engine,
+            clock.clone(),
+            LOAD_TIMEOUT_MS,
+            "ERR FUNCTION LOAD timeout",
+        );
     }
     let registered = RefCell::new(BTreeMap::new());
     let outcome = engine.lua.scope(|scope| {
@@ -194,12 +199,22 @@ fn register_one(args: &MultiValue, into: &mut BTreeMap<String, FunctionDef>) -> 
                 Value::String(s) => s.to_string_lossy(),
                 Value::Integer(n) => n.to_string(),
                 Value::Number(n) => n.to_string(),
-                _ => return Err("ERR first argument to redis.register_function must be a string".into()),
+                _ => {
+                    return Err(
+                        "ERR first argument to redis.register_function must be a string".into(),
+                    )
+                }
             };
             let Value::Function(func) = &args[1] else {
-                return Err("ERR second argument to redis.register_function must be a function".into());
+                return Err(
+                    "ERR second argument to redis.register_function must be a function".into(),
+                );
             };
-            let def = FunctionDef { desc: None, flags: 0, func: func.clone() };
+            let def = FunctionDef {
+                desc: None,
+                flags: 0,
+                func: func.clone(),
+            };
             (name, def)
         }
         _ => return Err("ERR wrong number of arguments to redis.register_function".into()),
@@ -222,7 +237,9 @@ fn named_args(v: &Value) -> Result<(String, FunctionDef), String> {
     for pair in t.pairs::<Value, Value>() {
         let (k, v) = pair.map_err(|e| e.to_string())?;
         let Value::String(k) = k else {
-            return Err("ERR named argument key given to redis.register_function is not a string".into());
+            return Err(
+                "ERR named argument key given to redis.register_function is not a string".into(),
+            );
         };
         match k.to_string_lossy().to_ascii_lowercase().as_str() {
             "function_name" => match v {

@@ -26,18 +26,42 @@ fn bit(lua: &Lua) -> mlua::Result<Table> {
     let t = lua.create_table()?;
     t.set("tobit", lua.create_function(|_, n: f64| Ok(tobit(n)))?)?;
     t.set("bnot", lua.create_function(|_, n: f64| Ok(!tobit(n)))?)?;
-    t.set("band", lua.create_function(|_, a: Variadic<f64>| Ok(fold(&a, |x, y| x & y)))?)?;
-    t.set("bor", lua.create_function(|_, a: Variadic<f64>| Ok(fold(&a, |x, y| x | y)))?)?;
-    t.set("bxor", lua.create_function(|_, a: Variadic<f64>| Ok(fold(&a, |x, y| x ^ y)))?)?;
+    t.set(
+        "band",
+        lua.create_function(|_, a: Variadic<f64>| Ok(fold(&a, |x, y| x & y)))?,
+    )?;
+    t.set(
+        "bor",
+        lua.create_function(|_, a: Variadic<f64>| Ok(fold(&a, |x, y| x | y)))?,
+    )?;
+    t.set(
+        "bxor",
+        lua.create_function(|_, a: Variadic<f64>| Ok(fold(&a, |x, y| x ^ y)))?,
+    )?;
     let shift = |f: fn(i32, u32) -> i32| {
         move |_: &Lua, (x, n): (f64, f64)| Ok(f(tobit(x), tobit(n) as u32 & 31))
     };
-    t.set("lshift", lua.create_function(shift(|x, n| ((x as u32) << n) as i32))?)?;
-    t.set("rshift", lua.create_function(shift(|x, n| ((x as u32) >> n) as i32))?)?;
+    t.set(
+        "lshift",
+        lua.create_function(shift(|x, n| ((x as u32) << n) as i32))?,
+    )?;
+    t.set(
+        "rshift",
+        lua.create_function(shift(|x, n| ((x as u32) >> n) as i32))?,
+    )?;
     t.set("arshift", lua.create_function(shift(|x, n| x >> n))?)?;
-    t.set("rol", lua.create_function(shift(|x, n| (x as u32).rotate_left(n) as i32))?)?;
-    t.set("ror", lua.create_function(shift(|x, n| (x as u32).rotate_right(n) as i32))?)?;
-    t.set("bswap", lua.create_function(|_, n: f64| Ok(tobit(n).swap_bytes()))?)?;
+    t.set(
+        "rol",
+        lua.create_function(shift(|x, n| (x as u32).rotate_left(n) as i32))?,
+    )?;
+    t.set(
+        "ror",
+        lua.create_function(shift(|x, n| (x as u32).rotate_right(n) as i32))?,
+    )?;
+    t.set(
+        "bswap",
+        lua.create_function(|_, n: f64| Ok(tobit(n).swap_bytes()))?,
+    )?;
     t.set(
         "tohex",
         lua.create_function(|_, (x, n): (f64, Option<f64>)| {

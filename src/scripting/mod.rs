@@ -111,7 +111,11 @@ impl Scripting {
 
     /// Every library's source, for the RDB and FUNCTION DUMP.
     pub fn library_codes(&self) -> Vec<Bytes> {
-        self.libraries.libs.values().map(|l| l.code.clone()).collect()
+        self.libraries
+            .libs
+            .values()
+            .map(|l| l.code.clone())
+            .collect()
     }
 }
 
@@ -170,7 +174,10 @@ pub fn lua_number_text(n: f64) -> String {
     }
     let fixed = format!("{n:.*}", (13 - exp).max(0) as usize);
     match fixed.contains('.') {
-        true => fixed.trim_end_matches('0').trim_end_matches('.').to_string(),
+        true => fixed
+            .trim_end_matches('0')
+            .trim_end_matches('.')
+            .to_string(),
         false => fixed,
     }
 }

@@ -12,7 +12,9 @@ const C: u64 = 0xB;
 
 impl Default for Rand48 {
     fn default() -> Self {
-        Rand48 { x: 0x1234_ABCD_330E }
+        Rand48 {
+            x: 0x1234_ABCD_330E,
+        }
     }
 }
 

@@ -205,8 +205,8 @@ fn log_level(level: u8) -> LogLevel {
 
 /// Why the run may not start (Redis' scriptPrepareForRun), as the error reply.
 fn refusal(s: &Server, call: &Call, job: &Job) -> Option<String> {
-    let running_stale = !s.config.replica_serve_stale_data
-        && s.repl.link.as_ref().is_some_and(|l| !l.is_up());
+    let running_stale =
+        !s.config.replica_serve_stale_data && s.repl.link.as_ref().is_some_and(|l| !l.is_up());
     if job.flags & flag::EVAL_COMPAT != 0 {
         return running_stale.then(|| {
             "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
@@ -298,7 +298,10 @@ impl Run<'_> {
             .unwrap_or_default();
         let (v, is_error) = reply_to_lua(lua, &reply)?;
         let msg = is_error.then(|| {
-            let end = reply.iter().position(|&b| b == b'\r').unwrap_or(reply.len());
+            let end = reply
+                .iter()
+                .position(|&b| b == b'\r')
+                .unwrap_or(reply.len());
             String::from_utf8_lossy(&reply[1..end]).into_owned()
         });
         Ok((v, msg))

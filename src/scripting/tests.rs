@@ -13,7 +13,10 @@ fn a_script_reply_follows_redis_conversion_rules() {
     let reply = t.cmd(&["eval", "return {1, 'two', 3.99, true, false, nil, 5}", "0"]);
     let expected = Frame::Array(vec![int(1), bulk("two"), int(3), int(1), Frame::Null]);
     assert_eq!(reply, expected);
-    assert_eq!(t.cmd(&["eval", "return {ok='FINE'}", "0"]), Frame::Simple("FINE".into()));
+    assert_eq!(
+        t.cmd(&["eval", "return {ok='FINE'}", "0"]),
+        Frame::Simple("FINE".into())
+    );
     assert_eq!(
         t.cmd(&["eval", "return redis.error_reply('MY_ERR custom msg')", "0"]),
         err("MY_ERR custom msg")
@@ -25,11 +28,17 @@ fn redis_call_runs_commands_and_raises_their_errors_with_the_line() {
     let mut t = TestServer::new();
     let set = "return redis.call('set', KEYS[1], ARGV[1])";
     assert_eq!(t.cmd(&["eval", set, "1", "k", "v"]), ok());
-    assert_eq!(t.cmd(&["eval", "return redis.call('get', KEYS[1])", "1", "k"]), bulk("v"));
+    assert_eq!(
+        t.cmd(&["eval", "return redis.call('get', KEYS[1])", "1", "k"]),
+        bulk("v")
+    );
     let Frame::Error(e) = t.cmd(&["eval", "\nreturn redis.call('incr', 'k')", "0"]) else {
         panic!("an error was expected");
     };
-    assert!(e.starts_with("ERR value is not an integer or out of range script: "), "{e}");
+    assert!(
+        e.starts_with("ERR value is not an integer or out of range script: "),
+        "{e}"
+    );
     assert!(e.ends_with(", on @user_script:2."), "{e}");
     assert_eq!(
         t.cmd(&["eval", "return redis.pcall('nosuch')", "0"]),
@@ -43,7 +52,10 @@ fn the_sandbox_refuses_new_globals_and_unknown_ones() {
     let Frame::Error(e) = t.cmd(&["eval", "x = 1", "0"]) else {
         panic!("an error was expected");
     };
-    assert!(e.starts_with("ERR user_script:1: Attempt to modify a readonly table"), "{e}");
+    assert!(
+        e.starts_with("ERR user_script:1: Attempt to modify a readonly table"),
+        "{e}"
+    );
     let Frame::Error(e) = t.cmd(&["eval", "return os.time()", "0"]) else {
         panic!("an error was expected");
     };
@@ -72,7 +84,10 @@ fn a_read_only_script_may_not_write() {
     let Frame::Error(e) = t.cmd(&["eval_ro", "return redis.call('set', 'k', 'v')", "0"]) else {
         panic!("an error was expected");
     };
-    assert!(e.starts_with("ERR Write commands are not allowed from read-only scripts."), "{e}");
+    assert!(
+        e.starts_with("ERR Write commands are not allowed from read-only scripts."),
+        "{e}"
+    );
 }
 
 #[test]
@@ -87,8 +102,14 @@ fn a_script_reaches_the_aof_as_its_commands_wrapped_in_multi_exec() {
     let aof = String::from_utf8(t.disk.file(INCR1).unwrap()).unwrap();
     assert!(!aof.contains("eval"), "{aof:?}");
     let body = aof.split_once("*1\r\n$5\r\nMULTI\r\n").expect("MULTI").1;
-    assert!(body.starts_with("*3\r\n$3\r\nset\r\n$1\r\na\r\n$1\r\n1\r\n"), "{aof:?}");
-    assert!(body.ends_with("*2\r\n$4\r\nincr\r\n$1\r\na\r\n*1\r\n$4\r\nEXEC\r\n"), "{aof:?}");
+    assert!(
+        body.starts_with("*3\r\n$3\r\nset\r\n$1\r\na\r\n$1\r\n1\r\n"),
+        "{aof:?}"
+    );
+    assert!(
+        body.ends_with("*2\r\n$4\r\nincr\r\n$1\r\na\r\n*1\r\n$4\r\nEXEC\r\n"),
+        "{aof:?}"
+    );
 }
 
 #[test]
@@ -105,7 +126,10 @@ fn a_function_library_is_called_by_name_and_survives_a_restart() {
     let mut t = t.restart(1_000);
     assert_eq!(t.cmd(&["fcall", "hello", "0", "again"]), bulk("hi again"));
     assert_eq!(t.cmd(&["function", "delete", "mylib"]), ok());
-    assert_eq!(t.cmd(&["fcall", "hello", "0"]), err("ERR Function not found"));
+    assert_eq!(
+        t.cmd(&["fcall", "hello", "0"]),
+        err("ERR Function not found")
+    );
 }
 
 #[test]
@@ -135,7 +159,9 @@ fn a_library_must_register_functions_with_valid_names() {
         err("ERR Missing library metadata")
     );
     let bad = "#!lua name=l\nredis.register_function('bad name', function() end)";
-    assert!(matches!(t.cmd(&["function", "load", bad]), Frame::Error(e) if e.contains("can only contain letters")));
+    assert!(
+        matches!(t.cmd(&["function", "load", bad]), Frame::Error(e) if e.contains("can only contain letters"))
+    );
 }
 
 #[test]
@@ -144,5 +170,15 @@ fn numbers_print_as_lua_prints_them() {
         .iter()
         .map(|&n| super::lua_number_text(n))
         .collect();
-    assert_eq!(text, ["0.0003", "1023.2", "-5000", "0.1", "1e+20", "3.1415926535898"]);
+    assert_eq!(
+        text,
+        [
+            "0.0003",
+            "1023.2",
+            "-5000",
+            "0.1",
+            "1e+20",
+            "3.1415926535898"
+        ]
+    );
 }

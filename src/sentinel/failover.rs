@@ -90,7 +90,11 @@ impl Sentinel {
                 return;
             }
         };
-        let line = format!("~leader-votes {} epoch {} {votes}", m.name(), m.failover_epoch);
+        let line = format!(
+            "~leader-votes {} epoch {} {votes}",
+            m.name(),
+            m.failover_epoch
+        );
         self.io.trace(line);
         self.event(LogLevel::Warning, "+elected-leader", m, &Who::Master, "");
         if self.simfailure_flags & SIMFAILURE_CRASH_AFTER_ELECTION != 0 {
@@ -439,7 +443,11 @@ fn compare_for_promotion(a: &Instance, b: &Instance, lowest_offset: bool) -> std
     let offsets = b.slave_repl_offset.cmp(&a.slave_repl_offset);
     a.slave_priority
         .cmp(&b.slave_priority)
-        .then(if lowest_offset { offsets.reverse() } else { offsets })
+        .then(if lowest_offset {
+            offsets.reverse()
+        } else {
+            offsets
+        })
         .then_with(|| match (&a.runid, &b.runid) {
             (None, None) => std::cmp::Ordering::Equal,
             (None, Some(_)) => std::cmp::Ordering::Greater,

@@ -2,8 +2,8 @@
 //! an HLL and checking the register code and the estimator's error.
 
 use super::{
-    add, dense, empty, estimate, histogram, lookup, sparse, store, CORRUPTED, DENSE, HDR_LEN,
-    sparse_max_bytes, REGISTERS, REGISTER_MAX, SPARSE,
+    add, dense, empty, estimate, histogram, lookup, sparse, sparse_max_bytes, store, CORRUPTED,
+    DENSE, HDR_LEN, REGISTERS, REGISTER_MAX, SPARSE,
 };
 use crate::commands::{is, Cx};
 use bytes::Bytes;
