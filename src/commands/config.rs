@@ -186,20 +186,8 @@ fn set(s: &mut Server, call: &Call) {
             return s.reply(call.id).error(&failed(d.name, &why));
         }
     }
-    let aof_was = s.config.appendonly;
-    if next.requirepass != s.config.requirepass {
-        s.acl.set_default_password(next.requirepass.as_deref());
-    }
-    if let Some(l) = s.repl.link.as_mut() {
-        l.link
-            .set_auth(next.masterauth.clone(), next.masteruser.clone());
-    }
-    s.config = next;
-    match (aof_was, s.config.appendonly) {
-        (false, true) => s.aof_enable(call.now),
-        (true, false) => s.aof_disable(),
-        _ => {}
-    }
+    let old = std::mem::replace(&mut s.config, next);
+    s.config_changed(&old, call.now);
     s.reply(call.id).ok();
 }
 

@@ -26,6 +26,7 @@ pub mod aof;
 mod blocking;
 mod busy;
 mod client;
+mod config_apply;
 mod dispatch;
 mod failover;
 #[cfg(test)]

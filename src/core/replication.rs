@@ -161,7 +161,10 @@ impl Server {
             .map(|(id, _)| *id)
             .collect();
         for id in online {
-            if self.clients.contains_key(&id) && !self.paced_stream(id, data) {
+            // A replica being dropped gets nothing more (Redis stops writing to a client
+            // flagged CLIENT_CLOSE_ASAP / CLOSE_AFTER_REPLY).
+            let closing = self.clients.get(&id).is_none_or(|c| c.close_after_reply);
+            if !closing && !self.paced_stream(id, data) {
                 self.reply(id).raw(data);
             }
         }
