@@ -23,6 +23,9 @@ pub(super) const SUBCOMMANDS: &[(&str, i32)] = &[
     ("help", 2),
 ];
 
+/// Directives CONFIG SET refuses while loading (Redis' `DENY_LOADING_CONFIG`).
+const DENY_LOADING: &[&str] = &["appendonly", "repl-diskless-load", "dir"];
+
 fn config(s: &mut Server, call: &Call) {
     let Some(sub) = subcommand(s, call, SUBCOMMANDS) else {
         return;
@@ -153,6 +156,7 @@ fn set(s: &mut Server, call: &Call) {
     }
     let mut chosen: Vec<(&Directive, String)> = Vec::new();
     let mut error = None;
+    let mut deny_loading = false;
     for pair in pairs.chunks_exact(2) {
         let name = String::from_utf8_lossy(&pair[0]);
         let problem = match table::find(&name) {
@@ -160,6 +164,10 @@ fn set(s: &mut Server, call: &Call) {
             Some(d) if d.has(IMMUTABLE) => failed(&name, "can't set immutable config"),
             Some(d) if d.has(PROTECTED) && !protected_allowed(s, call.id) => {
                 failed(&name, "can't set protected config")
+            }
+            Some(d) if s.persist.loading && DENY_LOADING.contains(&d.name) => {
+                deny_loading = true;
+                continue;
             }
             Some(d) if chosen.iter().any(|(c, _)| std::ptr::eq(*c, d)) => {
                 failed(&name, "duplicate parameter")
@@ -171,6 +179,10 @@ fn set(s: &mut Server, call: &Call) {
         };
         // Like Redis, the first problem found is the one reported.
         error.get_or_insert(problem);
+    }
+    if deny_loading {
+        // Like Redis, the loading error goes first: clients may retry it.
+        return s.reply(call.id).error(crate::core::loading::LOADING_ERROR);
     }
     if let Some(e) = error {
         return s.reply(call.id).error(&e);

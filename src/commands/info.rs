@@ -266,11 +266,13 @@ fn persistence(s: &Server, now: Now, out: &mut String) {
     let bg = p.bgsave.as_ref();
     let aof = s.aof.as_ref();
     let aof_rewriting = bg.is_some_and(|b| b.target != crate::core::persist::Target::Rdb);
-    fields!(out, "loading" => u8::from(p.loading));
+    fields!(out,
+        "loading" => u8::from(p.loading && !p.async_loading),
+        "async_loading" => u8::from(p.loading && p.async_loading),
+    );
     zeros(
         out,
         &[
-            "async_loading",
             "current_cow_peak",
             "current_cow_size",
             "current_cow_size_age",
@@ -281,7 +283,7 @@ fn persistence(s: &Server, now: Now, out: &mut String) {
         "current_save_keys_processed" => bg.map_or(0, |b| b.keys_done),
         "current_save_keys_total" => bg.map_or(0, |b| b.keys_total),
         "rdb_changes_since_last_save" => s.dirty,
-        "rdb_bgsave_in_progress" => u8::from(bg.is_some()),
+        "rdb_bgsave_in_progress" => u8::from(bg.is_some() || s.repl_child_running()),
         "rdb_last_save_time" => p.last_save_unix_s,
         "rdb_last_bgsave_status" => if p.last_bgsave_ok { "ok" } else { "err" },
         "rdb_last_bgsave_time_sec" => p.last_bgsave_time_s.map_or(-1, |t| t as i64),
@@ -412,7 +414,8 @@ fn replication(s: &Server, now: Now, out: &mut String) {
     let r = &s.repl;
     match (&c.replicaof, r.link.as_ref()) {
         (Some((host, port)), Some(l)) => {
-            let up = l.is_up();
+            let loading = s.loading_master_snapshot();
+            let up = l.is_up() && !loading;
             let io_ago = |ms: u64| (now.mono_ms.saturating_sub(ms) / 1000) as i64;
             fields!(out,
                 "role" => "slave",
@@ -420,7 +423,7 @@ fn replication(s: &Server, now: Now, out: &mut String) {
                 "master_port" => port,
                 "master_link_status" => if up { "up" } else { "down" },
                 "master_last_io_seconds_ago" => if l.conn.is_some() && l.link.last_io_ms() > 0 { io_ago(l.link.last_io_ms()) } else { -1 },
-                "master_sync_in_progress" => u8::from(l.link.state() == crate::repl::ReplState::Transfer),
+                "master_sync_in_progress" => u8::from(loading || l.link.state() == crate::repl::ReplState::Transfer),
                 "slave_read_repl_offset" => r.offset + s.clients.get(&crate::core::replication::MASTER_CLIENT_ID).map_or(0, |c| c.qbuf.len() as i64),
                 "slave_repl_offset" => r.offset,
             );

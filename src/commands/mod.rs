@@ -37,6 +37,7 @@ pub mod sentinel;
 pub mod sentinel_admin;
 pub mod server;
 pub mod sets;
+pub mod slowlog;
 pub mod sort;
 pub mod streams;
 pub mod strings;
@@ -247,6 +248,7 @@ const FAMILIES: &[(&str, &[CommandSpec])] = &[
     ("server", replication::COMMANDS),
     ("server", introspection::COMMANDS),
     ("server", memory::COMMANDS),
+    ("server", slowlog::COMMANDS),
     ("connection", client::COMMANDS),
     ("server", config::COMMANDS),
     ("server", acl::COMMANDS),
@@ -285,6 +287,7 @@ pub fn subcommands_of(container: &str) -> &'static [(&'static str, i32)] {
         "xgroup" => streams::groups::SUBCOMMANDS,
         "xinfo" => streams::info::SUBCOMMANDS,
         "script" => scripting::SUBCOMMANDS,
+        "slowlog" => slowlog::SUBCOMMANDS,
         "function" => functions::SUBCOMMANDS,
         _ => &[],
     }

@@ -128,8 +128,17 @@ fn role(s: &mut Server, call: &Call) {
             link.link.config().master_host.clone(),
             link.link.config().master_port,
         );
-        let state = link.link.state_name();
-        let offset = if link.is_up() { s.repl.offset } else { -1 };
+        let loading = s.loading_master_snapshot();
+        let state = if loading {
+            "sync"
+        } else {
+            link.link.state_name()
+        };
+        let offset = if link.is_up() && !loading {
+            s.repl.offset
+        } else {
+            -1
+        };
         let mut out = s.reply(call.id);
         out.array(5);
         out.bulk(b"slave");

@@ -70,6 +70,8 @@ pub struct Client {
     /// Output handed to the driver that it has not yet reported written to the socket
     /// (`handle_written`): what a client that stops reading holds in memory.
     pub unsent_bytes: usize,
+    /// Bytes the driver reported written to the socket since the connection opened.
+    pub written_bytes: u64,
 }
 
 impl Client {
@@ -108,6 +110,7 @@ impl Client {
             skip_next: false,
             skipping: false,
             unsent_bytes: 0,
+            written_bytes: 0,
         }
     }
 
@@ -128,6 +131,11 @@ impl Client {
         for later in &mut self.owed[i..] {
             later.1 += reply.len();
         }
+    }
+
+    /// Every byte queued for this client so far: written, handed to the driver, or waiting.
+    pub fn queued_bytes(&self) -> u64 {
+        self.written_bytes + (self.unsent_bytes + self.out.len()) as u64
     }
 
     /// Takes the output that may be sent now: everything before the first owed reply.

@@ -78,7 +78,7 @@ impl Server {
         let name = String::from_utf8_lossy(&args[0]).to_ascii_lowercase();
         let spec = self.commands.get(&name).copied();
         let c = self.clients.get_mut(&id).expect("caller exists");
-        c.last_cmd = spec.map_or_else(|| "NULL".into(), |s| s.name.to_string());
+        c.last_cmd = spec.map_or_else(|| "NULL".into(), |s| full_name(s.name, &args));
         c.skipping = std::mem::take(&mut c.skip_next);
         let in_multi = c.multi.is_some();
         let Some(spec) = spec else {
@@ -157,7 +157,11 @@ impl Server {
             return Some(msg.into());
         }
         let internal = id == crate::core::replication::MASTER_CLIENT_ID || self.replaying;
-        (self.persist.loading && !internal && spec.flags & flags::LOADING == 0)
+        let refused = match self.persist.async_loading {
+            true => crate::core::loading::NO_ASYNC_LOADING.contains(&spec.name),
+            false => spec.flags & flags::LOADING == 0,
+        };
+        (self.persist.loading && !internal && refused)
             .then(|| crate::core::loading::LOADING_ERROR.into())
     }
 
@@ -240,7 +244,14 @@ impl Server {
     pub(crate) fn execute(&mut self, id: ConnId, spec: &CommandSpec, args: &[Bytes], now: Now) {
         self.stats.total_commands_processed += 1;
         let before = self.clients.get(&id).map_or(0, |c| c.out.len());
+        let busy_before = self.busy_deadline();
         self.run_handler(id, spec, args, now);
+        // A command's duration is the time it keeps the server busy (DEBUG SLEEP).
+        let duration_us = match self.busy_deadline() {
+            Some(until) if busy_before != Some(until) => until.saturating_sub(now.mono_ms) * 1000,
+            _ => 0,
+        };
+        crate::commands::slowlog::record(self, id, spec.name, args, duration_us, now);
         let failed = self
             .clients
             .get(&id)
@@ -259,6 +270,9 @@ impl Server {
                 else {
                     return;
                 };
+                // Keys the command found expired are deleted before its own effects, in the
+                // stream as in the keyspace (a write to an expired key recreates it after).
+                self.drain_expired();
                 if dirty > 0 {
                     if spec.first_key == 0 && spec.movable_keys.is_none() {
                         self.signal_all_keys();
@@ -272,6 +286,10 @@ impl Server {
                         Propagate::Replace(cmds) => cmds,
                     };
                     self.propagate(db_index, cmds);
+                }
+                if spec.name == "flushall" {
+                    // The snapshot being produced for replicas is of data that is gone.
+                    self.repl_child_kill();
                 }
             }
         }
@@ -318,6 +336,20 @@ impl Server {
         self.commands
             .get(&String::from_utf8_lossy(name).to_ascii_lowercase())
             .copied()
+    }
+}
+
+/// Redis' full name of a call (`cmd->fullname`): `container|subcommand` for a known
+/// subcommand (CLIENT LIST's `cmd=`, the replica-reply log line), else the command's name.
+fn full_name(name: &str, args: &[Bytes]) -> String {
+    let sub = args.get(1).and_then(|a| {
+        let given = String::from_utf8_lossy(a);
+        let subs = crate::commands::subcommands_of(name);
+        subs.iter().find(|(s, _)| s.eq_ignore_ascii_case(&given))
+    });
+    match sub {
+        Some((s, _)) => format!("{name}|{s}"),
+        None => name.to_string(),
     }
 }
 

@@ -14,6 +14,17 @@ use bytes::Bytes;
 
 /// Redis' reply to a command refused while loading.
 pub const LOADING_ERROR: &str = "LOADING Redis is loading the dataset in memory";
+/// Commands refused during async loading (Redis' `no-async-loading` flag); all others run
+/// against the old data.
+pub const NO_ASYNC_LOADING: &[&str] = &[
+    "bgrewriteaof",
+    "bgsave",
+    "psync",
+    "replicaof",
+    "save",
+    "slaveof",
+    "sync",
+];
 /// Most keys one paced slice installs, so a slice never stalls clients for long.
 const KEYS_PER_SLICE: usize = 10_000;
 
@@ -136,8 +147,10 @@ impl Server {
             .into_iter()
             .flat_map(|(idx, keys)| keys.into_iter().map(move |(k, e)| (idx, k, e)))
             .collect();
+        // An async load installs at once: the old data is served until the new one is whole.
         let delay_us = match source {
             Source::Inline => 0,
+            _ if self.persist.async_loading => 0,
             _ => debug_delay_us(&self.config, "key-load-delay"),
         };
         // An inline install happens within one call (an AOF load keeps its own flag).
@@ -239,6 +252,13 @@ impl Server {
         }
     }
 
+    /// Is a master's full-sync snapshot still going in? Then, as in Redis (whose link stays in
+    /// its transfer state until the load ends), ROLE says `sync` and the link is not up.
+    pub fn loading_master_snapshot(&self) -> bool {
+        let source = self.loading.as_ref().map(|l| &l.source);
+        matches!(source, Some(Source::MasterSync { .. }))
+    }
+
     /// When the load in progress wants its next slice.
     pub(crate) fn loading_timeout(&self) -> Option<u64> {
         self.loading.as_ref().map(Loading::next_due_ms)
@@ -249,7 +269,7 @@ impl Server {
             return;
         };
         if !matches!(l.source, Source::Inline) {
-            self.persist.loading = false;
+            self.stop_loading();
         }
         self.persist.keys_loaded = l.loaded;
         self.persist.keys_expired_on_load = l.expired;
@@ -273,32 +293,48 @@ impl Server {
     /// With `repl-diskless-load swapdb` (or `on-empty-db` and no keys) Redis loads the payload
     /// straight from the socket: it is loading from the transfer's start. Our old data stays
     /// until the whole payload parsed, as swapdb's backup does, so a failed transfer leaves it.
+    /// Logged as Redis logs a load from the socket: when the transfer starts.
     pub(crate) fn loading_from_socket(&mut self) {
         let transfer = self
             .repl
             .link
             .as_ref()
             .is_some_and(|l| l.link.state() == crate::repl::ReplState::Transfer);
-        let diskless = match self
+        let mode = self
             .config
             .noop
             .get("repl-diskless-load")
-            .map(String::as_str)
-        {
-            Some("swapdb") => true,
-            Some("on-empty-db") => self.ks.total_keys() == 0,
-            _ => false,
-        };
-        if transfer && diskless && !self.persist.loading {
-            self.persist.loading = true;
-            self.trace("loading from socket".into());
+            .map(String::as_str);
+        let swapdb = mode == Some("swapdb");
+        let diskless = swapdb || (mode == Some("on-empty-db") && self.ks.total_keys() == 0);
+        if !(transfer && diskless) || self.persist.loading {
+            return;
         }
+        self.persist.loading = true;
+        self.persist.async_loading = swapdb && self.same_history_sync();
+        self.trace("loading from socket".into());
+        if !swapdb {
+            self.log(
+                LogLevel::Notice,
+                "MASTER <-> REPLICA sync: Flushing old data".into(),
+            );
+        }
+        self.log(
+            LogLevel::Notice,
+            "MASTER <-> REPLICA sync: Loading DB in memory".into(),
+        );
+    }
+
+    /// Ends the loading state (and async loading with it).
+    pub(crate) fn stop_loading(&mut self) {
+        self.persist.loading = false;
+        self.persist.async_loading = false;
     }
 
     /// A new full sync replaced the payload being loaded: what was installed of it goes.
     pub(crate) fn abandon_load(&mut self) {
         if self.loading.take().is_some() {
-            self.persist.loading = false;
+            self.stop_loading();
         }
     }
 }

@@ -36,6 +36,7 @@ mod paced_sync;
 pub mod pause;
 pub mod persist;
 mod propagate;
+mod repl_child;
 mod replica_side;
 #[cfg(test)]
 mod replica_side_tests;
@@ -198,6 +199,8 @@ pub struct Server {
     pub rng: ChaCha8Rng,
     pub run_id: String,
     pub stats: Stats,
+    /// SLOWLOG's entries.
+    pub slowlog: crate::commands::slowlog::SlowLog,
     pub started: Now,
     /// Changes since the last save (Redis' `server.dirty`).
     pub dirty: u64,
@@ -306,6 +309,7 @@ impl Server {
             rng,
             run_id,
             stats: Stats::default(),
+            slowlog: Default::default(),
             started: now,
             dirty: 0,
             channels: BTreeMap::new(),
@@ -456,7 +460,9 @@ impl Server {
     pub fn handle_written(&mut self, conn: ConnId, bytes: usize) {
         if let Some(c) = self.clients.get_mut(&conn) {
             c.unsent_bytes = c.unsent_bytes.saturating_sub(bytes);
+            c.written_bytes += bytes as u64;
         }
+        self.repl_child_written(conn);
     }
 
     pub fn handle_closed(&mut self, now: Now, conn: ConnId) {

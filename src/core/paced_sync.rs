@@ -26,6 +26,11 @@ pub struct PacedSync {
 }
 
 impl PacedSync {
+    /// Payload bytes not yet handed to the connection.
+    pub(crate) fn unsent(&self) -> u64 {
+        (self.payload.len() - self.sent) as u64
+    }
+
     /// Payload bytes due by `now_ms`.
     fn due(&self, now_ms: u64) -> usize {
         let elapsed_ms = now_ms.saturating_sub(self.started_ms);
@@ -48,9 +53,8 @@ impl Server {
     /// Sends a full sync's payload (`$len` line and snapshot) to replica `id`, paced when
     /// `rdb-key-save-delay` asks for it. True when the replica is online at once.
     pub(crate) fn send_payload(&mut self, id: ConnId, payload: Bytes, now: Now) -> bool {
-        let delay_us = super::loading::debug_delay_us(&self.config, "rdb-key-save-delay");
-        let duration_ms = duration_ms(self.ks.total_keys() as u64, delay_us);
-        if delay_us == 0 || duration_ms == 0 {
+        let duration_ms = self.snapshot_duration_ms();
+        if duration_ms == 0 {
             self.reply(id).raw(&payload);
             return true;
         }
@@ -64,6 +68,15 @@ impl Server {
         self.repl.paced.insert(id, paced);
         self.repl.paced_next_ms = now.mono_ms;
         false
+    }
+
+    /// How long producing a snapshot of the dataset takes at `rdb-key-save-delay`'s pace.
+    pub(crate) fn snapshot_duration_ms(&self) -> u64 {
+        let delay_us = super::loading::debug_delay_us(&self.config, "rdb-key-save-delay");
+        match delay_us {
+            0 => 0,
+            d => duration_ms(self.ks.total_keys() as u64, d),
+        }
     }
 
     /// Stream bytes reach a replica whose payload is still on its way: they wait behind it.

@@ -252,6 +252,7 @@ impl Server {
         if self.loading.is_none() {
             // A transfer loaded from the socket failed: the old data is served again.
             self.persist.loading = false;
+            self.persist.async_loading = false;
         }
         l.conn = None;
         l.pending_full = None;
@@ -355,6 +356,17 @@ impl Server {
         }
     }
 
+    /// Is the full sync in progress a new snapshot of the history this replica already has
+    /// (Redis' condition for async loading)?
+    pub(crate) fn same_history_sync(&self) -> bool {
+        let pending = self
+            .repl
+            .link
+            .as_ref()
+            .and_then(|l| l.pending_full.as_ref());
+        pending.is_some_and(|(replid, _)| *replid == self.repl.ids.replid)
+    }
+
     /// A full sync's snapshot: parsed completely before the old data is dropped, so a bad payload
     /// leaves the replica as it was (and the link retries).
     fn load_master_snapshot(&mut self, now: Now, rdb: &[u8], ack_now: bool) {
@@ -372,18 +384,36 @@ impl Server {
                 return self.link_events(now, vec![LinkEvent::Failed(e.to_string())]);
             }
         };
+        // A load from the socket logged its start when the transfer began.
+        let from_socket = self.persist.loading && self.loading.is_none();
         self.abandon_load();
-        self.log(
-            LogLevel::Notice,
-            "MASTER <-> REPLICA sync: Flushing old data".into(),
-        );
+        let swapdb = self
+            .config
+            .noop
+            .get("repl-diskless-load")
+            .map(String::as_str)
+            == Some("swapdb");
+        if !from_socket {
+            self.log(
+                LogLevel::Notice,
+                "MASTER <-> REPLICA sync: Flushing old data".into(),
+            );
+            self.log(
+                LogLevel::Notice,
+                "MASTER <-> REPLICA sync: Loading DB in memory".into(),
+            );
+        } else if swapdb {
+            let lines = [
+                "Swapping active DB with loaded DB",
+                "Discarding old DB in background",
+            ];
+            for line in lines {
+                self.log(LogLevel::Notice, format!("MASTER <-> REPLICA sync: {line}"));
+            }
+        }
         for db in &mut self.ks.dbs {
             db.clear();
         }
-        self.log(
-            LogLevel::Notice,
-            "MASTER <-> REPLICA sync: Loading DB in memory".into(),
-        );
         // The new history is ours from now on, even while its keys are still going in: a link
         // lost meanwhile asks to continue it.
         self.repl.ids.adopt_master(&replid);

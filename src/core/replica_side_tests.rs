@@ -26,6 +26,16 @@ fn link(r: &mut TestServer) -> ConnId {
 /// Plays a master answering the replica's handshake on `conn` (every command it pipelines) and
 /// sending `rdb` as a full sync; returns the replica's PSYNC arguments.
 fn serve_full_sync(r: &mut TestServer, conn: ConnId, rdb: &[u8]) -> Vec<String> {
+    serve_part_of_full_sync(r, conn, rdb, rdb.len())
+}
+
+/// As `serve_full_sync`, but only the first `sent` bytes of the snapshot arrive.
+fn serve_part_of_full_sync(
+    r: &mut TestServer,
+    conn: ConnId,
+    rdb: &[u8],
+    sent: usize,
+) -> Vec<String> {
     let mut psync = Vec::new();
     for _ in 0..10 {
         let out = r.take_output(conn);
@@ -44,7 +54,7 @@ fn serve_full_sync(r: &mut TestServer, conn: ConnId, rdb: &[u8]) -> Vec<String> 
                 "PSYNC" => {
                     psync = words.clone();
                     let head = format!("+FULLRESYNC {} 0\r\n${}\r\n", master_replid(), rdb.len());
-                    [head.as_bytes(), rdb].concat()
+                    [head.as_bytes(), &rdb[..sent]].concat()
                 }
                 _ => b"+OK\r\n".to_vec(),
             };
@@ -199,4 +209,36 @@ fn the_masters_writes_reach_a_key_the_replica_thinks_expired() {
         r.cmd(&["LRANGE", "list", "0", "-1"]),
         Frame::Array(vec![bulk("a"), bulk("b")])
     );
+}
+
+#[test]
+fn a_swapdb_resync_of_the_same_history_serves_the_old_data_while_it_loads() {
+    let (mut r, conn) = synced_replica();
+    assert_eq!(
+        r.cmd(&["CONFIG", "SET", "repl-diskless-load", "swapdb"]),
+        ok()
+    );
+    r.server.handle_closed(r.now, conn);
+    r.other_actions.clear();
+    let conn = link(&mut r);
+    let rdb = master_rdb();
+    serve_part_of_full_sync(&mut r, conn, &rdb, rdb.len() / 2);
+    let info = r.cmd_text(1, &["INFO", "persistence"]);
+    assert!(
+        info.contains("\r\nloading:0\r\n") && info.contains("async_loading:1"),
+        "{info}"
+    );
+    assert_eq!(
+        r.cmd(&["GET", "k1"]),
+        bulk("from-master"),
+        "the old data answers"
+    );
+    let loading = Frame::Error("LOADING Redis is loading the dataset in memory".into());
+    assert_eq!(r.cmd(&["CONFIG", "SET", "appendonly", "yes"]), loading);
+    assert_eq!(r.cmd(&["REPLICAOF", "NO", "ONE"]), loading);
+    // The link fails mid-transfer: the old data stays, the replica is no longer loading.
+    r.server.handle_closed(r.now, conn);
+    let info = r.cmd_text(1, &["INFO", "persistence"]);
+    assert!(info.contains("async_loading:0"), "{info}");
+    assert_eq!(r.cmd(&["DBSIZE"]), int(3));
 }

@@ -68,6 +68,8 @@ pub struct Replication {
     /// Full-sync payloads on their way at `rdb-key-save-delay`'s pace, and the next part's time.
     pub(crate) paced: BTreeMap<ConnId, super::paced_sync::PacedSync>,
     pub(crate) paced_next_ms: u64,
+    /// The snapshot being produced for full syncs (Redis' RDB child), if any.
+    pub(crate) child: Option<super::repl_child::ReplChild>,
 }
 
 impl Replication {
@@ -93,6 +95,7 @@ impl Replication {
             disk_error_warned_ms: None,
             paced: BTreeMap::new(),
             paced_next_ms: 0,
+            child: None,
         }
     }
 }
@@ -384,6 +387,8 @@ impl Server {
         // The next command streamed to anyone starts with SELECT.
         self.repl.feed.forget_db();
         let online = self.send_payload(id, payload.freeze(), now);
+        let duration_ms = self.snapshot_duration_ms();
+        self.repl_child_join(id, diskless, duration_ms, now);
         info.state = match online {
             true => ReplicaState::Online,
             false => ReplicaState::WaitBgsaveEnd,
@@ -430,6 +435,7 @@ impl Server {
         }
         self.repl.handshakes.remove(&id);
         self.repl.paced.remove(&id);
+        self.repl_child_leave(id);
         if let Some(r) = self.repl.replicas.remove(&id) {
             self.log(
                 LogLevel::Notice,
@@ -547,6 +553,7 @@ impl Server {
     pub(crate) fn repl_master_cron(&mut self, now: Now) {
         self.failover_cron(now);
         self.start_due_diskless_sync(now);
+        self.repl_child_cron(now);
         let period_ms = self.config.repl_ping_replica_period_s * 1000;
         // A failover with a timeout keeps the offset still for its replica to catch up.
         let failover_pause =

@@ -73,6 +73,9 @@ pub struct Persistence {
     pub last_bgsave_time_s: Option<u64>,
     pub rdb_saves: u64,
     pub loading: bool,
+    /// Redis' `async_loading`: a swapdb full sync of the same history keeps serving the old
+    /// data; only commands flagged `no-async-loading` get `-LOADING` meanwhile.
+    pub async_loading: bool,
     pub keys_loaded: u64,
     pub keys_expired_on_load: u64,
     pub bgsave: Option<Bgsave>,
@@ -136,6 +139,7 @@ impl Server {
     /// Startup: read the AOF when enabled, else the RDB file (the core asks; the driver reads).
     pub(crate) fn start_loading(&mut self) {
         self.persist.loading = true;
+        self.persist.async_loading = false;
         if self.config.appendonly {
             return self.aof_start_loading();
         }
