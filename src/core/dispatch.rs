@@ -87,7 +87,8 @@ impl Server {
             return;
         };
         if let Some(msg) = self.refusal(id, spec, &args, now, in_multi) {
-            self.stats.commands.entry(spec.name).or_default().rejected += 1;
+            let name = stat_name(spec, &args);
+            self.stats.command(&name).rejected += 1;
             self.reject(id, &msg, in_multi);
             return;
         }
@@ -227,7 +228,7 @@ impl Server {
 
     /// Replies an error for a command that could not run; inside MULTI it also dooms the EXEC.
     fn reject(&mut self, id: ConnId, msg: &str, in_multi: bool) {
-        self.stats.total_error_replies += 1;
+        self.stats.error_replied(msg.as_bytes());
         self.reply(id).error(msg);
         if in_multi {
             if let Some(m) = self.clients.get_mut(&id).and_then(|c| c.multi.as_mut()) {
@@ -241,20 +242,27 @@ impl Server {
         self.stats.total_commands_processed += 1;
         let before = self.clients.get(&id).map_or(0, |c| c.out.len());
         self.run_handler(id, spec, args, now);
-        let failed = self
+        let error = self
             .clients
             .get(&id)
-            .is_some_and(|c| c.out.get(before) == Some(&b'-'));
-        let stat = self.stats.commands.entry(spec.name).or_default();
+            .and_then(|c| c.out.get(before..).filter(|o| o.first() == Some(&b'-')))
+            .map(|o| o[1..].to_vec());
+        if let Some(msg) = &error {
+            self.stats.error_replied(msg);
+        }
+        let stat = self.stats.command(&stat_name(spec, args));
         stat.calls += 1;
-        stat.failed += u64::from(failed);
+        stat.failed += u64::from(error.is_some());
         self.serve_ready(now);
+        self.publish_key_events();
     }
 
     fn run_handler(&mut self, id: ConnId, spec: &CommandSpec, args: &[Bytes], now: Now) {
         match spec.handler {
             Handler::Server(f) => f(self, &Call { id, args, now }),
             Handler::Data(f) => {
+                let db = self.clients.get(&id).map_or(0, |c| c.db);
+                let before = self.before_write(spec, args, db);
                 let Some((db_index, (), dirty, effects)) = self.with_cx(id, now, |cx| f(cx, args))
                 else {
                     return;
@@ -271,11 +279,15 @@ impl Server {
                         Propagate::AsIs => vec![args.to_vec()],
                         Propagate::Replace(cmds) => cmds,
                     };
+                    if let Some(before) = before {
+                        self.after_write(spec, args, db_index, before, &cmds);
+                    }
                     self.propagate(db_index, cmds);
                 }
             }
         }
         self.drain_expired();
+        self.publish_key_events();
     }
 
     /// Runs `f` with client `id`'s data command context (its database, its reply buffer); returns
@@ -318,6 +330,23 @@ impl Server {
         self.commands
             .get(&String::from_utf8_lossy(name).to_ascii_lowercase())
             .copied()
+    }
+}
+
+/// The name a call counts under in INFO commandstats: `container|sub` for a known subcommand.
+fn stat_name(spec: &CommandSpec, args: &[Bytes]) -> std::borrow::Cow<'static, str> {
+    let sub = args
+        .get(1)
+        .map(|a| String::from_utf8_lossy(a).to_ascii_lowercase());
+    match sub {
+        Some(sub)
+            if crate::commands::subcommands_of(spec.name)
+                .iter()
+                .any(|(n, _)| *n == sub) =>
+        {
+            format!("{}|{sub}", spec.name).into()
+        }
+        _ => spec.name.into(),
     }
 }
 
