@@ -149,6 +149,7 @@ const SUBCOMMANDS: &[Sub] = &[
     ("object", |n| n == 3, object),
     ("populate", |n| (3..=5).contains(&n), populate),
     ("reload", |n| n >= 2, reload),
+    ("loadaof", |n| n == 2, loadaof),
     ("set-active-expire", |n| n == 3, set_active_expire),
     ("pause-cron", |n| n == 3, pause_cron),
     ("change-repl-id", |n| n == 2, change_repl_id),
@@ -365,6 +366,14 @@ fn reload(s: &mut Server, call: &Call) {
     }
     s.log(LogLevel::Notice, "DB reloaded by DEBUG RELOAD".into());
     s.save(call.now, Some(call.id), false);
+}
+
+/// Writes what the AOF buffers hold, empties the dataset and replays the AOF files (the reply
+/// waits for the load).
+fn loadaof(s: &mut Server, call: &Call) {
+    if !s.aof_debug_reload(call.id) {
+        s.reply(call.id).error("ERR The AOF is off (appendonly no)");
+    }
 }
 
 fn set_active_expire(s: &mut Server, call: &Call) {

@@ -34,7 +34,7 @@ const SECTIONS: &[(&[&str], bool, &str, Section)] = &[
     (&["cpu"], true, "CPU", cpu),
     (&["module_list", "modules"], true, "Modules", nothing),
     (&["commandstats"], false, "Commandstats", commandstats),
-    (&["errorstats"], true, "Errorstats", nothing),
+    (&["errorstats"], true, "Errorstats", errorstats),
     (&["latencystats"], false, "Latencystats", nothing),
     (&["cluster"], true, "Cluster", cluster),
     (&["keyspace"], true, "Keyspace", keyspace),
@@ -104,6 +104,13 @@ fn commandstats(s: &Server, _: Now, out: &mut String) {
             "cmdstat_{name}:calls={},usec=0,usec_per_call=0.00,rejected_calls={},failed_calls={}\r\n",
             st.calls, st.rejected, st.failed
         );
+    }
+}
+
+/// Error replies by prefix (`ERR`, `WRONGTYPE`, ...).
+fn errorstats(s: &Server, _: Now, out: &mut String) {
+    for (prefix, n) in &s.stats.errors {
+        let _ = write!(out, "errorstat_{prefix}:count={n}\r\n");
     }
 }
 

@@ -137,3 +137,29 @@ fn human_sizes_match_redis() {
     assert_eq!(super::human(2048), "2.00K");
     assert_eq!(super::human(3 << 20), "3.00M");
 }
+
+#[test]
+fn errorstats_count_error_replies_by_prefix_and_commandstats_split_failed_from_rejected() {
+    let mut t = TestServer::new();
+    t.cmd(&["set", "k"]);
+    t.cmd(&["lpush", "s", "a"]);
+    t.cmd(&["get", "s"]);
+    t.cmd(&["xgroup", "createconsumer", "nostream", "g", "c"]);
+    t.cmd(&["nosuchcommand"]);
+    let errors = info(&mut t, &["errorstats"]);
+    assert_eq!(field(&errors, "errorstat_ERR"), Some("count=3"));
+    assert_eq!(field(&errors, "errorstat_WRONGTYPE"), Some("count=1"));
+    let stats = info(&mut t, &["commandstats"]);
+    let set = field(&stats, "cmdstat_set").unwrap();
+    assert!(set.starts_with("calls=0,") && set.ends_with("rejected_calls=1,failed_calls=0"));
+    let get = field(&stats, "cmdstat_get").unwrap();
+    assert!(get.starts_with("calls=1,") && get.ends_with("rejected_calls=0,failed_calls=1"));
+    let sub = field(&stats, "cmdstat_xgroup|createconsumer").unwrap();
+    assert!(sub.ends_with("failed_calls=1"), "{sub}");
+    assert_eq!(
+        field(&info(&mut t, &["stats"]), "total_error_replies"),
+        Some("4")
+    );
+    assert_eq!(t.cmd(&["config", "resetstat"]), ok());
+    assert_eq!(field(&info(&mut t, &["errorstats"]), "errorstat_ERR"), None);
+}

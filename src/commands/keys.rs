@@ -12,7 +12,7 @@ mod expire_tests;
 pub(super) mod tests;
 
 use super::{data, flags::*, int_arg, is, CommandSpec, Cx, Propagate};
-use crate::db::{Entry, ExpiryMode};
+use crate::db::{notify, Entry, ExpiryMode};
 use crate::text::glob_match;
 use bytes::Bytes;
 
@@ -170,6 +170,8 @@ fn rename_generic(cx: &mut Cx, args: &[Bytes], nx: bool) {
         if let Some(e) = remove(cx, src) {
             cx.db().insert(dst.clone(), e.value, e.expire_at_ms);
             cx.dirty += 1;
+            cx.notify(notify::GENERIC, "rename_from", src);
+            cx.notify(notify::GENERIC, "rename_to", dst);
         }
     }
     match (nx, refused) {
@@ -209,6 +211,8 @@ fn move_key(cx: &mut Cx, args: &[Bytes]) {
     };
     cx.ks.dbs[target].insert(key.clone(), e.value, e.expire_at_ms);
     cx.dirty += 1;
+    cx.notify(notify::GENERIC, "move_from", key);
+    cx.ks.notify(notify::GENERIC, "move_to", key, target);
     cx.out.int(1);
 }
 
@@ -242,6 +246,7 @@ fn copy(cx: &mut Cx, args: &[Bytes]) {
     }
     cx.ks.dbs[target].insert(dst.clone(), e.value, e.expire_at_ms);
     cx.dirty += 1;
+    cx.ks.notify(notify::GENERIC, "copy_to", dst, target);
     cx.out.int(1);
 }
 

@@ -15,6 +15,7 @@ pub mod client;
 pub mod config;
 pub mod connection;
 pub mod debug;
+pub mod events;
 pub mod functions;
 pub mod geo;
 pub mod hashes;
@@ -121,8 +122,13 @@ impl Cx<'_> {
             ks.stats.hits += 1;
         } else {
             ks.stats.misses += 1;
+            ks.notify(crate::db::notify::KEY_MISS, "keymiss", key, idx);
         }
         ks.dbs[idx].get(key, now, mode)
+    }
+    /// Queues a keyspace event on `key` of the selected database (published after the command).
+    pub fn notify(&mut self, class: u32, event: &'static str, key: &[u8]) {
+        self.ks.notify(class, event, key, self.db_index);
     }
     /// A uniform random number from the server's seeded generator.
     pub fn random_u64(&mut self) -> u64 {

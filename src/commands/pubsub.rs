@@ -1,4 +1,6 @@
-//! Pub/sub: SUBSCRIBE, UNSUBSCRIBE, PSUBSCRIBE, PUNSUBSCRIBE, PUBLISH, PUBSUB CHANNELS/NUMSUB/NUMPAT.
+//! Pub/sub: SUBSCRIBE, UNSUBSCRIBE, PSUBSCRIBE, PUNSUBSCRIBE, PUBLISH, the shard channels
+//! (SSUBSCRIBE, SUNSUBSCRIBE, SPUBLISH: one shard here, so plain channels of their own) and
+//! PUBSUB CHANNELS/NUMSUB/NUMPAT/SHARDCHANNELS/SHARDNUMSUB.
 
 use super::{flags::*, is, server, Call, CommandSpec};
 use crate::core::{ConnId, Server};
@@ -42,6 +44,27 @@ pub const COMMANDS: &[CommandSpec] = &[
         (0, 0, 0),
         publish,
     ),
+    server(
+        "ssubscribe",
+        -2,
+        PUBSUB | NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        ssubscribe,
+    ),
+    server(
+        "sunsubscribe",
+        -1,
+        PUBSUB | NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        sunsubscribe,
+    ),
+    server(
+        "spublish",
+        3,
+        PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE,
+        (0, 0, 0),
+        spublish,
+    ),
     server("pubsub", -2, PUBSUB | LOADING | STALE, (0, 0, 0), pubsub),
 ];
 
@@ -50,6 +73,7 @@ pub const COMMANDS: &[CommandSpec] = &[
 enum Kind {
     Channel,
     Pattern,
+    Shard,
 }
 
 impl Kind {
@@ -57,6 +81,7 @@ impl Kind {
         match self {
             Kind::Channel => (b"subscribe", b"unsubscribe"),
             Kind::Pattern => (b"psubscribe", b"punsubscribe"),
+            Kind::Shard => (b"ssubscribe", b"sunsubscribe"),
         }
     }
 }
@@ -70,11 +95,16 @@ fn sets(
     match kind {
         Kind::Channel => (&mut c.channels, &mut s.channels),
         Kind::Pattern => (&mut c.patterns, &mut s.patterns),
+        Kind::Shard => (&mut c.shard_channels, &mut s.shard_channels),
     }
 }
 
-fn confirm(s: &mut Server, id: ConnId, verb: &[u8], name: Option<&[u8]>) {
-    let count = s.clients[&id].subscriptions() as i64;
+fn confirm(s: &mut Server, id: ConnId, kind: Kind, verb: &[u8], name: Option<&[u8]>) {
+    let c = &s.clients[&id];
+    let count = match kind {
+        Kind::Shard => c.shard_channels.len(),
+        _ => c.subscriptions(),
+    } as i64;
     let mut out = s.push(id);
     out.push(3);
     out.bulk(verb);
@@ -96,7 +126,7 @@ fn add(s: &mut Server, call: &Call, kind: Kind) {
         if mine.insert(name.clone()) {
             all.entry(name.clone()).or_default().insert(call.id);
         }
-        confirm(s, call.id, kind.verbs().0, Some(name));
+        confirm(s, call.id, kind, kind.verbs().0, Some(name));
     }
 }
 
@@ -108,14 +138,14 @@ fn remove(s: &mut Server, id: ConnId, names: &[Bytes], kind: Kind) {
     };
     let verb = kind.verbs().1;
     if names.is_empty() {
-        return confirm(s, id, verb, None);
+        return confirm(s, id, kind, verb, None);
     }
     for name in names {
         let (mine, all) = sets(s, id, kind);
         if mine.remove(&name) {
             remove_subscriber(all, &name, id);
         }
-        confirm(s, id, verb, Some(&name));
+        confirm(s, id, kind, verb, Some(&name));
     }
 }
 
@@ -131,7 +161,7 @@ pub fn remove_subscriber(all: &mut BTreeMap<Bytes, BTreeSet<ConnId>>, name: &Byt
 
 /// Unsubscribes from everything without replying (RESET).
 pub fn unsubscribe_all(s: &mut Server, id: ConnId) {
-    for kind in [Kind::Channel, Kind::Pattern] {
+    for kind in [Kind::Channel, Kind::Pattern, Kind::Shard] {
         let (mine, all) = sets(s, id, kind);
         for name in std::mem::take(mine) {
             remove_subscriber(all, &name, id);
@@ -151,23 +181,16 @@ fn unsubscribe(s: &mut Server, call: &Call) {
 fn punsubscribe(s: &mut Server, call: &Call) {
     remove(s, call.id, &call.args[1..], Kind::Pattern);
 }
+fn ssubscribe(s: &mut Server, call: &Call) {
+    add(s, call, Kind::Shard);
+}
+fn sunsubscribe(s: &mut Server, call: &Call) {
+    remove(s, call.id, &call.args[1..], Kind::Shard);
+}
 
 /// Delivers a message to channel and pattern subscribers; returns how many received it.
 pub fn publish_message(s: &mut Server, channel: &Bytes, message: &[u8]) -> i64 {
-    let mut receivers = 0;
-    let direct: Vec<ConnId> = s
-        .channels
-        .get(channel)
-        .map(|c| c.iter().copied().collect())
-        .unwrap_or_default();
-    for id in direct {
-        let mut out = push_to(s, id);
-        out.push(3);
-        out.bulk(b"message");
-        out.bulk(channel);
-        out.bulk(message);
-        receivers += 1;
-    }
+    let mut receivers = deliver(s, Kind::Channel, channel, message);
     let matching: Vec<(Bytes, ConnId)> = s
         .patterns
         .iter()
@@ -186,6 +209,30 @@ pub fn publish_message(s: &mut Server, channel: &Bytes, message: &[u8]) -> i64 {
     receivers
 }
 
+/// Delivers to the subscribers of `channel` itself (`message`, or `smessage` for a shard one).
+fn deliver(s: &mut Server, kind: Kind, channel: &Bytes, message: &[u8]) -> i64 {
+    let subscribers = match kind {
+        Kind::Shard => &s.shard_channels,
+        _ => &s.channels,
+    };
+    let ids: Vec<ConnId> = subscribers
+        .get(channel)
+        .map(|c| c.iter().copied().collect())
+        .unwrap_or_default();
+    let verb: &[u8] = match kind {
+        Kind::Shard => b"smessage",
+        _ => b"message",
+    };
+    for &id in &ids {
+        let mut out = push_to(s, id);
+        out.push(3);
+        out.bulk(verb);
+        out.bulk(channel);
+        out.bulk(message);
+    }
+    ids.len() as i64
+}
+
 /// Where a message for `id` goes: its output, or after the reply of the command it is running.
 fn push_to(s: &mut Server, id: ConnId) -> crate::resp::Out<'_> {
     if s.running
@@ -201,6 +248,16 @@ fn push_to(s: &mut Server, id: ConnId) -> crate::resp::Out<'_> {
 
 fn publish(s: &mut Server, call: &Call) {
     let n = publish_message(s, &call.args[1], &call.args[2]);
+    sent(s, call, n);
+}
+
+fn spublish(s: &mut Server, call: &Call) {
+    let n = deliver(s, Kind::Shard, &call.args[1], &call.args[2]);
+    sent(s, call, n);
+}
+
+/// PUBLISH and SPUBLISH reply the receivers and replicate the message.
+fn sent(s: &mut Server, call: &Call, n: i64) {
     s.reply(call.id).int(n);
     // Replicas see every message (Sentinel's hellos reach it through replicas too).
     let db = s.clients.get(&call.id).map_or(0, |c| c.db);
@@ -210,18 +267,23 @@ fn publish(s: &mut Server, call: &Call) {
 fn pubsub(s: &mut Server, call: &Call) {
     let args = call.args;
     let sub = &args[1];
-    if is(sub, "channels") && args.len() <= 3 {
-        let names: Vec<Bytes> = s
-            .channels
+    let shard = is(sub, "shardchannels") || is(sub, "shardnumsub");
+    let channels = if shard {
+        &s.shard_channels
+    } else {
+        &s.channels
+    };
+    if (is(sub, "channels") || is(sub, "shardchannels")) && args.len() <= 3 {
+        let names: Vec<Bytes> = channels
             .keys()
             .filter(|ch| args.get(2).is_none_or(|p| glob_match(p, ch, false)))
             .cloned()
             .collect();
         s.reply(call.id).bulks(names.iter());
-    } else if is(sub, "numsub") {
+    } else if is(sub, "numsub") || is(sub, "shardnumsub") {
         let counts: Vec<(Bytes, i64)> = args[2..]
             .iter()
-            .map(|ch| (ch.clone(), s.channels.get(ch).map_or(0, |c| c.len() as i64)))
+            .map(|ch| (ch.clone(), channels.get(ch).map_or(0, |c| c.len() as i64)))
             .collect();
         let mut out = s.reply(call.id);
         out.array(counts.len() * 2);

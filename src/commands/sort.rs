@@ -11,7 +11,7 @@
 //! result, counting one change per stored element, and is replicated as sent.
 
 use super::{data, flags::*, int_arg, is, CommandSpec, Cx};
-use crate::db::Value;
+use crate::db::{notify, Value};
 use bytes::Bytes;
 use std::cmp::Ordering;
 use std::collections::VecDeque;
@@ -241,11 +241,13 @@ fn store(cx: &mut Cx, dest: &Bytes, rows: Vec<Option<Bytes>>) {
     if n == 0 {
         if cx.db().remove(dest, now, mode).is_some() {
             cx.dirty += 1;
+            cx.notify(notify::GENERIC, "del", dest);
         }
     } else {
         let list: VecDeque<Bytes> = rows.into_iter().map(Option::unwrap_or_default).collect();
         cx.db().insert(dest.clone(), Value::List(list), None);
         cx.dirty += n as u64;
+        cx.notify(notify::LIST, "sortstore", dest);
     }
     cx.out.int(n as i64);
 }

@@ -15,7 +15,7 @@ mod tests;
 
 use super::keys::{already_expired, peek, propagate_as, word};
 use super::{data, flags::*, int_arg, is, CommandSpec, Cx};
-use crate::db::{Entry, Value};
+use crate::db::{notify, Entry, Value};
 use bytes::Bytes;
 
 pub const COMMANDS: &[CommandSpec] = &[
@@ -235,6 +235,10 @@ fn set_generic(
     };
     cx.db().insert(key.clone(), Value::Str(val.clone()), ttl);
     cx.dirty += 1;
+    cx.notify(notify::STRING, "set", key);
+    if expire.is_some() {
+        cx.notify(notify::GENERIC, "expire", key);
+    }
     match (o.get, style) {
         (true, _) => {}
         (false, SetReply::Ok) => cx.out.ok(),
@@ -347,10 +351,12 @@ fn getex(cx: &mut Cx, args: &[Bytes]) {
         }
         Some((_, ms)) => {
             cx.db().set_expire(key, Some(ms as u64), now, mode);
+            cx.notify(notify::GENERIC, "expire", key);
             propagate_as(cx, vec![word("PEXPIREAT"), key.clone(), number(ms)]);
         }
         None if o.persist && peek(cx, key).is_some_and(|e| e.expire_at_ms.is_some()) => {
             cx.db().set_expire(key, None, now, mode);
+            cx.notify(notify::GENERIC, "persist", key);
             propagate_as(cx, vec![word("PERSIST"), key.clone()]);
         }
         None => return,

@@ -118,6 +118,7 @@ impl Server {
             self.signal_key(db, k);
         }
         self.dirty += 1;
+        self.after_served_pop(db, &cmd);
         self.propagate(db, vec![cmd]);
     }
 
@@ -159,7 +160,7 @@ impl Server {
             return;
         };
         if failed {
-            self.stats.commands.entry(w.name).or_default().failed += 1;
+            self.stats.command(w.name).failed += 1;
         }
         if let Some(c) = self.clients.get_mut(&id) {
             c.blocked_on = None;

@@ -50,6 +50,8 @@ pub struct Client {
     pub dirty_cas: bool,
     pub channels: BTreeSet<Bytes>,
     pub patterns: BTreeSet<Bytes>,
+    /// Shard channels (SSUBSCRIBE).
+    pub shard_channels: BTreeSet<Bytes>,
     /// Close once the pending output is sent (QUIT, protocol errors, CLIENT KILL).
     pub close_after_reply: bool,
     /// Waiting for a disk operation (token) before its reply; input is not processed meanwhile.
@@ -100,6 +102,7 @@ impl Client {
             dirty_cas: false,
             channels: BTreeSet::new(),
             patterns: BTreeSet::new(),
+            shard_channels: BTreeSet::new(),
             close_after_reply: false,
             blocked_on: None,
             owed: Vec::new(),
@@ -154,11 +157,17 @@ impl Client {
 
     /// In RESP2 a client with subscriptions may only run pub/sub commands.
     pub fn in_pubsub_mode(&self) -> bool {
-        self.resp == 2 && self.subscriptions() > 0
+        self.resp == 2 && self.subscribed()
     }
 
+    /// Channels and patterns (what SUBSCRIBE and PSUBSCRIBE replies count).
     pub fn subscriptions(&self) -> usize {
         self.channels.len() + self.patterns.len()
+    }
+
+    /// Any subscription, shard channels included.
+    pub fn subscribed(&self) -> bool {
+        self.subscriptions() + self.shard_channels.len() > 0
     }
 
     /// Redis' CLIENT LIST `flags` field.
@@ -167,7 +176,7 @@ impl Client {
         if self.multi.is_some() {
             f.push('x');
         }
-        if self.subscriptions() > 0 {
+        if self.subscribed() {
             f.push('P');
         }
         if self.dirty_cas {
@@ -209,7 +218,7 @@ impl Client {
             -1
         };
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} \
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} \
              qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll={} omem={} tot-mem={} events=r \
              cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
             self.id,
@@ -223,6 +232,7 @@ impl Client {
             self.db,
             self.channels.len(),
             self.patterns.len(),
+            self.shard_channels.len(),
             multi,
             qbuf,
             self.qbuf.capacity() - qbuf,

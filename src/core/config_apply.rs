@@ -23,6 +23,7 @@ impl Server {
                 b.resize(self.config.repl_backlog_size as usize);
             }
         }
+        self.refresh_notify_classes();
         match (old.appendonly, self.config.appendonly) {
             (false, true) => self.aof_enable(now),
             (true, false) => self.aof_disable(),

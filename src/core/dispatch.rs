@@ -87,7 +87,8 @@ impl Server {
             return;
         };
         if let Some(msg) = self.refusal(id, spec, &args, now, in_multi) {
-            self.stats.commands.entry(spec.name).or_default().rejected += 1;
+            let name = full_name(spec.name, &args);
+            self.stats.command(&name).rejected += 1;
             self.reject(id, &msg, in_multi);
             return;
         }
@@ -231,7 +232,7 @@ impl Server {
 
     /// Replies an error for a command that could not run; inside MULTI it also dooms the EXEC.
     fn reject(&mut self, id: ConnId, msg: &str, in_multi: bool) {
-        self.stats.total_error_replies += 1;
+        self.stats.error_replied(msg.as_bytes());
         self.reply(id).error(msg);
         if in_multi {
             if let Some(m) = self.clients.get_mut(&id).and_then(|c| c.multi.as_mut()) {
@@ -252,20 +253,27 @@ impl Server {
             _ => 0,
         };
         crate::commands::slowlog::record(self, id, spec.name, args, duration_us, now);
-        let failed = self
+        let error = self
             .clients
             .get(&id)
-            .is_some_and(|c| c.out.get(before) == Some(&b'-'));
-        let stat = self.stats.commands.entry(spec.name).or_default();
+            .and_then(|c| c.out.get(before..).filter(|o| o.first() == Some(&b'-')))
+            .map(|o| o[1..].to_vec());
+        if let Some(msg) = &error {
+            self.stats.error_replied(msg);
+        }
+        let stat = self.stats.command(&full_name(spec.name, args));
         stat.calls += 1;
-        stat.failed += u64::from(failed);
+        stat.failed += u64::from(error.is_some());
         self.serve_ready(now);
+        self.publish_key_events();
     }
 
     fn run_handler(&mut self, id: ConnId, spec: &CommandSpec, args: &[Bytes], now: Now) {
         match spec.handler {
             Handler::Server(f) => f(self, &Call { id, args, now }),
             Handler::Data(f) => {
+                let db = self.clients.get(&id).map_or(0, |c| c.db);
+                let before = self.before_write(spec, args, db);
                 let Some((db_index, (), dirty, effects)) = self.with_cx(id, now, |cx| f(cx, args))
                 else {
                     return;
@@ -285,6 +293,9 @@ impl Server {
                         Propagate::AsIs => vec![args.to_vec()],
                         Propagate::Replace(cmds) => cmds,
                     };
+                    if let Some(before) = before {
+                        self.after_write(spec, args, db_index, before, &cmds);
+                    }
                     self.propagate(db_index, cmds);
                 }
                 if spec.name == "flushall" {
@@ -294,6 +305,7 @@ impl Server {
             }
         }
         self.drain_expired();
+        self.publish_key_events();
     }
 
     /// Runs `f` with client `id`'s data command context (its database, its reply buffer); returns
@@ -340,7 +352,8 @@ impl Server {
 }
 
 /// Redis' full name of a call (`cmd->fullname`): `container|subcommand` for a known
-/// subcommand (CLIENT LIST's `cmd=`, the replica-reply log line), else the command's name.
+/// subcommand (CLIENT LIST's `cmd=`, the replica-reply log line, INFO commandstats), else the
+/// command's name.
 fn full_name(name: &str, args: &[Bytes]) -> String {
     let sub = args.get(1).and_then(|a| {
         let given = String::from_utf8_lossy(a);

@@ -32,6 +32,9 @@ mod failover;
 #[cfg(test)]
 mod fuzz_tests;
 pub mod loading;
+mod notify;
+#[cfg(test)]
+mod notify_tests;
 mod paced_sync;
 pub mod pause;
 pub mod persist;
@@ -173,8 +176,43 @@ pub struct Stats {
     pub total_error_replies: u64,
     /// Ring of (mono_ms, commands processed) samples for instantaneous_ops_per_sec.
     pub ops_samples: VecDeque<(u64, u64)>,
-    /// Per command (INFO commandstats).
-    pub commands: BTreeMap<&'static str, CommandStat>,
+    /// Per command, subcommands as `container|sub` (INFO commandstats).
+    pub commands: BTreeMap<String, CommandStat>,
+    /// Error replies by their first word (INFO errorstats), at most `ERROR_PREFIXES` of them.
+    pub errors: BTreeMap<String, u64>,
+}
+
+/// Most distinct error prefixes INFO errorstats tracks (Redis' ERROR_STATS_NUMBER); errors with
+/// other prefixes still count in total_error_replies.
+const ERROR_PREFIXES: usize = 128;
+
+impl Stats {
+    /// The counters of command `name` (`client|id` for a subcommand).
+    pub fn command(&mut self, name: &str) -> &mut CommandStat {
+        if !self.commands.contains_key(name) {
+            self.commands
+                .insert(name.to_string(), CommandStat::default());
+        }
+        self.commands.get_mut(name).expect("just ensured")
+    }
+
+    /// An error reply `msg` was sent (Redis' afterErrorReply).
+    pub fn error_replied(&mut self, msg: &[u8]) {
+        self.total_error_replies += 1;
+        let word = msg
+            .split(|&b| b == b' ' || b == b'\r')
+            .next()
+            .unwrap_or_default();
+        let prefix = String::from_utf8_lossy(word);
+        let room = self.errors.len() < ERROR_PREFIXES;
+        match self.errors.get_mut(prefix.as_ref()) {
+            Some(n) => *n += 1,
+            None if room => {
+                self.errors.insert(prefix.into_owned(), 1);
+            }
+            None => {}
+        }
+    }
 }
 
 /// One command's counters (INFO commandstats).
@@ -207,6 +245,7 @@ pub struct Server {
     /// channel -> subscribers; pattern -> subscribers.
     pub channels: BTreeMap<Bytes, BTreeSet<ConnId>>,
     pub patterns: BTreeMap<Bytes, BTreeSet<ConnId>>,
+    pub shard_channels: BTreeMap<Bytes, BTreeSet<ConnId>>,
     /// The text of the config file as loaded or last rewritten (CONFIG REWRITE keeps comments).
     pub config_text: Option<String>,
     pub(crate) commands: BTreeMap<String, &'static CommandSpec>,
@@ -314,6 +353,7 @@ impl Server {
             dirty: 0,
             channels: BTreeMap::new(),
             patterns: BTreeMap::new(),
+            shard_channels: BTreeMap::new(),
             config_text,
             commands,
             actions: VecDeque::new(),
@@ -364,6 +404,7 @@ impl Server {
         if !s.config.aclfile.is_empty() {
             s.load_aclfile(None);
         }
+        s.refresh_notify_classes();
         s.startup_banner();
         s.log(LogLevel::Notice, "Server initialized".into());
         if s.config.sentinel_mode {
@@ -698,6 +739,9 @@ impl Server {
         for p in &c.patterns {
             crate::commands::pubsub::remove_subscriber(&mut self.patterns, p, id);
         }
+        for ch in &c.shard_channels {
+            crate::commands::pubsub::remove_subscriber(&mut self.shard_channels, ch, id);
+        }
         self.pending.remove(&id);
     }
 
@@ -791,6 +835,7 @@ impl Server {
             budget -= db.expire_cycle(now.unix_ms, budget);
         }
         self.drain_expired();
+        self.publish_key_events();
     }
 
     fn cron_clients(&mut self, now: Now) {
@@ -801,7 +846,7 @@ impl Server {
         let idle: Vec<ConnId> = self
             .clients
             .values()
-            .filter(|c| c.subscriptions() == 0 && c.blocked_on.is_none())
+            .filter(|c| !c.subscribed() && c.blocked_on.is_none())
             .filter(|c| now.mono_ms.saturating_sub(c.last_interaction_ms) > limit_ms)
             .map(|c| c.id)
             .collect();

@@ -85,7 +85,8 @@ impl Server {
         }
     }
 
-    /// Keys removed by expiry (lazy or active) since the last call: counted, and propagated as DEL.
+    /// Keys removed by expiry (lazy or active) since the last call: counted, queued as `expired`
+    /// events, and propagated as DEL.
     pub(crate) fn drain_expired(&mut self) {
         for idx in 0..self.ks.dbs.len() {
             if self.ks.dbs[idx].expired.is_empty() {
@@ -93,6 +94,13 @@ impl Server {
             }
             let keys = std::mem::take(&mut self.ks.dbs[idx].expired);
             self.ks.stats.expired_keys += keys.len() as u64;
+            // Expiry happened first: its events go before the ones the command queued.
+            let queued = std::mem::take(&mut self.ks.events);
+            for k in &keys {
+                self.ks
+                    .notify(crate::db::notify::EXPIRED, "expired", k, idx);
+            }
+            self.ks.events.extend(queued);
             let dels = keys
                 .into_iter()
                 .map(|k| vec![Bytes::from_static(b"DEL"), k])

@@ -10,6 +10,7 @@
 
 mod encoding;
 mod keyref;
+pub mod notify;
 mod snapshot;
 pub mod stream;
 mod stream_group;
@@ -432,6 +433,10 @@ pub struct Keyspace {
     pub dbs: Vec<Db>,
     pub stats: KeyspaceStats,
     pub mode: ExpiryMode,
+    /// The `notify-keyspace-events` classes (`notify::*` flags).
+    pub notify: u32,
+    /// Keyspace events queued by the running command, published after it.
+    pub events: Vec<notify::KeyEvent>,
 }
 
 impl Keyspace {
@@ -440,6 +445,24 @@ impl Keyspace {
             dbs: (0..databases).map(|_| Db::default()).collect(),
             stats: KeyspaceStats::default(),
             mode: ExpiryMode::Delete,
+            notify: 0,
+            events: Vec::new(),
+        }
+    }
+    /// Whether events of `class` are published at all.
+    pub fn notifies(&self, class: u32) -> bool {
+        self.notify & class != 0 && self.notify & (notify::KEYSPACE | notify::KEYEVENT) != 0
+    }
+    /// Queues a keyspace event (Redis' notifyKeyspaceEvent) if its class is enabled.
+    pub fn notify(&mut self, class: u32, event: &'static str, key: &[u8], db: usize) {
+        if self.notifies(class) {
+            let key = Bytes::copy_from_slice(key);
+            self.events.push(notify::KeyEvent {
+                class,
+                event,
+                key,
+                db,
+            });
         }
     }
     pub fn total_keys(&self) -> usize {

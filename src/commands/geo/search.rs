@@ -5,7 +5,7 @@
 use super::area::{cells_to_search, Kind, Shape};
 use super::{float_or, hash, lon_lat, peek_set, read_set, reply_coordinate, reply_distance, unit};
 use crate::commands::{int_arg, is, Cx};
-use crate::db::{Score, Value, ZSet};
+use crate::db::{notify, Score, Value, ZSet};
 use crate::resp::Out;
 use bytes::Bytes;
 
@@ -322,7 +322,13 @@ fn run(cx: &mut Cx, args: &[Bytes], v: Variant) {
     }
     match &q.store {
         None => reply(&mut cx.out, &q, &found),
-        Some(dest) => store(cx, dest, &found, q.store_dist),
+        Some(dest) => {
+            let event = match v {
+                Variant::SearchStore => "geosearchstore",
+                _ => "georadiusstore",
+            };
+            store(cx, dest, &found, (q.store_dist, event))
+        }
     }
 }
 
@@ -353,11 +359,12 @@ fn delete(cx: &mut Cx, dest: &[u8]) {
     let (now, mode) = (cx.now_ms(), cx.mode());
     if cx.db().remove(dest, now, mode).is_some() {
         cx.dirty += 1;
+        cx.notify(notify::GENERIC, "del", dest);
     }
 }
 
 /// Stores the matches at `dest` as a sorted set scored by geohash or by distance.
-fn store(cx: &mut Cx, dest: &Bytes, found: &[Point], by_distance: bool) {
+fn store(cx: &mut Cx, dest: &Bytes, found: &[Point], (by_distance, event): (bool, &'static str)) {
     if found.is_empty() {
         delete(cx, dest);
     } else {
@@ -369,6 +376,7 @@ fn store(cx: &mut Cx, dest: &Bytes, found: &[Point], by_distance: bool) {
         cx.db().remove(dest, now, mode);
         cx.db().insert(dest.clone(), Value::ZSet(z), None);
         cx.dirty += found.len() as u64;
+        cx.notify(notify::ZSET, event, dest);
     }
     cx.out.int(found.len() as i64);
 }

@@ -6,7 +6,7 @@ use super::read::{claim_effect, setid_effect};
 use super::{bound_arg, id_bytes, parse_id, reply_entry, reply_id, write};
 use crate::commands::{data, flags::*, is, CommandSpec, Cx, Propagate};
 use crate::db::stream::Group;
-use crate::db::{Stream, StreamId};
+use crate::db::{notify, Stream, StreamId};
 use crate::resp::parse_i64;
 use bytes::Bytes;
 
@@ -185,6 +185,9 @@ fn xclaim(cx: &mut Cx, args: &[Bytes]) {
     }
     st.groups.insert(args[2].clone(), g);
     cx.dirty += effects.len() as u64 + u64::from(created);
+    if created {
+        cx.notify(notify::STREAM, "xgroup-createconsumer", &args[1]);
+    }
     cx.propagate = Propagate::Replace(effects);
 }
 
@@ -292,5 +295,8 @@ fn xautoclaim(cx: &mut Cx, args: &[Bytes]) {
     }
     st.groups.insert(args[2].clone(), g);
     cx.dirty += effects.len() as u64 + u64::from(created);
+    if created {
+        cx.notify(notify::STREAM, "xgroup-createconsumer", &args[1]);
+    }
     cx.propagate = Propagate::Replace(effects);
 }

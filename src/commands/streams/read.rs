@@ -10,7 +10,7 @@ use super::{id_bytes, parse_id, reply_id, word, INVALID_ID};
 use crate::commands::blocking::{Attempt, Pop};
 use crate::commands::{flags::*, int_arg, is, server, Call, CommandSpec, Cx, Propagate};
 use crate::core::{ConnId, Now, Server};
-use crate::db::{Stream, StreamId};
+use crate::db::{notify, Stream, StreamId};
 use bytes::Bytes;
 
 pub const COMMANDS: &[CommandSpec] = &[
@@ -229,7 +229,17 @@ fn read_cmd(cx: &mut Cx, args: &[Bytes], group: bool, retry: bool) -> Outcome {
         let now_ms = cx.now_ms();
         let served = match &r.group {
             Some(g) => match super::write(cx, &key) {
-                Ok((Some(st), _)) => serve_group(st, &key, g, &r, *gt, now_ms, &mut effects),
+                Ok((Some(st), _)) => {
+                    let new_consumer = st
+                        .groups
+                        .get(&g.0)
+                        .is_some_and(|x| !x.consumers.contains_key(&g.1));
+                    let served = serve_group(st, &key, g, &r, *gt, now_ms, &mut effects);
+                    if new_consumer {
+                        cx.notify(notify::STREAM, "xgroup-createconsumer", &key);
+                    }
+                    served
+                }
                 _ => None,
             },
             None => match super::read(cx, &key) {

@@ -1,10 +1,14 @@
-//! Loading the AOF at startup: each file of the manifest in order, an RDB base or RESP commands
-//! replayed through the loader client, with `aof-load-truncated` semantics for a torn tail.
+//! Loading the AOF at startup (and again for DEBUG LOADAOF): each file of the manifest in order,
+//! an RDB base or RESP commands replayed through the loader client, with `aof-load-truncated`
+//! semantics for a torn tail.
 
 use super::{AofStep, AOF_LOADER_ID};
 use crate::config::LogLevel;
 use crate::core::{DiskOp, Now, Server};
 use bytes::Bytes;
+
+/// `blocked_on` of a client whose DEBUG LOADAOF waits for the reload.
+const RELOAD_BLOCK: u64 = u64::MAX - 3;
 
 impl Server {
     pub(super) fn aof_load_next(&mut self, index: usize) {
@@ -21,9 +25,48 @@ impl Server {
                     "DB loaded from append only file: 0.000 seconds".into(),
                 );
                 self.trace(format!("loaded {} keys from AOF", self.ks.total_keys()));
-                self.ready();
+                match self.aof.as_mut().and_then(|a| a.reloading_for.take()) {
+                    Some(id) => self.aof_debug_reloaded(id),
+                    None => self.ready(),
+                }
             }
         }
+    }
+
+    /// DEBUG LOADAOF: flushes the AOF buffer, empties every database and loads the manifest's
+    /// files again; client `id` waits for the load. False when the AOF is off.
+    pub(crate) fn aof_debug_reload(&mut self, id: crate::core::ConnId) -> bool {
+        if self.aof.as_ref().is_none_or(|a| a.wait_rewrite) {
+            return false;
+        }
+        self.aof_flush(false);
+        for db in &mut self.ks.dbs {
+            db.clear();
+        }
+        let aof = self.aof.as_mut().expect("checked");
+        (aof.current_size, aof.base_size) = (0, 0);
+        aof.reloading_for = Some(id);
+        if let Some(c) = self.clients.get_mut(&id) {
+            c.blocked_on = Some(RELOAD_BLOCK);
+        }
+        self.persist.loading = true;
+        self.aof_load_next(0);
+        true
+    }
+
+    fn aof_debug_reloaded(&mut self, id: crate::core::ConnId) {
+        self.dirty = 0;
+        self.log(
+            LogLevel::Notice,
+            "Append Only File loaded by DEBUG LOADAOF".into(),
+        );
+        let Some(c) = self.clients.get_mut(&id) else {
+            return;
+        };
+        c.blocked_on = None;
+        self.reply(id).ok();
+        self.pending.insert(id);
+        self.process_input(id, self.last_now);
     }
 
     /// Replays one file: an RDB base, or RESP commands.

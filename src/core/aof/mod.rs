@@ -77,6 +77,8 @@ pub struct Aof {
     /// The manifest being committed by a finished rewrite.
     pending_manifest: Option<Manifest>,
     next_seq: u64,
+    /// The client whose DEBUG LOADAOF waits for the reload.
+    reloading_for: Option<crate::core::ConnId>,
 }
 
 impl Aof {
@@ -97,6 +99,7 @@ impl Aof {
             rewrite_incrs: None,
             pending_manifest: None,
             next_seq: 1,
+            reloading_for: None,
         }
     }
 }

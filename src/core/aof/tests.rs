@@ -275,3 +275,34 @@ fn config_set_appendonly_yes_starts_an_aof_with_the_current_data() {
         Frame::Array(vec![bulk("1"), bulk("2")])
     );
 }
+
+#[test]
+fn debug_loadaof_replays_the_files_and_appending_goes_on() {
+    let mut t = TestServer::with_config(Config {
+        enable_debug_command: crate::config::Allow::Yes,
+        ..aof_config()
+    });
+    t.cmd(&["rpush", "l", "a", "b"]);
+    t.cmd(&["set", "gone", "1"]);
+    t.cmd(&["del", "gone"]);
+    t.cmd(&["set", "unsaved", "1"]);
+    t.server.ks.dbs[0].clear();
+    assert_eq!(t.cmd(&["debug", "loadaof"]), ok());
+    assert_eq!(t.cmd(&["lrange", "l", "0", "-1"]), arr(&["a", "b"]));
+    assert_eq!(t.cmd(&["exists", "gone"]), int(0));
+    assert_eq!(t.cmd(&["exists", "unsaved"]), int(1));
+    t.cmd(&["rpush", "l", "c"]);
+    assert_eq!(t.cmd(&["debug", "loadaof"]), ok());
+    assert_eq!(t.cmd(&["llen", "l"]), int(3));
+}
+
+#[test]
+fn debug_loadaof_without_an_aof_is_an_error() {
+    let mut t = TestServer::with_config(Config {
+        enable_debug_command: crate::config::Allow::Yes,
+        ..Config::default()
+    });
+    t.cmd(&["set", "k", "v"]);
+    assert!(matches!(t.cmd(&["debug", "loadaof"]), Frame::Error(_)));
+    assert_eq!(t.cmd(&["exists", "k"]), int(1));
+}
