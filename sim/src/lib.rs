@@ -12,6 +12,7 @@ compile_error!(
 pub mod check;
 pub mod cli;
 pub mod client;
+pub mod config_file;
 pub mod disk;
 pub mod env;
 pub mod fault_spec;
