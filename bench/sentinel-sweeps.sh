@@ -4,7 +4,7 @@
 # its own topology) and the randomized failover scenario (scenarios/sentinel-random-faults.toml),
 # SEEDS seeds each (default 10000), in chunks of CHUNK seeds (default 1000) so a long run that is
 # stopped keeps the summaries of the chunks it finished. Prints each chunk's summary table and its
-# failing seeds with their replay commands; every run is judged by the Sentinel promise checks
+# failing seeds with their replay commands (progress lines on stderr); every run is judged by the Sentinel promise checks
 # (sim/src/sentinel_check.rs) as well as the scenario's. SCENARIOS overrides the list; run it
 # under `nice -n 19` on a shared machine.
 set -euo pipefail
@@ -19,7 +19,7 @@ status=0
 for scenario in $SCENARIOS; do
   for ((first = 1; first <= SEEDS; first += CHUNK)); do
     last=$((first + CHUNK - 1 < SEEDS ? first + CHUNK - 1 : SEEDS))
-    "$SIM" sweep "$scenario" --seeds "$first..=$last" --jobs "$JOBS" 2>/dev/null || status=1
+    "$SIM" sweep "$scenario" --seeds "$first..=$last" --jobs "$JOBS" || status=1
   done
 done
 exit $status
