@@ -19,14 +19,15 @@ pub fn file_name(sentinel: bool) -> &'static str {
     }
 }
 
-/// A node's initial config text from its scenario lines, checked. `sentinel monitor` may name a
+/// A node's initial config text from its scenario lines, and the config it gives (so it is
+/// checked before the node starts). `sentinel monitor` may name a
 /// server (`s1`) as the master's host; it is replaced by the server's address, since Sentinel
 /// takes IP addresses.
 pub fn initial_text(
     sentinel: bool,
     lines: &[String],
     ips: &BTreeMap<String, IpAddr>,
-) -> Result<String, String> {
+) -> Result<(Config, String), String> {
     let text: String = lines
         .iter()
         .map(|l| {
@@ -39,8 +40,7 @@ pub fn initial_text(
             words.join(" ") + "\n"
         })
         .collect();
-    parse(sentinel, &text)?;
-    Ok(text)
+    Ok((parse(sentinel, &text)?, text))
 }
 
 /// A node's config from config-file text (it knows its file, so CONFIG REWRITE works).
@@ -93,7 +93,7 @@ mod tests {
     fn a_server_starts_from_the_scenario_lines_then_from_what_it_rewrote() {
         let disk = SimDisk::default();
         let initial = initial_text(false, &lines(&["replicaof s1 6379"]), &BTreeMap::new());
-        let initial = initial.unwrap();
+        let (_, initial) = initial.unwrap();
         let (c, _) = startup(&disk, false, &initial);
         assert_eq!(c.replicaof, Some(("s1".into(), 6379)));
         assert_eq!(c.config_file.as_deref(), Some("redis.conf"));
@@ -113,7 +113,8 @@ mod tests {
     #[test]
     fn a_sentinel_monitor_line_gets_the_servers_address_and_bad_lines_are_refused() {
         let ips = BTreeMap::from([("s1".to_string(), "10.1.0.1".parse().unwrap())]);
-        let text = initial_text(true, &lines(&["sentinel monitor m s1 6379 2"]), &ips).unwrap();
+        let (_, text) =
+            initial_text(true, &lines(&["sentinel monitor m s1 6379 2"]), &ips).unwrap();
         assert_eq!(text, "sentinel monitor m 10.1.0.1 6379 2\n");
         assert!(initial_text(false, &lines(&["no-such-directive 1"]), &ips).is_err());
     }

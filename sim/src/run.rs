@@ -164,8 +164,8 @@ async fn simulate(scenario: Scenario, seed: u64) -> Report {
         .collect();
     for (i, (name, lines)) in scenario.server_list().into_iter().enumerate() {
         let is_sentinel = sentinels.contains(&name);
-        let initial = match crate::config_file::initial_text(is_sentinel, &lines, &ips) {
-            Ok(text) => text,
+        let (port, initial) = match crate::config_file::initial_text(is_sentinel, &lines, &ips) {
+            Ok((config, text)) => (config.port, text),
             Err(e) => {
                 let text = format!("bad config: {e}");
                 violations.push(Violation::new("config", &[&name], 0, text));
@@ -180,7 +180,6 @@ async fn simulate(scenario: Scenario, seed: u64) -> Report {
         let (env_shared, env_trace, env_restarts) =
             (shared.clone(), trace.clone(), restarts.clone());
         let quiet = scenario.quiet_trace;
-        let port = crate::config_file::parse(is_sentinel, &initial).map_or(0, |c| c.port);
         let node = handle
             .create_node()
             .name(&name)
