@@ -5,22 +5,25 @@
 
 use crate::sweep::{play, SweepOptions, Verdict};
 use crate::timeline::Timeline;
-use crate::{load, replay_command, seed_from_env};
+use crate::{load_swarm, replay_command, seed_from_env, ReplayFlags};
 use std::path::PathBuf;
 
 pub const USAGE: &str = "\
-usage: sim run <scenario.toml> [--seed N] [--check-determinism] [--timeline FILE]
-       sim replay <scenario.toml> <seed> [--check-determinism] [--timeline FILE]
+usage: sim run <scenario.toml> [--seed N] [--check-determinism] [--timeline FILE] [--swarm]
+       sim replay <scenario.toml> <seed> [--check-determinism] [--timeline FILE] [--swarm]
        sim sweep <scenario.toml> --seeds A..B [--jobs N] [--shard k/n] [--check-determinism]
-                 [--timeline-dir DIR]
-       sim shrink <scenario.toml> --seed N [--out FILE] [--max-runs N]
+                 [--timeline-dir DIR] [--swarm]
+       sim shrink <scenario.toml> --seed N [--out FILE] [--max-runs N] [--swarm]
   run      plays one seed (--seed, else SIM_SEED, else the scenario's pinned seed)
   replay   plays one seed and prints every kept log line of every node on failure
   sweep    plays seeds A..B (B excluded; A..=B includes it) on N threads (default: one per core)
   --shard k/n           only seeds with seed % n == k-1 (splits a sweep over n CI jobs)
   --check-determinism   plays each seed twice; different trace hashes are a failure
   shrink   reduces a failing seed's fault schedule and writes it as a scenario file
-  --timeline FILE       writes the run as an HTML timeline (sweep: one per failing seed in DIR)";
+  --timeline FILE       writes the run as an HTML timeline (sweep: one per failing seed in DIR)
+  --swarm               each seed also draws the topology (Sentinels, quorum, replicas, timeouts,
+                        priorities, persistence, fault weights): the file's [swarm] ranges, or
+                        the defaults for a file without one (see sim/src/swarm.rs)";
 
 /// Log lines per node printed when `run` fails (`replay` prints all that were kept).
 const RUN_LOG_LINES: usize = 10;
@@ -40,6 +43,8 @@ pub struct RunOptions {
     pub timeline: Option<PathBuf>,
     /// `replay`: the seed was given, and failures print every kept log line.
     pub replay: bool,
+    /// `--swarm`: default `[swarm]` ranges for a file without them.
+    pub swarm: bool,
 }
 
 /// Reads the words after `sim`.
@@ -63,13 +68,14 @@ fn parse_run(args: &[String], replay: bool) -> Result<RunOptions, String> {
             .map_err(|_| format!("bad seed {s:?}: a number"))
     };
     let mut positional = Vec::new();
-    let (mut seed, mut check, mut timeline) = (None, false, None);
+    let (mut seed, mut check, mut timeline, mut swarm) = (None, false, None, false);
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let mut value = || it.next().ok_or_else(|| format!("{a} needs a value"));
         match a.as_str() {
             "--seed" if !replay => seed = Some(seed_of(value()?)?),
             "--check-determinism" => check = true,
+            "--swarm" => swarm = true,
             "--timeline" => timeline = Some(PathBuf::from(value()?)),
             s if s.starts_with("--") => return Err(format!("unknown option {s}")),
             s => positional.push(s),
@@ -91,12 +97,13 @@ fn parse_run(args: &[String], replay: bool) -> Result<RunOptions, String> {
         check_determinism: check,
         timeline,
         replay,
+        swarm,
     })
 }
 
 /// `sim run` / `sim replay`; returns the exit code (1: the run failed, 2: no scenario).
 pub fn run_command(o: &RunOptions) -> i32 {
-    let scenario = match load(&o.scenario) {
+    let scenario = match load_swarm(&o.scenario, o.swarm) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("{e}");
@@ -105,7 +112,7 @@ pub fn run_command(o: &RunOptions) -> i32 {
     };
     let seed = o.seed.unwrap_or_else(|| seed_from_env(scenario.seed));
     println!("seed: {seed}");
-    println!("scenario: {}", scenario.name);
+    println!("scenario: {}", scenario.topology(seed).name);
     let outcome = play(&scenario, seed, o.check_determinism);
     let verdict = outcome.verdict();
     match &outcome.result {
@@ -145,11 +152,11 @@ pub fn run_command(o: &RunOptions) -> i32 {
             }
         }
     }
-    let nondeterministic = matches!(verdict, Verdict::Nondeterministic(_));
-    println!(
-        "replay: {}",
-        replay_command(&o.scenario, seed, nondeterministic)
-    );
+    let flags = ReplayFlags {
+        check_determinism: matches!(verdict, Verdict::Nondeterministic(_)),
+        swarm: o.swarm,
+    };
+    println!("replay: {}", replay_command(&o.scenario, seed, flags));
     1
 }
 
@@ -171,16 +178,18 @@ mod tests {
                 check_determinism: false,
                 timeline: Some("t.html".into()),
                 replay: false,
+                swarm: false,
             }))
         );
         assert_eq!(
-            parse(&words("replay a.toml 17 --check-determinism")),
+            parse(&words("replay a.toml 17 --check-determinism --swarm")),
             Ok(Command::Run(RunOptions {
                 scenario: "a.toml".into(),
                 seed: Some(17),
                 check_determinism: true,
                 timeline: None,
                 replay: true,
+                swarm: true,
             }))
         );
         assert_eq!(parse(&[]), Ok(Command::Help));

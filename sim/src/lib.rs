@@ -12,6 +12,7 @@ compile_error!(
 pub mod check;
 pub mod cli;
 pub mod client;
+pub mod config_file;
 pub mod disk;
 pub mod env;
 pub mod fault_spec;
@@ -24,6 +25,7 @@ pub mod scenario;
 pub mod sentinel;
 pub mod sentinel_check;
 pub mod shrink;
+pub mod swarm;
 pub mod sweep;
 pub mod timeline;
 pub mod timeline_html;
@@ -41,20 +43,41 @@ pub fn seed_from_env(pinned: u64) -> u64 {
 
 /// Loads a scenario file.
 pub fn load(path: &Path) -> Result<scenario::Scenario, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    scenario::Scenario::from_toml(&text).map_err(|e| format!("{}: {e}", path.display()))
+    load_swarm(path, false)
 }
 
-/// The one-line command that replays `seed` of the scenario at `path` (checking determinism: for
-/// a seed that replayed differently).
-pub fn replay_command(path: &Path, seed: u64, check_determinism: bool) -> String {
+/// Loads a scenario file; with `swarm` (`--swarm`), one without a `[swarm]` section gets the
+/// default ranges (`swarm::Swarm::default`).
+pub fn load_swarm(path: &Path, swarm: bool) -> Result<scenario::Scenario, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let at = |e: String| format!("{}: {e}", path.display());
+    let mut s = scenario::Scenario::from_toml(&text).map_err(at)?;
+    if swarm && s.swarm.is_none() {
+        s.swarm = Some(swarm::Swarm::default());
+        s.validate().map_err(at)?;
+    }
+    Ok(s)
+}
+
+/// How a seed is replayed: the options besides the file and the seed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReplayFlags {
+    /// For a seed that replayed differently.
+    pub check_determinism: bool,
+    /// The file was swept with `--swarm`.
+    pub swarm: bool,
+}
+
+/// The one-line command that replays `seed` of the scenario at `path`.
+pub fn replay_command(path: &Path, seed: u64, flags: ReplayFlags) -> String {
     format!(
-        "cargo run --release -p redsim-sim -- replay {} {seed}{}",
+        "cargo run --release -p redsim-sim -- replay {} {seed}{}{}",
         path.display(),
-        if check_determinism {
+        if flags.check_determinism {
             " --check-determinism"
         } else {
             ""
-        }
+        },
+        if flags.swarm { " --swarm" } else { "" }
     )
 }

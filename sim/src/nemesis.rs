@@ -157,6 +157,23 @@ impl Weights {
         ]
     }
 
+    /// Each weight through `f` (a swarm draws each up to its maximum).
+    pub fn each(&self, mut f: impl FnMut(u32) -> u32) -> Weights {
+        Weights {
+            crash: f(self.crash),
+            kill: f(self.kill),
+            kill_in_full_sync: f(self.kill_in_full_sync),
+            pause: f(self.pause),
+            partition: f(self.partition),
+            isolate: f(self.isolate),
+            one_way: f(self.one_way),
+            flap: f(self.flap),
+            latency: f(self.latency),
+            clock_jump: f(self.clock_jump),
+            disk_fail: f(self.disk_fail),
+        }
+    }
+
     fn enabled(&self, kinds: &[Kind]) -> bool {
         self.table()
             .iter()

@@ -164,9 +164,8 @@ async fn simulate(scenario: Scenario, seed: u64) -> Report {
         .collect();
     for (i, (name, lines)) in scenario.server_list().into_iter().enumerate() {
         let is_sentinel = sentinels.contains(&name);
-        let (config, sentinel_text) = match crate::sentinel::node_config(is_sentinel, &lines, &ips)
-        {
-            Ok(c) => c,
+        let (port, initial) = match crate::config_file::initial_text(is_sentinel, &lines, &ips) {
+            Ok((config, text)) => (config.port, text),
             Err(e) => {
                 let text = format!("bad config: {e}");
                 violations.push(Violation::new("config", &[&name], 0, text));
@@ -181,7 +180,6 @@ async fn simulate(scenario: Scenario, seed: u64) -> Report {
         let (env_shared, env_trace, env_restarts) =
             (shared.clone(), trace.clone(), restarts.clone());
         let quiet = scenario.quiet_trace;
-        let port = config.port;
         let node = handle
             .create_node()
             .name(&name)
@@ -200,17 +198,13 @@ async fn simulate(scenario: Scenario, seed: u64) -> Report {
                     1000 + i as u32 * 10 + n,
                     node_trace,
                 );
-                let (mut config, trace, name) =
-                    (config.clone(), env_trace.clone(), env_shared.name.clone());
-                // A Sentinel restarts from the config it last rewrote.
-                let text = sentinel_text.as_ref().map(|initial| {
-                    let (c, text) = crate::sentinel::startup_config(&env_shared.disk, initial);
-                    config = c;
-                    text
-                });
+                let (trace, name) = (env_trace.clone(), env_shared.name.clone());
+                // A node restarts from the config file it last rewrote.
+                let (config, text) =
+                    crate::config_file::startup(&env_shared.disk, is_sentinel, &initial);
                 let node_id = *env_shared.node_id.lock().unwrap_or_else(|p| p.into_inner());
                 async move {
-                    if let Err(e) = redsim::shell::run_server(env, config, text).await {
+                    if let Err(e) = redsim::shell::run_server(env, config, Some(text)).await {
                         trace.record(
                             Instant::now().duration_since(origin).as_millis() as u64,
                             &name,
@@ -502,7 +496,7 @@ async fn simulate(scenario: Scenario, seed: u64) -> Report {
             .filter_map(|n| {
                 Some((
                     n.clone(),
-                    crate::sentinel::saved_config(&nodes.get(n)?.shared.disk)?,
+                    crate::config_file::saved(&nodes.get(n)?.shared.disk, true)?,
                 ))
             })
             .collect(),

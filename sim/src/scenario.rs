@@ -6,6 +6,7 @@
 //! A fault happens at `at_s`, or at a time in `at_s_range = [a, b]` drawn from the run's seed.
 
 use crate::nemesis::Nemesis;
+use crate::swarm::Swarm;
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
 use serde::{Deserialize, Serialize};
@@ -33,6 +34,9 @@ pub struct Scenario {
     pub nemesis: Option<Nemesis>,
     #[serde(default)]
     pub expect: Expect,
+    /// The topology drawn per seed (`[swarm]`, see `crate::swarm`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub swarm: Option<Swarm>,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -225,6 +229,10 @@ impl Scenario {
     }
 
     pub fn validate(&self) -> Result<(), String> {
+        if let Some(swarm) = &self.swarm {
+            swarm.validate(self)?;
+            return swarm.apply(self, self.seed).validate();
+        }
         let servers: Vec<String> = self.server_list().into_iter().map(|s| s.0).collect();
         let clients = self.client_list();
         for c in &clients {
@@ -288,7 +296,8 @@ impl Scenario {
     /// The same scenario with `seed`'s schedule written out: every fault at an explicit time, in
     /// time order, and no nemesis. It plays exactly as the original does with `seed`.
     pub fn materialize(&self, seed: u64) -> Scenario {
-        let faults = self
+        let this = self.topology(seed);
+        let faults = this
             .fault_schedule(seed)
             .into_iter()
             .map(|(ms, mut f)| {
@@ -300,7 +309,15 @@ impl Scenario {
         Scenario {
             faults,
             nemesis: None,
-            ..self.clone()
+            ..this
+        }
+    }
+
+    /// The scenario with the topology its `[swarm]` draws for `seed` (itself without one).
+    pub fn topology(&self, seed: u64) -> Scenario {
+        match &self.swarm {
+            Some(swarm) => swarm.apply(self, seed),
+            None => self.clone(),
         }
     }
 }

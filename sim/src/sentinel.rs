@@ -1,6 +1,6 @@
-//! Sentinels in simulation: their config (sentinel.conf kept on the node's simulated disk, so a
-//! restarted Sentinel remembers its id, epochs and peers), finding the master through them like
-//! redis-py's `Sentinel` does, and the end-of-run checks of a Sentinel-managed group.
+//! Sentinels in simulation (their sentinel.conf is `crate::config_file`'s): finding the master
+//! through them like redis-py's `Sentinel` does, and the end-of-run checks of a Sentinel-managed
+//! group.
 //!
 //! ```toml
 //! [[server]]
@@ -16,15 +16,10 @@
 //! ```
 
 use crate::client::Conn;
-use redsim::config::{file::apply_text, Config};
-use redsim::env::Disk;
 use redsim::resp::Frame;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
-
-/// Where a Sentinel keeps its config on its simulated disk.
-pub const CONFIG_FILE: &str = "sentinel.conf";
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -44,61 +39,6 @@ pub struct SentinelExpect {
     pub switches_min: Option<usize>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub switches_max: Option<usize>,
-}
-
-/// A node's config from its scenario lines. `sentinel monitor` may name a server (`s1`) as the
-/// master's host; it is replaced by the server's address, since Sentinel takes IP addresses.
-pub fn node_config(
-    sentinel: bool,
-    lines: &[String],
-    ips: &BTreeMap<String, IpAddr>,
-) -> Result<(Config, Option<String>), String> {
-    let mut config = Config::default();
-    if !sentinel {
-        apply_text(&mut config, &lines.join("\n")).map_err(|e| e.0.trim().to_string())?;
-        return Ok((config, None));
-    }
-    let text: String = lines
-        .iter()
-        .map(|l| {
-            let mut words: Vec<String> = l.split(' ').map(str::to_string).collect();
-            if words.len() > 3 && words[0] == "sentinel" && words[1] == "monitor" {
-                if let Some(ip) = ips.get(&words[3]) {
-                    words[3] = ip.to_string();
-                }
-            }
-            words.join(" ") + "\n"
-        })
-        .collect();
-    Ok((sentinel_config(&text)?, Some(text)))
-}
-
-/// A Sentinel's config from sentinel.conf text.
-pub fn sentinel_config(text: &str) -> Result<Config, String> {
-    let mut config = Config {
-        config_file: Some(CONFIG_FILE.to_string()),
-        ..Config::sentinel_defaults()
-    };
-    apply_text(&mut config, text).map_err(|e| e.0.trim().to_string())?;
-    Ok(config)
-}
-
-/// The sentinel.conf a Sentinel saved on its disk, if any.
-pub fn saved_config(disk: &dyn Disk) -> Option<String> {
-    let text = String::from_utf8(disk.read(CONFIG_FILE).ok()?).ok()?;
-    (!text.is_empty()).then_some(text)
-}
-
-/// The config a (re)starting Sentinel reads: its rewritten file if it has one, else the
-/// scenario's text.
-pub fn startup_config(disk: &dyn Disk, initial: &str) -> (Config, String) {
-    let saved = saved_config(disk);
-    for text in saved.iter().map(String::as_str).chain([initial]) {
-        if let Ok(c) = sentinel_config(text) {
-            return (c, text.to_string());
-        }
-    }
-    (Config::default(), initial.to_string())
 }
 
 /// Asks each Sentinel in turn for the master's address, and keeps the first answer whose

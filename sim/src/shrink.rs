@@ -378,11 +378,12 @@ pub fn replay(path: &Path, seed: u64) -> String {
     )
 }
 
-/// `sim shrink <scenario.toml> --seed N [--out FILE] [--max-runs N]`: shrinks and writes the
+/// `sim shrink <scenario.toml> --seed N [--out FILE] [--max-runs N] [--swarm]`: shrinks and writes the
 /// file (default `<name>-seed<N>-shrunk.toml` here); prints progress, the result and the replay
 /// command. Returns the exit status.
 pub fn cli(args: &[String]) -> i32 {
-    const USAGE: &str = "usage: sim shrink <scenario.toml> --seed N [--out FILE] [--max-runs N]";
+    const USAGE: &str =
+        "usage: sim shrink <scenario.toml> --seed N [--out FILE] [--max-runs N] [--swarm]";
     let value = |flag: &str| {
         let i = args.iter().position(|a| a == flag)?;
         args.get(i + 1).cloned()
@@ -407,7 +408,8 @@ pub fn cli(args: &[String]) -> i32 {
             .map_or("scenario".into(), |s| s.to_string_lossy());
         PathBuf::from(format!("{stem}-seed{seed}-shrunk.toml"))
     });
-    let scenario = match crate::load(&path) {
+    let swarm = args.iter().any(|a| a == "--swarm");
+    let scenario = match crate::load_swarm(&path, swarm) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("{e}");

@@ -3,10 +3,10 @@
 //! sweep` command around it: its options, the progress line and the summary table with one
 //! replay command per failing seed.
 
-use crate::replay_command;
 use crate::run::{run, Report};
 use crate::scenario::Scenario;
 use crate::trace::digest;
+use crate::{replay_command, ReplayFlags};
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -207,14 +207,17 @@ pub struct SweepOptions {
     pub shard: Option<String>,
     pub check_determinism: bool,
     pub timeline_dir: Option<PathBuf>,
+    /// `--swarm`: default `[swarm]` ranges for a file without them.
+    pub swarm: bool,
 }
 
 impl SweepOptions {
     /// Reads `<scenario> --seeds A..B [--jobs N] [--shard k/n] [--check-determinism]
-    /// [--timeline-dir DIR]` (the words after `sweep`).
+    /// [--timeline-dir DIR] [--swarm]` (the words after `sweep`).
     pub fn parse(args: &[String]) -> Result<SweepOptions, String> {
         let mut scenario = None;
-        let (mut range, mut jobs, mut shard, mut check, mut dir) = (None, None, None, false, None);
+        let (mut range, mut jobs, mut shard, mut dir) = (None, None, None, None);
+        let (mut check, mut swarm) = (false, false);
         let mut it = args.iter();
         while let Some(a) = it.next() {
             let mut value = || {
@@ -235,6 +238,7 @@ impl SweepOptions {
                 }
                 "--shard" => shard = Some(value()?),
                 "--check-determinism" => check = true,
+                "--swarm" => swarm = true,
                 "--timeline-dir" => dir = Some(PathBuf::from(value()?)),
                 s if s.starts_with("--") => return Err(format!("unknown option {s}")),
                 s if scenario.is_none() => scenario = Some(PathBuf::from(s)),
@@ -252,6 +256,7 @@ impl SweepOptions {
             shard,
             check_determinism: check,
             timeline_dir: dir,
+            swarm,
         })
     }
 }
@@ -314,8 +319,8 @@ impl Summary {
         self.failed + self.nondeterministic
     }
 
-    /// The table, then one replay line per listed failing seed.
-    pub fn render(&self, path: &Path, wall: Duration) -> String {
+    /// The table, then one replay line per listed failing seed (`swarm`: swept with `--swarm`).
+    pub fn render(&self, path: &Path, swarm: bool, wall: Duration) -> String {
         let wall_s = wall.as_secs_f64();
         let rows = [
             ("seeds", self.seeds.to_string()),
@@ -350,7 +355,14 @@ impl Summary {
             }
             out.push_str(&format!(
                 "{}  # {reason}\n",
-                replay_command(path, f.seed, f.nondeterministic)
+                replay_command(
+                    path,
+                    f.seed,
+                    ReplayFlags {
+                        check_determinism: f.nondeterministic,
+                        swarm
+                    }
+                )
             ));
         }
         let unlisted = self.failures() - self.failing.len() as u64;
@@ -384,7 +396,7 @@ pub fn progress_line(done: u64, total: u64, failures: u64, elapsed: Duration) ->
 /// `sim sweep`: prints the range and scenario, sweeps with a progress line on stderr, prints the
 /// summary; returns the exit code (1 on any failure, 2 when the scenario cannot be read).
 pub fn sweep_command(o: &SweepOptions) -> i32 {
-    let scenario = match crate::load(&o.scenario) {
+    let scenario = match crate::load_swarm(&o.scenario, o.swarm) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("{e}");
@@ -458,7 +470,10 @@ pub fn sweep_command(o: &SweepOptions) -> i32 {
     if tty {
         eprint!("\r\x1b[K");
     }
-    print!("{}", summary.render(&o.scenario, started.elapsed()));
+    print!(
+        "{}",
+        summary.render(&o.scenario, o.swarm, started.elapsed())
+    );
     for e in &timeline_errors {
         eprintln!("timeline not written: {e}");
     }

@@ -142,7 +142,7 @@ fn the_summary_counts_and_lists_one_replay_line_per_failing_seed_in_seed_order()
         };
         s.failing.insert(seed, f);
     }
-    let text = s.render(Path::new("scenarios/a.toml"), Duration::from_secs(2));
+    let text = s.render(Path::new("scenarios/a.toml"), false, Duration::from_secs(2));
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(
         lines[..8],
@@ -254,7 +254,7 @@ fn a_sweep_with_more_failures_than_it_lists_keeps_the_lowest_seeds_and_counts_th
     assert_eq!(s.failed, MAX_LISTED as u64 + 5);
     assert_eq!(s.failing.len(), MAX_LISTED);
     assert_eq!(s.failing.keys().next_back(), Some(&(MAX_LISTED as u64 - 1)));
-    let text = s.render(Path::new("a.toml"), Duration::from_secs(1));
+    let text = s.render(Path::new("a.toml"), false, Duration::from_secs(1));
     assert!(text.contains("replay a.toml 0  # panicked: boom\n"));
     assert!(text.ends_with("… and 5 more failing seeds\n"), "{text}");
 }

@@ -249,6 +249,7 @@ impl LaneBuilder {
 impl Timeline {
     /// The picture of `report`, a run of `scenario`.
     pub fn build(scenario: &Scenario, report: &Report) -> Timeline {
+        let scenario = &scenario.topology(report.seed);
         let sentinels = scenario.sentinel_names();
         let servers: Vec<String> = scenario
             .server_list()

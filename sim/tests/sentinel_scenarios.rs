@@ -170,6 +170,21 @@ fn sentinels_under_the_nemesis_with_the_pinned_seed_keep_their_promises() {
 }
 
 #[test]
+fn a_swarm_topology_drawn_from_the_pinned_seed_keeps_the_promises_and_agrees() {
+    let r = check(
+        "sentinel-swarm.toml",
+        "a_swarm_topology_drawn_from_the_pinned_seed_keeps_the_promises_and_agrees",
+    );
+    // The pinned seed draws four Sentinels with quorum 3 and three replicas.
+    let monitors = r
+        .trace
+        .lines()
+        .filter(|l| l.contains("+monitor master mymaster"));
+    assert_eq!(monitors.count(), 4);
+    assert!(r.trace.contains("quorum 3") && r.trace.contains("s4 ready"));
+}
+
+#[test]
 fn scale_305_nodes_100_groups_five_sentinels_ten_failovers() {
     let r = check(
         "sentinel-three-hundred-nodes.toml",

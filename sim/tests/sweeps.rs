@@ -19,8 +19,9 @@ fn scenario_path(file: &str) -> PathBuf {
         .join(file)
 }
 
-/// Seeds of the (longer) Sentinel nemesis swept when `SIM_SWEEP_SEEDS` is not set.
-const SENTINEL_NEMESIS_SEEDS: u64 = 50;
+/// Seeds of the (longer) Sentinel nemesis and swarm sweeps when `SIM_SWEEP_SEEDS` is not set:
+/// about 1.3 s of CPU per seed in the debug test build, so some 11 min on 2 cores for both.
+const SENTINEL_NEMESIS_SEEDS: u64 = 500;
 
 /// Runs `file` with seeds `1..=n`, in parallel; reports come back in seed order.
 fn sweep(file: &str) -> Vec<Report> {
@@ -105,7 +106,10 @@ fn assert_all_passed(file: &str, reports: &[Report], wall: Instant) {
     for r in &failures {
         println!("seed {}: {}", r.seed, r.verdict());
         let shown = Path::new("scenarios").join(file);
-        println!("  replay: {}", replay_command(&shown, r.seed, false));
+        println!(
+            "  replay: {}",
+            replay_command(&shown, r.seed, Default::default())
+        );
     }
     assert!(failures.is_empty(), "{} seeds failed", failures.len());
 }
@@ -245,12 +249,31 @@ fn sentinel_under_random_kills_partitions_and_pauses_agrees_on_one_master_over_m
 #[test]
 fn sentinels_under_a_seeded_nemesis_keep_their_promises_and_agree_over_many_seeds() {
     let file = "sentinel-nemesis.toml";
+    let reports = sentinel_sweep(file);
+    assert_most_seeds(file, &reports, "+elected-leader", "elected a leader");
+}
+
+#[test]
+fn sentinel_swarm_topologies_keep_their_promises_and_agree_over_many_seeds() {
+    // Every seed draws its own topology (1-7 Sentinels, any quorum, 1-4 replicas, ...).
+    let reports = sentinel_sweep("sentinel-swarm.toml");
+    let topologies: std::collections::BTreeSet<&str> =
+        reports.iter().map(|r| r.scenario.as_str()).collect();
+    assert_eq!(
+        topologies.len(),
+        reports.len(),
+        "each seed its own topology"
+    );
+}
+
+/// Sweeps a Sentinel scenario over `SENTINEL_NEMESIS_SEEDS` and asserts every seed passed: the
+/// Sentinel promise checks hold throughout, and after the heal one master that all Sentinels
+/// name, the other servers replicating from it.
+fn sentinel_sweep(file: &str) -> Vec<Report> {
     let wall = Instant::now();
     let reports = sweep_seeds(file, SENTINEL_NEMESIS_SEEDS);
-    // Every seed: the Sentinel promise checks hold throughout, and after the heal one master
-    // that all Sentinels name, the other servers replicating from it.
     assert_all_passed(file, &reports, wall);
-    assert_most_seeds(file, &reports, "+elected-leader", "elected a leader");
+    reports
 }
 
 /// More than half the seeds' traces contain `event` (`what` they did); prints how many.
