@@ -231,12 +231,13 @@ pub fn losses_of<'a>(all: &'a BTreeMap<String, Vec<Loss>>, server: &str) -> &'a 
 }
 
 /// Reads back acknowledged writes; returns the keys that are missing or changed.
-pub async fn find_lost(
+pub async fn find_lost<E: redsim::env::Env>(
+    env: &E,
     addr: SocketAddr,
     password: Option<Bytes>,
     acked: &[(Bytes, Bytes)],
 ) -> Result<Vec<Bytes>, String> {
-    let mut conn = Conn::open_as(addr, password.as_deref()).await?;
+    let mut conn = Conn::open_as(env, addr, password.as_deref()).await?;
     let mut lost = Vec::new();
     for batch in acked.chunks(CHECK_BATCH) {
         let mut args: Vec<&[u8]> = vec![b"MGET"];

@@ -278,11 +278,11 @@ async fn simulate(scenario: Scenario, seed: u64) -> Report {
             .ip(IpAddr::V4(node_ip(2, i)))
             .init(move || {
                 let spec = ClientSpec {
+                    env: SimEnv::harness(&cname, origin),
                     name: cname.clone(),
                     server: addr,
                     interval_ms,
                     seed: client_seed,
-                    origin,
                     trace: trace.clone(),
                     log: log.clone(),
                     password: password.clone(),
@@ -340,6 +340,7 @@ async fn simulate(scenario: Scenario, seed: u64) -> Report {
         .name("check")
         .ip(IpAddr::V4(node_ip(3, 0)))
         .build();
+    let check_env = SimEnv::harness("check", origin);
     let mut results = Vec::new();
     for ClientRun {
         name,
@@ -371,16 +372,18 @@ async fn simulate(scenario: Scenario, seed: u64) -> Report {
         let mut addr = SocketAddr::new(IpAddr::V4(node.ip), node.port);
         if let Some((addrs, master)) = discover.clone() {
             // Loss is judged against the master the Sentinels name at the end.
+            let env = check_env.clone();
             let found = checker
-                .spawn(async move { crate::sentinel::discover_master(&addrs, &master).await })
+                .spawn(async move { crate::sentinel::discover_master(&env, &addrs, &master).await })
                 .await
                 .ok()
                 .flatten();
             addr = found.unwrap_or(addr);
         }
         let password = configs.get(server).and_then(|c| c.requirepass.clone());
+        let env = check_env.clone();
         let lost = checker
-            .spawn(async move { find_lost(addr, password, &pairs).await })
+            .spawn(async move { find_lost(&env, addr, password, &pairs).await })
             .await
             .unwrap_or_else(|_| Err("checker task failed".into()));
         let result = ClientResult {
@@ -416,9 +419,9 @@ async fn simulate(scenario: Scenario, seed: u64) -> Report {
             .iter()
             .map(|(k, n)| (k.clone(), SocketAddr::new(IpAddr::V4(n.ip), n.port)))
             .collect();
-        let e2 = e.clone();
+        let (e2, env) = (e.clone(), check_env.clone());
         let found = checker
-            .spawn(async move { crate::sentinel::final_check(&e2, &addrs, &all).await })
+            .spawn(async move { crate::sentinel::final_check(&env, &e2, &addrs, &all).await })
             .await
             .unwrap_or_else(|_| vec![("sentinel", "sentinel check task failed".into())]);
         let names: Vec<&str> = e.servers.iter().map(String::as_str).collect();
