@@ -113,8 +113,9 @@ pub fn refusal(scenario: &Scenario) -> Option<String> {
     None
 }
 
-/// Plays one live run; `Err` if it could not start.
-pub async fn play(scenario: &Scenario, seed: u64, bins: &Binaries) -> Result<Report, String> {
+/// Plays one live run (a materialized scenario); `Err` if it could not start. Also returns the
+/// slot it ran in (`crate::live_proc`), all of whose processes, rules and files are gone.
+pub async fn play(scenario: &Scenario, seed: u64, bins: &Binaries) -> Result<(Report, u8), String> {
     let schedule = scenario.fault_schedule(seed);
     let last_fault_ms = schedule.last().map_or(0, |(ms, _)| *ms);
     let mut run = Run::start(scenario, bins)?;
@@ -124,7 +125,8 @@ pub async fn play(scenario: &Scenario, seed: u64, bins: &Binaries) -> Result<Rep
         run.apply(&f).await;
     }
     run.sleep_until((scenario.duration_s * 1000.0) as u64).await;
-    Ok(run.finish(scenario, seed, last_fault_ms).await)
+    let slot = run.slot();
+    Ok((run.finish(scenario, seed, last_fault_ms).await, slot))
 }
 
 /// The run's figures: (first fault -> first `+switch-master`, -> first write acknowledged after
@@ -249,7 +251,7 @@ async fn runs(o: &LiveOptions, scenario: &Scenario, seed: u64) -> i32 {
             r = play(scenario, seed, &o.bins) => r,
         };
         let report = match report {
-            Ok(r) => r,
+            Ok((r, _)) => r,
             Err(e) => {
                 eprintln!("sim live: {e}");
                 return 2;

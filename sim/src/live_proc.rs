@@ -52,7 +52,7 @@ impl Slot {
         let me = std::process::id();
         let owner = format!("{me} {}\n", start_time(me).unwrap_or_default());
         for k in 1..=MAX_SLOTS {
-            let dir = base.join(format!("slot-{k}"));
+            let dir = slot_dir(k);
             if dir.exists() {
                 if owner_alive(&dir) {
                     continue;
@@ -105,6 +105,26 @@ pub fn to_sim(k: u8, text: &str) -> String {
     (1..=3u8).fold(text.to_string(), |t, kind| {
         t.replace(&format!("127.{}.", 16 * k + kind), &format!("10.{kind}."))
     })
+}
+
+/// The directory of slot `k`.
+pub fn slot_dir(k: u8) -> PathBuf {
+    Path::new(BASE_DIR).join(format!("slot-{k}"))
+}
+
+/// The pids of running processes whose command line names slot `k`'s directory.
+pub fn processes_of(k: u8) -> Vec<u32> {
+    let marker = format!("{}/", slot_dir(k).display());
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            String::from_utf8_lossy(&cmdline).contains(&marker)
+        })
+        .collect()
 }
 
 /// Removes what a dead harness left in slot `k`.

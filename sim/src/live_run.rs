@@ -215,6 +215,11 @@ impl Run {
         }
     }
 
+    /// The slot the run claimed.
+    pub fn slot(&self) -> u8 {
+        self.slot.k
+    }
+
     pub fn now_ms(&self) -> u64 {
         self.env.mono_ms()
     }
