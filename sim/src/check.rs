@@ -225,6 +225,22 @@ pub fn ack_times(results: &[ClientResult]) -> BTreeMap<String, Vec<(u64, bool)>>
     out
 }
 
+/// A check's findings (check name, text) as violations of `nodes`, dated `at_ms`.
+pub fn findings(found: Vec<(&'static str, String)>, nodes: &[&str], at_ms: u64) -> Vec<Violation> {
+    found
+        .into_iter()
+        .map(|(check, t)| Violation::new(check, nodes, at_ms, t))
+        .collect()
+}
+
+/// Over every client: (acknowledged, lost, failed) writes.
+pub fn totals(results: &[ClientResult]) -> (u64, u64, u64) {
+    let acked = results.iter().map(|r| r.acked.len() as u64).sum();
+    let lost = results.iter().map(|r| r.lost_keys().len() as u64).sum();
+    let failed = results.iter().map(|r| r.failed).sum();
+    (acked, lost, failed)
+}
+
 /// The kills and crashes of `server`, in time order.
 pub fn losses_of<'a>(all: &'a BTreeMap<String, Vec<Loss>>, server: &str) -> &'a [Loss] {
     all.get(server).map_or(&[], Vec::as_slice)

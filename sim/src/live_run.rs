@@ -4,7 +4,7 @@
 //! into the trace (`crate::live_watch`), and at the end the simulator's checks over what was
 //! seen (all but `crate::sentinel_check`, whose `~` lines live nodes do not write). Dropping a `Run` kills its processes, removes its rules and deletes its directory.
 
-use crate::check::{find_lost, judge, writes_resumed, ClientResult, Loss, Violation};
+use crate::check::{find_lost, findings, judge, totals, writes_resumed, ClientResult, Loss};
 use crate::client::{run_write_read, sleep_ms, ClientLog, ClientSpec, Conn};
 use crate::live_net::Net;
 use crate::live_proc::{Proc, Slot};
@@ -235,12 +235,7 @@ impl Run {
             Ok(d) => d,
             Err(e) => format!(" (failed: {e})"),
         };
-        let head = match f.nodes.is_empty() {
-            true => f.action.word().to_string(),
-            false => format!("{} {}", f.action.word(), f.nodes.join(",")),
-        };
-        let line = format!("{head}{detail}").trim_end().to_string();
-        self.trace.record(now, "harness", line);
+        self.trace.record(now, "harness", f.trace_line(&detail));
     }
 
     async fn strike(&mut self, f: &Fault) -> Result<String, String> {
@@ -304,24 +299,12 @@ impl Run {
                     }
                 };
                 self.net.partition(&inside, &outside, f.one_way)?;
-                let from = match f.from.is_empty() {
-                    true => String::new(),
-                    false => format!(" from {}", f.from.join(",")),
-                };
-                let way = if f.one_way {
-                    " (one way: what they send)"
-                } else {
-                    ""
-                };
-                Ok(format!("{from}{way}"))
+                Ok(f.partition_detail())
             }
             FaultAction::Heal => self.net.heal().map(|()| String::new()),
             FaultAction::Latency => {
                 self.net.latency(f.latency_ms)?;
-                Ok(match f.latency_ms {
-                    Some([lo, hi]) => format!(" {lo}..{hi}ms"),
-                    None => " default".into(),
-                })
+                Ok(f.latency_detail())
             }
             FaultAction::Replicaof | FaultAction::Command => self.send(f).await,
             other => Err(format!("{} is not supported live", other.word())),
@@ -444,15 +427,9 @@ impl Run {
         for e in &scenario.expect.sentinel {
             let found = crate::sentinel::final_check(&self.env, e, &addrs, &all).await;
             let names: Vec<&str> = e.servers.iter().map(String::as_str).collect();
-            violations.extend(
-                found
-                    .into_iter()
-                    .map(|(check, t)| Violation::new(check, &names, checked_ms, t)),
-            );
+            violations.extend(findings(found, &names, checked_ms));
         }
-        let acked_writes: u64 = results.iter().map(|r| r.acked.len() as u64).sum();
-        let lost_writes: u64 = results.iter().map(|r| r.lost_keys().len() as u64).sum();
-        let failed_writes: u64 = results.iter().map(|r| r.failed).sum();
+        let (acked_writes, lost_writes, failed_writes) = totals(&results);
         self.trace.record(
             self.now_ms(),
             "check",
@@ -466,11 +443,7 @@ impl Run {
         for se in &e.sentinel {
             let names: Vec<&str> = sentinels.iter().map(String::as_str).collect();
             let found = crate::sentinel::trace_check(se, &sentinels, &rendered);
-            violations.extend(
-                found
-                    .into_iter()
-                    .map(|(check, t)| Violation::new(check, &names, checked_ms, t)),
-            );
+            violations.extend(findings(found, &names, checked_ms));
         }
         let masters = self.final_masters().await;
         violations.extend(writes_resumed(e, &results, &masters, last_fault_ms));

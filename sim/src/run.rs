@@ -4,8 +4,8 @@
 //! the verdict.
 
 use crate::check::{
-    ack_times, find_lost, judge, losses_of, max_lost_age_ms, writes_resumed, ClientResult,
-    ReplicaReads, Violation,
+    ack_times, find_lost, findings, judge, losses_of, max_lost_age_ms, totals, writes_resumed,
+    ClientResult, ReplicaReads, Violation,
 };
 use crate::client::{run_write_read, ClientLog, ClientSpec};
 use crate::env::{NodeShared, SimEnv};
@@ -425,15 +425,9 @@ async fn simulate(scenario: Scenario, seed: u64) -> Report {
             .await
             .unwrap_or_else(|_| vec![("sentinel", "sentinel check task failed".into())]);
         let names: Vec<&str> = e.servers.iter().map(String::as_str).collect();
-        violations.extend(
-            found
-                .into_iter()
-                .map(|(check, t)| Violation::new(check, &names, checked_ms, t)),
-        );
+        violations.extend(findings(found, &names, checked_ms));
     }
-    let acked_writes: u64 = results.iter().map(|r| r.acked.len() as u64).sum();
-    let lost_writes: u64 = results.iter().map(|r| r.lost_keys().len() as u64).sum();
-    let failed_writes: u64 = results.iter().map(|r| r.failed).sum();
+    let (acked_writes, lost_writes, failed_writes) = totals(&results);
     let max_lost_age_ms = results
         .iter()
         .filter_map(|r| max_lost_age_ms(r, losses_of(&faults.losses, &r.server)))
@@ -450,11 +444,7 @@ async fn simulate(scenario: Scenario, seed: u64) -> Report {
     for se in &e.sentinel {
         let names: Vec<&str> = sentinels.iter().map(String::as_str).collect();
         let found = crate::sentinel::trace_check(se, &sentinels, &rendered);
-        violations.extend(
-            found
-                .into_iter()
-                .map(|(check, t)| Violation::new(check, &names, checked_ms, t)),
-        );
+        violations.extend(findings(found, &names, checked_ms));
     }
     let repl = e.replication.clone().unwrap_or_default();
     let masters = expected_roles(&scenario, seed, &repl)

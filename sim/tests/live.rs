@@ -9,53 +9,34 @@ use redsim_sim::live::{play, refusal};
 use redsim_sim::live_net::leftovers;
 use redsim_sim::live_proc::{processes_of, slot_dir};
 use redsim_sim::live_run::Binaries;
-use redsim_sim::scenario::Scenario;
+use redsim_sim::load;
+use redsim_sim::scenario::{Fault, FaultAction, Scenario};
+use std::path::Path;
 use std::sync::Mutex;
 
 /// One live run at a time: their timings would otherwise compete for the machine's cores.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
-/// One master, two replicas, three Sentinels (quorum 2), a client finding the master through
-/// them, for `duration_s`, then the `faults` and expectations (TOML tables).
-fn scenario(duration_s: u32, faults: &str) -> Scenario {
-    let text = format!(
-        r#"
-name = "live test"
-seed = 1
-duration_s = {duration_s}
-
-[[server]]
-name = "s1"
-config = ['save ""']
-
-[[server]]
-name = "s2"
-config = ['save ""', "replicaof s1 6379"]
-
-[[server]]
-name = "s3"
-config = ['save ""', "replicaof s1 6379"]
-
-[[server]]
-name = "x"
-count = 3
-sentinel = true
-config = [
-  "sentinel monitor mymaster s1 6379 2",
-  "sentinel down-after-milliseconds mymaster 1000",
-  "sentinel failover-timeout mymaster 5000",
-]
-
-[[client]]
-name = "c1"
-server = "s1"
-via_sentinels = "x"
-master = "mymaster"
-workload = "write-read"
-interval_ms = 50
-{faults}"#
-    );
-    Scenario::from_toml(&text).expect("scenario parses")
+/// A scenario file of `scenarios/`, shortened to `duration_s` with `faults` (at, action, nodes)
+/// and at least `acked_writes_min` acknowledged writes expected.
+fn shortened(
+    file: &str,
+    duration_s: f64,
+    faults: &[(u64, FaultAction, &[&str])],
+    acked_writes_min: u64,
+) -> Scenario {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../scenarios")
+        .join(file);
+    let mut s = load(&path).expect("scenario loads");
+    s.duration_s = duration_s;
+    s.faults = faults
+        .iter()
+        .map(|(at_ms, action, nodes)| Fault::new(*at_ms, *action, nodes))
+        .collect();
+    s.expect.acked_writes_min = Some(acked_writes_min);
+    s.validate().expect("shortened scenario is valid");
+    s
 }
 
 /// redsim-server and redsim-sentinel of this build profile, built if missing.
@@ -114,71 +95,31 @@ fn assert_passed(report: &redsim_sim::run::Report) {
 
 #[test]
 fn a_killed_master_is_failed_over_and_converted_when_it_returns() {
-    let s = scenario(
-        24,
-        r#"
-[[fault]]
-at_s = 4
-action = "kill"
-nodes = ["s1"]
-
-[[fault]]
-at_s = 9
-action = "restart"
-nodes = ["s1"]
-
-[expect]
-acked_writes_min = 100
-trace_in_order = [
-  "harness kill s1",
-  "+sdown master mymaster 10.1.0.1 6379",
-  "+odown master mymaster 10.1.0.1 6379",
-  "+switch-master mymaster 10.1.0.1 6379",
-  "harness restart s1",
-  "+convert-to-slave slave 10.1.0.1:6379",
-  "s1 replicaof 10.1.0.",
-]
-
-[[expect.sentinel]]
-master = "mymaster"
-servers = ["s1", "s2", "s3"]
-final_master_not = "s1"
-switches_min = 1
-switches_max = 1
-"#,
+    let mut s = shortened(
+        "sentinel-failover.toml",
+        24.0,
+        &[
+            (4_000, FaultAction::Kill, &["s1"]),
+            (9_000, FaultAction::Restart, &["s1"]),
+        ],
+        100,
     );
+    s.expect.trace_in_order.push("s1 replicaof 10.1.0.".into());
     assert_passed(&play_live(&s));
 }
 
 #[test]
 fn a_partitioned_master_loses_its_writes_on_heal() {
-    let s = scenario(
-        26,
-        r#"
-[[fault]]
-at_s = 4
-action = "partition"
-nodes = ["s1", "x1", "c1"]
-
-[[fault]]
-at_s = 12
-action = "heal"
-
-[expect]
-lost_writes_min = 20
-trace_in_order = [
-  "harness partition s1,x1,c1",
-  "+switch-master mymaster 10.1.0.1 6379",
-  "harness heal",
-  "+convert-to-slave slave 10.1.0.1:6379",
-]
-
-[[expect.sentinel]]
-master = "mymaster"
-servers = ["s1", "s2", "s3"]
-final_master_not = "s1"
-"#,
+    let mut s = shortened(
+        "sentinel-partition-jepsen.toml",
+        26.0,
+        &[
+            (4_000, FaultAction::Partition, &["s1", "x1", "c1"]),
+            (12_000, FaultAction::Heal, &[]),
+        ],
+        100,
     );
+    s.expect.lost_writes_min = Some(20);
     if let Some(why) = refusal(&s) {
         if std::env::var("REDSIM_REQUIRE_INTEROP").as_deref() == Ok("1") {
             panic!("live partition test required (REDSIM_REQUIRE_INTEROP=1): {why}");
@@ -191,16 +132,13 @@ final_master_not = "s1"
 
 #[test]
 fn live_mode_refuses_faults_it_cannot_play() {
-    let s = scenario(
-        10,
-        r#"
-[[fault]]
-at_s = 1
-action = "clock-jump"
-nodes = ["s1"]
-jump_s = 5
-"#,
+    let mut s = shortened(
+        "sentinel-failover.toml",
+        10.0,
+        &[(1_000, FaultAction::ClockJump, &["s1"])],
+        0,
     );
+    s.faults[0].jump_s = 5.0;
     let why = refusal(&s).expect("refused");
     assert!(why.contains("clock-jump cannot run live"), "{why}");
 }
