@@ -56,13 +56,27 @@ pub fn main(sentinel: bool) {
     };
     let mut config = config;
     config.log_to_tty = std::io::IsTerminal::is_terminal(&std::io::stdout());
-    let env = match TokioEnv::new(&config.logfile) {
+    let mut env = match TokioEnv::new(&config.logfile) {
         Ok(e) => e,
         Err(e) => {
             eprintln!("Can't open the log file: {e}");
             std::process::exit(1);
         }
     };
+    // `bind-source-addr` takes effect at startup only (a CONFIG SET is remembered, not applied).
+    if let Some(source) = config
+        .noop
+        .get("bind-source-addr")
+        .filter(|a| !a.is_empty())
+    {
+        match source.parse() {
+            Ok(ip) => env = env.with_source_ip(ip),
+            Err(_) => {
+                eprintln!("Invalid bind-source-addr {source:?}: an IP address");
+                std::process::exit(1);
+            }
+        }
+    }
     if let Err(msg) = sentinel_can_save(&config) {
         let line = crate::log::format_line(
             std::process::id(),

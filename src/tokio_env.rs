@@ -19,6 +19,8 @@ pub struct TokioEnv {
     origin: Instant,
     seed: u64,
     logfile: Option<Arc<std::sync::Mutex<File>>>,
+    /// The local address outgoing connections are bound to (the OS picks when `None`).
+    source_ip: Option<IpAddr>,
 }
 
 impl TokioEnv {
@@ -37,7 +39,17 @@ impl TokioEnv {
             origin: Instant::now(),
             seed: u64::from_le_bytes(seed),
             logfile,
+            source_ip: None,
         })
+    }
+
+    /// The same Env, with outgoing connections made from `ip` (a live-mode client on its own
+    /// loopback address, so that a partition can cut it off).
+    pub fn with_source_ip(self, ip: IpAddr) -> Self {
+        TokioEnv {
+            source_ip: Some(ip),
+            ..self
+        }
     }
 }
 
@@ -184,8 +196,23 @@ impl Env for TokioEnv {
         host: String,
         port: u16,
     ) -> BoxFuture<'static, io::Result<(TokioStream, SocketAddr)>> {
+        let source_ip = self.source_ip;
         Box::pin(async move {
-            let s = TcpStream::connect((host.as_str(), port)).await?;
+            let s = match source_ip {
+                None => TcpStream::connect((host.as_str(), port)).await?,
+                Some(ip) => {
+                    let to = tokio::net::lookup_host((host.as_str(), port))
+                        .await?
+                        .next()
+                        .ok_or(io::ErrorKind::NotFound)?;
+                    let socket = match ip {
+                        IpAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+                        IpAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+                    };
+                    socket.bind(SocketAddr::new(ip, 0))?;
+                    socket.connect(to).await?
+                }
+            };
             s.set_nodelay(true)?;
             let local = s.local_addr()?;
             Ok((TokioStream::Tcp(s), local))

@@ -225,18 +225,35 @@ pub fn ack_times(results: &[ClientResult]) -> BTreeMap<String, Vec<(u64, bool)>>
     out
 }
 
+/// A check's findings (check name, text) as violations of `nodes`, dated `at_ms`.
+pub fn findings(found: Vec<(&'static str, String)>, nodes: &[&str], at_ms: u64) -> Vec<Violation> {
+    found
+        .into_iter()
+        .map(|(check, t)| Violation::new(check, nodes, at_ms, t))
+        .collect()
+}
+
+/// Over every client: (acknowledged, lost, failed) writes.
+pub fn totals(results: &[ClientResult]) -> (u64, u64, u64) {
+    let acked = results.iter().map(|r| r.acked.len() as u64).sum();
+    let lost = results.iter().map(|r| r.lost_keys().len() as u64).sum();
+    let failed = results.iter().map(|r| r.failed).sum();
+    (acked, lost, failed)
+}
+
 /// The kills and crashes of `server`, in time order.
 pub fn losses_of<'a>(all: &'a BTreeMap<String, Vec<Loss>>, server: &str) -> &'a [Loss] {
     all.get(server).map_or(&[], Vec::as_slice)
 }
 
 /// Reads back acknowledged writes; returns the keys that are missing or changed.
-pub async fn find_lost(
+pub async fn find_lost<E: redsim::env::Env>(
+    env: &E,
     addr: SocketAddr,
     password: Option<Bytes>,
     acked: &[(Bytes, Bytes)],
 ) -> Result<Vec<Bytes>, String> {
-    let mut conn = Conn::open_as(addr, password.as_deref()).await?;
+    let mut conn = Conn::open_as(env, addr, password.as_deref()).await?;
     let mut lost = Vec::new();
     for batch in acked.chunks(CHECK_BATCH) {
         let mut args: Vec<&[u8]> = vec![b"MGET"];

@@ -14,12 +14,14 @@ usage: sim run <scenario.toml> [--seed N] [--check-determinism] [--timeline FILE
        sim sweep <scenario.toml> --seeds A..B [--jobs N] [--shard k/n] [--check-determinism]
                  [--timeline-dir DIR] [--swarm]
        sim shrink <scenario.toml> --seed N [--out FILE] [--max-runs N] [--swarm]
+       sim live <scenario.toml> [--runs N] [--server-bin PATH] [--sentinel-bin PATH]
   run      plays one seed (--seed, else SIM_SEED, else the scenario's pinned seed)
   replay   plays one seed and prints every kept log line of every node on failure
   sweep    plays seeds A..B (B excluded; A..=B includes it) on N threads (default: one per core)
   --shard k/n           only seeds with seed % n == k-1 (splits a sweep over n CI jobs)
   --check-determinism   plays each seed twice; different trace hashes are a failure
   shrink   reduces a failing seed's fault schedule and writes it as a scenario file
+  live     plays the scenario on real processes with real faults (`sim live --help`)
   --timeline FILE       writes the run as an HTML timeline (sweep: one per failing seed in DIR)
   --swarm               each seed also draws the topology (Sentinels, quorum, replicas, timeouts,
                         priorities, persistence, fault weights): the file's [swarm] ranges, or

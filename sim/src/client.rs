@@ -2,22 +2,23 @@
 //! bookkeeping a checker needs (which writes were acknowledged, and when; how many reads from a
 //! replica were stale) and transitions in the trace: `+link` / `-link (why)`, and `-err CODE` /
 //! `+ok` when writes start being refused with an error reply / are acknowledged again.
+//!
+//! It runs over any `Env`: `SimEnv` inside the simulator, `TokioEnv` in live mode (`crate::live`).
 
 use crate::trace::Trace;
 use bytes::{Bytes, BytesMut};
-use madsim::net::TcpStream;
-use madsim::time::{sleep, timeout, Instant};
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
+use redsim::env::Env;
 use redsim::resp::{encode_command, parse_frame, Frame};
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// How long a client waits to connect or for a reply before it gives up on the connection.
-const REPLY_TIMEOUT: Duration = Duration::from_secs(1);
+const REPLY_TIMEOUT_MS: u64 = 1_000;
 /// Largest reply a client accepts.
 const MAX_REPLY_BYTES: usize = 64 * 1024 * 1024;
 /// Acknowledged keys waiting to be read from the replica (more are not read).
@@ -49,12 +50,13 @@ pub struct ClientLog {
     pub replica_stale_reads: u64,
 }
 
-pub struct ClientSpec {
+pub struct ClientSpec<E: Env> {
+    /// The client's clocks and network; its `mono_ms` is the run's time.
+    pub env: E,
     pub name: String,
     pub server: SocketAddr,
     pub interval_ms: u64,
     pub seed: u64,
-    pub origin: Instant,
     pub trace: Trace,
     pub log: Arc<Mutex<ClientLog>>,
     /// The server's `requirepass`, sent with AUTH on every new connection.
@@ -65,27 +67,49 @@ pub struct ClientSpec {
     pub read_from: Option<(SocketAddr, Option<Bytes>)>,
 }
 
+/// `fut`'s output, or `None` if `ms` pass first.
+pub async fn within<E: Env, T>(env: &E, ms: u64, fut: impl Future<Output = T>) -> Option<T> {
+    let deadline = env.sleep_until(env.mono_ms() + ms);
+    tokio::select! {
+        biased;
+        out = fut => Some(out),
+        () = deadline => None,
+    }
+}
+
+/// Sleeps `ms` on the env's clock.
+pub async fn sleep_ms<E: Env>(env: &E, ms: u64) {
+    env.sleep_until(env.mono_ms() + ms).await
+}
+
 /// One open connection with its read buffer.
-pub struct Conn {
-    stream: TcpStream,
+pub struct Conn<E: Env> {
+    env: E,
+    stream: E::Stream,
     buf: BytesMut,
 }
 
-impl Conn {
-    pub async fn open(addr: SocketAddr) -> Result<Conn, String> {
-        match timeout(REPLY_TIMEOUT, TcpStream::connect(addr)).await {
-            Ok(Ok(stream)) => Ok(Conn {
+impl<E: Env> Conn<E> {
+    pub async fn open(env: &E, addr: SocketAddr) -> Result<Conn<E>, String> {
+        let connect = env.connect(addr.ip().to_string(), addr.port());
+        match within(env, REPLY_TIMEOUT_MS, connect).await {
+            Some(Ok((stream, _))) => Ok(Conn {
+                env: env.clone(),
                 stream,
                 buf: BytesMut::new(),
             }),
-            Ok(Err(e)) => Err(format!("{:?}", e.kind())),
-            Err(_) => Err("connect timeout".into()),
+            Some(Err(e)) => Err(format!("{:?}", e.kind())),
+            None => Err("connect timeout".into()),
         }
     }
 
     /// Opens a connection and, given a password, authenticates it.
-    pub async fn open_as(addr: SocketAddr, password: Option<&[u8]>) -> Result<Conn, String> {
-        let mut conn = Conn::open(addr).await?;
+    pub async fn open_as(
+        env: &E,
+        addr: SocketAddr,
+        password: Option<&[u8]>,
+    ) -> Result<Conn<E>, String> {
+        let mut conn = Conn::open(env, addr).await?;
         if let Some(p) = password {
             match conn.call(&[b"AUTH", p]).await? {
                 Frame::Simple(_) => {}
@@ -99,21 +123,27 @@ impl Conn {
     /// Sends one command and waits for its reply.
     pub async fn call(&mut self, args: &[&[u8]]) -> Result<Frame, String> {
         let req = encode_command(args);
-        match timeout(REPLY_TIMEOUT, self.round_trip(&req)).await {
-            Ok(r) => r,
-            Err(_) => Err("timeout".into()),
-        }
+        let env = self.env.clone();
+        within(&env, REPLY_TIMEOUT_MS, self.round_trip(&req))
+            .await
+            .unwrap_or_else(|| Err("timeout".into()))
     }
 
-    async fn round_trip(&mut self, req: &[u8]) -> Result<Frame, String> {
+    /// Sends one command without waiting for a reply (SUBSCRIBE-style streams).
+    pub async fn send(&mut self, args: &[&[u8]]) -> Result<(), String> {
+        let req = encode_command(args);
         self.stream
-            .write_all(req)
+            .write_all(&req)
             .await
             .map_err(|e| format!("{:?}", e.kind()))?;
         self.stream
             .flush()
             .await
-            .map_err(|e| format!("{:?}", e.kind()))?;
+            .map_err(|e| format!("{:?}", e.kind()))
+    }
+
+    /// The next frame the server sends, however long it takes.
+    pub async fn next_frame(&mut self) -> Result<Frame, String> {
         loop {
             if let Some((frame, n)) = parse_frame(&self.buf, MAX_REPLY_BYTES).map_err(|e| e.0)? {
                 let _ = self.buf.split_to(n);
@@ -131,27 +161,40 @@ impl Conn {
             self.buf.extend_from_slice(&chunk[..n]);
         }
     }
+
+    async fn round_trip(&mut self, req: &[u8]) -> Result<Frame, String> {
+        self.stream
+            .write_all(req)
+            .await
+            .map_err(|e| format!("{:?}", e.kind()))?;
+        self.stream
+            .flush()
+            .await
+            .map_err(|e| format!("{:?}", e.kind()))?;
+        self.next_frame().await
+    }
 }
 
 /// Connects to the client's server, or to the master its Sentinels name.
-async fn open_target(spec: &ClientSpec) -> Result<Conn, String> {
+async fn open_target<E: Env>(spec: &ClientSpec<E>) -> Result<Conn<E>, String> {
     let addr = match &spec.discover {
         None => spec.server,
-        Some((sentinels, master)) => crate::sentinel::discover_master(sentinels, master)
+        Some((sentinels, master)) => crate::sentinel::discover_master(&spec.env, sentinels, master)
             .await
             .ok_or("no master from sentinels")?,
     };
-    Conn::open_as(addr, spec.password.as_deref()).await
+    Conn::open_as(&spec.env, addr, spec.password.as_deref()).await
 }
 
 /// Runs the write-read workload forever (the harness kills the node to stop it).
-pub async fn run_write_read(spec: ClientSpec) {
+pub async fn run_write_read<E: Env>(spec: ClientSpec<E>) {
     let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
-    let mut conn: Option<Conn> = None;
+    let mut conn: Option<Conn<E>> = None;
     // Replica reads run beside the writes, so a replica that is down never slows them.
     let to_replica = spec.read_from.clone().map(|target| {
         let (tx, rx) = tokio::sync::mpsc::channel(REPLICA_READ_QUEUE);
-        drop(madsim::task::spawn(read_from_replica(
+        spec.env.spawn(Box::pin(read_from_replica(
+            spec.env.clone(),
             target,
             rx,
             spec.log.clone(),
@@ -162,11 +205,11 @@ pub async fn run_write_read(spec: ClientSpec) {
     // Writes are being answered with error replies.
     let mut refused = false;
     let mut n: u64 = 0;
-    let at = |spec: &ClientSpec| Instant::now().duration_since(spec.origin).as_millis() as u64;
+    let at = |spec: &ClientSpec<E>| spec.env.mono_ms();
     loop {
         // Jitter keeps clients from marching in lockstep; it comes from the seed.
         let jitter = rng.next_u64() % (spec.interval_ms / 10 + 1);
-        sleep(Duration::from_millis(spec.interval_ms + jitter)).await;
+        sleep_ms(&spec.env, spec.interval_ms + jitter).await;
         let c = match conn.as_mut() {
             Some(c) => c,
             None => match open_target(&spec).await {
@@ -264,15 +307,16 @@ pub async fn run_write_read(spec: ClientSpec) {
 
 /// Reads each acknowledged key from the replica as it comes (connecting when needed) and counts
 /// the reads, and the stale ones; a failed read drops the connection and counts nothing.
-async fn read_from_replica(
+async fn read_from_replica<E: Env>(
+    env: E,
     (addr, password): (SocketAddr, Option<Bytes>),
     mut keys: tokio::sync::mpsc::Receiver<(String, String)>,
     log: Arc<Mutex<ClientLog>>,
 ) {
-    let mut replica: Option<Conn> = None;
+    let mut replica: Option<Conn<E>> = None;
     while let Some((key, value)) = keys.recv().await {
         if replica.is_none() {
-            replica = Conn::open_as(addr, password.as_deref()).await.ok();
+            replica = Conn::open_as(&env, addr, password.as_deref()).await.ok();
         }
         let Some(conn) = replica.as_mut() else {
             continue;

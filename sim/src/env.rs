@@ -69,6 +69,12 @@ impl SimEnv {
             trace,
         }
     }
+
+    /// The env of a harness-side node (a client, the checker): its own clocks and network, no
+    /// trace, no seed of its own.
+    pub fn harness(name: &str, origin: Instant) -> Self {
+        SimEnv::new(NodeShared::new(name), origin, 0, 0, Trace::default())
+    }
 }
 
 pub struct SimListener(TcpListener);

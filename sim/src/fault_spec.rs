@@ -120,6 +120,37 @@ impl Fault {
         self.error.unwrap_or_default()
     }
 
+    /// The harness's trace line for this fault: `kill s1` and what applying it added.
+    pub fn trace_line(&self, detail: &str) -> String {
+        let head = match self.nodes.is_empty() {
+            true => self.action.word().to_string(),
+            false => format!("{} {}", self.action.word(), self.nodes.join(",")),
+        };
+        format!("{head}{detail}").trim_end().to_string()
+    }
+
+    /// A `partition` line's detail: the other side if given, and the direction if one way.
+    pub fn partition_detail(&self) -> String {
+        let from = match self.from.is_empty() {
+            true => String::new(),
+            false => format!(" from {}", self.from.join(",")),
+        };
+        let way = if self.one_way {
+            " (one way: what they send)"
+        } else {
+            ""
+        };
+        format!("{from}{way}")
+    }
+
+    /// A `latency` line's detail: the range, or `default`.
+    pub fn latency_detail(&self) -> String {
+        match self.latency_ms {
+            Some([lo, hi]) => format!(" {lo}..{hi}ms"),
+            None => " default".into(),
+        }
+    }
+
     /// The time as written: `12s` or `[5, 20]s`.
     fn when(&self) -> String {
         match (self.at_s, self.at_s_range) {

@@ -188,16 +188,7 @@ impl FaultState {
                         }
                     }
                 }
-                let from = match f.from.is_empty() {
-                    true => String::new(),
-                    false => format!(" from {}", f.from.join(",")),
-                };
-                let way = if f.one_way {
-                    " (one way: what they send)"
-                } else {
-                    ""
-                };
-                format!("{from}{way}")
+                f.partition_detail()
             }
             FaultAction::Heal => {
                 self.heal_network();
@@ -241,10 +232,7 @@ impl FaultState {
             }
             FaultAction::Latency => {
                 self.set_latency(f.latency_ms);
-                match f.latency_ms {
-                    Some([lo, hi]) => format!(" {lo}..{hi}ms"),
-                    None => " default".into(),
-                }
+                f.latency_detail()
             }
             FaultAction::DiskHeal => {
                 let failed: u64 = targets.iter().map(|(_, n)| n.shared.disk.heal()).sum();
@@ -252,11 +240,7 @@ impl FaultState {
                 format!(" ({failed} operation{s} had failed)")
             }
         };
-        let head = match f.nodes.is_empty() {
-            true => f.action.word().to_string(),
-            false => format!("{} {}", f.action.word(), f.nodes.join(",")),
-        };
-        format!("{head}{detail}").trim_end().to_string()
+        f.trace_line(&detail)
     }
 
     fn crash(

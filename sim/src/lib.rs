@@ -1,6 +1,7 @@
 //! redsim-sim: the deterministic simulation harness. Scenarios (`scenarios/*.toml`) describe
 //! servers, clients and faults; `run::run` plays one with one seed inside madsim and returns a
-//! report with a relative-time trace and a verdict; `sweep` plays many seeds; `timeline` draws a
+//! report with a relative-time trace and a verdict; `live` plays one on real processes; `sweep`
+//! plays many seeds; `timeline` draws a
 //! run as an HTML picture; `cli` is the `sim` command line.
 
 #[cfg(not(madsim))]
@@ -17,6 +18,11 @@ pub mod disk;
 pub mod env;
 pub mod fault_spec;
 pub mod faults;
+pub mod live;
+pub mod live_net;
+pub mod live_proc;
+pub mod live_run;
+pub mod live_watch;
 pub mod nemesis;
 pub mod repl_check;
 pub mod replication;

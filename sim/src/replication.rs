@@ -5,6 +5,7 @@
 
 use crate::check::{ClientResult, Violation};
 use crate::client::Conn;
+use crate::env::SimEnv;
 use crate::faults::NodeEntry;
 use crate::repl_check::{
     dataset_diff, expected_roles, is_no_one, link_down_spans, offsets_backwards, replica_acks,
@@ -31,13 +32,14 @@ const DUMP_BATCH: usize = 500;
 /// Where and how to reach a server.
 #[derive(Clone)]
 struct Target {
+    env: SimEnv,
     addr: SocketAddr,
     password: Option<Bytes>,
 }
 
 impl Target {
     async fn call(&self, args: &[&[u8]]) -> Result<Frame, String> {
-        Conn::open_as(self.addr, self.password.as_deref())
+        Conn::open_as(&self.env, self.addr, self.password.as_deref())
             .await?
             .call(args)
             .await
@@ -74,6 +76,7 @@ impl Harness {
             return None;
         }
         let configs = server_configs(scenario);
+        let env = SimEnv::harness("harness", origin);
         // Commands may go to any server, Sentinels included; replication checks data servers.
         let targets: BTreeMap<String, Target> = scenario
             .server_list()
@@ -81,6 +84,7 @@ impl Harness {
             .filter_map(|(name, _)| {
                 let n = nodes.get(&name)?;
                 let target = Target {
+                    env: env.clone(),
                     addr: SocketAddr::new(IpAddr::V4(n.ip), n.port),
                     password: configs.get(&name).and_then(|c| c.requirepass.clone()),
                 };
@@ -351,7 +355,7 @@ async fn settle_and_compare(
 
 /// Every string key of db 0 with its value.
 async fn dump(t: &Target) -> Result<BTreeMap<Bytes, Bytes>, String> {
-    let mut conn = Conn::open_as(t.addr, t.password.as_deref()).await?;
+    let mut conn = Conn::open_as(&t.env, t.addr, t.password.as_deref()).await?;
     let Frame::Array(keys) = conn.call(&[b"KEYS", b"*"]).await? else {
         return Err("KEYS did not return an array".into());
     };

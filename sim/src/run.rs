@@ -4,8 +4,8 @@
 //! the verdict.
 
 use crate::check::{
-    ack_times, find_lost, judge, losses_of, max_lost_age_ms, writes_resumed, ClientResult,
-    ReplicaReads, Violation,
+    ack_times, find_lost, findings, judge, losses_of, max_lost_age_ms, totals, writes_resumed,
+    ClientResult, ReplicaReads, Violation,
 };
 use crate::client::{run_write_read, ClientLog, ClientSpec};
 use crate::env::{NodeShared, SimEnv};
@@ -272,11 +272,11 @@ async fn simulate(scenario: Scenario, seed: u64) -> Report {
             .ip(IpAddr::V4(node_ip(2, i)))
             .init(move || {
                 let spec = ClientSpec {
+                    env: SimEnv::harness(&cname, origin),
                     name: cname.clone(),
                     server: addr,
                     interval_ms,
                     seed: client_seed,
-                    origin,
                     trace: trace.clone(),
                     log: log.clone(),
                     password: password.clone(),
@@ -334,6 +334,7 @@ async fn simulate(scenario: Scenario, seed: u64) -> Report {
         .name("check")
         .ip(IpAddr::V4(node_ip(3, 0)))
         .build();
+    let check_env = SimEnv::harness("check", origin);
     let mut results = Vec::new();
     for ClientRun {
         name,
@@ -365,16 +366,18 @@ async fn simulate(scenario: Scenario, seed: u64) -> Report {
         let mut addr = SocketAddr::new(IpAddr::V4(node.ip), node.port);
         if let Some((addrs, master)) = discover.clone() {
             // Loss is judged against the master the Sentinels name at the end.
+            let env = check_env.clone();
             let found = checker
-                .spawn(async move { crate::sentinel::discover_master(&addrs, &master).await })
+                .spawn(async move { crate::sentinel::discover_master(&env, &addrs, &master).await })
                 .await
                 .ok()
                 .flatten();
             addr = found.unwrap_or(addr);
         }
         let password = configs.get(server).and_then(|c| c.requirepass.clone());
+        let env = check_env.clone();
         let lost = checker
-            .spawn(async move { find_lost(addr, password, &pairs).await })
+            .spawn(async move { find_lost(&env, addr, password, &pairs).await })
             .await
             .unwrap_or_else(|_| Err("checker task failed".into()));
         let result = ClientResult {
@@ -410,21 +413,15 @@ async fn simulate(scenario: Scenario, seed: u64) -> Report {
             .iter()
             .map(|(k, n)| (k.clone(), SocketAddr::new(IpAddr::V4(n.ip), n.port)))
             .collect();
-        let e2 = e.clone();
+        let (e2, env) = (e.clone(), check_env.clone());
         let found = checker
-            .spawn(async move { crate::sentinel::final_check(&e2, &addrs, &all).await })
+            .spawn(async move { crate::sentinel::final_check(&env, &e2, &addrs, &all).await })
             .await
             .unwrap_or_else(|_| vec![("sentinel", "sentinel check task failed".into())]);
         let names: Vec<&str> = e.servers.iter().map(String::as_str).collect();
-        violations.extend(
-            found
-                .into_iter()
-                .map(|(check, t)| Violation::new(check, &names, checked_ms, t)),
-        );
+        violations.extend(findings(found, &names, checked_ms));
     }
-    let acked_writes: u64 = results.iter().map(|r| r.acked.len() as u64).sum();
-    let lost_writes: u64 = results.iter().map(|r| r.lost_keys().len() as u64).sum();
-    let failed_writes: u64 = results.iter().map(|r| r.failed).sum();
+    let (acked_writes, lost_writes, failed_writes) = totals(&results);
     let max_lost_age_ms = results
         .iter()
         .filter_map(|r| max_lost_age_ms(r, losses_of(&faults.losses, &r.server)))
@@ -441,11 +438,7 @@ async fn simulate(scenario: Scenario, seed: u64) -> Report {
     for se in &e.sentinel {
         let names: Vec<&str> = sentinels.iter().map(String::as_str).collect();
         let found = crate::sentinel::trace_check(se, &sentinels, &rendered);
-        violations.extend(
-            found
-                .into_iter()
-                .map(|(check, t)| Violation::new(check, &names, checked_ms, t)),
-        );
+        violations.extend(findings(found, &names, checked_ms));
     }
     let repl = e.replication.clone().unwrap_or_default();
     let masters = expected_roles(&scenario, seed, &repl)

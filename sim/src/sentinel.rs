@@ -16,6 +16,7 @@
 //! ```
 
 use crate::client::Conn;
+use redsim::env::Env;
 use redsim::resp::Frame;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -43,12 +44,16 @@ pub struct SentinelExpect {
 
 /// Asks each Sentinel in turn for the master's address, and keeps the first answer whose
 /// server confirms with ROLE that it is a master (redis-py's `Sentinel.discover_master`).
-pub async fn discover_master(sentinels: &[SocketAddr], master: &str) -> Option<SocketAddr> {
+pub async fn discover_master<E: Env>(
+    env: &E,
+    sentinels: &[SocketAddr],
+    master: &str,
+) -> Option<SocketAddr> {
     for s in sentinels {
-        let Some(addr) = ask_master_addr(*s, master).await else {
+        let Some(addr) = ask_master_addr(env, *s, master).await else {
             continue;
         };
-        let Ok(mut c) = Conn::open(addr).await else {
+        let Ok(mut c) = Conn::open(env, addr).await else {
             continue;
         };
         if let Ok(Frame::Array(role)) = c.call(&[b"ROLE"]).await {
@@ -61,8 +66,12 @@ pub async fn discover_master(sentinels: &[SocketAddr], master: &str) -> Option<S
 }
 
 /// One Sentinel's `SENTINEL GET-MASTER-ADDR-BY-NAME`.
-pub async fn ask_master_addr(sentinel: SocketAddr, master: &str) -> Option<SocketAddr> {
-    let mut c = Conn::open(sentinel).await.ok()?;
+pub async fn ask_master_addr<E: Env>(
+    env: &E,
+    sentinel: SocketAddr,
+    master: &str,
+) -> Option<SocketAddr> {
+    let mut c = Conn::open(env, sentinel).await.ok()?;
     let reply = c
         .call(&[b"SENTINEL", b"GET-MASTER-ADDR-BY-NAME", master.as_bytes()])
         .await
@@ -79,8 +88,8 @@ pub async fn ask_master_addr(sentinel: SocketAddr, master: &str) -> Option<Socke
 }
 
 /// A Sentinel's config epoch for `master` (`SENTINEL MASTER`'s config-epoch field).
-async fn config_epoch(sentinel: SocketAddr, master: &str) -> Option<String> {
-    let mut c = Conn::open(sentinel).await.ok()?;
+async fn config_epoch<E: Env>(env: &E, sentinel: SocketAddr, master: &str) -> Option<String> {
+    let mut c = Conn::open(env, sentinel).await.ok()?;
     let Frame::Array(fields) = c
         .call(&[b"SENTINEL", b"MASTER", master.as_bytes()])
         .await
@@ -98,8 +107,8 @@ async fn config_epoch(sentinel: SocketAddr, master: &str) -> Option<String> {
 }
 
 /// A server's `ROLE`: `Some(None)` for a master, `Some(Some((host, port)))` for a replica.
-async fn role_of(addr: SocketAddr) -> Option<Option<(String, u16)>> {
-    let mut c = Conn::open(addr).await.ok()?;
+pub async fn role_of<E: Env>(env: &E, addr: SocketAddr) -> Option<Option<(String, u16)>> {
+    let mut c = Conn::open(env, addr).await.ok()?;
     let Frame::Array(role) = c.call(&[b"ROLE"]).await.ok()? else {
         return None;
     };
@@ -116,7 +125,8 @@ async fn role_of(addr: SocketAddr) -> Option<Option<(String, u16)>> {
 /// After heal (each finding with its check's name): all Sentinels agree on the master and its
 /// config epoch, exactly one server of the group is a master and it is the one they name, and
 /// every other server replicates from it (directly, or through other replicas of it).
-pub async fn final_check(
+pub async fn final_check<E: Env>(
+    env: &E,
     e: &SentinelExpect,
     sentinels: &[(String, SocketAddr)],
     nodes: &BTreeMap<String, SocketAddr>,
@@ -130,8 +140,8 @@ pub async fn final_check(
     };
     let mut views = BTreeMap::new();
     for (sname, addr) in sentinels {
-        let master = ask_master_addr(*addr, &e.master).await.map(name_of);
-        let epoch = config_epoch(*addr, &e.master).await;
+        let master = ask_master_addr(env, *addr, &e.master).await.map(name_of);
+        let epoch = config_epoch(env, *addr, &e.master).await;
         views.insert(sname.clone(), (master, epoch));
     }
     let distinct: std::collections::BTreeSet<_> = views.values().collect();
@@ -146,7 +156,7 @@ pub async fn final_check(
     let mut upstream: BTreeMap<String, String> = BTreeMap::new();
     for s in &e.servers {
         let Some(&addr) = nodes.get(s) else { continue };
-        match role_of(addr).await {
+        match role_of(env, addr).await {
             Some(None) => masters.push(s.clone()),
             Some(Some((host, port))) => {
                 // Configs name servers by name (`replicaof s1 6379`), Sentinels by address.

@@ -109,6 +109,7 @@ pub(super) static NOOPS: &[Directive] = &[
     // Network.
     int("tcp-backlog", 0, INT_MAX, "511").with(IMMUTABLE),
     int("tcp-keepalive", 0, INT_MAX, "300"),
+    // Read once at startup by `crate::cli` (outgoing connections' source address).
     text("bind-source-addr", ""),
     // Monitoring.
     int("busy-reply-threshold", 0, LONG_MAX, "5000").alias(&["lua-time-limit"]),

@@ -1,5 +1,5 @@
 //! `sim`: the simulation testbed's command line (`sim help` lists its commands: run, replay,
-//! sweep, shrink). The work lives in `redsim_sim::cli`, `redsim_sim::sweep` and `redsim_sim::shrink`.
+//! sweep, shrink, live). The work lives in `redsim_sim::cli`, `redsim_sim::sweep` and `redsim_sim::shrink`.
 
 use redsim_sim::cli::{parse, run_command, Command, USAGE};
 use redsim_sim::sweep::sweep_command;
@@ -12,6 +12,9 @@ fn main() {
     if let Ok(a) = &args {
         if a.first().map(String::as_str) == Some("shrink") {
             std::process::exit(redsim_sim::shrink::cli(&a[1..]));
+        }
+        if a.first().map(String::as_str) == Some("live") {
+            std::process::exit(redsim_sim::live::cli(&a[1..]));
         }
     }
     let code = match args
