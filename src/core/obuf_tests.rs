@@ -18,6 +18,21 @@ fn cut_off(t: &TestServer, id: u64) -> bool {
             .any(|a| *a == Action::CloseNow { conn: id })
 }
 
+/// Client 2 subscribes to `foo` and stops reading; client 1 publishes `messages` of 1 KB
+/// (fewer if client 2 is cut off first); returns how many it published.
+fn stalled_subscriber(t: &mut TestServer, messages: usize) -> usize {
+    t.connect(2);
+    t.cmd_as(2, &["subscribe", "foo"]);
+    t.stalled.insert(2);
+    let message = "x".repeat(1000);
+    let mut published = 0;
+    while !t.closed(2) && published < messages {
+        t.cmd(&["publish", "foo", &message]);
+        published += 1;
+    }
+    published
+}
+
 fn over_limit_logged(t: &TestServer) -> bool {
     t.logs()
         .iter()
@@ -28,15 +43,7 @@ fn over_limit_logged(t: &TestServer) -> bool {
 fn a_subscriber_that_stops_reading_is_cut_at_the_pubsub_hard_limit() {
     let mut t = TestServer::new();
     limit(&mut t, "pubsub 100000 0 0");
-    t.connect(2);
-    t.cmd_as(2, &["subscribe", "foo"]);
-    t.stalled.insert(2);
-    let message = "x".repeat(1000);
-    let mut published = 0;
-    while !t.closed(2) && published < 1000 {
-        t.cmd(&["publish", "foo", &message]);
-        published += 1;
-    }
+    let published = stalled_subscriber(&mut t, 1000);
     assert!(cut_off(&t, 2), "still attached after {published} messages");
     // The fifth 20,504-byte block passes 100,000: beyond the 16 KB static buffer that is
     // about 98 KB of ~1,030-byte messages.
@@ -61,13 +68,7 @@ fn a_subscriber_that_reads_is_never_cut() {
 fn the_soft_limit_cuts_only_after_its_seconds_even_without_traffic() {
     let mut t = TestServer::new();
     limit(&mut t, "pubsub 0 100000 3");
-    t.connect(2);
-    t.cmd_as(2, &["subscribe", "foo"]);
-    t.stalled.insert(2);
-    let message = "x".repeat(1000);
-    for _ in 0..200 {
-        t.cmd(&["publish", "foo", &message]);
-    }
+    stalled_subscriber(&mut t, 200);
     assert!(!t.closed(2), "over the soft limit, but not for 3 s yet");
     t.advance_ms(3000);
     assert!(!t.closed(2), "3 s is not more than 3 s");
@@ -130,13 +131,7 @@ fn a_huge_random_reply_stops_at_the_limit_instead_of_filling_memory() {
 #[test]
 fn client_list_shows_the_blocks_a_stalled_client_holds() {
     let mut t = TestServer::new();
-    t.connect(2);
-    t.cmd_as(2, &["subscribe", "foo"]);
-    t.stalled.insert(2);
-    let message = "x".repeat(1000);
-    for _ in 0..50 {
-        t.cmd(&["publish", "foo", &message]);
-    }
+    stalled_subscriber(&mut t, 50);
     let Frame::Bulk(list) = t.cmd(&["client", "list"]) else {
         panic!("CLIENT LIST is a bulk string");
     };

@@ -129,8 +129,11 @@ mod tests {
     #[test]
     fn a_large_buffer_shrinks_to_the_recent_peak() {
         let mut c = client();
+        // Just after a 400 KB argument: the buffer and its peak are that big.
         c.qbuf_alloc = 400_002;
+        c.qbuf_peak = 400_002;
         c.resize_query_buffer(0);
+        assert_eq!(c.qbuf_alloc, 400_002, "the peak is recent");
         read(&mut c, &[b'x'; 130]);
         c.resize_query_buffer(0);
         assert_eq!(c.qbuf_alloc, 130);
