@@ -4,7 +4,9 @@
 //!
 //! Each connection is one task that both reads and writes, so a reply needs no channel hop: after
 //! feeding input to the core it writes its own outbox. Output for other connections (pub/sub
-//! messages, CLIENT KILL) is appended to their outboxes and their task is woken.
+//! messages, CLIENT KILL) is appended to their outboxes and their task is woken. Like Redis, a
+//! connection keeps being read while its output waits for the peer to read, and each partial
+//! write is reported to the core, which measures and limits what a client holds (`core/obuf.rs`).
 
 use crate::config::Config;
 use crate::core::{Action, ConnId, Server};
@@ -18,8 +20,6 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::Notify;
 
-/// Output queued for one connection beyond this is a client that does not read: it is closed.
-pub const OUTBOX_LIMIT_BYTES: usize = 512 * 1024 * 1024;
 /// Bytes read from a socket per read call.
 const READ_CHUNK_BYTES: usize = 16 * 1024;
 
@@ -27,6 +27,8 @@ const READ_CHUNK_BYTES: usize = 16 * 1024;
 struct Outbox {
     data: BytesMut,
     close: bool,
+    /// Close at once: what was not written yet is dropped.
+    drop_unsent: bool,
 }
 
 #[derive(Default)]
@@ -169,6 +171,11 @@ impl<E: Env> Node<E> {
                     self.enqueue(conn, |o| o.data.extend_from_slice(&data))
                 }
                 Action::Close { conn } => self.enqueue(conn, |o| o.close = true),
+                Action::CloseNow { conn } => self.enqueue(conn, |o| {
+                    o.data.clear();
+                    o.close = true;
+                    o.drop_unsent = true;
+                }),
                 Action::Disk { token, op } => {
                     let result = run_disk_op(self.env.disk(), &op).map_err(|e| e.to_string());
                     core.handle_disk_done(self.env.now(), token, result);
@@ -241,13 +248,7 @@ impl<E: Env> Node<E> {
         let Some(c) = lock(&self.conns).get(&conn).cloned() else {
             return;
         };
-        let mut out = lock(&c.out);
-        f(&mut out);
-        if out.data.len() > OUTBOX_LIMIT_BYTES {
-            out.data.clear();
-            out.close = true;
-        }
-        drop(out);
+        f(&mut lock(&c.out));
         c.wake.notify_one();
     }
 
@@ -285,28 +286,42 @@ impl<E: Env> Node<E> {
         }
     }
 
-    /// Writes never overlap reads in this loop, so the stream needs no split (and no lock).
-    async fn serve(self: Arc<Self>, id: ConnId, conn: Arc<Conn>, mut stream: E::Stream) {
+    /// Reads and writes at once: a peer that does not read its replies is still read, so the
+    /// core sees its output grow (and cuts it at its limit) as Redis does.
+    async fn serve(self: Arc<Self>, id: ConnId, conn: Arc<Conn>, stream: E::Stream) {
+        let (mut reader, mut writer) = tokio::io::split(stream);
         let mut buf = vec![0u8; READ_CHUNK_BYTES];
+        let mut writing = BytesMut::new();
         loop {
-            let (data, close) = {
+            let close = {
                 let mut o = lock(&conn.out);
-                (o.data.split(), o.close)
-            };
-            if !data.is_empty() {
-                if stream.write_all(&data).await.is_err() || stream.flush().await.is_err() {
-                    break;
+                if o.drop_unsent {
+                    writing.clear();
                 }
-                lock(&self.core).handle_written(id, data.len());
-            }
-            if close {
-                let _ = stream.shutdown().await;
+                if writing.is_empty() {
+                    writing = o.data.split();
+                }
+                o.close
+            };
+            if close && writing.is_empty() {
+                let _ = writer.shutdown().await;
                 break;
             }
             tokio::select! {
                 biased;
                 _ = conn.wake.notified() => {}
-                r = stream.read(&mut buf) => match r {
+                w = writer.write(&writing), if !writing.is_empty() => match w {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        // Buffered streams (the simulator's) send on flush.
+                        if writer.flush().await.is_err() {
+                            break;
+                        }
+                        let _ = writing.split_to(n);
+                        lock(&self.core).handle_written(id, n);
+                    }
+                },
+                r = reader.read(&mut buf), if !close => match r {
                     Ok(0) | Err(_) => break,
                     Ok(n) => self.with_core(|core, now| core.handle_data(now, id, &buf[..n])),
                 },

@@ -142,7 +142,14 @@ fn keys(cx: &mut Cx, args: &[Bytes]) {
         .filter(|(k, _)| all || glob_match(pattern, k, false))
         .map(|(k, _)| k.clone())
         .collect();
-    cx.out.bulks(found.iter());
+    // Like Redis, stop writing once the client is over its output limit (it will be closed).
+    cx.out.array(found.len());
+    for k in &found {
+        if cx.out.full() {
+            break;
+        }
+        cx.out.bulk(k);
+    }
 }
 
 fn randomkey(cx: &mut Cx, _args: &[Bytes]) {

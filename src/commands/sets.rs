@@ -205,8 +205,8 @@ fn random_picks(cx: &mut Cx, len: usize, count: i64) -> Vec<usize> {
 }
 
 /// The `count [WITHSCORES|WITHVALUES]` of ZRANDMEMBER and HRANDFIELD (`rest` = the arguments
-/// after the key, at least one): the count and whether the word was given. Like SRANDMEMBER,
-/// a count below -MAX_RANDOM_REPLY is refused so that replies stay finite.
+/// after the key, at least one): the count and whether the word was given, in Redis' range
+/// (a huge negative count is served until the client is over its output limit).
 fn random_count(out: &mut Out, rest: &[Bytes], word: &str) -> Option<(i64, bool)> {
     let n = negatable_arg(out, &rest[0])?;
     let with = match rest.get(1..) {
@@ -217,9 +217,7 @@ fn random_count(out: &mut Out, rest: &[Bytes], word: &str) -> Option<(i64, bool)
             return None;
         }
     };
-    if (with && n.unsigned_abs() > (i64::MAX / 2) as u64)
-        || (n < 0 && n.unsigned_abs() > MAX_RANDOM_REPLY)
-    {
+    if (with && n.unsigned_abs() > (i64::MAX / 2) as u64) || n == i64::MIN {
         out.error("ERR value is out of range");
         return None;
     }
@@ -250,20 +248,30 @@ pub(crate) fn random_entries(
         Some(None) => return cx.wrongtype(),
         Some(Some(n)) => n,
     };
-    let (picks, with) = match count {
-        None => (vec![random_index(cx, len)], false),
-        Some((n, with)) => (random_picks(cx, len, n), with),
+    // A negative count draws that many entries, written as they are drawn.
+    let (picks, draws, with) = match count {
+        None => (vec![random_index(cx, len)], 0, false),
+        Some((n, with)) if n < 0 => (Vec::new(), n.unsigned_abs() as usize, with),
+        Some((n, with)) => (random_picks(cx, len, n), 0, with),
     };
     let now = cx.now_ms();
     let Some(entry) = cx.ks.dbs[cx.db_index].peek(&args[1], now, cx.mode()) else {
         return cx.out.null();
     };
+    let total = picks.len() + draws;
     if count.is_some() {
-        cx.out.scored_array(picks.len(), with);
+        cx.out.scored_array(total, with);
     }
     // RESP3 pairs each member with its score or value; RESP2 interleaves them.
     let pairs = with && cx.out.is_resp3();
-    for i in picks {
+    let mut listed = picks.into_iter();
+    for _ in 0..total {
+        if cx.out.full() {
+            break; // the client is over its output limit: it will be closed
+        }
+        let i = listed
+            .next()
+            .unwrap_or_else(|| (rand_core::RngCore::next_u64(cx.rng) % len as u64) as usize);
         if pairs {
             cx.out.array(2);
         }

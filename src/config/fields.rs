@@ -147,6 +147,16 @@ pub(super) static FIELDS: &[Directive] = &[
     field!("proto-max-bulk-len" => proto_max_bulk_len, Kind::Mem(MB, LONG_MAX)),
     field!("client-query-buffer-limit" => client_query_buffer_limit, Kind::Mem(MB, LONG_MAX)),
     Directive {
+        name: "client-output-buffer-limit",
+        aliases: &[],
+        kind: Kind::Custom(super::obuf::validate),
+        store: Store::Field {
+            get: |c| c.client_obuf_limits.show(),
+            set: |c, v| c.client_obuf_limits = super::obuf::ObufLimits::from_text(v),
+        },
+        flags: MULTI_ARG,
+    },
+    Directive {
         name: "hz",
         aliases: &[],
         kind: Kind::Int(0, INT_MAX),

@@ -6,6 +6,7 @@
 mod fields;
 pub mod file;
 mod noop;
+pub mod obuf;
 pub mod table;
 
 use crate::sentinel::config::SentinelConf;
@@ -61,6 +62,8 @@ pub struct Config {
     pub proto_max_bulk_len: i64,
     pub client_query_buffer_limit: i64,
     pub maxclients: usize,
+    /// `client-output-buffer-limit` per client class.
+    pub client_obuf_limits: obuf::ObufLimits,
     /// Close idle normal clients after this many seconds (0 = never).
     pub timeout_s: u64,
     pub hz: u32,
@@ -133,6 +136,7 @@ impl Default for Config {
             proto_max_bulk_len: 512 * 1024 * 1024,
             client_query_buffer_limit: 1024 * 1024 * 1024,
             maxclients: 10000,
+            client_obuf_limits: Default::default(),
             timeout_s: 0,
             hz: 10,
             loglevel: LogLevel::Notice,

@@ -158,12 +158,6 @@ pub(super) static NOOPS: &[Directive] = &[
     int("active-defrag-cycle-max", 1, 99, "25"),
     int("active-defrag-max-scan-fields", 1, LONG_MAX, "1000"),
     flag("dynamic-hz", "yes"),
-    noop(
-        "client-output-buffer-limit",
-        Kind::Custom(buffer_limits),
-        DEFAULT_BUFFER_LIMITS,
-    )
-    .with(MULTI_ARG),
     int("tracking-table-max-keys", 0, LONG_MAX, "1000000"),
     // Snapshots and the append-only file.
     flag("rdb-del-sync-files", "no"),
@@ -346,48 +340,6 @@ fn memory_or_percent(_: &str, args: &[String]) -> Result<String, String> {
     }
 }
 
-const DEFAULT_BUFFER_LIMITS: &str =
-    "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60";
-const BUFFER_CLASSES: [&str; 3] = ["normal", "slave", "pubsub"];
-
-/// `client-output-buffer-limit <class> <hard> <soft> <seconds> ...`: updates the named classes.
-fn buffer_limits(current: &str, args: &[String]) -> Result<String, String> {
-    if !args.len().is_multiple_of(4) {
-        return Err("Wrong number of arguments in buffer limit configuration.".into());
-    }
-    let words: Vec<&str> = current.split(' ').collect();
-    let mut limits: Vec<[i64; 3]> = words
-        .chunks_exact(4)
-        .map(|w| [1, 2, 3].map(|i| w[i].parse().unwrap_or(0)))
-        .collect();
-    limits.resize(BUFFER_CLASSES.len(), [0; 3]);
-    for group in args.chunks_exact(4) {
-        let class = match group[0].to_ascii_lowercase().as_str() {
-            "normal" => 0,
-            "slave" | "replica" => 1,
-            "pubsub" => 2,
-            _ => {
-                return Err("Invalid client class specified in buffer limit configuration.".into())
-            }
-        };
-        let hard = super::table::memory(&group[1]);
-        let soft = super::table::memory(&group[2]);
-        let secs = parse_i64(group[3].as_bytes()).filter(|s| *s >= 0);
-        let (Some(hard), Some(soft), Some(secs)) = (hard, soft, secs) else {
-            return Err(
-                "Error in hard, soft or soft_seconds setting in buffer limit configuration.".into(),
-            );
-        };
-        limits[class] = [hard, soft, secs];
-    }
-    let shown: Vec<String> = BUFFER_CLASSES
-        .iter()
-        .zip(&limits)
-        .map(|(name, [h, s, t])| format!("{name} {h} {s} {t}"))
-        .collect();
-    Ok(shown.join(" "))
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::table::find;
@@ -457,26 +409,5 @@ mod tests {
             .unwrap_err()
             .contains("not supported"));
         assert!(set(&mut c, "cluster-enabled", &["yes"]).is_err());
-    }
-
-    #[test]
-    fn output_buffer_limits_update_one_class_at_a_time() {
-        let mut c = Config::default();
-        assert_eq!(
-            set(
-                &mut c,
-                "client-output-buffer-limit",
-                &["replica", "1gb", "0", "0"]
-            ),
-            Ok("normal 0 0 0 slave 1073741824 0 0 pubsub 33554432 8388608 60".into())
-        );
-        assert_eq!(
-            set(
-                &mut c,
-                "client-output-buffer-limit",
-                &["master", "0", "0", "0"]
-            ),
-            Err("Invalid client class specified in buffer limit configuration.".into())
-        );
     }
 }

@@ -7,8 +7,8 @@ use std::net::SocketAddr;
 
 pub type ConnId = u64;
 
-/// Redis keeps a client's pending output in blocks of this size (CLIENT LIST `oll` counts them).
-const REPLY_BLOCK_BYTES: usize = 16 * 1024;
+/// What CLIENT LIST adds to a client's buffers for the client structure itself (`tot-mem`).
+const CLIENT_STRUCT_BYTES: usize = 1024;
 
 /// A queued MULTI transaction.
 #[derive(Debug, Default)]
@@ -72,8 +72,25 @@ pub struct Client {
     /// Output handed to the driver that it has not yet reported written to the socket
     /// (`handle_written`): what a client that stops reading holds in memory.
     pub unsent_bytes: usize,
-    /// Bytes the driver reported written to the socket since the connection opened.
+    /// Bytes the driver reported written, in all.
     pub written_bytes: u64,
+    /// A replica: where (in `written_bytes` terms) its last full-sync payload ends. Payload
+    /// bytes are not part of its output buffer, as Redis sends the snapshot from a file or pipe.
+    pub payload_end: u64,
+    /// A replica whose paced payload is still on its way: the stream waiting behind it.
+    pub held: BytesMut,
+    /// A replica of ours (Redis' CLIENT_SLAVE): its output buffer is the replication stream.
+    pub replica: bool,
+    /// Over its output buffer limit: closed before anything more is sent (CLIENT_CLOSE_ASAP).
+    pub close_asap: bool,
+    /// Since when (monotonic seconds) the output has been over the soft limit.
+    pub soft_limit_since_s: Option<u64>,
+    /// Redis' query buffer allocation and its recent peak (`qbuf-free`, `querybuf.rs`).
+    pub qbuf_alloc: usize,
+    pub qbuf_peak: usize,
+    /// Bytes of the query buffer already run in the current pass (Redis trims them after
+    /// the pass, so CLIENT LIST still counts them).
+    pub qbuf_ran: usize,
 }
 
 impl Client {
@@ -114,6 +131,14 @@ impl Client {
             skipping: false,
             unsent_bytes: 0,
             written_bytes: 0,
+            payload_end: 0,
+            held: BytesMut::new(),
+            replica: false,
+            close_asap: false,
+            soft_limit_since_s: None,
+            qbuf_alloc: 0,
+            qbuf_peak: 0,
+            qbuf_ran: 0,
         }
     }
 
@@ -150,9 +175,10 @@ impl Client {
         self.out.split_to(ready).freeze()
     }
 
-    /// Replies to this client are dropped (CLIENT REPLY OFF or SKIP); push messages are not.
+    /// Replies to this client are dropped (CLIENT REPLY OFF or SKIP, or it is being closed
+    /// over its output limit); push messages are not, unless it is being closed.
     pub fn silenced(&self) -> bool {
-        self.reply_off || self.skipping
+        self.reply_off || self.skipping || self.close_asap
     }
 
     /// In RESP2 a client with subscriptions may only run pub/sub commands.
@@ -170,26 +196,24 @@ impl Client {
         self.subscriptions() + self.shard_channels.len() > 0
     }
 
-    /// Redis' CLIENT LIST `flags` field.
+    /// Redis' CLIENT LIST `flags` field, letters in Redis' order.
     pub fn flags(&self) -> String {
-        let mut f = String::new();
-        if self.multi.is_some() {
-            f.push('x');
-        }
-        if self.subscribed() {
-            f.push('P');
-        }
-        if self.dirty_cas {
-            f.push('d');
-        }
-        if self.close_after_reply {
-            f.push('c');
-        }
-        if self.blocked_on.is_some() {
-            f.push('b');
-        }
+        let letters = [
+            (self.replica, 'S'),
+            (self.subscribed(), 'P'),
+            (self.multi.is_some(), 'x'),
+            (self.blocked_on.is_some(), 'b'),
+            (self.dirty_cas, 'd'),
+            (self.close_after_reply, 'c'),
+            (self.close_asap, 'A'),
+        ];
+        let f: String = letters
+            .iter()
+            .filter(|(on, _)| *on)
+            .map(|(_, l)| *l)
+            .collect();
         if f.is_empty() {
-            f.push('N');
+            return "N".into();
         }
         f
     }
@@ -208,8 +232,9 @@ impl Client {
         };
         let (multi, qbuf) = (
             self.multi.as_ref().map_or(-1, |m| m.queued.len() as i64),
-            self.qbuf.len(),
+            self.qbuf.len() + self.qbuf_ran,
         );
+        let omem = self.output_memory();
         // Accepted sockets have small ids; the internal clients (the master's stream on a
         // replica, the AOF loader) have ids near u64::MAX and no socket of their own: fd=-1.
         let fd = if self.id < super::replication::OUTBOUND_BASE {
@@ -219,7 +244,7 @@ impl Client {
         };
         format!(
             "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} \
-             qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll={} omem={} tot-mem={} events=r \
+             qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl={} oll={} omem={} tot-mem={} events=r \
              cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
             self.id,
             self.peer,
@@ -235,10 +260,11 @@ impl Client {
             self.shard_channels.len(),
             multi,
             qbuf,
-            self.qbuf.capacity() - qbuf,
-            self.unsent_bytes.div_ceil(REPLY_BLOCK_BYTES),
-            self.unsent_bytes,
-            qbuf + self.out.len() + self.unsent_bytes + 1024,
+            self.qbuf_alloc.saturating_sub(qbuf),
+            self.static_reply_bytes(),
+            self.reply_blocks(),
+            omem,
+            omem + self.qbuf_alloc.max(qbuf) + super::obuf::STATIC_REPLY_BYTES + CLIENT_STRUCT_BYTES,
             self.last_cmd,
             self.user.as_deref().unwrap_or("(superuser)"),
             self.resp,

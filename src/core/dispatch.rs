@@ -11,15 +11,24 @@ use bytes::Bytes;
 impl Server {
     /// Parses and runs every complete command in the client's query buffer.
     pub(crate) fn process_input(&mut self, id: ConnId, now: Now) {
+        let last_big_arg = self.run_input(id, now);
+        if let Some(c) = self.clients.get_mut(&id) {
+            c.qbuf_ran = 0;
+            c.note_parsed(last_big_arg);
+        }
+    }
+
+    /// The parse-and-run loop of `process_input`; returns the length of the last command's
+    /// last argument when it was a big one (the query buffer's size follows it).
+    fn run_input(&mut self, id: ConnId, now: Now) -> Option<usize> {
+        let mut last_big_arg = None;
         loop {
             if self.is_busy() {
-                return;
+                return last_big_arg;
             }
-            let Some(c) = self.clients.get_mut(&id) else {
-                return;
-            };
-            if c.blocked_on.is_some() || c.close_after_reply || self.shutting_down {
-                return;
+            let c = self.clients.get_mut(&id)?;
+            if c.blocked_on.is_some() || c.close_after_reply || c.close_asap || self.shutting_down {
+                return last_big_arg;
             }
             let limits = Limits {
                 proto_max_bulk_len: self.config.proto_max_bulk_len,
@@ -28,19 +37,18 @@ impl Server {
             match resp::parse_request(&c.qbuf, limits) {
                 Ok(Parsed::Incomplete) => {
                     if c.qbuf.len() as i64 > self.config.client_query_buffer_limit {
-                        let line = c.info_line(now.mono_ms);
-                        c.qbuf.clear();
-                        self.log(
-                            LogLevel::Warning,
-                            format!("Closing client that reached max query buffer length: {line}"),
-                        );
-                        self.close_after_reply(id);
+                        self.query_buffer_overrun(id, now);
                     }
-                    return;
+                    return last_big_arg;
                 }
                 Ok(Parsed::Empty(n)) => resp::consume(&mut c.qbuf, n),
                 Ok(Parsed::Command(args, n)) => {
                     resp::consume(&mut c.qbuf, n);
+                    c.qbuf_ran += n;
+                    last_big_arg = args
+                        .last()
+                        .map(|a| a.len())
+                        .filter(|n| *n >= super::querybuf::BIG_ARG_BYTES);
                     self.call(id, args, now);
                 }
                 Err(e) => {
@@ -53,10 +61,27 @@ impl Server {
                         format!("Protocol error ({}) from client: addr={peer}", e.0),
                     );
                     self.close_after_reply(id);
-                    return;
+                    return last_big_arg;
                 }
             }
         }
+    }
+
+    /// The query buffer outgrew `client-query-buffer-limit`: Redis' log line, then the client
+    /// is closed at once.
+    fn query_buffer_overrun(&mut self, id: ConnId, now: Now) {
+        let Some(c) = self.clients.get_mut(&id) else {
+            return;
+        };
+        let line = c.info_line(now.mono_ms);
+        let head = crate::text::repr_arg(&c.qbuf[..c.qbuf.len().min(64)]);
+        c.qbuf.clear();
+        c.close_asap = true;
+        self.pending.insert(id);
+        self.log(
+            LogLevel::Warning,
+            format!("Closing client that reached max query buffer length: {line} (qbuf initial bytes: {head})"),
+        );
     }
 
     /// Runs one command; a replica whose command produced a reply is disconnected instead
@@ -71,6 +96,7 @@ impl Server {
         if let Some(before) = replica_out {
             self.replica_replied(id, before);
         }
+        self.enforce_output_limit(id, false);
     }
 
     /// Runs one command as Redis' `processCommand` does.
@@ -317,6 +343,7 @@ impl Server {
         now: Now,
         f: impl FnOnce(&mut Cx) -> R,
     ) -> Option<(usize, R, u64, Propagate)> {
+        let stop_at = self.reply_room(id);
         let c = self.clients.get_mut(&id)?;
         let db_index = c.db;
         let buf = if c.silenced() {
@@ -329,7 +356,7 @@ impl Server {
             now,
             ks: &mut self.ks,
             db_index,
-            out: Out::with_resp(buf, c.resp),
+            out: Out::with_resp(buf, c.resp).stopping_at(stop_at),
             rng: &mut self.rng,
             dirty: 0,
             propagate: Default::default(),

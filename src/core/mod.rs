@@ -35,11 +35,13 @@ pub mod loading;
 mod notify;
 #[cfg(test)]
 mod notify_tests;
+mod obuf;
 mod paced_sync;
 pub mod pause;
 pub mod persist;
 mod propagate;
 mod repl_child;
+mod querybuf;
 mod replica_side;
 #[cfg(test)]
 mod replica_side_tests;
@@ -128,6 +130,11 @@ pub enum Action {
         data: Bytes,
     },
     Close {
+        conn: ConnId,
+    },
+    /// Close a connection at once, dropping output not yet written (a client over its output
+    /// buffer limit, which may never read it).
+    CloseNow {
         conn: ConnId,
     },
     Disk {
@@ -456,16 +463,19 @@ impl Server {
     // ---- calling protocol -------------------------------------------------------------------
 
     pub fn handle_accept(&mut self, now: Now, conn: ConnId, peer: SocketAddr, local: SocketAddr) {
-        self.stats.total_connections_received += 1;
-        let authed = self.default_user_needs_no_auth();
-        let mut client = Client::new(conn, peer, local, authed, now.mono_ms);
+        // Redis' admission control: the error, then the connection is closed, and it never
+        // becomes a client (nor counts as a connection received).
         if self.clients.len() >= self.config.maxclients {
             self.stats.rejected_connections += 1;
-            client
-                .out
-                .extend_from_slice(b"-ERR max number of clients reached\r\n");
-            client.close_after_reply = true;
+            let data = Bytes::from_static(b"-ERR max number of clients reached\r\n");
+            self.stats.net_output_bytes += data.len() as u64;
+            self.actions.push_back(Action::Send { conn, data });
+            self.actions.push_back(Action::Close { conn });
+            return;
         }
+        self.stats.total_connections_received += 1;
+        let authed = self.default_user_needs_no_auth();
+        let client = Client::new(conn, peer, local, authed, now.mono_ms);
         self.clients.insert(conn, client);
         self.pending.insert(conn);
         self.flush();
@@ -486,11 +496,12 @@ impl Server {
         let Some(c) = self.clients.get_mut(&conn) else {
             return;
         };
-        if c.close_after_reply {
+        if c.close_after_reply || c.close_asap {
             return;
         }
         self.stats.net_input_bytes += data.len() as u64;
         self.last_now = now;
+        c.note_read(data.len());
         c.qbuf.extend_from_slice(data);
         c.last_interaction_ms = now.mono_ms;
         self.process_input(conn, now);
@@ -502,6 +513,10 @@ impl Server {
         if let Some(c) = self.clients.get_mut(&conn) {
             c.unsent_bytes = c.unsent_bytes.saturating_sub(bytes);
             c.written_bytes += bytes as u64;
+            // As in Redis, a client being written to is not idle.
+            if bytes > 0 {
+                c.last_interaction_ms = c.last_interaction_ms.max(self.last_now.mono_ms);
+            }
         }
         self.repl_child_written(conn);
     }
@@ -605,6 +620,8 @@ impl Server {
         self.cron_expire(now);
         self.expire_blocked(now);
         self.cron_clients(now);
+        self.cron_output_limits();
+        self.cron_query_buffers(now);
         self.cron_stats(now);
         self.cron_save_points(now);
         self.aof_cron(now);
@@ -636,6 +653,10 @@ impl Server {
     pub fn push(&mut self, id: ConnId) -> crate::resp::Out<'_> {
         self.pending.insert(id);
         let c = self.clients.get_mut(&id).expect("push to a live client");
+        if c.close_asap {
+            self.discard.clear();
+            return crate::resp::Out::with_resp(&mut self.discard, c.resp);
+        }
         crate::resp::Out::with_resp(&mut c.out, c.resp)
     }
 
@@ -757,9 +778,15 @@ impl Server {
         let gate = self.aof_flush(false);
         let mut out = Vec::new();
         for id in std::mem::take(&mut self.pending) {
+            self.enforce_output_limit(id, false);
             let Some(c) = self.clients.get_mut(&id) else {
                 continue;
             };
+            if c.close_asap {
+                out.push(Action::CloseNow { conn: id });
+                self.free_client(id);
+                continue;
+            }
             let data = c.take_sendable();
             if !data.is_empty() {
                 self.stats.net_output_bytes += data.len() as u64;
@@ -838,16 +865,20 @@ impl Server {
         self.publish_key_events();
     }
 
+    /// clientsCronHandleTimeout: a client idle for longer than `timeout` seconds (in whole
+    /// seconds, as Redis compares) is closed, unless it is a replica, the master or another
+    /// internal client, blocked, or subscribed.
     fn cron_clients(&mut self, now: Now) {
         if self.config.timeout_s == 0 {
             return;
         }
-        let limit_ms = self.config.timeout_s * 1000;
+        let now_s = now.mono_ms / 1000;
         let idle: Vec<ConnId> = self
             .clients
             .values()
+            .filter(|c| c.id < replication::OUTBOUND_BASE && !c.replica)
             .filter(|c| !c.subscribed() && c.blocked_on.is_none())
-            .filter(|c| now.mono_ms.saturating_sub(c.last_interaction_ms) > limit_ms)
+            .filter(|c| now_s.saturating_sub(c.last_interaction_ms / 1000) > self.config.timeout_s)
             .map(|c| c.id)
             .collect();
         for id in idle {

@@ -7,13 +7,10 @@
 use super::{ConnId, Now, Server};
 use crate::config::LogLevel;
 use crate::repl::ReplicaState;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
 /// How often a paced payload sends its next part.
 const PACE_TICK_MS: u64 = 10;
-/// Stream bytes a paced replica may accumulate before it is dropped (Redis' replica
-/// client-output-buffer-limit hard limit, 256 MB).
-const MAX_PENDING_STREAM_BYTES: usize = 256 * 1024 * 1024;
 
 /// One replica's payload on its way.
 pub struct PacedSync {
@@ -21,8 +18,6 @@ pub struct PacedSync {
     sent: usize,
     started_ms: u64,
     duration_ms: u64,
-    /// The stream produced since the snapshot, sent after the payload.
-    stream: BytesMut,
 }
 
 impl PacedSync {
@@ -55,7 +50,7 @@ impl Server {
     pub(crate) fn send_payload(&mut self, id: ConnId, payload: Bytes, now: Now) -> bool {
         let duration_ms = self.snapshot_duration_ms();
         if duration_ms == 0 {
-            self.reply(id).raw(&payload);
+            self.send_payload_part(id, &payload);
             return true;
         }
         let paced = PacedSync {
@@ -63,7 +58,6 @@ impl Server {
             sent: 0,
             started_ms: now.mono_ms,
             duration_ms,
-            stream: BytesMut::new(),
         };
         self.repl.paced.insert(id, paced);
         self.repl.paced_next_ms = now.mono_ms;
@@ -79,20 +73,23 @@ impl Server {
         }
     }
 
-    /// Stream bytes reach a replica whose payload is still on its way: they wait behind it.
-    /// False when the replica is not paced (it gets them directly).
+    /// Payload bytes go to replica `id`; they do not count in its output buffer.
+    fn send_payload_part(&mut self, id: ConnId, part: &[u8]) {
+        self.reply(id).raw(part);
+        if let Some(c) = self.clients.get_mut(&id) {
+            c.payload_end = c.written_bytes + (c.unsent_bytes + c.out.len()) as u64;
+        }
+    }
+
+    /// Stream bytes reach a replica whose payload is still on its way: they wait behind it
+    /// (in its output buffer, under its limit). False when the replica is not paced.
     pub(crate) fn paced_stream(&mut self, id: ConnId, data: &[u8]) -> bool {
-        let Some(p) = self.repl.paced.get_mut(&id) else {
+        if !self.repl.paced.contains_key(&id) {
             return false;
-        };
-        p.stream.extend_from_slice(data);
-        if p.stream.len() > MAX_PENDING_STREAM_BYTES {
-            self.log(
-                LogLevel::Warning,
-                "Client scheduled to be closed ASAP for overcoming of output buffer limits.".into(),
-            );
-            self.repl.paced.remove(&id);
-            self.close_after_reply(id);
+        }
+        if let Some(c) = self.clients.get_mut(&id) {
+            c.held.extend_from_slice(data);
+            self.pending.insert(id);
         }
         true
     }
@@ -112,12 +109,17 @@ impl Server {
             let part = p.payload.slice(p.sent..due);
             p.sent = due;
             let done = due == p.payload.len();
-            self.reply(id).raw(&part);
+            self.send_payload_part(id, &part);
             if !done {
                 continue;
             }
-            let p = self.repl.paced.remove(&id).expect("present");
-            self.reply(id).raw(&p.stream);
+            self.repl.paced.remove(&id);
+            let held = self
+                .clients
+                .get_mut(&id)
+                .map(|c| std::mem::take(&mut c.held))
+                .unwrap_or_default();
+            self.reply(id).raw(&held);
             if let Some(r) = self.repl.replicas.get_mut(&id) {
                 r.state = ReplicaState::Online;
                 r.last_ack_ms = now.mono_ms;

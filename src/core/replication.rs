@@ -254,7 +254,7 @@ impl Server {
                 }
                 info.state = ReplicaState::Online;
                 info.last_ack_ms = now.mono_ms; // no false timeout before its first ACK
-                self.repl.replicas.insert(id, info);
+                self.add_replica(id, info);
                 self.trace(format!("+slave {peer} partial"));
             }
             PsyncDecision::FullResync {
@@ -273,6 +273,14 @@ impl Server {
                 self.full_sync(id, info, pre_psync, now);
             }
         }
+    }
+
+    /// Client `id` is now a replica: its output buffer is the replication stream.
+    fn add_replica(&mut self, id: ConnId, info: ReplicaInfo) {
+        if let Some(c) = self.clients.get_mut(&id) {
+            c.replica = true;
+        }
+        self.repl.replicas.insert(id, info);
     }
 
     /// Can this replica get a diskless (socket) transfer?
@@ -305,7 +313,7 @@ impl Server {
     ) {
         info.state = ReplicaState::WaitBgsaveStart;
         info.pre_psync = pre_psync;
-        self.repl.replicas.insert(id, info);
+        self.add_replica(id, info);
         if self.repl.diskless_wait_since.is_none() {
             self.repl.diskless_wait_since = Some(now.mono_ms);
             self.log(
@@ -395,7 +403,7 @@ impl Server {
         };
         info.last_ack_ms = now.mono_ms; // no false timeout before its first ACK
         let name = info.name();
-        self.repl.replicas.insert(id, info);
+        self.add_replica(id, info);
         if online {
             self.replica_synced(&name);
         }

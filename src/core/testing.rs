@@ -17,6 +17,9 @@ pub struct TestServer {
     /// When set, disk operations wait in `held_disk` until `finish_disk` (a slow disk).
     pub hold_disk: bool,
     held_disk: Vec<(u64, crate::core::DiskOp)>,
+    /// Clients that stopped reading: their output stays unwritten (the others' is written
+    /// as soon as it is sent).
+    pub stalled: std::collections::BTreeSet<ConnId>,
 }
 
 /// An in-memory disk for core tests; `fail` makes every write-like operation fail.
@@ -138,6 +141,7 @@ impl TestServer {
             disk,
             hold_disk: false,
             held_disk: Vec::new(),
+            stalled: Default::default(),
         };
         t.drain();
         t.connect(1);
@@ -257,9 +261,10 @@ impl TestServer {
     fn drain(&mut self) {
         while let Some(a) = self.server.poll_action() {
             match a {
-                // Every client here reads all it is sent at once.
                 Action::Send { conn, data } => {
-                    self.server.handle_written(conn, data.len());
+                    if !self.stalled.contains(&conn) {
+                        self.server.handle_written(conn, data.len());
+                    }
                     self.pending
                         .entry(conn)
                         .or_default()

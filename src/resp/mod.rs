@@ -116,6 +116,23 @@ fn parse_multibulk(buf: &BytesMut, limits: Limits) -> Result<Parsed, ProtocolErr
     Ok(Parsed::Command(args, pos))
 }
 
+/// The length of the bulk argument an incomplete multibulk request in `buf` is waiting for,
+/// once that argument's `$len` line has arrived (what Redis' parser state calls `bulklen`).
+pub fn awaited_bulk_len(buf: &[u8]) -> Option<usize> {
+    let eol = find_crlf(buf, 1).filter(|_| buf.first() == Some(&b'*'))?;
+    let count = parse_i64(&buf[1..eol])?;
+    let mut pos = eol + 2;
+    for _ in 0..count {
+        let eol = find_crlf(buf, pos + 1).filter(|_| buf.get(pos) == Some(&b'$'))?;
+        let len = usize::try_from(parse_i64(&buf[pos + 1..eol])?).ok()?;
+        pos = eol + 2 + len + 2;
+        if buf.len() < pos {
+            return Some(len);
+        }
+    }
+    None
+}
+
 /// Redis names the offending byte in its message.
 fn expected_dollar(got: u8) -> String {
     format!("expected '$', got '{}'", got as char)

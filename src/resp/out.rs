@@ -11,21 +11,38 @@ use bytes::BytesMut;
 pub struct Out<'a> {
     pub buf: &'a mut BytesMut,
     pub resp: u8,
+    /// The buffer length at which the client is over its output limit (`full`).
+    stop_at: usize,
 }
 
 impl<'a> Out<'a> {
     /// A RESP2 writer (replication streams, the AOF, commands sent to other servers).
     pub fn new(buf: &'a mut BytesMut) -> Self {
-        Out { buf, resp: 2 }
+        Self::with_resp(buf, 2)
     }
 
     /// A writer in protocol version `resp`.
     pub fn with_resp(buf: &'a mut BytesMut, resp: u8) -> Self {
-        Out { buf, resp }
+        Out {
+            buf,
+            resp,
+            stop_at: usize::MAX,
+        }
+    }
+
+    /// The writer reports `full` once the buffer reaches `len` bytes.
+    pub fn stopping_at(mut self, len: usize) -> Self {
+        self.stop_at = len;
+        self
     }
 }
 
 impl Out<'_> {
+    /// The client is over its output limit: a command producing a long reply stops here (it
+    /// will be closed without the reply, as Redis stops a command on CLIENT_CLOSE_ASAP).
+    pub fn full(&self) -> bool {
+        self.buf.len() >= self.stop_at
+    }
     pub fn is_resp3(&self) -> bool {
         self.resp >= 3
     }
