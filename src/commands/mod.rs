@@ -121,7 +121,7 @@ impl Cx<'_> {
         } else {
             ks.stats.misses += 1;
         }
-        ks.dbs[idx].get(key, now, mode)
+        ks.dbs[idx].peek(key, now, mode)
     }
     /// A uniform random number from the server's seeded generator.
     pub fn random_u64(&mut self) -> u64 {

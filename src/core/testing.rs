@@ -257,11 +257,14 @@ impl TestServer {
     fn drain(&mut self) {
         while let Some(a) = self.server.poll_action() {
             match a {
-                Action::Send { conn, data } => self
-                    .pending
-                    .entry(conn)
-                    .or_default()
-                    .extend_from_slice(&data),
+                Action::Send { conn, data } => {
+                    // The test's clients read everything they are sent.
+                    self.server.handle_written(conn, data.len());
+                    self.pending
+                        .entry(conn)
+                        .or_default()
+                        .extend_from_slice(&data)
+                }
                 Action::Disk { token, op } if self.hold_disk => self.held_disk.push((token, op)),
                 Action::Disk { token, op } => {
                     let result = self.disk.run(&op);
