@@ -332,11 +332,11 @@ fn stats(s: &Server, _: Now, out: &mut String) {
         "expired_time_cap_reached_count" => 0,
         "expire_cycle_cpu_milliseconds" => 0,
         "evicted_keys" => s.ks.stats.evicted_keys,
+        "evicted_clients" => st.evicted_clients,
     );
     zeros(
         out,
         &[
-            "evicted_clients",
             "total_eviction_exceeded_time",
             "current_eviction_exceeded_time",
         ],

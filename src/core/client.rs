@@ -70,6 +70,8 @@ pub struct Client {
     /// Output handed to the driver that it has not yet reported written to the socket
     /// (`handle_written`): what a client that stops reading holds in memory.
     pub unsent_bytes: usize,
+    /// CLIENT NO-EVICT ON: client eviction (maxmemory-clients) passes this client by.
+    pub no_evict: bool,
 }
 
 impl Client {
@@ -108,6 +110,7 @@ impl Client {
             skip_next: false,
             skipping: false,
             unsent_bytes: 0,
+            no_evict: false,
         }
     }
 
@@ -170,6 +173,9 @@ impl Client {
         }
         if self.blocked_on.is_some() {
             f.push('b');
+        }
+        if self.no_evict {
+            f.push('e');
         }
         if f.is_empty() {
             f.push('N');

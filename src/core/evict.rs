@@ -90,6 +90,8 @@ pub struct Eviction {
     samples: usize,
     budget_keys: u64,
     ignore_on_replica: bool,
+    /// maxmemory-clients in bytes (0: no client eviction).
+    pub(crate) clients_limit: u64,
     /// Candidates by ascending idleness (the best last).
     pool: Vec<Candidate>,
     next_db: usize,
@@ -123,6 +125,7 @@ impl Server {
         e.maxmemory = c.maxmemory.max(0) as u64;
         e.samples = noop_num(c, "maxmemory-samples", 5).clamp(1, 64) as usize;
         e.budget_keys = budget_keys(noop_num(c, "maxmemory-eviction-tenacity", 10));
+        e.clients_limit = super::evict_clients::clients_limit(c);
         e.ignore_on_replica = c
             .noop
             .get("replica-ignore-maxmemory")
@@ -148,7 +151,8 @@ impl Server {
         self.evict.running = true;
     }
 
-    /// Before a command: evicts as needed; `Some` is the OOM error when the command may not run.
+    /// Before a command: evicts clients and keys as needed; `Some` is the OOM error when the
+    /// command may not run.
     pub(crate) fn oom_refusal(
         &mut self,
         id: super::ConnId,
@@ -156,6 +160,7 @@ impl Server {
         in_multi: bool,
     ) -> Option<String> {
         use crate::commands::flags::DENYOOM;
+        self.evict_clients();
         if self.evict.maxmemory == 0 {
             return None;
         }

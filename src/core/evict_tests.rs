@@ -218,3 +218,28 @@ fn maxmemory_with_an_lru_policy_stops_sharing_small_integers() {
     t.cmd(&["set", "c", "1"]);
     assert_eq!(t.cmd(&["object", "refcount", "c"]), int(i32::MAX as i64));
 }
+
+#[test]
+fn maxmemory_clients_disconnects_the_largest_client_but_not_a_no_evict_one() {
+    let mut t = TestServer::new();
+    t.cmd(&["client", "no-evict", "on"]);
+    assert_eq!(
+        t.cmd(&["config", "set", "maxmemory-clients", "300kb"]),
+        ok()
+    );
+    for id in [2, 3, 4] {
+        t.connect(id);
+    }
+    let partial = |n: usize| format!("*2\r\n$3\r\nset\r\n$300000\r\n{}", "x".repeat(n));
+    t.send_raw(1, partial(250_000).as_bytes());
+    t.send_raw(2, partial(150_000).as_bytes());
+    t.send_raw(3, b"*2\r\n$3\r\nget\r\n");
+    assert_eq!(t.cmd_as(4, &["ping"]), Frame::Simple("PONG".into()));
+    assert!(t.closed(2), "the evictable client holding 150 KB goes");
+    assert!(!t.closed(1), "CLIENT NO-EVICT ON protects");
+    assert!(!t.closed(3), "eviction stops once under the limit");
+    let Frame::Bulk(stats) = t.cmd_as(4, &["info", "stats"]) else {
+        panic!("INFO replies a bulk string");
+    };
+    assert!(String::from_utf8_lossy(&stats).contains("evicted_clients:1\r\n"));
+}

@@ -11,6 +11,11 @@ pub const STARTUP_BYTES: u64 = 957_056;
 /// A client's own structures beside its buffers (the client struct, its argv and reply block).
 const CLIENT_BYTES: u64 = 2_048;
 
+/// What a client holds: its structures, query buffer and pending output.
+pub fn client_bytes(c: &super::Client) -> u64 {
+    CLIENT_BYTES + (c.qbuf.len() + c.out.len() + c.unsent_bytes) as u64
+}
+
 /// One reading of the server's memory.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Memory {
@@ -32,10 +37,9 @@ impl Server {
     pub fn memory(&self) -> Memory {
         let (mut normal, mut replicas) = (0, 0);
         for c in self.clients.values() {
-            let own = CLIENT_BYTES + c.qbuf.len() as u64;
             match self.repl.replicas.contains_key(&c.id) {
-                true => replicas += own + (c.out.len() + c.unsent_bytes) as u64,
-                false => normal += own + (c.out.len() + c.unsent_bytes) as u64,
+                true => replicas += client_bytes(c),
+                false => normal += client_bytes(c),
             }
         }
         let (backlog, repl_buffers) = self.repl_buffer_bytes();

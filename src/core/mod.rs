@@ -29,6 +29,7 @@ mod client;
 mod config_apply;
 mod dispatch;
 mod evict;
+mod evict_clients;
 #[cfg(test)]
 mod evict_tests;
 mod failover;
@@ -170,6 +171,8 @@ pub struct Stats {
     pub total_connections_received: u64,
     pub total_commands_processed: u64,
     pub rejected_connections: u64,
+    /// Clients disconnected by client eviction (maxmemory-clients).
+    pub evicted_clients: u64,
     pub net_input_bytes: u64,
     pub net_output_bytes: u64,
     pub unexpected_error_replies: u64,
