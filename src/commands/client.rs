@@ -55,6 +55,9 @@ fn client(s: &mut Server, call: &Call) {
         "reply" => reply(s, call),
         "no-evict" | "no-touch" => {
             if is(&args[2], "on") || is(&args[2], "off") {
+                if is(&args[1], "no-evict") {
+                    s.clients.get_mut(&call.id).expect("caller").no_evict = is(&args[2], "on");
+                }
                 s.reply(call.id).ok();
             } else {
                 s.reply(call.id).syntax();

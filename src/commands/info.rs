@@ -174,11 +174,6 @@ fn clients(s: &Server, _: Now, out: &mut String) {
     );
 }
 
-/// What a server holds before any data or client (an estimate, like the per-item sizes below).
-const STARTUP_BYTES: u64 = 900_000;
-const BYTES_PER_KEY: u64 = 64;
-const BYTES_PER_CLIENT: u64 = 20_000;
-
 /// Redis' `bytesToHuman`: 100B, 2.00K, 4.00M, ...
 fn human(n: u64) -> String {
     let units = ["K", "M", "G", "T", "P"];
@@ -196,16 +191,10 @@ fn human(n: u64) -> String {
 }
 
 fn memory(s: &Server, _: Now, out: &mut String) {
-    let clients: u64 = s
-        .clients
-        .values()
-        .map(|c| BYTES_PER_CLIENT + (c.qbuf.capacity() + c.out.capacity()) as u64)
-        .sum();
-    let dataset = s.ks.total_keys() as u64 * BYTES_PER_KEY;
-    let (backlog, repl_buffers) = s.repl_buffer_bytes();
-    let overhead = STARTUP_BYTES + clients + repl_buffers;
-    let used = overhead + dataset;
-    let dataset_perc = dataset as f64 * 100.0 / (used - STARTUP_BYTES).max(1) as f64;
+    let m = s.memory();
+    let (used, overhead, dataset) = (m.used, m.overhead, m.dataset);
+    let startup = crate::core::memory::STARTUP_BYTES;
+    let dataset_perc = dataset as f64 * 100.0 / (used - startup).max(1) as f64;
     let maxmemory = s.config.maxmemory.max(0) as u64;
     let policy = s.config.noop.get("maxmemory-policy");
     fields!(out,
@@ -217,7 +206,7 @@ fn memory(s: &Server, _: Now, out: &mut String) {
         "used_memory_peak_human" => human(used),
         "used_memory_peak_perc" => "100.00%",
         "used_memory_overhead" => overhead,
-        "used_memory_startup" => STARTUP_BYTES,
+        "used_memory_startup" => startup,
         "used_memory_dataset" => dataset,
         "used_memory_dataset_perc" => format_args!("{dataset_perc:.2}%"),
         "allocator_allocated" => used,
@@ -249,13 +238,13 @@ fn memory(s: &Server, _: Now, out: &mut String) {
         "rss_overhead_bytes" => 0,
         "mem_fragmentation_ratio" => "1.00",
         "mem_fragmentation_bytes" => 0,
-        "mem_not_counted_for_evict" => 0,
-        "mem_replication_backlog" => backlog,
-        "mem_total_replication_buffers" => repl_buffers,
-        "mem_clients_slaves" => 0,
-        "mem_clients_normal" => clients,
+        "mem_not_counted_for_evict" => m.not_counted_for_evict,
+        "mem_replication_backlog" => m.backlog,
+        "mem_total_replication_buffers" => m.repl_buffers,
+        "mem_clients_slaves" => m.clients_replicas,
+        "mem_clients_normal" => m.clients_normal,
         "mem_cluster_links" => 0,
-        "mem_aof_buffer" => 0,
+        "mem_aof_buffer" => m.aof_buffer,
         "mem_allocator" => "libc",
     );
     zeros(
@@ -349,14 +338,14 @@ fn stats(s: &Server, _: Now, out: &mut String) {
         "sync_partial_err" => s.repl.sync_partial_err,
         "expired_keys" => s.ks.stats.expired_keys,
         "expired_stale_perc" => "0.00",
+        "expired_time_cap_reached_count" => 0,
+        "expire_cycle_cpu_milliseconds" => 0,
+        "evicted_keys" => s.ks.stats.evicted_keys,
+        "evicted_clients" => st.evicted_clients,
     );
     zeros(
         out,
         &[
-            "expired_time_cap_reached_count",
-            "expire_cycle_cpu_milliseconds",
-            "evicted_keys",
-            "evicted_clients",
             "total_eviction_exceeded_time",
             "current_eviction_exceeded_time",
         ],

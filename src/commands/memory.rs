@@ -1,14 +1,13 @@
 //! MEMORY USAGE key [SAMPLES count] and MEMORY HELP.
 //!
-//! Values are ordinary Rust collections here, so USAGE is an estimate in the spirit of Redis'
-//! `objectComputeSize`: the key, an object header, and per element its bytes plus a fixed
-//! bookkeeping cost of the structure Redis would use. SAMPLES is checked but every element is
-//! counted (the estimate is cheap next to the value it measures).
+//! USAGE is the estimate the keyspace's byte count (INFO used_memory, maxmemory) is made of
+//! (`db::memsize`): the key's sds, its dict entry and the value in its encoding. SAMPLES is
+//! checked but every element is counted.
 
 use super::config::{help, subcommand};
 use super::{int_arg, is, server, Call, CommandSpec};
 use crate::core::Server;
-use crate::db::{Entry, Value};
+use crate::db::memsize;
 
 pub const COMMANDS: &[CommandSpec] = &[server("memory", -2, 0, (0, 0, 0), memory)];
 
@@ -19,10 +18,6 @@ const HELP: &[&str] = &[
     "    Return memory in bytes used by <key> and its value. Nested values are",
     "    sampled up to <count> times (default: 5, 0 means sample all).",
 ];
-
-/// Bytes of an object header (Redis' robj) and of one dictionary entry.
-const OBJECT: usize = 16;
-const DICT_ENTRY: usize = 24;
 
 fn memory(s: &mut Server, call: &Call) {
     match subcommand(s, call, SUBCOMMANDS) {
@@ -47,29 +42,12 @@ fn usage(s: &mut Server, call: &Call) {
     let (now, mode) = (call.now.unix_ms, s.ks.mode);
     let size = s.ks.dbs[db]
         .get(&args[2], now, mode)
-        .map(|e| estimate(&args[2], e));
+        .map(|e| memsize::entry_bytes(&args[2], e));
     let mut out = s.reply(call.id);
     match size {
         Some(n) => out.int(n as i64),
         None => out.null(),
     }
-}
-
-/// The estimated bytes `key` and its value take.
-fn estimate(key: &[u8], e: &Entry) -> usize {
-    let per = |len: usize, overhead: usize| len + overhead;
-    let value = match &e.value {
-        Value::Str(v) => per(v.len(), 8),
-        Value::List(l) => l.iter().map(|v| per(v.len(), 11)).sum(),
-        Value::Hash(h) => h
-            .iter()
-            .map(|(f, v)| per(f.len() + v.len(), DICT_ENTRY))
-            .sum(),
-        Value::Set(m) => m.iter().map(|v| per(v.len(), DICT_ENTRY)).sum(),
-        Value::ZSet(z) => z.scores.keys().map(|v| per(v.len(), DICT_ENTRY + 24)).sum(),
-        Value::Stream(st) => st.nodes.values().map(crate::rdb::stream_node_bytes).sum(),
-    };
-    OBJECT + DICT_ENTRY + key.len() + value
 }
 
 #[cfg(test)]

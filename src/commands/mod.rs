@@ -124,7 +124,7 @@ impl Cx<'_> {
             ks.stats.misses += 1;
             ks.notify(crate::db::notify::KEY_MISS, "keymiss", key, idx);
         }
-        ks.dbs[idx].get(key, now, mode)
+        ks.dbs[idx].peek(key, now, mode)
     }
     /// Queues a keyspace event on `key` of the selected database (published after the command).
     pub fn notify(&mut self, class: u32, event: &'static str, key: &[u8]) {

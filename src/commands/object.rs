@@ -29,8 +29,6 @@ const HELP: &[&str] = &[
 const SHARED_REFCOUNT: i64 = i32::MAX as i64;
 /// Integers Redis shares instead of allocating (OBJ_SHARED_INTEGERS).
 const SHARED_INTEGERS: i64 = 10_000;
-/// The counter a new key starts with under an LFU policy (LFU_INIT_VAL).
-const LFU_INIT_VAL: i64 = 5;
 
 const LFU_SELECTED: &str = "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.";
 const LFU_NOT_SELECTED: &str = "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.";
@@ -103,10 +101,13 @@ fn lfu_policy(c: &Config) -> bool {
         .is_some_and(|p| p.ends_with("-lfu"))
 }
 
-/// The number of references Redis reports: shared small integers have the shared count.
+/// The number of references Redis reports: shared small integers have the shared count (values
+/// written under maxmemory with an LRU/LFU policy are never shared).
 pub fn refcount(e: &Entry, limits: &EncodingLimits) -> i64 {
     match &e.value {
-        Value::Str(v) if e.encoding(limits) == Encoding::Int && canonical_int(v) => {
+        Value::Str(v)
+            if e.encoding(limits) == Encoding::Int && canonical_int(v) && e.meta.shared_int =>
+        {
             let n: i64 = std::str::from_utf8(v)
                 .ok()
                 .and_then(|t| t.parse().ok())
@@ -138,11 +139,18 @@ fn object(s: &mut Server, call: &Call) {
     let lfu = lfu_policy(&s.config);
     let db = s.clients.get(&call.id).map_or(0, |c| c.db);
     let now_ms = call.now.unix_ms;
-    let found = s.ks.dbs[db]
-        .peek(&args[2], now_ms, s.ks.mode)
-        .map(|e| (e.encoding(&limits), refcount(e, &limits), e.meta.access_ms));
+    let d = &s.ks.dbs[db];
+    let found = d.peek(&args[2], now_ms, s.ks.mode).map(|e| {
+        let freq = d.access.decayed(&e.meta, now_ms);
+        (
+            e.encoding(&limits),
+            refcount(e, &limits),
+            e.meta.access_ms,
+            freq,
+        )
+    });
     let mut out = s.reply(call.id);
-    let Some((encoding, refs, access_ms)) = found else {
+    let Some((encoding, refs, access_ms, freq)) = found else {
         return out.null();
     };
     match *sub {
@@ -151,7 +159,7 @@ fn object(s: &mut Server, call: &Call) {
         "idletime" if lfu => out.error(LFU_SELECTED),
         "idletime" => out.int((now_ms.saturating_sub(access_ms) / 1000) as i64),
         "freq" if !lfu => out.error(LFU_NOT_SELECTED),
-        _ => out.int(LFU_INIT_VAL),
+        _ => out.int(freq as i64),
     }
 }
 

@@ -91,6 +91,8 @@ pub struct Client {
     /// Bytes of the query buffer already run in the current pass (Redis trims them after
     /// the pass, so CLIENT LIST still counts them).
     pub qbuf_ran: usize,
+    /// CLIENT NO-EVICT ON: client eviction (maxmemory-clients) passes this client by.
+    pub no_evict: bool,
 }
 
 impl Client {
@@ -139,6 +141,7 @@ impl Client {
             qbuf_alloc: 0,
             qbuf_peak: 0,
             qbuf_ran: 0,
+            no_evict: false,
         }
     }
 
@@ -205,6 +208,7 @@ impl Client {
             (self.blocked_on.is_some(), 'b'),
             (self.dirty_cas, 'd'),
             (self.close_after_reply, 'c'),
+            (self.no_evict, 'e'),
             (self.close_asap, 'A'),
         ];
         let f: String = letters

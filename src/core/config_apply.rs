@@ -1,6 +1,6 @@
 //! What a CONFIG SET does to the running server beyond storing the new values: each directive
 //! whose change must reach live state (the AOF, the replication backlog, the master link's
-//! credentials, the default user's password) is applied here, after the whole set was accepted.
+//! credentials, the default user's password, maxmemory and its policy) is applied here, after the whole set was accepted.
 
 use super::{Now, Server};
 use crate::config::Config;
@@ -24,6 +24,10 @@ impl Server {
             }
         }
         self.refresh_notify_classes();
+        self.apply_memory_config();
+        if old.maxmemory != self.config.maxmemory {
+            self.maxmemory_changed();
+        }
         match (old.appendonly, self.config.appendonly) {
             (false, true) => self.aof_enable(now),
             (true, false) => self.aof_disable(),

@@ -172,6 +172,9 @@ impl Server {
         if let Some(msg) = self.acl_refusal(id, spec, args, now, in_multi) {
             return Some(msg);
         }
+        if let Some(msg) = self.oom_refusal(id, spec, in_multi) {
+            return Some(msg);
+        }
         if self.repl.replicas.contains_key(&id)
             && spec.flags & (flags::READONLY | flags::WRITE) != 0
         {

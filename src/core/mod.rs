@@ -28,10 +28,15 @@ mod busy;
 mod client;
 mod config_apply;
 mod dispatch;
+mod evict;
+mod evict_clients;
+#[cfg(test)]
+mod evict_tests;
 mod failover;
 #[cfg(test)]
 mod fuzz_tests;
 pub mod loading;
+pub mod memory;
 mod notify;
 #[cfg(test)]
 mod notify_tests;
@@ -40,8 +45,8 @@ mod paced_sync;
 pub mod pause;
 pub mod persist;
 mod propagate;
-mod repl_child;
 mod querybuf;
+mod repl_child;
 mod replica_side;
 #[cfg(test)]
 mod replica_side_tests;
@@ -177,6 +182,8 @@ pub struct Stats {
     pub total_connections_received: u64,
     pub total_commands_processed: u64,
     pub rejected_connections: u64,
+    /// Clients disconnected by client eviction (maxmemory-clients).
+    pub evicted_clients: u64,
     pub net_input_bytes: u64,
     pub net_output_bytes: u64,
     pub unexpected_error_replies: u64,
@@ -301,6 +308,8 @@ pub struct Server {
     pub cron_paused: bool,
     /// ACL users and log.
     pub acl: crate::acl::Acl,
+    /// maxmemory: the eviction settings and pool.
+    pub evict: evict::Eviction,
     /// EVAL scripts and function libraries with their Lua states.
     pub scripting: crate::scripting::Scripting,
     /// DEBUG INJECT-BUG: deliberate bugs switched on (tests of the simulator's checks).
@@ -388,10 +397,14 @@ impl Server {
             active_expire: true,
             cron_paused: false,
             acl,
+            evict: Default::default(),
             scripting: Default::default(),
             #[cfg(feature = "bug-injection")]
             bugs: Default::default(),
         };
+        let rng = &mut s.rng;
+        s.ks.seed_access(|| rng.next_u64());
+        s.apply_memory_config();
         s.log(
             LogLevel::Notice,
             "oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo".into(),
@@ -583,7 +596,8 @@ impl Server {
         } else {
             self.next_cron_ms
         };
-        for due in [self.loading_timeout(), self.paced_timeout()]
+        let evicting = self.evict.running.then_some(self.last_now.mono_ms);
+        for due in [self.loading_timeout(), self.paced_timeout(), evicting]
             .into_iter()
             .flatten()
         {
@@ -604,6 +618,7 @@ impl Server {
         }
         self.load_slice(now);
         self.paced_cron(now);
+        self.eviction_timer(now);
         self.pause_update(now);
         if now.mono_ms >= self.next_cron_ms {
             let period_ms = 1000 / self.cron_hz().clamp(1, 500);

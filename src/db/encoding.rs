@@ -68,14 +68,37 @@ impl Default for EncodingLimits {
     }
 }
 
-/// What Redis keeps per object besides the value: its encoding and its access clock.
+/// What Redis keeps per object besides the value: its encoding, its access clock and LFU
+/// counter (`access.rs`), and what the entry costs in memory (`memsize.rs`, cached here so that
+/// the keyspace's total changes by what a write changed).
 /// Not part of a value's identity: two entries with equal values and expiry are equal.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 pub struct ObjMeta {
     /// The aggregate encoding reached so far (`None`: not settled yet, follow the content).
     pub encoding: Option<Encoding>,
-    /// Unix ms of the last access (OBJECT IDLETIME).
+    /// Unix ms of the last access (OBJECT IDLETIME, LRU eviction).
     pub access_ms: u64,
+    /// The LFU counter and the unix minute it was last decremented or incremented at
+    /// (`None`: the key was just made).
+    pub lfu_count: u8,
+    pub lfu_min: Option<u64>,
+    /// A small integer value is one of Redis' shared objects (OBJECT REFCOUNT).
+    pub shared_int: bool,
+    /// The entry's bytes as last estimated (`memsize::entry_bytes`), counted in its database.
+    pub bytes: usize,
+}
+
+impl Default for ObjMeta {
+    fn default() -> Self {
+        ObjMeta {
+            encoding: None,
+            access_ms: 0,
+            lfu_count: super::access::LFU_INIT_VAL,
+            lfu_min: None,
+            shared_int: true,
+            bytes: 0,
+        }
+    }
 }
 
 impl PartialEq for ObjMeta {
@@ -151,6 +174,17 @@ impl Entry {
             .encoding
             .unwrap_or_else(|| self.created_encoding());
         self.next_encoding(from, limits)
+    }
+
+    /// The encoding recorded so far, or the one the value starts in (no config needed).
+    pub(crate) fn stored_encoding(&self) -> Encoding {
+        match &self.value {
+            Value::Str(s) => string_encoding(s),
+            _ => self
+                .meta
+                .encoding
+                .unwrap_or_else(|| self.created_encoding()),
+        }
     }
 
     /// Records the encoding after a change (called once per written key).

@@ -8,15 +8,20 @@
 //!
 //! All mutation goes through `Db` methods so that WATCH sees every modified key (`touched`).
 
+mod access;
 mod encoding;
+mod expiries;
 mod keyref;
+pub mod memsize;
 pub mod notify;
+mod sample;
 mod snapshot;
 pub mod stream;
 mod stream_group;
 mod typed;
 mod values;
 
+pub use access::{Access, LFU_INIT_VAL};
 pub use encoding::{canonical_int, Encoding, EncodingLimits, ObjMeta};
 pub use keyref::{key_hash, HKey};
 pub use stream::{Stream, StreamId};
@@ -38,13 +43,14 @@ pub struct KeyspaceStats {
     pub hits: u64,
     pub misses: u64,
     pub expired_keys: u64,
+    pub evicted_keys: u64,
 }
 
 /// One database.
 #[derive(Debug, Default)]
 pub struct Db {
     map: BTreeMap<HKey, Entry>,
-    expiry: BTreeSet<(u64, HKey)>,
+    expiry: expiries::Expiries,
     /// Keys some client WATCHes (with a count of watchers).
     watched: BTreeMap<Bytes, usize>,
     /// Watched keys modified since the server last drained them.
@@ -56,6 +62,10 @@ pub struct Db {
     /// On a writable replica: keys its own clients gave a time to live. The master never
     /// deletes them, so the replica expires them itself (Redis' slaveKeysWithExpire).
     own_expires: BTreeSet<Bytes>,
+    /// What the entries cost (`memsize`), the sum of their cached `meta.bytes`.
+    bytes: usize,
+    /// How lookups age keys (the LRU clock and LFU counters), set by the server.
+    pub access: Access,
 }
 
 /// How lookups treat keys whose time has passed.
@@ -99,7 +109,7 @@ impl Db {
         if !Self::visible(e, now_ms, mode) {
             return None;
         }
-        e.meta.access_ms = now_ms;
+        self.access.touch(&mut e.meta, now_ms);
         Some(e)
     }
 
@@ -109,12 +119,30 @@ impl Db {
     }
 
     /// After a command wrote `key`: records the encoding its value reached (one-way
-    /// conversions) and the access time.
+    /// conversions), the access time, and what the entry costs now.
     pub fn written(&mut self, key: &[u8], now_ms: u64, limits: &EncodingLimits) {
         if let Some(e) = self.map.get_mut(&probe(key) as &dyn KeyRef) {
             e.settle_encoding(limits);
-            e.meta.access_ms = now_ms;
+            self.access.written(&mut e.meta, now_ms);
+            let bytes = memsize::entry_bytes(key, e);
+            self.bytes = self.bytes - e.meta.bytes + bytes;
+            e.meta.bytes = bytes;
         }
+    }
+
+    /// What this database holds in memory: its entries and, per key and per key with a time to
+    /// live, a dict entry and bucket share.
+    pub fn used_bytes(&self) -> usize {
+        self.bytes + self.len() * memsize::DICT_SLOT + self.overhead_expires()
+    }
+
+    /// The dicts' own share of `used_bytes` (INFO's overhead.hashtable.main and .expires).
+    pub fn overhead_bytes(&self) -> usize {
+        self.len() * (memsize::DICT_ENTRY + memsize::DICT_SLOT) + self.overhead_expires()
+    }
+
+    fn overhead_expires(&self) -> usize {
+        self.expires_len() * (memsize::DICT_ENTRY + memsize::DICT_SLOT)
     }
 
     /// Write lookup: lazy expiry, then a mutable entry. Marks the key touched for WATCH.
@@ -125,7 +153,7 @@ impl Db {
         if !Self::visible(e, now_ms, mode) {
             return None;
         }
-        e.meta.access_ms = now_ms;
+        self.access.touch(&mut e.meta, now_ms);
         Some(e)
     }
 
@@ -146,19 +174,27 @@ impl Db {
             .expect("entry just ensured")
     }
 
-    /// Sets a key, replacing any value and expiry.
+    /// Sets a key, replacing any value and expiry. A replaced value passes its LRU/LFU clock
+    /// on, as Redis' dbSetValue does.
     pub fn insert(&mut self, key: Bytes, value: Value, expire_at_ms: Option<u64>) {
         self.touch(&key);
         let hk = HKey::new(key);
+        let mut entry = Entry::new(value, expire_at_ms);
         if let Some(old) = self.map.get(&hk) {
             if let Some(t) = old.expire_at_ms {
                 self.expiry.remove(&(t, hk.clone()));
             }
+            self.bytes -= old.meta.bytes;
+            let m = &mut entry.meta;
+            (m.access_ms, m.lfu_count, m.lfu_min) =
+                (old.meta.access_ms, old.meta.lfu_count, old.meta.lfu_min);
         }
         if let Some(t) = expire_at_ms {
             self.expiry.insert((t, hk.clone()));
         }
-        self.map.insert(hk, Entry::new(value, expire_at_ms));
+        entry.meta.bytes = memsize::entry_bytes(&hk.key, &entry);
+        self.bytes += entry.meta.bytes;
+        self.map.insert(hk, entry);
     }
 
     /// Removes a key if it exists (expired keys count as absent).
@@ -177,6 +213,7 @@ impl Db {
         if let Some(t) = e.expire_at_ms {
             self.expiry.remove(&(t, hk));
         }
+        self.bytes -= e.meta.bytes;
         Some(e)
     }
 
@@ -297,8 +334,12 @@ impl Db {
         // `collect` sorts and builds the tree in bulk (a later duplicate replaces an earlier one).
         self.map = entries
             .into_iter()
-            .map(|(k, e)| (HKey::new(k), e))
+            .map(|(k, mut e)| {
+                e.meta.bytes = memsize::entry_bytes(&k, &e);
+                (HKey::new(k), e)
+            })
             .collect();
+        self.bytes = self.map.values().map(|e| e.meta.bytes).sum();
         self.expiry = self
             .map
             .iter()
@@ -361,6 +402,7 @@ impl Db {
         self.touched.extend(watched);
         self.map.clear();
         self.expiry.clear();
+        self.bytes = 0;
     }
 
     pub fn watch(&mut self, key: Bytes) {
@@ -424,6 +466,7 @@ impl Db {
         other.touched.extend(theirs);
         std::mem::swap(&mut self.map, &mut other.map);
         std::mem::swap(&mut self.expiry, &mut other.expiry);
+        std::mem::swap(&mut self.bytes, &mut other.bytes);
     }
 }
 
@@ -467,6 +510,22 @@ impl Keyspace {
     }
     pub fn total_keys(&self) -> usize {
         self.dbs.iter().map(Db::len).sum()
+    }
+    /// What all databases hold in memory (`Db::used_bytes`).
+    pub fn used_bytes(&self) -> usize {
+        self.dbs.iter().map(Db::used_bytes).sum()
+    }
+    /// Gives every database the same aging settings, keeping each one's coin-flip sequence.
+    pub fn set_access(&mut self, settings: &Access) {
+        for db in &mut self.dbs {
+            db.access.adopt(settings);
+        }
+    }
+    /// Seeds each database's LFU coin flips from `next` (the server's seeded RNG).
+    pub fn seed_access(&mut self, mut next: impl FnMut() -> u64) {
+        for db in &mut self.dbs {
+            db.access.seed(next());
+        }
     }
 }
 

@@ -32,6 +32,7 @@ impl Db {
         self.expire_if_needed(key, now_ms, mode);
         match self.map.get_mut(&probe(key) as &dyn KeyRef) {
             Some(e) if Self::visible(e, now_ms, mode) => {
+                self.access.touch(&mut e.meta, now_ms);
                 if pick(&mut e.value).is_none() {
                     return Err(WRONGTYPE);
                 }

@@ -46,7 +46,7 @@ use std::collections::BTreeMap;
 
 use crc64::crc64;
 pub use read::{read_function_payload, read_rdb};
-pub use stream_lp::{stream_entry_bytes, stream_node_bytes};
+pub use stream_lp::{lp_element_bytes, stream_entry_bytes, stream_node_bytes};
 pub use write::{function_payload, RdbWriter, WriteOptions};
 
 /// The RDB version Redis 7.0 writes (and the newest it loads): what we emit by default so that

@@ -88,6 +88,11 @@ fn size(e: &Elem) -> usize {
     n + backlen(n).1
 }
 
+/// The bytes a string takes as one listpack element (integers encoded as integers).
+pub fn lp_element_bytes(s: &[u8]) -> usize {
+    size(&elem(s))
+}
+
 /// The elements of one entry in `node` (whose master entry id is `master`).
 fn entry_elems<'a>(master: StreamId, node: &StreamNode, e: &'a NodeEntry) -> Vec<Elem<'a>> {
     let same = node.same_fields(&e.fields);
