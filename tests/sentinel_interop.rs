@@ -117,7 +117,8 @@ fn master_addr(s: &mut Conn) -> Option<u16> {
 
 /// ROLE of a replica: (master port, link state) — `None` for a master.
 fn replica_role(c: &mut Conn) -> Option<(u16, String)> {
-    let Reply::Array(parts) = c.cmd(&["ROLE"]) else {
+    // A connection killed meanwhile (CLIENT KILL) answers nothing: not a replica yet.
+    let Reply::Array(parts) = c.try_cmd(&["ROLE"]).ok()? else {
         panic!("ROLE did not answer an array");
     };
     match text(parts[0].clone()).as_str() {
@@ -129,9 +130,13 @@ fn replica_role(c: &mut Conn) -> Option<(u16, String)> {
 /// `Ok` when the server on `port` follows `master` with its link up and has `key` = `value`
 /// (a new connection each time: the sentinels' CLIENT KILL TYPE normal closes the old ones).
 fn follows_with(port: u16, master: u16, key: &str, value: &str) -> Result<(), String> {
-    let mut c = server(port);
+    let mut c = Conn::connect(port);
+    // The kill may also land between this connection's commands: then ask again.
+    let killed = |e: std::io::Error| format!("connection closed ({e}), as CLIENT KILL does");
+    let auth = c.try_cmd(&["AUTH", PASSWORD]).map_err(killed)?;
+    assert_eq!(auth, Reply::Simple("OK".into()));
     let role = replica_role(&mut c);
-    let got = c.cmd(&["GET", key]);
+    let got = c.try_cmd(&["GET", key]).map_err(killed)?;
     if role == Some((master, "connected".into())) && got == Reply::Bulk(Some(value.into())) {
         return Ok(());
     }

@@ -51,7 +51,7 @@ struct Checker {
     epochs: BTreeMap<String, Epochs>,
     /// Nodes whose disk is failing (harness `disk-fail` until `disk-heal`).
     failing_disks: BTreeSet<String>,
-    /// (node, `master <name> <ip> <port>`) -> SDOWN periods (start, end if it ended).
+    /// (node, master name) -> SDOWN periods (start, end if it ended: -sdown or +switch-master).
     sdown: BTreeMap<(String, String), Vec<Period>>,
     /// Per node: the opinions listed just before its next `+odown`.
     opinions: BTreeMap<String, Vec<String>>,
@@ -130,12 +130,13 @@ impl Checker {
             ["~leader-votes", master, "epoch", epoch, rest @ ..] => {
                 self.leader(at_ms, node, master, num(epoch), rest)
             }
-            ["+sdown", "master", ..] => {
-                let key = (node.to_string(), words[1..5.min(words.len())].join(" "));
+            ["+sdown", "master", name, ..] => {
+                let key = (node.to_string(), name.to_string());
                 self.sdown.entry(key).or_default().push((at_ms, None));
             }
-            ["-sdown", "master", ..] => {
-                let key = (node.to_string(), words[1..5.min(words.len())].join(" "));
+            // A switch ends the opinion about the old address as a -sdown does.
+            ["-sdown", "master", name, ..] | ["+switch-master", name, ..] => {
+                let key = (node.to_string(), name.to_string());
                 if let Some(last) = self.sdown.get_mut(&key).and_then(|p| p.last_mut()) {
                     last.1.get_or_insert(at_ms);
                 }
@@ -275,7 +276,7 @@ impl Checker {
         let held: Vec<String> = opinions
             .iter()
             .filter_map(|id| self.nodes.get(id))
-            .filter(|peer| self.was_sdown(peer, &instance, at_ms))
+            .filter(|peer| self.was_sdown(peer, words.get(2).copied().unwrap_or(""), at_ms))
             .cloned()
             .collect();
         let confirmed = 1 + held.len() as u64;
@@ -293,10 +294,13 @@ impl Checker {
         }
     }
 
-    /// Whether `peer` had `instance` SDOWN at some moment in the opinion window before `at_ms`.
-    fn was_sdown(&self, peer: &str, instance: &str, at_ms: u64) -> bool {
+    /// Whether `peer` had master `name` SDOWN at some moment in the opinion window before
+    /// `at_ms`, at whatever address it knew it by: Redis' is-master-down-by-addr reply names no
+    /// address, so a late reply about a master's old address counts for its new one, as in
+    /// Redis (the flag lives until 5 s after the reply).
+    fn was_sdown(&self, peer: &str, name: &str, at_ms: u64) -> bool {
         let from = at_ms.saturating_sub(OPINION_WINDOW_MS);
-        let key = (peer.to_string(), instance.to_string());
+        let key = (peer.to_string(), name.to_string());
         self.sdown.get(&key).is_some_and(|periods| {
             periods
                 .iter()

@@ -216,3 +216,39 @@ fn a_vote_given_while_the_disk_failed_or_before_the_disk_was_replaced_may_be_for
     );
     assert_eq!(run(&replaced), Vec::<String>::new());
 }
+
+/// x2 had the master down at its old address, then switched to the new one at `switch_s`; x1
+/// declares the new address ODOWN at 13.142 s counting x2's (late) reply.
+fn odown_after_a_peer_switched_at(switch_s: &str) -> Vec<String> {
+    let new_master = "master mymaster 10.1.0.2 6379";
+    run(&with(
+        &[
+            (0, &format!("   2.000s x2 +sdown {MASTER}")),
+            (
+                1,
+                &format!("{switch_s} x2 +switch-master mymaster 10.1.0.1 6379 10.1.0.2 6379"),
+            ),
+            (3, "  13.142s x1 ~odown-opinions mymaster [bbbb]"),
+            (4, &format!("  13.142s x1 +odown {new_master} #quorum 2/2")),
+        ],
+        &[],
+    ))
+}
+
+#[test]
+fn an_odown_counting_a_late_reply_about_the_masters_old_address_is_redis_behaviour() {
+    let v = odown_after_a_peer_switched_at("  10.000s");
+    assert!(
+        v.iter().all(|v| !v.starts_with("sentinel.odown_quorum")),
+        "{v:?}"
+    );
+}
+
+#[test]
+fn an_odown_counting_a_peer_that_switched_long_before_is_caught() {
+    let v = odown_after_a_peer_switched_at("   3.000s");
+    assert!(
+        v.iter().any(|v| v.starts_with("sentinel.odown_quorum")),
+        "{v:?}"
+    );
+}

@@ -313,16 +313,16 @@ impl Server {
         self.persist.loading = true;
         self.persist.async_loading = swapdb && self.same_history_sync();
         self.trace("loading from socket".into());
-        if !swapdb {
-            self.log(
-                LogLevel::Notice,
-                "MASTER <-> REPLICA sync: Flushing old data".into(),
-            );
+        let flush: &[&str] = if swapdb { &[] } else { &["Flushing old data"] };
+        self.log_sync_steps(flush);
+        self.log_sync_steps(&["Loading DB in memory"]);
+    }
+
+    /// Logs a replica's full-sync steps as Redis words them (`MASTER <-> REPLICA sync: ...`).
+    pub(crate) fn log_sync_steps(&mut self, steps: &[&str]) {
+        for step in steps {
+            self.log(LogLevel::Notice, format!("MASTER <-> REPLICA sync: {step}"));
         }
-        self.log(
-            LogLevel::Notice,
-            "MASTER <-> REPLICA sync: Loading DB in memory".into(),
-        );
     }
 
     /// Ends the loading state (and async loading with it).

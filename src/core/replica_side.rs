@@ -394,22 +394,12 @@ impl Server {
             .map(String::as_str)
             == Some("swapdb");
         if !from_socket {
-            self.log(
-                LogLevel::Notice,
-                "MASTER <-> REPLICA sync: Flushing old data".into(),
-            );
-            self.log(
-                LogLevel::Notice,
-                "MASTER <-> REPLICA sync: Loading DB in memory".into(),
-            );
+            self.log_sync_steps(&["Flushing old data", "Loading DB in memory"]);
         } else if swapdb {
-            let lines = [
+            self.log_sync_steps(&[
                 "Swapping active DB with loaded DB",
                 "Discarding old DB in background",
-            ];
-            for line in lines {
-                self.log(LogLevel::Notice, format!("MASTER <-> REPLICA sync: {line}"));
-            }
+            ]);
         }
         for db in &mut self.ks.dbs {
             db.clear();

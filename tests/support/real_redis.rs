@@ -294,6 +294,12 @@ impl Conn {
         self.reply()
     }
 
+    /// As `cmd`, but a connection the server closed (CLIENT KILL) is an error, not a panic.
+    pub fn try_cmd<A: AsRef<[u8]>>(&mut self, args: &[A]) -> std::io::Result<Reply> {
+        self.send(args);
+        self.read_reply()
+    }
+
     /// Sends every command, then checks no reply is an error.
     pub fn pipeline(&mut self, cmds: &[Vec<Vec<u8>>]) {
         for c in cmds {
