@@ -164,11 +164,6 @@ impl Client {
         }
     }
 
-    /// Every byte queued for this client so far: written, handed to the driver, or waiting.
-    pub fn queued_bytes(&self) -> u64 {
-        self.written_bytes + (self.unsent_bytes + self.out.len()) as u64
-    }
-
     /// Takes the output that may be sent now: everything before the first owed reply.
     pub fn take_sendable(&mut self) -> Bytes {
         let ready = self.owed.first().map_or(self.out.len(), |o| o.1);

@@ -21,11 +21,6 @@ pub struct PacedSync {
 }
 
 impl PacedSync {
-    /// Payload bytes not yet handed to the connection.
-    pub(crate) fn unsent(&self) -> u64 {
-        (self.payload.len() - self.sent) as u64
-    }
-
     /// Payload bytes due by `now_ms`.
     fn due(&self, now_ms: u64) -> usize {
         let elapsed_ms = now_ms.saturating_sub(self.started_ms);

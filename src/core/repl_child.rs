@@ -13,10 +13,8 @@ use super::{ConnId, Now, Server};
 use crate::config::LogLevel;
 use std::collections::BTreeMap;
 
-/// One replica the child is producing for.
+/// One replica the child is producing for (its payload ends at its client's `payload_end`).
 struct Member {
-    /// The client's written-bytes count at which its payload is completely written.
-    payload_end: u64,
     /// Written bytes and when they last grew (progress of the transfer).
     written: u64,
     progress_ms: u64,
@@ -31,8 +29,8 @@ pub struct ReplChild {
 }
 
 impl Server {
-    /// A full sync's payload for replica `id` ends at `payload_end` written bytes: the child
-    /// starts (or the replica joins the one running) and runs at least `duration_ms`.
+    /// A full sync's payload is on its way to replica `id`: the child starts (or the replica
+    /// joins the one running) and runs at least `duration_ms`.
     pub(crate) fn repl_child_join(
         &mut self,
         id: ConnId,
@@ -43,9 +41,7 @@ impl Server {
         let Some(c) = self.clients.get(&id) else {
             return;
         };
-        let payload_end = c.queued_bytes() + self.repl.paced.get(&id).map_or(0, |p| p.unsent());
         let member = Member {
-            payload_end,
             written: c.written_bytes,
             progress_ms: now.mono_ms,
         };
@@ -105,7 +101,9 @@ impl Server {
             if c.written_bytes != m.written {
                 (m.written, m.progress_ms) = (c.written_bytes, now.mono_ms);
             }
-            if m.written >= m.payload_end {
+            // Paced parts still to send, or sent ones not yet written.
+            let paced = self.repl.paced.contains_key(id);
+            if !paced && m.written >= c.payload_end {
                 continue;
             }
             if child.diskless && now.mono_ms.saturating_sub(m.progress_ms) > timeout_ms {
