@@ -300,11 +300,7 @@ impl Server {
             .link
             .as_ref()
             .is_some_and(|l| l.link.state() == crate::repl::ReplState::Transfer);
-        let mode = self
-            .config
-            .noop
-            .get("repl-diskless-load")
-            .map(String::as_str);
+        let mode = self.diskless_load_mode();
         let swapdb = mode == Some("swapdb");
         let diskless = swapdb || (mode == Some("on-empty-db") && self.ks.total_keys() == 0);
         if !(transfer && diskless) || self.persist.loading {
@@ -323,6 +319,14 @@ impl Server {
         for step in steps {
             self.log(LogLevel::Notice, format!("MASTER <-> REPLICA sync: {step}"));
         }
+    }
+
+    /// `repl-diskless-load`: `disabled`, `on-empty-db` or `swapdb`.
+    pub(crate) fn diskless_load_mode(&self) -> Option<&str> {
+        self.config
+            .noop
+            .get("repl-diskless-load")
+            .map(String::as_str)
     }
 
     /// Ends the loading state (and async loading with it).

@@ -245,15 +245,14 @@ impl Server {
     /// The connection to the master closed or failed: cache our position for PSYNC, retry later.
     pub(crate) fn link_lost(&mut self, now: Now, error: &str) {
         let cached = Some((self.repl.ids.replid.clone(), self.repl.offset));
+        if self.repl.link.is_some() && self.loading.is_none() {
+            // A transfer loaded from the socket failed: the old data is served again.
+            self.stop_loading();
+        }
         let Some(l) = self.repl.link.as_mut() else {
             return;
         };
         let was_up = std::mem::take(&mut l.synced);
-        if self.loading.is_none() {
-            // A transfer loaded from the socket failed: the old data is served again.
-            self.persist.loading = false;
-            self.persist.async_loading = false;
-        }
         l.conn = None;
         l.pending_full = None;
         l.next_connect_mono_ms = now.mono_ms + RECONNECT_MS;
@@ -387,12 +386,7 @@ impl Server {
         // A load from the socket logged its start when the transfer began.
         let from_socket = self.persist.loading && self.loading.is_none();
         self.abandon_load();
-        let swapdb = self
-            .config
-            .noop
-            .get("repl-diskless-load")
-            .map(String::as_str)
-            == Some("swapdb");
+        let swapdb = self.diskless_load_mode() == Some("swapdb");
         if !from_socket {
             self.log_sync_steps(&["Flushing old data", "Loading DB in memory"]);
         } else if swapdb {
