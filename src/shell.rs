@@ -29,6 +29,8 @@ struct Outbox {
     close: bool,
     /// Close at once: what was not written yet is dropped.
     drop_unsent: bool,
+    /// The core asked not to read this connection for now.
+    read_paused: bool,
 }
 
 #[derive(Default)]
@@ -176,6 +178,9 @@ impl<E: Env> Node<E> {
                     o.close = true;
                     o.drop_unsent = true;
                 }),
+                Action::SetReading { conn, reading } => {
+                    self.enqueue(conn, |o| o.read_paused = !reading)
+                }
                 Action::Disk { token, op } => {
                     let result = run_disk_op(self.env.disk(), &op).map_err(|e| e.to_string());
                     core.handle_disk_done(self.env.now(), token, result);
@@ -293,7 +298,7 @@ impl<E: Env> Node<E> {
         let mut buf = vec![0u8; READ_CHUNK_BYTES];
         let mut writing = BytesMut::new();
         loop {
-            let close = {
+            let (close, read_paused) = {
                 let mut o = lock(&conn.out);
                 if o.drop_unsent {
                     writing.clear();
@@ -301,7 +306,7 @@ impl<E: Env> Node<E> {
                 if writing.is_empty() {
                     writing = o.data.split();
                 }
-                o.close
+                (o.close, o.read_paused)
             };
             if close && writing.is_empty() {
                 let _ = writer.shutdown().await;
@@ -318,10 +323,10 @@ impl<E: Env> Node<E> {
                             break;
                         }
                         let _ = writing.split_to(n);
-                        lock(&self.core).handle_written(id, n);
+                        self.with_core(|core, _| core.handle_written(id, n));
                     }
                 },
-                r = reader.read(&mut buf), if !close => match r {
+                r = reader.read(&mut buf), if !close && !read_paused => match r {
                     Ok(0) | Err(_) => break,
                     Ok(n) => self.with_core(|core, now| core.handle_data(now, id, &buf[..n])),
                 },

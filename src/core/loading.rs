@@ -90,20 +90,31 @@ impl Loading {
 
     /// How many keys should be installed by `now` at this pace.
     fn keys_due(&self, now: Now) -> u64 {
-        let elapsed_us = now.mono_ms.saturating_sub(self.started.mono_ms) * 1000;
-        match self.delay_us {
-            d if d > 0 => elapsed_us / d as u64 + 1,
-            d if d < 0 => (elapsed_us + 1).saturating_mul(d.unsigned_abs()),
-            _ => u64::MAX,
-        }
+        keys_due(self.started.mono_ms, self.delay_us, now.mono_ms)
     }
 
     /// When the next key is due (monotonic ms).
     fn next_due_ms(&self) -> u64 {
-        match self.delay_us {
-            d if d > 0 => self.started.mono_ms + (self.keys_done * d as u64).div_ceil(1000),
-            _ => self.started.mono_ms,
-        }
+        key_due_ms(self.started.mono_ms, self.delay_us, self.keys_done)
+    }
+}
+
+/// How many keys a load that began at `started_ms`, paced `delay_us` per key, has installed by
+/// `now_ms` (unbounded without a delay).
+pub(crate) fn keys_due(started_ms: u64, delay_us: i64, now_ms: u64) -> u64 {
+    let elapsed_us = now_ms.saturating_sub(started_ms) * 1000;
+    match delay_us {
+        d if d > 0 => elapsed_us / d as u64 + 1,
+        d if d < 0 => (elapsed_us + 1).saturating_mul(d.unsigned_abs()),
+        _ => u64::MAX,
+    }
+}
+
+/// When key number `n` (from 0) of such a load is due (monotonic ms).
+pub(crate) fn key_due_ms(started_ms: u64, delay_us: i64, n: u64) -> u64 {
+    match delay_us {
+        d if d > 0 => started_ms + (n * d as u64).div_ceil(1000),
+        _ => started_ms,
     }
 }
 
@@ -147,11 +158,13 @@ impl Server {
             .into_iter()
             .flat_map(|(idx, keys)| keys.into_iter().map(move |(k, e)| (idx, k, e)))
             .collect();
-        // An async load installs at once: the old data is served until the new one is whole.
-        let delay_us = match source {
-            Source::Inline => 0,
-            _ if self.persist.async_loading => 0,
-            _ => debug_delay_us(&self.config, "key-load-delay"),
+        let (delay_us, started) = match source {
+            Source::Inline => (0, now),
+            Source::Startup => (self.paced_load_delay_us(), now),
+            Source::MasterSync { .. } => (
+                self.paced_load_delay_us(),
+                self.end_socket_pace().unwrap_or(now),
+            ),
         };
         // An inline install happens within one call (an AOF load keeps its own flag).
         if !matches!(source, Source::Inline) {
@@ -161,7 +174,7 @@ impl Server {
             source,
             keys_total: keys.len() as u64,
             keys: keys.into_iter(),
-            started: now,
+            started,
             total_bytes,
             keys_done: 0,
             loaded: 0,
@@ -170,6 +183,15 @@ impl Server {
         });
         self.load_slice(now);
         Ok(())
+    }
+
+    /// `key-load-delay` for a load starting now: none for an async load, which installs at once
+    /// (the old data is served until the new one is whole).
+    pub(crate) fn paced_load_delay_us(&self) -> i64 {
+        match self.persist.async_loading {
+            true => 0,
+            false => debug_delay_us(&self.config, "key-load-delay"),
+        }
     }
 
     /// Installs a parsed snapshot whole, now (DEBUG RELOAD, an AOF base).

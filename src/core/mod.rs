@@ -13,7 +13,8 @@
 //!    conn)` when the peer hung up or a write failed.
 //! 3. `poll_timeout()` says when the core next wants `handle_timeout(now)` (its `serverCron`).
 //! 4. After every `handle_*`, the driver drains `poll_action()` until `None` and performs each
-//!    action in order: `Send` bytes, `Close` a connection (after what was already sent), run a
+//!    action in order: `Send` bytes, `Close` a connection (after what was already sent), stop
+//!    or resume reading one (`SetReading`), run a
 //!    `Disk` operation and report it with `handle_disk_done(now, token, result)`, write a `Log`
 //!    line, record a `Trace` event, `Exit` the process, or run (`RunScript`) or kill
 //!    (`KillScript`) a Sentinel script, reporting its end with `handle_script_exit`.
@@ -55,6 +56,7 @@ mod sentinel_mode;
 pub mod shutdown;
 #[cfg(test)]
 mod shutdown_tests;
+mod socket_pace;
 #[cfg(test)]
 pub mod testing;
 
@@ -141,6 +143,13 @@ pub enum Action {
     /// buffer limit, which may never read it).
     CloseNow {
         conn: ConnId,
+    },
+    /// Stop (`reading: false`) or resume reading a connection's input: a replica loading its
+    /// master's snapshot from the socket slower than it arrives, as Redis reads it only as fast
+    /// as it loads.
+    SetReading {
+        conn: ConnId,
+        reading: bool,
     },
     Disk {
         token: u64,
@@ -276,6 +285,8 @@ pub struct Server {
     pub persist: persist::Persistence,
     /// A snapshot being installed (`loading:1`), if any.
     pub loading: Option<loading::Loading>,
+    /// The pace of a snapshot loaded from the master's socket while it arrives.
+    socket_pace: Option<socket_pace::SocketPace>,
     /// The append-only file, when `appendonly yes`.
     pub aof: Option<aof::Aof>,
     pub repl: replication::Replication,
@@ -381,6 +392,7 @@ impl Server {
             shutdown: shutdown::Shutdown::default(),
             persist: persist::Persistence::new(now),
             loading: None,
+            socket_pace: None,
             aof: None,
             repl,
             pause: pause::Pause::default(),
@@ -532,6 +544,7 @@ impl Server {
             }
         }
         self.repl_child_written(conn);
+        self.flush();
     }
 
     pub fn handle_closed(&mut self, now: Now, conn: ConnId) {
@@ -597,9 +610,15 @@ impl Server {
             self.next_cron_ms
         };
         let evicting = self.evict.running.then_some(self.last_now.mono_ms);
-        for due in [self.loading_timeout(), self.paced_timeout(), evicting]
-            .into_iter()
-            .flatten()
+        let reading = self.socket_pace_timeout();
+        for due in [
+            self.loading_timeout(),
+            self.paced_timeout(),
+            evicting,
+            reading,
+        ]
+        .into_iter()
+        .flatten()
         {
             next = next.min(due);
         }
@@ -617,6 +636,7 @@ impl Server {
             self.bgsave_slice();
         }
         self.load_slice(now);
+        self.pace_socket_read(now);
         self.paced_cron(now);
         self.eviction_timer(now);
         self.pause_update(now);

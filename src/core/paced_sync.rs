@@ -11,13 +11,20 @@ use bytes::Bytes;
 
 /// How often a paced payload sends its next part.
 const PACE_TICK_MS: u64 = 10;
+/// What a diskless transfer hands its replicas at a time: the next part goes out only once
+/// every replica of the transfer has taken the last, as Redis' parent forwards its child's pipe
+/// (so the slowest replica sets the pace of all).
+const LOCKSTEP_PART_BYTES: usize = 64 * 1024;
 
 /// One replica's payload on its way.
 pub struct PacedSync {
     payload: Bytes,
     sent: usize,
     started_ms: u64,
+    /// 0: not paced by time (only by the slowest replica of a diskless transfer).
     duration_ms: u64,
+    /// A diskless transfer's payload: its parts go out in lockstep with the other replicas'.
+    lockstep: bool,
 }
 
 impl PacedSync {
@@ -41,10 +48,18 @@ fn duration_ms(keys: u64, delay_us: i64) -> u64 {
 
 impl Server {
     /// Sends a full sync's payload (`$len` line and snapshot) to replica `id`, paced when
-    /// `rdb-key-save-delay` asks for it. True when the replica is online at once.
-    pub(crate) fn send_payload(&mut self, id: ConnId, payload: Bytes, now: Now) -> bool {
+    /// `rdb-key-save-delay` asks for it, and a `diskless` one longer than a part in lockstep
+    /// with the transfer's other replicas. True when the replica is online at once.
+    pub(crate) fn send_payload(
+        &mut self,
+        id: ConnId,
+        payload: Bytes,
+        diskless: bool,
+        now: Now,
+    ) -> bool {
         let duration_ms = self.snapshot_duration_ms();
-        if duration_ms == 0 {
+        let lockstep = diskless && payload.len() > LOCKSTEP_PART_BYTES;
+        if duration_ms == 0 && !lockstep {
             self.send_payload_part(id, &payload);
             return true;
         }
@@ -53,6 +68,7 @@ impl Server {
             sent: 0,
             started_ms: now.mono_ms,
             duration_ms,
+            lockstep,
         };
         self.repl.paced.insert(id, paced);
         self.repl.paced_next_ms = now.mono_ms;
@@ -89,18 +105,44 @@ impl Server {
         true
     }
 
-    /// Sends what is due of every paced payload; a finished one turns its replica online.
+    /// The paced payloads' timer.
     pub(crate) fn paced_cron(&mut self, now: Now) {
         if self.repl.paced.is_empty() || now.mono_ms < self.repl.paced_next_ms {
             return;
         }
         self.repl.paced_next_ms = now.mono_ms + PACE_TICK_MS;
+        self.paced_send(now);
+    }
+
+    /// Have all replicas of the diskless transfer written what they were handed?
+    fn lockstep_ready(&self) -> bool {
+        let mut lockstep = self.repl.paced.iter().filter(|(_, p)| p.lockstep);
+        lockstep
+            .all(|(id, _)| (self.clients.get(id)).is_none_or(|c| c.written_bytes >= c.payload_end))
+    }
+
+    /// A replica of a diskless transfer wrote or left: the next part may be due.
+    pub(crate) fn lockstep_progress(&mut self) {
+        if self.repl.paced.values().any(|p| p.lockstep) {
+            self.paced_send(self.last_now);
+        }
+    }
+
+    /// Sends what is due of every paced payload; a finished one turns its replica online.
+    fn paced_send(&mut self, now: Now) {
+        let ready = self.lockstep_ready();
         let ids: Vec<ConnId> = self.repl.paced.keys().copied().collect();
         for id in ids {
             let Some(p) = self.repl.paced.get_mut(&id) else {
                 continue;
             };
-            let due = p.due(now.mono_ms);
+            let mut due = p.due(now.mono_ms);
+            if p.lockstep {
+                due = due.min(p.sent + if ready { LOCKSTEP_PART_BYTES } else { 0 });
+            }
+            if due == p.sent {
+                continue;
+            }
             let part = p.payload.slice(p.sent..due);
             p.sent = due;
             let done = due == p.payload.len();

@@ -98,12 +98,15 @@ impl Server {
             let Some(c) = self.clients.get(id).filter(|c| !c.close_after_reply) else {
                 continue;
             };
-            if c.written_bytes != m.written {
+            // A replica that took all it was handed is not stuck (it may wait for a slower
+            // one of its transfer): Redis times out only a write left partial.
+            let unwritten = c.written_bytes < c.payload_end;
+            if c.written_bytes != m.written || !unwritten {
                 (m.written, m.progress_ms) = (c.written_bytes, now.mono_ms);
             }
             // Paced parts still to send, or sent ones not yet written.
             let paced = self.repl.paced.contains_key(id);
-            if !paced && m.written >= c.payload_end {
+            if !paced && !unwritten {
                 continue;
             }
             if child.diskless && now.mono_ms.saturating_sub(m.progress_ms) > timeout_ms {
@@ -178,6 +181,7 @@ impl Server {
             .as_ref()
             .is_some_and(|c| c.members.contains_key(&conn));
         if member {
+            self.lockstep_progress();
             self.repl_child_cron(self.last_now);
         }
     }

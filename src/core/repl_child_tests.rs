@@ -73,3 +73,53 @@ fn flushall_kills_the_child_and_its_replica_syncs_again() {
         "the replica of the useless snapshot is dropped"
     );
 }
+
+#[test]
+fn a_diskless_transfer_feeds_its_replicas_in_lockstep_so_the_slowest_sets_the_pace() {
+    let mut t = TestServer::new();
+    let value = "x".repeat(2000);
+    for i in 0..100 {
+        assert_eq!(t.cmd(&["SET", &format!("k{i}"), &value]), ok());
+    }
+    let settings = [
+        ("rdbcompression", "no"),
+        ("repl-diskless-sync-delay", "5"),
+        ("repl-diskless-sync-max-replicas", "2"),
+    ];
+    for (name, value) in settings {
+        assert_eq!(t.cmd(&["CONFIG", "SET", name, value]), ok());
+    }
+    for id in [2, 3] {
+        t.connect(id);
+        assert_eq!(t.cmd_as(id, &["REPLCONF", "capa", "eof"]), ok());
+    }
+    t.stalled.insert(3); // from now on this replica's socket takes nothing
+    for id in [2, 3] {
+        t.send_raw(id, &encode_command(&["PSYNC", "?", "-1"]));
+    }
+    t.advance_ms(1000);
+    let fast = t.take_output(2).len();
+    assert!(fast > 64 * 1024, "the first part went out");
+    assert!(
+        fast < 100 * 2000,
+        "the fast replica waits for the stalled one"
+    );
+    t.advance_ms(1000);
+    assert!(t.take_output(2).is_empty(), "still waiting");
+    assert!(bgsave_in_progress(&mut t));
+    // The stalled replica's socket takes what it holds: the transfer goes on to its end.
+    t.stalled.remove(&3);
+    let held = t.take_output(3).len();
+    t.server.handle_written(3, held);
+    t.advance_ms(0);
+    assert!(
+        t.take_output(2).len() + fast > 100 * 2000,
+        "the rest went out"
+    );
+    t.advance_ms(100);
+    assert!(!bgsave_in_progress(&mut t), "{:#?}", t.logs());
+    assert!(logged(
+        &t,
+        "Diskless rdb transfer, done reading from pipe, 2 replicas still up."
+    ));
+}

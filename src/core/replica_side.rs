@@ -240,6 +240,7 @@ impl Server {
             .on_data(now.mono_ms, data);
         self.link_events(now, events);
         self.loading_from_socket();
+        self.pace_socket_read(now);
     }
 
     /// The connection to the master closed or failed: cache our position for PSYNC, retry later.

@@ -242,3 +242,56 @@ fn a_swapdb_resync_of_the_same_history_serves_the_old_data_while_it_loads() {
     assert!(info.contains("async_loading:0"), "{info}");
     assert_eq!(r.cmd(&["DBSIZE"]), int(3));
 }
+
+/// The `SetReading` switches the replica asked for on `conn` so far, in order.
+fn reading_switches(r: &TestServer, conn: ConnId) -> Vec<bool> {
+    let switches = r.other_actions.iter().filter_map(|a| match a {
+        Action::SetReading { conn: c, reading } if *c == conn => Some(*reading),
+        _ => None,
+    });
+    switches.collect()
+}
+
+#[test]
+fn a_replica_loading_from_the_socket_reads_its_master_only_as_fast_as_it_loads() {
+    let mut master = TestServer::new();
+    for i in 0..100 {
+        assert_eq!(master.cmd(&["SET", &format!("k{i}"), "v"]), ok());
+    }
+    let rdb = master.server.serialize_all(master.now).to_vec();
+    let mut r = TestServer::new();
+    for (name, value) in [("repl-diskless-load", "swapdb"), ("key-load-delay", "1000")] {
+        assert_eq!(r.cmd(&["CONFIG", "SET", name, value]), ok());
+    }
+    assert_eq!(r.cmd(&["REPLICAOF", "m", "6379"]), ok());
+    let conn = link(&mut r);
+    // Half the keys arrive at once, far ahead of a pace of one key a millisecond.
+    serve_part_of_full_sync(&mut r, conn, &rdb, rdb.len() / 2);
+    assert_eq!(
+        reading_switches(&r, conn),
+        [false],
+        "the socket is no longer read"
+    );
+    r.advance_ms(20);
+    assert_eq!(
+        reading_switches(&r, conn),
+        [false],
+        "still ahead after 20 keys' time"
+    );
+    r.advance_ms(40);
+    assert_eq!(
+        reading_switches(&r, conn),
+        [false, true],
+        "the pace caught up"
+    );
+    // The rest arrives at 60 ms: the load kept its pace from the transfer's start, so the
+    // 100 keys are in by about 100 ms, not 100 ms after the payload ended.
+    r.send_raw(conn, &rdb[rdb.len() / 2..]);
+    r.advance_ms(30);
+    let info = r.cmd_text(1, &["INFO", "persistence"]);
+    assert!(info.contains("\r\nloading:1\r\n"), "{info}");
+    for _ in 0..15 {
+        r.advance_ms(1);
+    }
+    assert_eq!(r.cmd(&["DBSIZE"]), int(100), "{:#?}", r.logs());
+}

@@ -394,7 +394,7 @@ impl Server {
         payload.extend_from_slice(&rdb);
         // The next command streamed to anyone starts with SELECT.
         self.repl.feed.forget_db();
-        let online = self.send_payload(id, payload.freeze(), now);
+        let online = self.send_payload(id, payload.freeze(), diskless, now);
         let duration_ms = self.snapshot_duration_ms();
         self.repl_child_join(id, diskless, duration_ms, now);
         info.state = match online {
@@ -444,6 +444,7 @@ impl Server {
         self.repl.handshakes.remove(&id);
         self.repl.paced.remove(&id);
         self.repl_child_leave(id);
+        self.lockstep_progress();
         if let Some(r) = self.repl.replicas.remove(&id) {
             self.log(
                 LogLevel::Notice,

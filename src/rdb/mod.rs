@@ -45,7 +45,7 @@ use bytes::Bytes;
 use std::collections::BTreeMap;
 
 use crc64::crc64;
-pub use read::{read_function_payload, read_rdb};
+pub use read::{count_whole_keys, read_function_payload, read_rdb};
 pub use stream_lp::{lp_element_bytes, stream_entry_bytes, stream_node_bytes};
 pub use write::{function_payload, RdbWriter, WriteOptions};
 

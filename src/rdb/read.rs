@@ -155,6 +155,93 @@ impl<'a> Cursor<'a> {
     }
 }
 
+/// One unit of the opcode stream after the header.
+enum Record {
+    Eof,
+    Expire(u64),
+    Select(usize),
+    Resize(u64),
+    Aux(Bytes, Bytes),
+    Function(Bytes),
+    /// A key, with its value (`None`: an empty aggregate, skipped), read at `at`.
+    Key {
+        key: Bytes,
+        value: Option<Value>,
+        at: usize,
+    },
+    /// A hint without effect on the data (LRU idle time, LFU frequency).
+    Hint,
+}
+
+/// Reads the next record of the opcode stream.
+fn record(c: &mut Cursor) -> Result<Record> {
+    let at = c.pos;
+    Ok(match c.u8()? {
+        opcode::EOF => Record::Eof,
+        opcode::EXPIRETIME_MS => {
+            let ms = i64::from_le_bytes(c.array()?);
+            Record::Expire(u64::try_from(ms).unwrap_or(0))
+        }
+        opcode::EXPIRETIME => {
+            let secs = i32::from_le_bytes(c.array()?);
+            Record::Expire(u64::try_from(secs).unwrap_or(0) * 1000)
+        }
+        opcode::FREQ => {
+            c.u8()?;
+            Record::Hint
+        }
+        opcode::IDLE => {
+            c.length()?;
+            Record::Hint
+        }
+        opcode::SELECTDB => {
+            let n = c.length()?;
+            Record::Select(
+                usize::try_from(n).or_else(|_| fail(at, format!("Bad database index {n}")))?,
+            )
+        }
+        opcode::RESIZEDB => {
+            let keys = c.length()?;
+            c.length()?;
+            Record::Resize(keys)
+        }
+        opcode::AUX => Record::Aux(c.string()?, c.string()?),
+        opcode::FUNCTION2 => Record::Function(c.string()?),
+        opcode::FUNCTION_PRE_GA => return fail(at, "Pre-release function format not supported"),
+        opcode::MODULE_AUX => {
+            return fail(at, "Module auxiliary data (MODULE_AUX) is not supported")
+        }
+        t => {
+            let key = c.string()?;
+            let value = value(c, t, at)?;
+            Record::Key { key, value, at }
+        }
+    })
+}
+
+/// Counts the keys wholly present in the start of an RDB payload still arriving, from `from`
+/// (0, or a position this returned before): the position after the last whole record, and how
+/// many keys lay between. Anything that does not parse is taken for a record not yet whole;
+/// the complete payload is judged by `read_rdb`.
+pub fn count_whole_keys(partial: &[u8], from: usize) -> (usize, u64) {
+    let mut c = Cursor {
+        buf: partial,
+        pos: from,
+    };
+    if from == 0 && header(&mut c).is_err() {
+        return (0, 0);
+    }
+    let mut keys = 0;
+    loop {
+        let whole = c.pos;
+        match record(&mut c) {
+            Ok(Record::Key { .. }) => keys += 1,
+            Ok(Record::Eof) | Err(_) => return (whole, keys),
+            Ok(_) => {}
+        }
+    }
+}
+
 /// Parses a complete RDB file.
 pub fn read_rdb(bytes: &[u8]) -> Result<Loaded> {
     let mut c = Cursor { buf: bytes, pos: 0 };
@@ -170,51 +257,22 @@ pub fn read_rdb(bytes: &[u8]) -> Result<Loaded> {
     let mut expire_at_ms: Option<u64> = None;
     let mut functions = Vec::new();
     loop {
-        let at = c.pos;
-        match c.u8()? {
-            opcode::EOF => break,
-            opcode::EXPIRETIME_MS => {
-                let ms = i64::from_le_bytes(c.array()?);
-                expire_at_ms = Some(u64::try_from(ms).unwrap_or(0));
-            }
-            opcode::EXPIRETIME => {
-                let secs = i32::from_le_bytes(c.array()?);
-                expire_at_ms = Some(u64::try_from(secs).unwrap_or(0) * 1000);
-            }
-            opcode::FREQ => {
-                c.u8()?;
-            }
-            opcode::IDLE => {
-                c.length()?;
-            }
-            opcode::SELECTDB => {
-                let n = c.length()?;
-                db = usize::try_from(n).or_else(|_| fail(at, format!("Bad database index {n}")))?;
-            }
-            opcode::RESIZEDB => {
+        match record(&mut c)? {
+            Record::Eof => break,
+            Record::Expire(ms) => expire_at_ms = Some(ms),
+            Record::Hint => {}
+            Record::Select(n) => db = n,
+            Record::Resize(keys) => {
                 // A size hint: reserve for it, bounded by what the remaining input could hold.
-                let keys = c.length()?;
-                c.length()?;
                 let hint = usize::try_from(keys).unwrap_or(0).min(bytes.len() / 4);
                 let (entries, hashes) = dbs.entry(db).or_default();
                 entries.reserve(hint);
                 hashes.reserve(hint);
             }
-            opcode::AUX => {
-                let name = c.string()?;
-                let value = c.string()?;
-                apply_aux(&mut aux, &name, value);
-            }
-            opcode::FUNCTION2 => functions.push(c.string()?),
-            opcode::FUNCTION_PRE_GA => {
-                return fail(at, "Pre-release function format not supported")
-            }
-            opcode::MODULE_AUX => {
-                return fail(at, "Module auxiliary data (MODULE_AUX) is not supported")
-            }
-            t => {
-                let key = c.string()?;
-                if let Some(value) = value(&mut c, t, at)? {
+            Record::Aux(name, value) => apply_aux(&mut aux, &name, value),
+            Record::Function(code) => functions.push(code),
+            Record::Key { key, value, at } => {
+                if let Some(value) = value {
                     let (keys, hashes) = dbs.entry(db).or_default();
                     hashes.push((crate::db::key_hash(&key), at));
                     keys.push((key, Entry::new(value, expire_at_ms)));

@@ -166,6 +166,31 @@ fn chunked_output_is_identical_to_one_shot_output() {
 }
 
 #[test]
+fn a_payload_cut_anywhere_counts_exactly_the_keys_wholly_before_the_cut() {
+    // Where each key's record ends, from the writer's chunk after each key.
+    let mut w = RdbWriter::new(&Aux::default(), WriteOptions::default());
+    let (mut bytes, mut key_ends) = (Vec::new(), Vec::new());
+    for (index, keys) in sample() {
+        w.begin_db(index, keys.len(), 0);
+        for (key, e) in &keys {
+            w.entry(key, e);
+            bytes.extend_from_slice(&w.take_chunk());
+            key_ends.push(bytes.len());
+        }
+    }
+    bytes.extend_from_slice(&w.finish());
+    let (mut from, mut counted) = (0, 0);
+    for cut in 0..=bytes.len() {
+        let whole = key_ends.iter().filter(|end| **end <= cut).count() as u64;
+        assert_eq!(count_whole_keys(&bytes[..cut], 0).1, whole, "cut at {cut}");
+        // Counting on from where the last count stopped gives the same total.
+        let (to, keys) = count_whole_keys(&bytes[..cut], from);
+        (from, counted) = (to, counted + keys);
+        assert_eq!(counted, whole, "cut at {cut}, counting on");
+    }
+}
+
+#[test]
 fn checksum_off_writes_zeros_which_the_reader_accepts() {
     let opts = WriteOptions {
         checksum: false,

@@ -231,6 +231,11 @@ impl MasterLink {
         })
     }
 
+    /// The snapshot payload received so far while in `Transfer`.
+    pub fn transfer_payload(&self) -> Option<&[u8]> {
+        self.transfer.as_ref().map(|t| t.payload())
+    }
+
     /// From `Connect`: the core now opens the connection. Does nothing in other states.
     pub fn start_connect(&mut self, now_ms: u64) -> Vec<LinkEvent> {
         if self.state != ReplState::Connect {

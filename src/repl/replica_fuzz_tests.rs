@@ -105,7 +105,7 @@ fn check(link: &MasterLink, events: &[LinkEvent]) {
         );
         assert_eq!(link.state(), ReplState::Connect);
     }
-    let transfer = link.transfer.as_ref().map_or(0, |t| t.buffered());
+    let transfer = link.transfer.as_ref().map_or(0, |t| t.payload().len());
     assert!(
         transfer <= MAX_RDB + 40 + 300,
         "payload bounded: {transfer}"

@@ -105,10 +105,9 @@ impl RdbReceiver {
         self.read as i64
     }
 
-    /// Bytes held in memory (for bound checks in tests).
-    #[cfg(test)]
-    pub(crate) fn buffered(&self) -> usize {
-        self.payload.len()
+    /// The payload received so far (a diskless one may end with part of its mark).
+    pub(crate) fn payload(&self) -> &[u8] {
+        &self.payload
     }
 
     /// Consumes what it can from `input`; call again after anything but `NeedMore`.
