@@ -356,12 +356,11 @@ fn stats(s: &Server, _: Now, out: &mut String) {
         "pubsub_channels" => s.channels.len(),
         "pubsub_patterns" => s.patterns.len(),
     );
+    zeros(out, &["pubsubshard_channels", "latest_fork_usec"]);
+    fields!(out, "total_forks" => s.stats.total_forks);
     zeros(
         out,
         &[
-            "pubsubshard_channels",
-            "latest_fork_usec",
-            "total_forks",
             "migrate_cached_sockets",
             "slave_expires_tracked_keys",
             "active_defrag_hits",

@@ -157,3 +157,51 @@ fn a_watched_key_whose_time_passes_fails_exec_but_a_stale_one_deleted_does_not()
     queued(&mut t, &[&["ping"]]);
     assert_eq!(t.cmd(&["exec"]), Frame::Array(vec![simple("PONG")]));
 }
+
+#[test]
+fn exec_is_judged_by_its_queued_writes_and_a_refused_one_discards_the_transaction() {
+    let mut t = TestServer::new();
+    assert_eq!(t.cmd(&["set", "xx", "1"]), ok());
+    queued(&mut t, &[&["incr", "xx"]]);
+    t.connect(2);
+    assert_eq!(
+        t.cmd_as(2, &["config", "set", "min-replicas-to-write", "2"]),
+        ok()
+    );
+    assert_eq!(
+        t.cmd(&["exec"]),
+        err("EXECABORT Transaction discarded because of: NOREPLICAS Not enough good replicas to write.")
+    );
+    assert_eq!(t.cmd(&["get", "xx"]), bulk("1"), "the INCR did not run");
+    assert_eq!(t.cmd(&["exec"]), err("ERR EXEC without MULTI"), "discarded");
+    // A transaction of reads only is not a write.
+    queued(&mut t, &[&["get", "xx"]]);
+    assert_eq!(t.cmd(&["exec"]), Frame::Array(vec![bulk("1")]));
+}
+
+#[test]
+fn appendonly_turned_on_inside_exec_schedules_its_rewrite_for_after_the_transaction() {
+    let mut t = TestServer::new();
+    let forks = |t: &mut TestServer| {
+        let info = t.cmd_text(1, &["info", "stats"]);
+        let line = info
+            .lines()
+            .find(|l| l.starts_with("total_forks:"))
+            .map(str::to_owned);
+        line.expect("total_forks in INFO stats")
+    };
+    assert_eq!(forks(&mut t), "total_forks:0");
+    queued(
+        &mut t,
+        &[
+            &["set", "foo", "bar"],
+            &["config", "set", "appendonly", "yes"],
+        ],
+    );
+    assert_eq!(t.cmd(&["exec"]), Frame::Array(vec![ok(), ok()]));
+    let scheduled = "AOF was enabled during a transaction. An AOF background was scheduled to start when possible.";
+    assert!(t.logs().contains(&scheduled), "{:#?}", t.logs());
+    assert_eq!(forks(&mut t), "total_forks:0", "not inside the transaction");
+    t.advance_ms(200);
+    assert_eq!(forks(&mut t), "total_forks:1", "the rewrite ran after it");
+}

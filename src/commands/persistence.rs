@@ -50,14 +50,16 @@ fn bgsave(s: &mut Server, call: &Call) {
 
 fn bgrewriteaof(s: &mut Server, call: &Call) {
     let running = s.persist.bgsave.as_ref().map(|b| b.target);
+    // Inside a transaction the rewrite waits for its end, as it waits for another snapshot.
+    let in_exec = s.exec_effects.is_some();
     match (s.aof.as_mut(), running) {
         (None, _) => s.reply(call.id).error("ERR Background AOF rewrite needs appendonly yes (redsim keeps no AOF files while it is off)"),
         (Some(_), Some(Target::AofBase { .. })) => s.reply(call.id).error("ERR Background append only file rewriting already in progress"),
-        (Some(aof), Some(Target::Rdb)) => {
+        (Some(aof), _) if in_exec || running.is_some() => {
             aof.rewrite_scheduled = true;
             s.reply(call.id).simple("Background append only file rewriting scheduled");
         }
-        (Some(_), None) => {
+        (Some(_), _) => {
             s.aof_rewrite_start(call.now);
             s.reply(call.id).simple("Background append only file rewriting started");
         }

@@ -261,7 +261,7 @@ fn sent(s: &mut Server, call: &Call, n: i64) {
     s.reply(call.id).int(n);
     // Replicas see every message (Sentinel's hellos reach it through replicas too).
     let db = s.clients.get(&call.id).map_or(0, |c| c.db);
-    s.repl_feed_command(db, call.args);
+    s.repl_feed_command(Some(db), call.args);
 }
 
 fn pubsub(s: &mut Server, call: &Call) {

@@ -115,8 +115,13 @@ impl Server {
         if let Some(msg) = self.refusal(id, spec, &args, now, in_multi) {
             let name = full_name(spec.name, &args);
             self.stats.command(&name).rejected += 1;
-            self.reject(id, &msg, in_multi);
-            return;
+            if spec.name != "exec" {
+                return self.reject(id, &msg, in_multi);
+            }
+            // A refused EXEC discards its transaction, as Redis' execCommandAbort.
+            crate::commands::multi::discard_state(self, id);
+            let msg = format!("EXECABORT Transaction discarded because of: {msg}");
+            return self.reject(id, &msg, false);
         }
         let c = &self.clients[&id];
         if c.in_pubsub_mode() && spec.flags & flags::PUBSUB == 0 {
@@ -172,7 +177,8 @@ impl Server {
         if let Some(msg) = self.acl_refusal(id, spec, args, now, in_multi) {
             return Some(msg);
         }
-        if let Some(msg) = self.oom_refusal(id, spec, in_multi) {
+        let judged = self.judged_flags(id, spec);
+        if let Some(msg) = self.oom_refusal(id, spec.name, judged, in_multi) {
             return Some(msg);
         }
         if self.repl.replicas.contains_key(&id)
@@ -180,27 +186,47 @@ impl Server {
         {
             return Some("ERR Replica can't interact with the keyspace".into());
         }
-        if let Some(msg) = self.disk_refusal(id, spec, now) {
+        if let Some(msg) = self.disk_refusal(id, spec.name, judged, now) {
             return Some(msg);
         }
-        if let Some(msg) = self.replication_refusal(id, spec, now) {
+        if let Some(msg) = self.replication_refusal(id, judged, now) {
             return Some(msg.into());
         }
         let internal = id == crate::core::replication::MASTER_CLIENT_ID || self.replaying;
         let refused = match self.persist.async_loading {
             true => crate::core::loading::NO_ASYNC_LOADING.contains(&spec.name),
-            false => spec.flags & flags::LOADING == 0,
+            false => judged & flags::LOADING == 0,
         };
         (self.persist.loading && !internal && refused)
             .then(|| crate::core::loading::LOADING_ERROR.into())
+    }
+
+    /// The flags the checks judge a command by. EXEC's include its queued commands': it writes
+    /// or may use memory if any of them does, and may run stale or while loading only if every
+    /// one of them may (Redis' `mstate.cmd_flags` and `cmd_inv_flags`).
+    fn judged_flags(&self, id: ConnId, spec: &CommandSpec) -> u32 {
+        let multi = self.clients[&id]
+            .multi
+            .as_ref()
+            .filter(|_| spec.name == "exec");
+        let Some(m) = multi else {
+            return spec.flags;
+        };
+        let queued = m.queued.iter().filter_map(|q| self.command(&q[0]));
+        let (any, all) = queued.fold((0, u32::MAX), |(any, all), c| {
+            (any | c.flags, all & c.flags)
+        });
+        let gained = any & (flags::WRITE | flags::DENYOOM);
+        let lost = (flags::STALE | flags::LOADING) & !all;
+        (spec.flags | gained) & !lost
     }
 
     /// Redis refuses writes (and PING) while it cannot persist: a failed BGSAVE with
     /// stop-writes-on-bgsave-error, or a failed AOF write. A replica never refuses its master's
     /// stream (it would diverge silently): it stops, as Redis panics, unless
     /// `replica-ignore-disk-write-errors yes` lets it apply the stream anyway.
-    fn disk_refusal(&mut self, id: ConnId, spec: &CommandSpec, now: Now) -> Option<String> {
-        if self.replaying || (spec.flags & flags::WRITE == 0 && spec.name != "ping") {
+    fn disk_refusal(&mut self, id: ConnId, name: &str, judged: u32, now: Now) -> Option<String> {
+        if self.replaying || (judged & flags::WRITE == 0 && name != "ping") {
             return None;
         }
         let refusal = match self.writes_refused_misconf() {
@@ -211,7 +237,7 @@ impl Server {
             return refusal;
         }
         let ignore = self.config.noop.get("replica-ignore-disk-write-errors");
-        if spec.name != "ping" && ignore.is_none_or(|v| v != "yes") {
+        if name != "ping" && ignore.is_none_or(|v| v != "yes") {
             self.log(
                 LogLevel::Warning,
                 "Guru Meditation: Replica was unable to write command to disk. #server.c:4037"
@@ -234,23 +260,16 @@ impl Server {
     /// What replication forbids: writes on a read-only replica, anything but STALE commands
     /// while a replica that must not serve stale data has no master link, and writes without
     /// enough good replicas (min-replicas-to-write).
-    fn replication_refusal(
-        &self,
-        id: ConnId,
-        spec: &CommandSpec,
-        now: Now,
-    ) -> Option<&'static str> {
+    fn replication_refusal(&self, id: ConnId, judged: u32, now: Now) -> Option<&'static str> {
         if id == crate::core::replication::MASTER_CLIENT_ID || self.replaying {
             return None;
         }
-        let write = spec.flags & flags::WRITE != 0;
+        let write = judged & flags::WRITE != 0;
         if let Some(link) = self.repl.link.as_ref() {
             if write && self.config.replica_read_only {
                 return Some("READONLY You can't write against a read only replica.");
             }
-            if !self.config.replica_serve_stale_data
-                && !link.is_up()
-                && spec.flags & flags::STALE == 0
+            if !self.config.replica_serve_stale_data && !link.is_up() && judged & flags::STALE == 0
             {
                 return Some("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.");
             }

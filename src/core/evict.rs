@@ -156,7 +156,8 @@ impl Server {
     pub(crate) fn oom_refusal(
         &mut self,
         id: super::ConnId,
-        spec: &crate::commands::CommandSpec,
+        name: &str,
+        judged: u32,
         in_multi: bool,
     ) -> Option<String> {
         use crate::commands::flags::DENYOOM;
@@ -169,15 +170,8 @@ impl Server {
         if !out_of_memory || obey {
             return None;
         }
-        let queued_denyoom = spec.name == "exec"
-            && self.clients[&id].multi.as_ref().is_some_and(|m| {
-                m.queued
-                    .iter()
-                    .filter_map(|q| self.command(&q[0]))
-                    .any(|c| c.flags & DENYOOM != 0)
-            });
-        let queuing = in_multi && !["exec", "discard", "quit", "reset"].contains(&spec.name);
-        (spec.flags & DENYOOM != 0 || queued_denyoom || queuing).then(|| OOM_ERROR.into())
+        let queuing = in_multi && !["exec", "discard", "quit", "reset"].contains(&name);
+        (judged & DENYOOM != 0 || queuing).then(|| OOM_ERROR.into())
     }
 
     /// The eviction timer's tick: one more run while memory stays over the limit.

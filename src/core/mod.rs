@@ -193,6 +193,8 @@ pub struct Stats {
     pub rejected_connections: u64,
     /// Clients disconnected by client eviction (maxmemory-clients).
     pub evicted_clients: u64,
+    /// Snapshots started (BGSAVE, AOF rewrites, full-sync children): what Redis forks for.
+    pub total_forks: u64,
     pub net_input_bytes: u64,
     pub net_output_bytes: u64,
     pub unexpected_error_replies: u64,

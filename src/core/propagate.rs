@@ -14,9 +14,11 @@ pub struct Feed {
 }
 
 impl Feed {
-    pub fn push(&mut self, db: usize, cmd: &[Bytes]) {
+    /// Appends `cmd`, run in database `db` (`None`: in none, as MULTI and EXEC are, so they
+    /// never make the stream SELECT; Redis propagates them with db -1).
+    pub fn push(&mut self, db: Option<usize>, cmd: &[Bytes]) {
         let mut out = Out::new(&mut self.buf);
-        if self.selected_db != Some(db) {
+        if let Some(db) = db.filter(|db| self.selected_db != Some(*db)) {
             out.array(2);
             out.bulk(b"SELECT");
             out.bulk(db.to_string().as_bytes());
@@ -50,11 +52,11 @@ impl Server {
             return;
         }
         for cmd in &cmds {
-            self.feed_effect(db, cmd);
+            self.feed_effect(Some(db), cmd);
         }
     }
 
-    fn feed_effect(&mut self, db: usize, cmd: &[Bytes]) {
+    fn feed_effect(&mut self, db: Option<usize>, cmd: &[Bytes]) {
         if let Some(aof) = self.aof.as_mut() {
             aof.feed.push(db, cmd);
         }
@@ -72,16 +74,14 @@ impl Server {
             return;
         };
         let wrap = effects.len() > 1;
-        let first_db = effects.first().map_or(0, |e| e.0);
         if wrap {
-            self.feed_effect(first_db, &[Bytes::from_static(b"MULTI")]);
+            self.feed_effect(None, &[Bytes::from_static(b"MULTI")]);
         }
         for (db, cmd) in &effects {
-            self.feed_effect(*db, cmd);
+            self.feed_effect(Some(*db), cmd);
         }
         if wrap {
-            let last_db = effects.last().map_or(0, |e| e.0);
-            self.feed_effect(last_db, &[Bytes::from_static(b"EXEC")]);
+            self.feed_effect(None, &[Bytes::from_static(b"EXEC")]);
         }
     }
 
@@ -115,15 +115,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn select_is_emitted_only_when_the_database_changes() {
+    fn select_is_emitted_only_when_the_database_changes_and_never_for_multi() {
         let mut f = Feed::default();
-        f.push(0, &[Bytes::from("SET"), Bytes::from("k"), Bytes::from("v")]);
-        f.push(0, &[Bytes::from("DEL"), Bytes::from("k")]);
-        f.push(3, &[Bytes::from("DEL"), Bytes::from("k")]);
+        f.push(
+            Some(0),
+            &[Bytes::from("SET"), Bytes::from("k"), Bytes::from("v")],
+        );
+        f.push(Some(0), &[Bytes::from("DEL"), Bytes::from("k")]);
+        f.push(None, &[Bytes::from("MULTI")]);
+        f.push(Some(3), &[Bytes::from("DEL"), Bytes::from("k")]);
         assert_eq!(
             &f.buf[..],
             &b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n*2\r\n$3\r\nDEL\r\n$1\r\nk\r\n\
-*2\r\n$6\r\nSELECT\r\n$1\r\n3\r\n*2\r\n$3\r\nDEL\r\n$1\r\nk\r\n"[..]
+*1\r\n$5\r\nMULTI\r\n*2\r\n$6\r\nSELECT\r\n$1\r\n3\r\n*2\r\n$3\r\nDEL\r\n$1\r\nk\r\n"[..]
         );
     }
 }

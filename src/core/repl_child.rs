@@ -45,6 +45,9 @@ impl Server {
             written: c.written_bytes,
             progress_ms: now.mono_ms,
         };
+        if self.repl.child.is_none() {
+            self.stats.total_forks += 1;
+        }
         let child = self.repl.child.get_or_insert_with(|| ReplChild {
             diskless,
             produced_ms: now.mono_ms,

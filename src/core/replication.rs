@@ -118,7 +118,7 @@ impl Server {
     }
 
     /// Effects a master generates: encoded (with SELECT) into the stream.
-    pub(crate) fn repl_feed_command(&mut self, db: usize, cmd: &[Bytes]) {
+    pub(crate) fn repl_feed_command(&mut self, db: Option<usize>, cmd: &[Bytes]) {
         if self.repl.from_master
             || self.is_replica()
             || (self.repl.backlog.is_none() && self.repl.replicas.is_empty())

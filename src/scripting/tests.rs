@@ -103,7 +103,9 @@ fn a_script_reaches_the_aof_as_its_commands_wrapped_in_multi_exec() {
     assert!(!aof.contains("eval"), "{aof:?}");
     let body = aof.split_once("*1\r\n$5\r\nMULTI\r\n").expect("MULTI").1;
     assert!(
-        body.starts_with("*3\r\n$3\r\nset\r\n$1\r\na\r\n$1\r\n1\r\n"),
+        body.starts_with(
+            "*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nset\r\n$1\r\na\r\n$1\r\n1\r\n"
+        ),
         "{aof:?}"
     );
     assert!(

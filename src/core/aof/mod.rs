@@ -345,8 +345,17 @@ impl Server {
         self.aof = Some(aof);
         let dir = self.aof_dir();
         self.aof_step(DiskOp::CreateDir { path: dir }, AofStep::Setup);
-        if !self.aof_rewrite_start(now) {
-            self.aof.as_mut().expect("just set").rewrite_scheduled = true;
+        // As Redis, the rewrite waits for another snapshot, or for the transaction to end.
+        let why = match (self.persist.bgsave.is_some(), self.exec_effects.is_some()) {
+            (true, _) => "AOF was enabled but there is already another background operation.",
+            (false, true) => "AOF was enabled during a transaction.",
+            (false, false) if self.aof_rewrite_start(now) => return,
+            (false, false) => "",
+        };
+        self.aof.as_mut().expect("just set").rewrite_scheduled = true;
+        if !why.is_empty() {
+            let msg = format!("{why} An AOF background was scheduled to start when possible.");
+            self.log(LogLevel::Notice, msg);
         }
     }
 

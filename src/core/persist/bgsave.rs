@@ -58,6 +58,7 @@ impl Server {
         let mut aux = self.rdb_aux(now);
         aux.aof_base = matches!(target, Target::AofBase { .. });
         let writer = self.rdb_writer(&aux);
+        self.stats.total_forks += 1;
         self.persist.last_attempt_mono_ms = now.mono_ms;
         self.persist.bgsave = Some(Bgsave {
             target,
