@@ -16,6 +16,8 @@ pub mod config;
 pub mod connection;
 pub mod debug;
 pub mod dump;
+#[cfg(test)]
+mod dump_tests;
 pub mod events;
 pub mod functions;
 pub mod geo;

@@ -37,6 +37,8 @@ mod write;
 #[cfg(test)]
 mod blob_tests;
 #[cfg(test)]
+mod dump_tests;
+#[cfg(test)]
 mod fuzz_tests;
 #[cfg(test)]
 mod stream_tests;
