@@ -207,6 +207,7 @@ const TABLE: &[(&str, u32)] = &[
     ("memory|stats", SLOW),
     ("memory|usage", READ | SLOW),
     ("mget", READ | STRING | FAST),
+    ("migrate", KEYSPACE | WRITE | SLOW | DANGEROUS),
     ("move", KEYSPACE | WRITE | FAST),
     ("mset", WRITE | STRING | SLOW),
     ("msetnx", WRITE | STRING | SLOW),

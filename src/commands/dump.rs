@@ -1,4 +1,6 @@
-//! DUMP and RESTORE: a key's value as a self-checking payload (see `rdb::dump_payload`) and back.
+//! DUMP and RESTORE: a key's value as a self-checking payload (see `rdb::dump_payload`) and back;
+//! MIGRATE, which sends keys' payloads to another instance as RESTOREs (`core::migrate` runs the
+//! connection).
 //!
 //! RESTORE replicates with its time to live made absolute (`... <unix ms> ... ABSTTL`), so that
 //! replicas and the AOF give the key the same deadline; a deadline already past stores nothing
@@ -6,14 +8,18 @@
 //! lazyfree-lazy-server-del), as Redis 7.2 does.
 
 use super::keys::{already_expired, peek, propagate_as, word};
-use super::{data, flags::*, int_arg, is, object, CommandSpec, Cx};
+use super::{data, flags::*, int_arg, is, object, server, Call, CommandSpec, Cx};
+use crate::core::migrate::MigrateRequest;
+use crate::core::Server;
 use crate::db::notify;
 use crate::rdb::{dump_payload, read_dump_payload, PayloadError};
+use crate::resp::parse_i64;
 use bytes::Bytes;
 
 pub const COMMANDS: &[CommandSpec] = &[
     data("dump", 2, READONLY, (1, 1, 1), dump),
     data("restore", -4, WRITE | DENYOOM, (1, 1, 1), restore),
+    server("migrate", -6, WRITE, (3, 3, 1), migrate).movable(migrate_keys),
 ];
 
 const BUSYKEY: &str = "BUSYKEY Target key name already exists.";
@@ -156,4 +162,113 @@ fn set_clock(cx: &mut Cx, key: &[u8], o: &RestoreOptions) {
         }
         _ => {}
     }
+}
+
+/// MIGRATE's keys: the key argument, or with an empty one, everything after KEYS.
+fn migrate_keys(args: &[Bytes]) -> Vec<usize> {
+    let keys_at = args.iter().skip(6).position(|a| is(a, "keys"));
+    match keys_at {
+        Some(at) if args[3].is_empty() => (7 + at..args.len()).collect(),
+        _ => vec![3],
+    }
+}
+
+/// MIGRATE's options after the timeout.
+#[derive(Default)]
+struct MigrateOptions {
+    copy: bool,
+    replace: bool,
+    auth: Option<Vec<Bytes>>,
+    /// Where the keys start (3: the key argument alone).
+    first_key: usize,
+}
+
+fn migrate_options(args: &[Bytes]) -> Result<MigrateOptions, &'static str> {
+    let mut o = MigrateOptions {
+        first_key: 3,
+        ..Default::default()
+    };
+    let mut i = 6;
+    while i < args.len() {
+        let more = args.len() - 1 - i;
+        if is(&args[i], "copy") {
+            o.copy = true;
+        } else if is(&args[i], "replace") {
+            o.replace = true;
+        } else if is(&args[i], "auth") && more >= 1 {
+            o.auth = Some(vec![args[i + 1].clone()]);
+            i += 1;
+        } else if is(&args[i], "auth2") && more >= 2 {
+            o.auth = Some(args[i + 1..i + 3].to_vec());
+            i += 2;
+        } else if is(&args[i], "keys") {
+            if !args[3].is_empty() {
+                return Err("ERR When using MIGRATE KEYS option, the key argument must be set to the empty string");
+            }
+            o.first_key = i + 1;
+            return Ok(o);
+        } else {
+            return Err("ERR syntax error");
+        }
+        i += 1;
+    }
+    Ok(o)
+}
+
+/// MIGRATE host port key|"" db timeout [COPY] [REPLACE] [AUTH pw | AUTH2 user pw] [KEYS k...]:
+/// moves (or copies) the keys that exist to database `db` of the target; NOKEY if none does.
+fn migrate(s: &mut Server, call: &Call) {
+    let args = call.args;
+    let o = match migrate_options(args) {
+        Ok(o) => o,
+        Err(e) => return s.reply(call.id).error(e),
+    };
+    let (Some(timeout), Some(db)) = (parse_i64(&args[5]), parse_i64(&args[4])) else {
+        return s
+            .reply(call.id)
+            .error("ERR value is not an integer or out of range");
+    };
+    let Some(port) = std::str::from_utf8(&args[2])
+        .ok()
+        .and_then(|p| p.parse().ok())
+    else {
+        return s
+            .reply(call.id)
+            .error("IOERR error or timeout connecting to the client");
+    };
+    let db_index = s.clients.get(&call.id).map_or(0, |c| c.db);
+    let (now, mode) = (call.now.unix_ms, s.ks.mode);
+    let (limits, compress) = (object::limits(&s.config), s.config.rdbcompression);
+    let keys = if o.first_key == 3 {
+        &args[3..4]
+    } else {
+        &args[o.first_key..]
+    };
+    let mut restores = Vec::new();
+    for key in keys {
+        let Some(e) = s.ks.dbs[db_index].get(key, now, mode) else {
+            continue;
+        };
+        let ttl = e.expire_at_ms.map_or(0, |at| at.saturating_sub(now).max(1));
+        let mut restore = vec![word("RESTORE"), key.clone(), Bytes::from(ttl.to_string())];
+        restore.push(dump_payload(e, &limits, compress));
+        if o.replace {
+            restore.push(word("REPLACE"));
+        }
+        restores.push((key.clone(), restore));
+    }
+    s.drain_expired();
+    if restores.is_empty() {
+        return s.reply(call.id).simple("NOKEY");
+    }
+    let req = MigrateRequest {
+        host: String::from_utf8_lossy(&args[1]).into_owned(),
+        port,
+        db,
+        timeout_ms: if timeout <= 0 { 1000 } else { timeout as u64 },
+        auth: o.auth,
+        restores,
+        copy: o.copy,
+    };
+    s.migrate(call.now, call.id, req);
 }

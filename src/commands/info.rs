@@ -358,11 +358,12 @@ fn stats(s: &Server, _: Now, out: &mut String) {
     );
     zeros(
         out,
+        &["pubsubshard_channels", "latest_fork_usec", "total_forks"],
+    );
+    fields!(out, "migrate_cached_sockets" => s.migrate.cached());
+    zeros(
+        out,
         &[
-            "pubsubshard_channels",
-            "latest_fork_usec",
-            "total_forks",
-            "migrate_cached_sockets",
             "slave_expires_tracked_keys",
             "active_defrag_hits",
             "active_defrag_misses",
