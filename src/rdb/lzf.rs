@@ -18,6 +18,41 @@ pub const MAX_RATIO: usize = MAX_MATCH / 3;
 /// Slots of the compressor's table of recent 3-byte sequences (liblzf's HLOG 16).
 const TABLE_BITS: u32 = 16;
 
+/// The table of earlier positions by slot, kept between calls so that a short string does not
+/// pay for clearing 64 Ki slots: a slot counts only if stamped by the current call.
+struct Table {
+    stamp: u32,
+    stamps: Vec<u32>,
+    positions: Vec<usize>,
+}
+
+impl Table {
+    /// Starts a call: every slot reads as empty.
+    fn begin(&mut self) {
+        self.stamp = self.stamp.wrapping_add(1);
+        if self.stamp == 0 {
+            self.stamps.fill(0);
+            self.stamp = 1;
+        }
+    }
+
+    /// The position last entered in slot `h`, replacing it with `pos`.
+    fn swap(&mut self, h: usize, pos: usize) -> Option<usize> {
+        let old = (self.stamps[h] == self.stamp).then_some(self.positions[h]);
+        self.stamps[h] = self.stamp;
+        self.positions[h] = pos;
+        old
+    }
+}
+
+thread_local! {
+    static TABLE: std::cell::RefCell<Table> = std::cell::RefCell::new(Table {
+        stamp: 0,
+        stamps: vec![0; 1 << TABLE_BITS],
+        positions: vec![0; 1 << TABLE_BITS],
+    });
+}
+
 /// The table slot of the 3 bytes at `p` (liblzf's VERY_FAST hash).
 fn slot(input: &[u8], p: usize) -> usize {
     let h = u32::from(input[p]) << 16 | u32::from(input[p + 1]) << 8 | u32::from(input[p + 2]);
@@ -31,21 +66,25 @@ fn slot(input: &[u8], p: usize) -> usize {
 /// hit within reach (never position 0) becomes a match as long as the bytes agree, stopping
 /// 2 bytes before the end; after a match the two positions before its end are entered.
 pub fn compress(input: &[u8], max_out: usize) -> Option<Vec<u8>> {
-    let n = input.len();
-    if n == 0 || max_out == 0 {
+    if input.is_empty() || max_out == 0 {
         return None;
     }
-    // Positions plus one (0: empty).
-    let mut table = vec![0usize; 1 << TABLE_BITS];
+    TABLE.with(|t| {
+        let mut table = t.borrow_mut();
+        table.begin();
+        compress_with(&mut table, input, max_out)
+    })
+}
+
+fn compress_with(table: &mut Table, input: &[u8], max_out: usize) -> Option<Vec<u8>> {
+    let n = input.len();
     // `out` always ends with the current literal run's bytes, after its reserved control byte.
     let mut out = Vec::with_capacity(max_out);
     out.push(0);
     let mut lit = 0usize;
     let mut i = 0;
     while i + 2 < n {
-        let h = slot(input, i);
-        let candidate = table[h].checked_sub(1);
-        table[h] = i + 1;
+        let candidate = table.swap(slot(input, i), i);
         let found = candidate
             .filter(|&r| r > 0 && r < i && i - r - 1 < MAX_DISTANCE)
             .filter(|&r| input[r..r + 3] == input[i..i + 3]);
@@ -70,7 +109,7 @@ pub fn compress(input: &[u8], max_out: usize) -> Option<Vec<u8>> {
             break;
         }
         for p in [i - 2, i - 1] {
-            table[slot(input, p)] = p + 1;
+            table.swap(slot(input, p), p);
         }
     }
     if out.len() + 3 > max_out {
