@@ -89,15 +89,19 @@ impl Server {
     /// Starts a migration for `client` (whose reply waits for its end).
     pub(crate) fn migrate(&mut self, now: Now, client: ConnId, req: MigrateRequest) {
         let name = format!("{}:{}", req.host, req.port);
-        let busy = self
+        // Redis blocks while it migrates, so it never has two migrations on one connection.
+        if self
             .migrate
             .sockets
             .get(&name)
-            .is_some_and(|s| s.job.is_some());
-        let Some(c) = self.clients.get_mut(&client).filter(|_| !busy) else {
+            .is_some_and(|s| s.job.is_some())
+        {
             return self
                 .reply(client)
                 .error("IOERR error or timeout connecting to the client");
+        }
+        let Some(c) = self.clients.get_mut(&client) else {
+            return;
         };
         let db_index = c.db;
         let token = self.next_disk_token;
