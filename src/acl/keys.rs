@@ -30,6 +30,7 @@ const NO_ACCESS: &[&str] = &[
 
 /// Write commands that also return or use the data they change (read and write).
 const READ_WRITE: &[&str] = &[
+    "migrate",
     "incr",
     "decr",
     "incrby",

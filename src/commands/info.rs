@@ -357,11 +357,13 @@ fn stats(s: &Server, _: Now, out: &mut String) {
         "pubsub_patterns" => s.patterns.len(),
     );
     zeros(out, &["pubsubshard_channels", "latest_fork_usec"]);
-    fields!(out, "total_forks" => s.stats.total_forks);
+    fields!(out,
+        "total_forks" => s.stats.total_forks,
+        "migrate_cached_sockets" => s.migrate.cached(),
+    );
     zeros(
         out,
         &[
-            "migrate_cached_sockets",
             "slave_expires_tracked_keys",
             "active_defrag_hits",
             "active_defrag_misses",

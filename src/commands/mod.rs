@@ -15,6 +15,9 @@ pub mod client;
 pub mod config;
 pub mod connection;
 pub mod debug;
+pub mod dump;
+#[cfg(test)]
+mod dump_tests;
 pub mod events;
 pub mod functions;
 pub mod geo;
@@ -229,6 +232,7 @@ const FAMILIES: &[(&str, &[CommandSpec])] = &[
     ("string", strings::COMMANDS),
     ("bitmap", bits::COMMANDS),
     ("generic", keys::COMMANDS),
+    ("generic", dump::COMMANDS),
     ("list", lists::COMMANDS),
     ("list", blocking::LIST_COMMANDS),
     ("hash", hashes::COMMANDS),

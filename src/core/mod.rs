@@ -38,6 +38,9 @@ mod failover;
 mod fuzz_tests;
 pub mod loading;
 pub mod memory;
+pub mod migrate;
+#[cfg(test)]
+mod migrate_tests;
 mod notify;
 #[cfg(test)]
 mod notify_tests;
@@ -279,6 +282,8 @@ pub struct Server {
     pending: BTreeSet<ConnId>,
     next_cron_ms: u64,
     next_disk_token: u64,
+    /// MIGRATE's connections to target instances.
+    pub(crate) migrate: migrate::Migrations,
     /// Disk operations in flight and what each completes.
     disk_waiters: BTreeMap<u64, DiskWaiter>,
     pub(crate) shutting_down: bool,
@@ -389,6 +394,7 @@ impl Server {
             pending: BTreeSet::new(),
             next_cron_ms: now.mono_ms,
             next_disk_token: 1,
+            migrate: Default::default(),
             disk_waiters: BTreeMap::new(),
             shutting_down: false,
             shutdown: shutdown::Shutdown::default(),
@@ -520,6 +526,9 @@ impl Server {
             self.link_data(now, data);
             return self.flush();
         }
+        if self.migrate_data(now, conn, data) {
+            return self.flush();
+        }
         let Some(c) = self.clients.get_mut(&conn) else {
             return;
         };
@@ -558,6 +567,9 @@ impl Server {
         }
         if self.is_link_conn(conn) {
             self.link_lost(now, "Connection closed");
+        }
+        if self.migrate_lost(now, conn) {
+            return self.flush();
         }
         self.free_client(conn);
         self.flush();
@@ -666,6 +678,7 @@ impl Server {
         self.repl_master_cron(now);
         self.repl_replica_cron(now);
         self.sentinel_cron(now);
+        self.migrate_cron(now);
         self.shutdown_cron(now);
     }
 

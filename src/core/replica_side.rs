@@ -177,6 +177,9 @@ impl Server {
         ) {
             return;
         }
+        if self.migrate_connected(conn) {
+            return self.flush();
+        }
         if !self.is_link_conn(conn) {
             self.actions.push_back(super::Action::Close { conn });
             return self.flush();
@@ -226,6 +229,7 @@ impl Server {
         if self.is_link_conn(conn) {
             self.link_lost(now, error);
         }
+        self.migrate_lost(now, conn);
         self.flush();
     }
 

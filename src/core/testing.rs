@@ -210,11 +210,21 @@ impl TestServer {
         self.cmd_as(1, args)
     }
 
+    /// Runs one command with binary arguments as client 1 and returns its single reply.
+    pub fn cmd_bytes(&mut self, args: &[&[u8]]) -> Frame {
+        self.cmd_as(1, args)
+    }
+
     /// Runs one command as client `id` and returns its single reply.
-    pub fn cmd_as(&mut self, id: ConnId, args: &[&str]) -> Frame {
+    pub fn cmd_as<T: AsRef<[u8]>>(&mut self, id: ConnId, args: &[T]) -> Frame {
         self.send_raw(id, &encode_command(args));
-        self.reply(id)
-            .unwrap_or_else(|| panic!("no reply to {args:?}"))
+        self.reply(id).unwrap_or_else(|| {
+            let shown: Vec<_> = args
+                .iter()
+                .map(|a| String::from_utf8_lossy(a.as_ref()))
+                .collect();
+            panic!("no reply to {shown:?}")
+        })
     }
 
     /// Runs one command as client `id` and returns every byte sent back, as text (for

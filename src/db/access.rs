@@ -69,9 +69,12 @@ impl Access {
         }
     }
 
-    /// A command stored or changed the key at `now_ms`: a new key starts its clocks here.
+    /// A command stored or changed the key at `now_ms`: a new key starts its clocks here (unless
+    /// the command set its access time itself).
     pub fn written(&self, meta: &mut ObjMeta, now_ms: u64) {
-        meta.access_ms = now_ms;
+        if !std::mem::take(&mut meta.keep_access) {
+            meta.access_ms = now_ms;
+        }
         meta.lfu_min.get_or_insert(now_ms / 60_000);
         meta.shared_int = self.share_ints;
     }

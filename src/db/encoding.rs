@@ -84,6 +84,8 @@ pub struct ObjMeta {
     pub lfu_min: Option<u64>,
     /// A small integer value is one of Redis' shared objects (OBJECT REFCOUNT).
     pub shared_int: bool,
+    /// RESTORE ... IDLETIME set `access_ms` in the past: the write that follows keeps it, once.
+    pub keep_access: bool,
     /// The entry's bytes as last estimated (`memsize::entry_bytes`), counted in its database.
     pub bytes: usize,
 }
@@ -96,6 +98,7 @@ impl Default for ObjMeta {
             lfu_count: super::access::LFU_INIT_VAL,
             lfu_min: None,
             shared_int: true,
+            keep_access: false,
             bytes: 0,
         }
     }

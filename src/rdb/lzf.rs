@@ -15,54 +15,157 @@ const MAX_DISTANCE: usize = 1 << 13;
 /// how much a declared length may exceed the compressed size before it is plainly corrupt.
 pub const MAX_RATIO: usize = MAX_MATCH / 3;
 
-/// Compresses `input`; `None` when the result would exceed `max_out` bytes (not worth it).
+/// Slots of the compressor's table of recent 3-byte sequences (liblzf's HLOG 16).
+const TABLE_BITS: u32 = 16;
+
+/// The table of earlier positions by slot, kept between calls so that a short string does not
+/// pay for clearing 64 Ki slots: a slot counts only if stamped by the current call.
+struct Table {
+    stamp: u32,
+    stamps: Vec<u32>,
+    positions: Vec<usize>,
+}
+
+impl Table {
+    /// Starts a call: every slot reads as empty.
+    fn begin(&mut self) {
+        self.stamp = self.stamp.wrapping_add(1);
+        if self.stamp == 0 {
+            self.stamps.fill(0);
+            self.stamp = 1;
+        }
+    }
+
+    /// The position last entered in slot `h`, replacing it with `pos`.
+    fn swap(&mut self, h: usize, pos: usize) -> Option<usize> {
+        let old = (self.stamps[h] == self.stamp).then_some(self.positions[h]);
+        self.stamps[h] = self.stamp;
+        self.positions[h] = pos;
+        old
+    }
+}
+
+thread_local! {
+    static TABLE: std::cell::RefCell<Table> = std::cell::RefCell::new(Table {
+        stamp: 0,
+        stamps: vec![0; 1 << TABLE_BITS],
+        positions: vec![0; 1 << TABLE_BITS],
+    });
+}
+
+/// The table slot of the 3 bytes at `p` (liblzf's VERY_FAST hash).
+fn slot(input: &[u8], p: usize) -> usize {
+    let h = u32::from(input[p]) << 16 | u32::from(input[p + 1]) << 8 | u32::from(input[p + 2]);
+    ((h >> 8).wrapping_sub(h.wrapping_mul(5)) & ((1 << TABLE_BITS) - 1)) as usize
+}
+
+/// Compresses `input` as Redis' liblzf does (same table, same greedy choices, so the same
+/// bytes); `None` when the result would not fit `max_out` bytes (not worth it).
+///
+/// Each position's 3 bytes are looked up in a one-slot-per-hash table of earlier positions; a
+/// hit within reach (never position 0) becomes a match as long as the bytes agree, stopping
+/// 2 bytes before the end; after a match the two positions before its end are entered.
 pub fn compress(input: &[u8], max_out: usize) -> Option<Vec<u8>> {
+    if input.is_empty() || max_out == 0 {
+        return None;
+    }
+    TABLE.with(|t| {
+        let mut table = t.borrow_mut();
+        table.begin();
+        compress_with(&mut table, input, max_out)
+    })
+}
+
+fn compress_with(table: &mut Table, input: &[u8], max_out: usize) -> Option<Vec<u8>> {
     let n = input.len();
-    // A hash table sized to the input (at most 2^14 slots) of the last position of each 3-byte
-    // prefix, offset by one so that 0 means empty.
-    let bits = (usize::BITS - n.max(16).leading_zeros()).min(14);
-    let mut table = vec![0usize; 1 << bits];
-    let hash = |i: usize| {
-        let v = (input[i] as u32) << 16 | (input[i + 1] as u32) << 8 | input[i + 2] as u32;
-        (v.wrapping_mul(2_654_435_761) >> (32 - bits)) as usize
-    };
-    let mut out = Vec::with_capacity(max_out.min(n + n / MAX_LITERAL + 1));
-    let mut literal_start = 0;
+    // `out` always ends with the current literal run's bytes, after its reserved control byte.
+    let mut out = Vec::with_capacity(max_out);
+    out.push(0);
+    let mut lit = 0usize;
     let mut i = 0;
     while i + 2 < n {
-        let h = hash(i);
-        let candidate = table[h].checked_sub(1);
-        table[h] = i + 1;
-        let found =
-            candidate.filter(|&c| i - c <= MAX_DISTANCE && input[c..c + 3] == input[i..i + 3]);
-        let Some(c) = found else {
+        let candidate = table.swap(slot(input, i), i);
+        let found = candidate
+            .filter(|&r| r > 0 && r < i && i - r - 1 < MAX_DISTANCE)
+            .filter(|&r| input[r..r + 3] == input[i..i + 3]);
+        let Some(r) = found else {
+            if out.len() >= max_out {
+                return None;
+            }
+            push_literal(&mut out, &mut lit, input[i]);
             i += 1;
             continue;
         };
-        let limit = MAX_MATCH.min(n - i);
-        let mut len = 3;
-        while len < limit && input[c + len] == input[i + len] {
-            len += 1;
-        }
-        push_literals(&mut out, &input[literal_start..i]);
-        push_match(&mut out, len, i - c - 1);
-        if out.len() > max_out {
+        if out.len() - usize::from(lit == 0) + 4 >= max_out {
             return None;
         }
+        close_run(&mut out, lit);
+        let len = match_len(input, r, i, (n - i - 2).min(MAX_MATCH));
+        push_match(&mut out, len, i - r - 1);
+        out.push(0);
+        lit = 0;
         i += len;
-        literal_start = i;
+        if i + 2 >= n {
+            break;
+        }
+        for p in [i - 2, i - 1] {
+            table.swap(slot(input, p), p);
+        }
     }
-    push_literals(&mut out, &input[literal_start..]);
+    if out.len() + 3 > max_out {
+        return None;
+    }
+    for &b in &input[i..] {
+        push_literal(&mut out, &mut lit, b);
+    }
+    close_run(&mut out, lit);
     (out.len() <= max_out).then_some(out)
 }
 
-fn push_literals(out: &mut Vec<u8>, bytes: &[u8]) {
-    for run in bytes.chunks(MAX_LITERAL) {
-        out.push((run.len() - 1) as u8);
-        out.extend_from_slice(run);
+/// How far the bytes at `r` and `i` agree (at least the 3 known to), checked the way liblzf
+/// steps: up to 16 bytes at a time without the `max` bound when `max` exceeds 16, then one by
+/// one while below `max`.
+fn match_len(input: &[u8], r: usize, i: usize, max: usize) -> usize {
+    let mut len = 2;
+    if max > 16 {
+        for _ in 0..16 {
+            len += 1;
+            if input[r + len] != input[i + len] {
+                return len;
+            }
+        }
+    }
+    loop {
+        len += 1;
+        if len >= max || input[r + len] != input[i + len] {
+            return len;
+        }
     }
 }
 
+/// Appends a literal to the open run, closing it at 32 bytes and opening the next.
+fn push_literal(out: &mut Vec<u8>, lit: &mut usize, b: u8) {
+    out.push(b);
+    *lit += 1;
+    if *lit == MAX_LITERAL {
+        close_run(out, *lit);
+        out.push(0);
+        *lit = 0;
+    }
+}
+
+/// Ends the open literal run: its control byte says `lit` bytes, or it goes if it has none.
+fn close_run(out: &mut Vec<u8>, lit: usize) {
+    let at = out.len() - lit - 1;
+    match lit {
+        0 => {
+            out.pop();
+        }
+        _ => out[at] = (lit - 1) as u8,
+    }
+}
+
+/// Appends a match token: `len` bytes copied from `distance + 1` back.
 fn push_match(out: &mut Vec<u8>, len: usize, distance: usize) {
     let l = len - 2;
     let high = (distance >> 8) as u8;
@@ -152,9 +255,11 @@ mod tests {
     #[test]
     fn random_and_tiny_inputs_round_trip() {
         let mut rng = ChaCha8Rng::seed_from_u64(7);
-        for len in [
-            0usize, 1, 2, 3, 4, 31, 32, 33, 100, 8191, 8192, 8200, 20_000,
-        ] {
+        // Like liblzf, nothing comes of empty input, and the end needs room for 3 more bytes.
+        assert_eq!(compress(b"", 10), None);
+        assert_eq!(compress(b"x", 3), None);
+        assert!(compress(b"x", 4).is_some());
+        for len in [2usize, 3, 4, 31, 32, 33, 100, 8191, 8192, 8200, 20_000] {
             let mut data = vec![0u8; len];
             rng.fill_bytes(&mut data);
             // Mix in repeats at random distances, including far ones.

@@ -24,7 +24,9 @@
 //! (stream nodes as listpacks), `stream_read` and `stream_write` (stream values).
 
 mod crc64;
+mod dump;
 mod encodings;
+mod listpack;
 mod lzf;
 mod read;
 mod stream_lp;
@@ -34,6 +36,8 @@ mod write;
 
 #[cfg(test)]
 mod blob_tests;
+#[cfg(test)]
+mod dump_tests;
 #[cfg(test)]
 mod fuzz_tests;
 #[cfg(test)]
@@ -45,8 +49,10 @@ use bytes::Bytes;
 use std::collections::BTreeMap;
 
 use crc64::crc64;
+pub use dump::{dump_payload, read_dump_payload, PayloadError};
+pub use listpack::lp_element_bytes;
 pub use read::{count_whole_keys, read_function_payload, read_rdb};
-pub use stream_lp::{lp_element_bytes, stream_entry_bytes, stream_node_bytes};
+pub use stream_lp::{stream_entry_bytes, stream_node_bytes};
 pub use write::{function_payload, RdbWriter, WriteOptions};
 
 /// The RDB version Redis 7.0 writes (and the newest it loads): what we emit by default so that

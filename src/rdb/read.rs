@@ -33,6 +33,10 @@ pub(super) fn fail<T>(offset: usize, message: impl Into<String>) -> Result<T> {
 }
 
 impl<'a> Cursor<'a> {
+    pub(super) fn new(buf: &'a [u8]) -> Self {
+        Cursor { buf, pos: 0 }
+    }
+
     pub(super) fn take(&mut self, n: usize) -> Result<&'a [u8]> {
         match self
             .pos
@@ -244,7 +248,7 @@ pub fn count_whole_keys(partial: &[u8], from: usize) -> (usize, u64) {
 
 /// Parses a complete RDB file.
 pub fn read_rdb(bytes: &[u8]) -> Result<Loaded> {
-    let mut c = Cursor { buf: bytes, pos: 0 };
+    let mut c = Cursor::new(bytes);
     let version = header(&mut c)?;
     let mut aux = Aux {
         redis_ver: String::new(),
@@ -364,7 +368,7 @@ fn apply_aux(aux: &mut Aux, name: &[u8], value: Bytes) {
 
 /// Reads a value of type `t` (whose type byte was at `at`). `None` for an empty aggregate, which
 /// Redis skips on load.
-fn value(c: &mut Cursor, t: u8, at: usize) -> Result<Option<Value>> {
+pub(super) fn value(c: &mut Cursor, t: u8, at: usize) -> Result<Option<Value>> {
     let start = c.pos;
     let built = match t {
         ty::STRING => return Ok(Some(Value::Str(c.string()?))),
@@ -501,21 +505,11 @@ fn zset_flat(elements: Elements) -> Built {
 /// The library sources of a FUNCTION DUMP payload: FUNCTION2 records, then the RDB version (2
 /// bytes) and the CRC64 of everything before it (8 bytes), as DUMP payloads end.
 pub fn read_function_payload(bytes: &[u8]) -> std::result::Result<Vec<Bytes>, String> {
-    let bad = || "DUMP payload version or checksum are wrong".to_string();
-    let Some(body_len) = bytes.len().checked_sub(10) else {
-        return Err(bad());
-    };
-    let version = u16::from_le_bytes([bytes[body_len], bytes[body_len + 1]]);
-    let crc = u64::from_le_bytes(bytes[body_len + 2..].try_into().expect("8 bytes"));
-    if u32::from(version) > RDB_VERSION_7_2 || crc64(0, &bytes[..body_len + 2]) != crc {
-        return Err(bad());
-    }
-    let mut c = Cursor {
-        buf: &bytes[..body_len],
-        pos: 0,
-    };
+    let body = super::dump::payload_body(bytes)
+        .ok_or_else(|| "DUMP payload version or checksum are wrong".to_string())?;
+    let mut c = Cursor::new(body);
     let mut codes = Vec::new();
-    while c.pos < body_len {
+    while c.pos < body.len() {
         match c.u8() {
             Ok(opcode::FUNCTION2) => {}
             Ok(opcode::FUNCTION_PRE_GA) => {

@@ -4,94 +4,14 @@
 //! the way listpack.c encodes (strings that are canonical integers become integers), so node
 //! splits follow `stream-node-max-bytes` exactly as in Redis.
 
-use super::encodings::backlen;
+use super::listpack::{build, elem, size, Elem, LP_OVERHEAD};
 use crate::db::stream::{NodeEntry, StreamNode};
 use crate::db::StreamId;
 use crate::resp::parse_i64;
-use bytes::{BufMut, Bytes};
+use bytes::Bytes;
 
 const FLAG_DELETED: i64 = 1;
 const FLAG_SAMEFIELDS: i64 = 2;
-/// Header (total bytes u32, element count u16) and end marker.
-const LP_OVERHEAD: usize = 7;
-
-/// One element as listpack.c would encode it.
-enum Elem<'a> {
-    Int(i64),
-    Str(&'a [u8]),
-}
-
-fn elem(s: &[u8]) -> Elem<'_> {
-    match (s.len() <= 20).then(|| parse_i64(s)).flatten() {
-        Some(v) => Elem::Int(v),
-        None => Elem::Str(s),
-    }
-}
-
-/// Appends the element's encoding and data (without the back length); returns its size.
-fn encode(out: &mut Vec<u8>, e: &Elem) -> usize {
-    let start = out.len();
-    match *e {
-        Elem::Int(v @ 0..=127) => out.push(v as u8),
-        Elem::Int(v @ -4096..=4095) => {
-            let u = (v as u16) & 0x1fff;
-            out.push(0xc0 | (u >> 8) as u8);
-            out.push(u as u8);
-        }
-        Elem::Int(v) if i16::try_from(v).is_ok() => {
-            out.push(0xf1);
-            out.put_i16_le(v as i16);
-        }
-        Elem::Int(v @ -8_388_608..=8_388_607) => {
-            out.push(0xf2);
-            out.extend_from_slice(&(v as i32).to_le_bytes()[..3]);
-        }
-        Elem::Int(v) if i32::try_from(v).is_ok() => {
-            out.push(0xf3);
-            out.put_i32_le(v as i32);
-        }
-        Elem::Int(v) => {
-            out.push(0xf4);
-            out.put_i64_le(v);
-        }
-        Elem::Str(s) if s.len() < 64 => {
-            out.push(0x80 | s.len() as u8);
-            out.extend_from_slice(s);
-        }
-        Elem::Str(s) if s.len() < 4096 => {
-            out.push(0xe0 | (s.len() >> 8) as u8);
-            out.push(s.len() as u8);
-            out.extend_from_slice(s);
-        }
-        Elem::Str(s) => {
-            out.push(0xf0);
-            out.put_u32_le(s.len() as u32);
-            out.extend_from_slice(s);
-        }
-    }
-    out.len() - start
-}
-
-/// The element's full size in the listpack (encoding, data, back length).
-fn size(e: &Elem) -> usize {
-    let n = match *e {
-        Elem::Int(0..=127) => 1,
-        Elem::Int(-4096..=4095) => 2,
-        Elem::Int(v) if i16::try_from(v).is_ok() => 3,
-        Elem::Int(-8_388_608..=8_388_607) => 4,
-        Elem::Int(v) if i32::try_from(v).is_ok() => 5,
-        Elem::Int(_) => 9,
-        Elem::Str(s) if s.len() < 64 => 1 + s.len(),
-        Elem::Str(s) if s.len() < 4096 => 2 + s.len(),
-        Elem::Str(s) => 5 + s.len(),
-    };
-    n + backlen(n).1
-}
-
-/// The bytes a string takes as one listpack element (integers encoded as integers).
-pub fn lp_element_bytes(s: &[u8]) -> usize {
-    size(&elem(s))
-}
 
 /// The elements of one entry in `node` (whose master entry id is `master`).
 fn entry_elems<'a>(master: StreamId, node: &StreamNode, e: &'a NodeEntry) -> Vec<Elem<'a>> {
@@ -154,18 +74,7 @@ pub fn encode_node(master: StreamId, node: &StreamNode) -> Vec<u8> {
     for e in &node.entries {
         elems.extend(entry_elems(master, node, e));
     }
-    let mut out = vec![0u8; 6];
-    for e in &elems {
-        let n = encode(&mut out, e);
-        let (b, len) = backlen(n);
-        out.extend_from_slice(&b[..len]);
-    }
-    out.push(0xff);
-    let total = out.len() as u32;
-    out[..4].copy_from_slice(&total.to_le_bytes());
-    let count = elems.len().min(u16::MAX as usize) as u16;
-    out[4..6].copy_from_slice(&count.to_le_bytes());
-    out
+    build(&elems)
 }
 
 /// Decodes a node's listpack (its master id is the radix tree key), checking Redis' invariants.

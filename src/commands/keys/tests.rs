@@ -13,18 +13,21 @@ use std::collections::{BTreeSet, VecDeque};
 
 /// Runs one data command directly on `ks` (db 0) at wall time `now_ms`: its reply, what it
 /// propagates, and how many changes it counted.
-pub(in crate::commands) fn direct(
+pub(in crate::commands) fn direct<T: AsRef<[u8]>>(
     ks: &mut Keyspace,
     now_ms: u64,
-    args: &[&str],
+    args: &[T],
 ) -> (Frame, Propagate, u64) {
     let spec = crate::commands::all()
-        .find(|c| c.name == args[0])
+        .find(|c| c.name.as_bytes() == args[0].as_ref())
         .expect("known command");
     let Handler::Data(f) = spec.handler else {
         panic!("not a data command");
     };
-    let args: Vec<Bytes> = args.iter().map(|a| Bytes::from(a.to_string())).collect();
+    let args: Vec<Bytes> = args
+        .iter()
+        .map(|a| Bytes::copy_from_slice(a.as_ref()))
+        .collect();
     let mut buf = BytesMut::new();
     let mut rng = ChaCha8Rng::seed_from_u64(7);
     let mut cx = Cx {
