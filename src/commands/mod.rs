@@ -27,6 +27,7 @@ pub mod introspection;
 pub mod keys;
 pub mod lists;
 pub mod memory;
+pub mod monitor;
 pub mod movable;
 pub mod multi;
 pub mod object;
@@ -259,6 +260,7 @@ const FAMILIES: &[(&str, &[CommandSpec])] = &[
     ("server", introspection::COMMANDS),
     ("server", memory::COMMANDS),
     ("server", slowlog::COMMANDS),
+    ("server", monitor::COMMANDS),
     ("connection", client::COMMANDS),
     ("server", config::COMMANDS),
     ("server", acl::COMMANDS),

@@ -81,6 +81,8 @@ pub struct Client {
     pub held: BytesMut,
     /// A replica of ours (Redis' CLIENT_SLAVE): its output buffer is the replication stream.
     pub replica: bool,
+    /// In MONITOR mode: sees every command the server runs.
+    pub monitor: bool,
     /// Over its output buffer limit: closed before anything more is sent (CLIENT_CLOSE_ASAP).
     pub close_asap: bool,
     /// Since when (monotonic seconds) the output has been over the soft limit.
@@ -136,6 +138,7 @@ impl Client {
             payload_end: 0,
             held: BytesMut::new(),
             replica: false,
+            monitor: false,
             close_asap: false,
             soft_limit_since_s: None,
             qbuf_alloc: 0,
@@ -198,6 +201,7 @@ impl Client {
     pub fn flags(&self) -> String {
         let letters = [
             (self.replica, 'S'),
+            (self.monitor, 'O'),
             (self.subscribed(), 'P'),
             (self.multi.is_some(), 'x'),
             (self.blocked_on.is_some(), 'b'),

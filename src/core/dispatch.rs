@@ -118,8 +118,10 @@ impl Server {
             if spec.name != "exec" {
                 return self.reject(id, &msg, in_multi);
             }
-            // A refused EXEC discards its transaction, as Redis' execCommandAbort.
+            // A refused EXEC discards its transaction, as Redis' execCommandAbort (monitors
+            // see the EXEC that ends the MULTI they saw).
             crate::commands::multi::discard_state(self, id);
+            crate::commands::monitor::feed(self, id, spec, &args, now);
             let msg = format!("EXECABORT Transaction discarded because of: {msg}");
             return self.reject(id, &msg, false);
         }
@@ -294,7 +296,14 @@ impl Server {
         self.stats.total_commands_processed += 1;
         let before = self.clients.get(&id).map_or(0, |c| c.out.len());
         let busy_before = self.busy_deadline();
+        let shown_before = crate::commands::monitor::shown_before(spec);
+        if shown_before {
+            crate::commands::monitor::feed(self, id, spec, args, now);
+        }
         self.run_handler(id, spec, args, now);
+        if !shown_before {
+            crate::commands::monitor::feed(self, id, spec, args, now);
+        }
         // A command's duration is the time it keeps the server busy (DEBUG SLEEP).
         let duration_us = match self.busy_deadline() {
             Some(until) if busy_before != Some(until) => until.saturating_sub(now.mono_ms) * 1000,

@@ -292,6 +292,8 @@ pub struct Server {
     pub persist: persist::Persistence,
     /// A snapshot being installed (`loading:1`), if any.
     pub loading: Option<loading::Loading>,
+    /// Clients in MONITOR mode.
+    pub(crate) monitors: BTreeSet<ConnId>,
     /// The pace of a snapshot loaded from the master's socket while it arrives.
     socket_pace: Option<socket_pace::SocketPace>,
     /// The append-only file, when `appendonly yes`.
@@ -401,6 +403,7 @@ impl Server {
             persist: persist::Persistence::new(now),
             loading: None,
             socket_pace: None,
+            monitors: BTreeSet::new(),
             aof: None,
             repl,
             pause: pause::Pause::default(),
@@ -798,6 +801,7 @@ impl Server {
         self.forget_held(id);
         self.forget_shutdown_client(id);
         self.drop_blocked(id);
+        self.monitors.remove(&id);
         let Some(c) = self.clients.remove(&id) else {
             return;
         };
