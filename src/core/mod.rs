@@ -59,6 +59,9 @@ mod shutdown_tests;
 mod socket_pace;
 #[cfg(test)]
 pub mod testing;
+pub mod tracking;
+#[cfg(test)]
+mod tracking_tests;
 
 pub use client::{Client, ConnId, Multi, Watch};
 pub use replica_side::parse_port;
@@ -321,6 +324,8 @@ pub struct Server {
     pub acl: crate::acl::Acl,
     /// maxmemory: the eviction settings and pool.
     pub evict: evict::Eviction,
+    /// Client-side caching: the tracking table and BCAST prefixes.
+    pub tracking: tracking::Tracking,
     /// EVAL scripts and function libraries with their Lua states.
     pub scripting: crate::scripting::Scripting,
     /// DEBUG INJECT-BUG: deliberate bugs switched on (tests of the simulator's checks).
@@ -410,6 +415,7 @@ impl Server {
             cron_paused: false,
             acl,
             evict: Default::default(),
+            tracking: Default::default(),
             scripting: Default::default(),
             #[cfg(feature = "bug-injection")]
             bugs: Default::default(),
@@ -658,6 +664,7 @@ impl Server {
         self.cron_output_limits();
         self.cron_query_buffers(now);
         self.cron_stats(now);
+        self.limit_tracking_table();
         self.cron_save_points(now);
         self.aof_cron(now);
         self.aof_run_scheduled(now);
@@ -783,6 +790,7 @@ impl Server {
         self.forget_held(id);
         self.forget_shutdown_client(id);
         self.drop_blocked(id);
+        self.disable_tracking(id);
         let Some(c) = self.clients.remove(&id) else {
             return;
         };
@@ -809,6 +817,8 @@ impl Server {
             return;
         }
         self.mark_dirty_cas();
+        self.invalidate_changes();
+        self.broadcast_invalidations();
         self.send_getack_if_needed();
         let gate = self.aof_flush(false);
         let mut out = Vec::new();
