@@ -91,7 +91,10 @@ fn refusal(s: &Server, call: &Call, mode: &ClientTracking, prefixes: &[Bytes]) -
 }
 
 /// Redis' rule: no two prefixes of one client may both match a key (one starts the other).
-fn prefix_collision(given: &[Bytes], mine: Option<&std::collections::BTreeSet<Bytes>>) -> Option<String> {
+fn prefix_collision(
+    given: &[Bytes],
+    mine: Option<&std::collections::BTreeSet<Bytes>>,
+) -> Option<String> {
     let overlap = |a: &[u8], b: &[u8]| a.starts_with(b) || b.starts_with(a);
     let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
     for (i, p) in given.iter().enumerate() {
@@ -123,14 +126,14 @@ pub(super) fn caching(s: &mut Server, call: &Call) {
     };
     let opt = &call.args[2];
     if is(opt, "yes") && !t.optin {
-        return s.reply(call.id).error(
-            "ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.",
-        );
+        return s
+            .reply(call.id)
+            .error("ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.");
     }
     if is(opt, "no") && !t.optout {
-        return s.reply(call.id).error(
-            "ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.",
-        );
+        return s
+            .reply(call.id)
+            .error("ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.");
     }
     if !is(opt, "yes") && !is(opt, "no") {
         return s.reply(call.id).syntax();
@@ -167,7 +170,12 @@ pub(super) fn trackinginfo(s: &mut Server, call: &Call) {
             (t.noloop, Some("noloop")),
             (t.broken_redirect, Some("broken_redirect")),
         ];
-        flags.extend(optional.into_iter().filter(|(on, _)| *on).flat_map(|(_, f)| f));
+        flags.extend(
+            optional
+                .into_iter()
+                .filter(|(on, _)| *on)
+                .flat_map(|(_, f)| f),
+        );
         prefixes = t.prefixes.into_iter().collect();
     }
     let mut out = s.reply(call.id);

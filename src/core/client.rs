@@ -205,7 +205,10 @@ impl Client {
             (self.multi.is_some(), 'x'),
             (self.blocked_on.is_some(), 'b'),
             (self.tracking.is_some(), 't'),
-            (self.tracking.as_ref().is_some_and(|t| t.broken_redirect), 'R'),
+            (
+                self.tracking.as_ref().is_some_and(|t| t.broken_redirect),
+                'R',
+            ),
             (self.tracking.as_ref().is_some_and(|t| t.bcast), 'B'),
             (self.dirty_cas, 'd'),
             (self.close_after_reply, 'c'),

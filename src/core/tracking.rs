@@ -137,6 +137,8 @@ impl Server {
     /// table for each changed key, and into the BCAST prefixes' batches.
     pub(crate) fn invalidate_changes(&mut self) {
         let running = self.running.as_ref().map(|r| r.0);
+        // One FLUSHALL empties every database but is one flush to the clients.
+        let mut flushed = false;
         for i in 0..self.ks.dbs.len() {
             if self.ks.dbs[i].changes.is_empty() {
                 continue;
@@ -147,7 +149,11 @@ impl Server {
                         self.batch_for_prefixes(&key, running.filter(|_| by_command));
                         self.invalidate_key(&key);
                     }
-                    Change::Flush => self.invalidate_all(),
+                    Change::Flush if !flushed => {
+                        flushed = true;
+                        self.invalidate_all();
+                    }
+                    Change::Flush => {}
                 }
             }
         }
@@ -198,14 +204,17 @@ impl Server {
     /// Sends the BCAST batches to their prefixes' subscribers, one message per prefix; a
     /// NOLOOP client is not told of the keys its own commands changed.
     pub(crate) fn broadcast_invalidations(&mut self) {
-        let batches: Vec<(BTreeSet<ConnId>, BTreeMap<Bytes, Option<ConnId>>)> = self
+        let batches: Vec<Prefix> = self
             .tracking
             .prefixes
             .values_mut()
             .filter(|p| !p.changed.is_empty())
-            .map(|p| (p.clients.clone(), std::mem::take(&mut p.changed)))
+            .map(|p| Prefix {
+                clients: p.clients.clone(),
+                changed: std::mem::take(&mut p.changed),
+            })
             .collect();
-        for (clients, changed) in batches {
+        for Prefix { clients, changed } in batches {
             for id in clients {
                 let Some(c) = self.clients.get(&id) else {
                     continue;
@@ -240,7 +249,13 @@ impl Server {
         for _ in 0..effort {
             let n = self.tracking.table.len();
             let pick = (self.random_u64() % n as u64) as usize;
-            let key = self.tracking.table.keys().nth(pick).expect("in range").clone();
+            let key = self
+                .tracking
+                .table
+                .keys()
+                .nth(pick)
+                .expect("in range")
+                .clone();
             self.invalidate_key(&key);
             if self.tracking.table.len() <= max {
                 self.tracking.over_limit_rounds = 0;
@@ -253,10 +268,12 @@ impl Server {
     /// Redis' sendTrackingMessage: to the client or its redirect, as a RESP3 push or, for a
     /// RESP2 redirect client in pub/sub mode, a message on `__redis__:invalidate`.
     fn send_invalidation(&mut self, id: ConnId, what: Invalidated) {
-        let Some(c) = self.clients.get_mut(&id) else {
+        let Some(c) = self.clients.get(&id) else {
             return;
         };
         let redirect = c.tracking.as_ref().map_or(0, |t| t.redirect);
+        // Redis writes the null of the tracking client's protocol, wherever it goes.
+        let null: &[u8] = if c.resp > 2 { b"_\r\n" } else { b"$-1\r\n" };
         let mut to = id;
         if redirect != 0 {
             if !self.clients.contains_key(&redirect) {
@@ -281,7 +298,7 @@ impl Server {
         }
         match what {
             Invalidated::Keys(keys) => out.bulks(keys.iter()),
-            Invalidated::All => out.null(),
+            Invalidated::All => out.raw(null),
         }
     }
 
