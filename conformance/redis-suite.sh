@@ -76,7 +76,7 @@ units_of() {
     all) echo "sentinel $repl integration/rdb integration/aof integration/aof-multi-part integration/shutdown
       unit/type/incr unit/type/string unit/type/list unit/type/hash unit/type/set unit/type/zset
       unit/expire unit/keyspace unit/scan unit/multi unit/pubsub unit/pubsubshard unit/protocol unit/auth unit/info unit/wait
-      unit/quit unit/other unit/introspection unit/introspection-2 unit/dump" ;;
+      unit/quit unit/other unit/introspection unit/introspection-2 unit/dump unit/tracking" ;;
     *) echo "unknown unit set: $1 (ci, all)" >&2; return 2 ;;
   esac
 }

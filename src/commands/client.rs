@@ -1,5 +1,5 @@
 //! CLIENT: SETNAME, GETNAME, ID, INFO, LIST, KILL, PAUSE, UNPAUSE, SETINFO, REPLY, NO-EVICT,
-//! NO-TOUCH, HELP.
+//! NO-TOUCH, HELP; the tracking subcommands are in `client_tracking`.
 
 use super::{flags::*, is, server, Call, CommandSpec};
 use crate::core::{Client, ConnId, Server};
@@ -27,6 +27,10 @@ pub(super) const SUBCOMMANDS: &[(&str, i32)] = &[
     ("setinfo", 4),
     ("no-evict", 3),
     ("no-touch", 3),
+    ("tracking", -3),
+    ("caching", 3),
+    ("getredir", 2),
+    ("trackinginfo", 2),
     ("help", 2),
 ];
 
@@ -65,6 +69,10 @@ fn client(s: &mut Server, call: &Call) {
         }
         "list" => list(s, call),
         "kill" => kill(s, call),
+        "tracking" => super::client_tracking::tracking(s, call),
+        "caching" => super::client_tracking::caching(s, call),
+        "getredir" => super::client_tracking::getredir(s, call),
+        "trackinginfo" => super::client_tracking::trackinginfo(s, call),
         "pause" => pause(s, call),
         "unpause" => {
             s.unpause_actions(crate::core::pause::Purpose::ClientCommand, call.now);
@@ -324,6 +332,10 @@ fn pause(s: &mut Server, call: &Call) {
 fn help(s: &mut Server, id: ConnId) {
     let lines = [
         "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "CACHING (YES|NO)",
+        "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+        "GETREDIR",
+        "    Return the client ID we are redirecting to when tracking is enabled.",
         "GETNAME",
         "    Return the name of the current connection.",
         "ID",
@@ -346,6 +358,11 @@ fn help(s: &mut Server, id: ConnId) {
         "    Set client meta attributes: LIB-NAME, LIB-VER.",
         "SETNAME <name>",
         "    Assign the name <name> to the current connection.",
+        "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+        "         [OPTIN] [OPTOUT] [NOLOOP]",
+        "    Control server assisted client side caching.",
+        "TRACKINGINFO",
+        "    Report tracking status for the current connection.",
         "HELP",
         "    Print this help.",
     ];

@@ -190,10 +190,11 @@ fn quit(s: &mut Server, call: &Call) {
     s.close_after_reply(call.id);
 }
 
-/// RESET: leave MULTI, unwatch, unsubscribe, select db 0, drop the name, deauthenticate.
+/// RESET: leave MULTI, unwatch, unsubscribe, stop tracking, select db 0, drop the name, deauthenticate.
 fn reset(s: &mut Server, call: &Call) {
     super::multi::discard_state(s, call.id);
     super::pubsub::unsubscribe_all(s, call.id);
+    s.disable_tracking(call.id);
     let authed = s.default_user_needs_no_auth();
     let c = s.clients.get_mut(&call.id).expect("caller");
     c.user = Some("default".into());

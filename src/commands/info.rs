@@ -166,7 +166,9 @@ fn clients(s: &Server, _: Now, out: &mut String) {
         "client_recent_max_output_buffer" => max_out,
         "blocked_clients" => s.blocked_clients(),
     );
-    zeros(out, &["tracking_clients", "clients_in_timeout_table"]);
+    let tracking = s.clients.values().filter(|c| c.tracking.is_some()).count();
+    fields!(out, "tracking_clients" => tracking);
+    zeros(out, &["clients_in_timeout_table"]);
     let (keys, on_nokey) = s.blocking_key_counts();
     fields!(out,
         "total_blocking_keys" => keys,
@@ -371,12 +373,13 @@ fn stats(s: &Server, _: Now, out: &mut String) {
             "active_defrag_key_misses",
             "total_active_defrag_time",
             "current_active_defrag_time",
-            "tracking_total_keys",
-            "tracking_total_items",
-            "tracking_total_prefixes",
         ],
     );
+    let (keys, items, prefixes) = s.tracking.totals();
     fields!(out,
+        "tracking_total_keys" => keys,
+        "tracking_total_items" => items,
+        "tracking_total_prefixes" => prefixes,
         "unexpected_error_replies" => st.unexpected_error_replies,
         "total_error_replies" => st.total_error_replies,
     );

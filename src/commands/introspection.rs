@@ -285,9 +285,18 @@ fn info_row(out: &mut Out, spec: &CommandSpec, name: &str, arity: i32) {
     out.array(10);
     out.bulk(name.as_bytes());
     out.int(i64::from(arity));
+    // A subcommand has its container's flags, but `admin` just where its ACL categories say
+    // so (Redis derives @admin from the flag): CLIENT ID is not an admin command, CLIENT KILL is.
+    let cats = crate::acl::categories::of(name);
+    let admin = cats & crate::acl::categories::ADMIN != 0;
+    let flags = match name.contains('|') {
+        true if admin => spec.flags | super::flags::ADMIN,
+        true => spec.flags & !super::flags::ADMIN,
+        false => spec.flags,
+    };
     let mut names: Vec<&str> = FLAG_NAMES
         .iter()
-        .filter(|(f, _)| spec.flags & f != 0)
+        .filter(|(f, _)| flags & f != 0)
         .map(|(_, n)| *n)
         .collect();
     if spec.movable_keys.is_some() {
@@ -297,7 +306,7 @@ fn info_row(out: &mut Out, spec: &CommandSpec, name: &str, arity: i32) {
     out.int(i64::from(spec.first_key));
     out.int(i64::from(spec.last_key));
     out.int(i64::from(spec.step));
-    let cats = crate::acl::categories::names_of(crate::acl::categories::of(name));
+    let cats = crate::acl::categories::names_of(cats);
     let cats: Vec<&str> = cats.iter().map(String::as_str).collect();
     statuses(out, &cats);
     // No tips, key specs or subcommands.

@@ -12,6 +12,7 @@ mod acl_tests;
 pub mod bits;
 pub mod blocking;
 pub mod client;
+mod client_tracking;
 pub mod config;
 pub mod connection;
 pub mod debug;

@@ -234,7 +234,7 @@ fn deliver(s: &mut Server, kind: Kind, channel: &Bytes, message: &[u8]) -> i64 {
 }
 
 /// Where a message for `id` goes: its output, or after the reply of the command it is running.
-fn push_to(s: &mut Server, id: ConnId) -> crate::resp::Out<'_> {
+pub(crate) fn push_to(s: &mut Server, id: ConnId) -> crate::resp::Out<'_> {
     if s.running
         .as_ref()
         .is_some_and(|(running, _)| *running == id)

@@ -95,6 +95,8 @@ pub struct Client {
     pub qbuf_ran: usize,
     /// CLIENT NO-EVICT ON: client eviction (maxmemory-clients) passes this client by.
     pub no_evict: bool,
+    /// CLIENT TRACKING ON: its client-side caching mode.
+    pub tracking: Option<super::tracking::ClientTracking>,
 }
 
 impl Client {
@@ -145,6 +147,7 @@ impl Client {
             qbuf_peak: 0,
             qbuf_ran: 0,
             no_evict: false,
+            tracking: None,
         }
     }
 
@@ -205,6 +208,12 @@ impl Client {
             (self.subscribed(), 'P'),
             (self.multi.is_some(), 'x'),
             (self.blocked_on.is_some(), 'b'),
+            (self.tracking.is_some(), 't'),
+            (
+                self.tracking.as_ref().is_some_and(|t| t.broken_redirect),
+                'R',
+            ),
+            (self.tracking.as_ref().is_some_and(|t| t.bcast), 'B'),
             (self.dirty_cas, 'd'),
             (self.close_after_reply, 'c'),
             (self.no_evict, 'e'),
@@ -248,7 +257,7 @@ impl Client {
         format!(
             "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} \
              qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl={} oll={} omem={} tot-mem={} events=r \
-             cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
+             cmd={} user={} redir={} resp={} lib-name={} lib-ver={}",
             self.id,
             self.peer,
             self.local,
@@ -270,6 +279,7 @@ impl Client {
             omem + self.qbuf_alloc.max(qbuf) + super::obuf::STATIC_REPLY_BYTES + CLIENT_STRUCT_BYTES,
             self.last_cmd,
             self.user.as_deref().unwrap_or("(superuser)"),
+            self.tracking.as_ref().map_or(-1, |t| t.redirect as i64),
             self.resp,
             lib(&self.lib_name),
             lib(&self.lib_ver),

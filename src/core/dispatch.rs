@@ -137,6 +137,7 @@ impl Server {
         if self.pause_holds(id, spec) {
             return self.hold(id, args);
         }
+        self.limit_tracking_table();
         if in_multi && !RUN_AT_ONCE_IN_MULTI.contains(&spec.name) {
             let c = self.clients.get_mut(&id).expect("caller exists");
             c.multi.as_mut().expect("in multi").queued.push(args);
@@ -147,6 +148,11 @@ impl Server {
         self.execute(id, spec, &args, now);
         if let Some((_, pushed)) = self.running.take().filter(|(_, p)| !p.is_empty()) {
             self.push(id).raw(&pushed);
+        }
+        // CLIENT CACHING applies to the next command (or transaction) only.
+        let t = self.clients.get_mut(&id).and_then(|c| c.tracking.as_mut());
+        if let Some(t) = t.filter(|_| spec.name != "client" && spec.name != "multi") {
+            t.caching = false;
         }
     }
 
@@ -304,6 +310,9 @@ impl Server {
         if !shown_before {
             crate::commands::monitor::feed(self, id, spec, args, now);
         }
+        // What the command changed is invalidated before what it read is remembered.
+        self.invalidate_changes();
+        self.remember_keys(id, spec, args);
         // A command's duration is the time it keeps the server busy (DEBUG SLEEP).
         let duration_us = match self.busy_deadline() {
             Some(until) if busy_before != Some(until) => until.saturating_sub(now.mono_ms) * 1000,

@@ -166,6 +166,8 @@ impl Server {
             return None;
         }
         let out_of_memory = self.perform_evictions() == Outcome::Fail;
+        // Clients caching an evicted key hear of it before the reply of the command to come.
+        self.invalidate_changes();
         let obey = id == super::replication::MASTER_CLIENT_ID || self.replaying;
         if !out_of_memory || obey {
             return None;

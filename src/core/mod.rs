@@ -62,6 +62,9 @@ mod shutdown_tests;
 mod socket_pace;
 #[cfg(test)]
 pub mod testing;
+pub mod tracking;
+#[cfg(test)]
+mod tracking_tests;
 
 pub use client::{Client, ConnId, Multi, Watch};
 pub use replica_side::parse_port;
@@ -330,6 +333,8 @@ pub struct Server {
     pub acl: crate::acl::Acl,
     /// maxmemory: the eviction settings and pool.
     pub evict: evict::Eviction,
+    /// Client-side caching: the tracking table and BCAST prefixes.
+    pub tracking: tracking::Tracking,
     /// EVAL scripts and function libraries with their Lua states.
     pub scripting: crate::scripting::Scripting,
     /// DEBUG INJECT-BUG: deliberate bugs switched on (tests of the simulator's checks).
@@ -421,6 +426,7 @@ impl Server {
             cron_paused: false,
             acl,
             evict: Default::default(),
+            tracking: Default::default(),
             scripting: Default::default(),
             #[cfg(feature = "bug-injection")]
             bugs: Default::default(),
@@ -675,6 +681,7 @@ impl Server {
         self.cron_output_limits();
         self.cron_query_buffers(now);
         self.cron_stats(now);
+        self.limit_tracking_table();
         self.cron_save_points(now);
         self.aof_cron(now);
         self.aof_run_scheduled(now);
@@ -802,6 +809,7 @@ impl Server {
         self.forget_shutdown_client(id);
         self.drop_blocked(id);
         self.monitors.remove(&id);
+        self.disable_tracking(id);
         let Some(c) = self.clients.remove(&id) else {
             return;
         };
@@ -828,6 +836,8 @@ impl Server {
             return;
         }
         self.mark_dirty_cas();
+        self.invalidate_changes();
+        self.broadcast_invalidations();
         self.send_getack_if_needed();
         let gate = self.aof_flush(false);
         let mut out = Vec::new();

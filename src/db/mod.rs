@@ -6,7 +6,8 @@
 //! keeps Redis' guarantee: a key present during the whole scan is returned. A second index ordered by
 //! expiry time drives active expiry without sampling.
 //!
-//! All mutation goes through `Db` methods so that WATCH sees every modified key (`touched`).
+//! All mutation goes through `Db` methods so that WATCH sees every modified key (`touched`), and
+//! client-side caching every change (`changes`).
 
 mod access;
 mod encoding;
@@ -57,6 +58,10 @@ pub struct Db {
     pub touched: Vec<Bytes>,
     /// Keys removed by expiry since last drained (a master propagates them as DEL).
     pub expired: Vec<Bytes>,
+    /// Client-side caching is in use: every change is noted in `changes`.
+    pub track_changes: bool,
+    /// Changes since the server last drained them (`core::tracking` invalidates them).
+    pub changes: Vec<Change>,
     /// A point-in-time snapshot being written while the database keeps changing (BGSAVE).
     snap: Option<Snapshot>,
     /// On a writable replica: keys its own clients gave a time to live. The master never
@@ -66,6 +71,16 @@ pub struct Db {
     bytes: usize,
     /// How lookups age keys (the LRU clock and LFU counters), set by the server.
     pub access: Access,
+}
+
+/// A change client-side caching hears of.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Change {
+    /// A key changed; `by_command`: the running command changed it (not expiry or eviction),
+    /// which NOLOOP clients are not told of.
+    Key { key: Bytes, by_command: bool },
+    /// The database was emptied.
+    Flush,
 }
 
 /// How lookups treat keys whose time has passed.
@@ -259,7 +274,7 @@ impl Db {
             .get(&probe(key) as &dyn KeyRef)
             .is_some_and(|e| !Self::live(e, now_ms));
         if expired {
-            self.touch(key);
+            self.touch_as(key, false);
             self.remove_raw(key);
             self.expired.push(Bytes::copy_from_slice(key));
         }
@@ -275,7 +290,7 @@ impl Db {
             if t > now_ms {
                 break;
             }
-            self.touch(&hk.key);
+            self.touch_as(&hk.key, false);
             self.remove_raw(&hk.key);
             self.expired.push(hk.key);
             n += 1;
@@ -301,7 +316,7 @@ impl Db {
                 .and_then(|e| e.expire_at_ms)
             {
                 Some(t) if t <= now_ms => {
-                    self.touch(&key);
+                    self.touch_as(&key, false);
                     self.remove_raw(&key);
                     n += 1;
                 }
@@ -400,6 +415,9 @@ impl Db {
         let present = self.watched.keys().filter(|k| self.contains_raw(k));
         let watched: Vec<Bytes> = present.cloned().collect();
         self.touched.extend(watched);
+        if self.track_changes {
+            self.changes.push(Change::Flush);
+        }
         self.map.clear();
         self.expiry.clear();
         self.bytes = 0;
@@ -421,8 +439,17 @@ impl Db {
     /// Called before any change to `key`: notes it for WATCH and, during a snapshot, captures
     /// its old entry if the snapshot has not written it yet.
     fn touch(&mut self, key: &[u8]) {
+        self.touch_as(key, true);
+    }
+
+    /// `touch` for a change by the command running (`by_command`) or by the server itself.
+    fn touch_as(&mut self, key: &[u8], by_command: bool) {
         if !self.watched.is_empty() && self.watched.contains_key(key) {
             self.touched.push(Bytes::copy_from_slice(key));
+        }
+        if self.track_changes {
+            let key = Bytes::copy_from_slice(key);
+            self.changes.push(Change::Key { key, by_command });
         }
         let Some(snap) = self.snap.as_mut().filter(|s| s.detached.is_none()) else {
             return;

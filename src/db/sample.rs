@@ -33,7 +33,7 @@ impl Db {
     /// returns the bytes that freed.
     pub fn evict(&mut self, key: &[u8]) -> usize {
         let before = self.used_bytes();
-        self.touch(key);
+        self.touch_as(key, false);
         self.remove_raw(key);
         before - self.used_bytes()
     }
