@@ -234,3 +234,40 @@ fn a_snapshot_using_more_databases_than_configured_is_refused_whole() {
     );
     assert_eq!(t.server.ks.total_keys(), 0, "nothing was installed");
 }
+
+#[test]
+fn flushall_kills_a_bgsave_in_progress_and_the_changes_stay_unsaved() {
+    let mut t = TestServer::with_config(no_autosave());
+    assert_eq!(
+        t.cmd(&["config", "set", "rdb-key-save-delay", "1000"]),
+        ok()
+    );
+    for i in 0..2000 {
+        assert_eq!(t.cmd(&["set", &format!("k{i}"), "v"]), ok());
+    }
+    let info = |t: &mut TestServer, field: &str| {
+        let text = t.cmd_text(1, &["info", "persistence"]);
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(field))
+            .map(str::to_owned);
+        line.expect("field in INFO persistence")
+    };
+    assert_eq!(t.cmd(&["bgsave"]), simple("Background saving started"));
+    assert_eq!(
+        info(&mut t, "rdb_bgsave_in_progress:"),
+        "rdb_bgsave_in_progress:1"
+    );
+    assert_eq!(t.cmd(&["flushall"]), ok());
+    assert_eq!(
+        info(&mut t, "rdb_bgsave_in_progress:"),
+        "rdb_bgsave_in_progress:0"
+    );
+    assert!(t
+        .logs()
+        .contains(&"Background saving terminated by signal 10"));
+    let changes = info(&mut t, "rdb_changes_since_last_save:");
+    let n: u64 = changes.split(':').nth(1).unwrap().parse().unwrap();
+    assert!(n >= 2000, "the save failed: {changes}");
+    assert_eq!(t.cmd(&["set", "x", "xx"]), ok(), "still writable");
+}

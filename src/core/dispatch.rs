@@ -365,8 +365,9 @@ impl Server {
                     self.propagate(db_index, cmds);
                 }
                 if spec.name == "flushall" {
-                    // The snapshot being produced for replicas is of data that is gone.
+                    // The snapshots being produced are of data that is gone.
                     self.repl_child_kill();
+                    self.flushall_persist(now);
                 }
             }
         }

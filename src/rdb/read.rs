@@ -292,7 +292,9 @@ pub fn read_rdb(bytes: &[u8]) -> Result<Loaded> {
         if stored != 0 && stored != computed {
             return fail(
                 at,
-                format!("Wrong RDB checksum (file says {stored:016x}, computed {computed:016x})"),
+                format!(
+                    "Wrong RDB checksum expected: ({stored:x}) got ({computed:x}): RDB CRC error"
+                ),
             );
         }
     }

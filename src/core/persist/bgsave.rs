@@ -263,6 +263,22 @@ impl Server {
     }
 
     /// Drops an in-progress background save and its temporary file.
+    /// FLUSHALL kills a BGSAVE in progress (of data that is gone; the change counter stays, as
+    /// after a failed save) and, with save points, saves the empty dataset at once, as Redis does.
+    pub(crate) fn flushall_persist(&mut self, now: Now) {
+        let saving_rdb = (self.persist.bgsave.as_ref()).is_some_and(|b| b.target == Target::Rdb);
+        if saving_rdb {
+            self.abort_snapshot();
+            self.log(
+                LogLevel::Warning,
+                "Background saving terminated by signal 10".into(),
+            );
+        }
+        if !self.config.save_points.is_empty() && self.persist.bgsave.is_none() {
+            self.save(now, None, false);
+        }
+    }
+
     pub(crate) fn abort_snapshot(&mut self) {
         let Some(b) = self.persist.bgsave.take() else {
             return;
