@@ -8,7 +8,7 @@ use crate::core::{Now, Server};
 use crate::resp::{parse_i64, Out};
 use crate::sentinel::config::MAX_MASTERS;
 use crate::sentinel::instance::{flags, Kind, Master};
-use crate::sentinel::link::Who;
+use crate::sentinel::link::{Link, Who};
 use crate::sentinel::{instance_ref, Sentinel, HELLO_CHANNEL};
 use crate::text::glob_match;
 
@@ -176,8 +176,18 @@ fn reply_instances(s: &mut Sentinel, m: &Master, who: &[Who], out: &mut Out, now
 
 /// One instance as a map (RESP2: a flat field/value list), in Redis' field order.
 pub fn reply_instance(s: &mut Sentinel, m: &Master, who: &Who, out: &mut Out, now: Now) {
-    let (Some(i), Some(link)) = (instance_ref(m, who), s.link_of(m, who)) else {
+    let Some(i) = instance_ref(m, who) else {
         return out.map(0);
+    };
+    // A Sentinel learnt from a hello gets its shared link at the next timer tick; until then
+    // it shows as Redis shows a link not connected yet.
+    let unlinked;
+    let link = match s.link_of(m, who) {
+        Some(link) => link,
+        None => {
+            unlinked = Link::new(now.mono_ms);
+            &unlinked
+        }
     };
     // Links to Sentinels are shared by every master that knows them (+1: the one asked about).
     let refcount = match who {
