@@ -460,3 +460,23 @@ fn command_list_and_docs_show_only_sentinel_mode_commands() {
         err("ERR unknown subcommand 'no-touch'. Try CLIENT HELP.")
     );
 }
+
+#[test]
+fn a_sentinel_just_learnt_from_a_hello_shows_every_field_before_its_link_connects() {
+    let mut t = TestServer::sentinel();
+    let hello = format!("10.0.0.9,26379,{PEER},0,mymaster,10.0.0.1,6379,0");
+    assert_eq!(t.cmd(&["PUBLISH", "__sentinel__:hello", &hello]), int(1));
+    let Frame::Array(entries) = t.cmd(&["SENTINEL", "SENTINELS", "mymaster"]) else {
+        panic!("SENTINEL SENTINELS did not answer an array");
+    };
+    let Some(Frame::Array(fields)) = entries.first() else {
+        panic!("no Sentinel: {entries:?}");
+    };
+    let names: Vec<&Frame> = fields.iter().step_by(2).collect();
+    assert_eq!(names.first(), Some(&&bulk("name")), "{fields:?}");
+    assert!(names.contains(&&bulk("last-hello-message")), "{fields:?}");
+    assert!(
+        fields.contains(&bulk("sentinel,disconnected")),
+        "{fields:?}"
+    );
+}
