@@ -44,17 +44,17 @@ fn list(items: Vec<Bytes>) -> Value {
 }
 
 fn set(items: Vec<Bytes>) -> Value {
-    Value::Set(items.into_iter().collect())
+    Value::Set(Box::new(items.into_iter().collect()))
 }
 
 /// A hash from alternating fields and values.
 fn hash(items: Vec<Bytes>) -> Value {
-    Value::Hash(
+    Value::Hash(Box::new(
         items
             .chunks(2)
             .map(|p| (p[0].clone(), p[1].clone()))
             .collect(),
-    )
+    ))
 }
 
 fn zset(pairs: &[(Bytes, f64)]) -> Value {
@@ -62,7 +62,7 @@ fn zset(pairs: &[(Bytes, f64)]) -> Value {
     for (m, s) in pairs {
         z.insert(m.clone(), *s);
     }
-    Value::ZSet(z)
+    Value::ZSet(Box::new(z))
 }
 
 /// Every type in small and large encodings, with TTLs an hour ahead, in databases 0 and 5.

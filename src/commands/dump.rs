@@ -154,7 +154,7 @@ fn set_clock(cx: &mut Cx, key: &[u8], o: &RestoreOptions) {
     match (lfu, o.freq, o.idle_secs) {
         (true, Some(freq), _) => {
             e.meta.lfu_count = freq;
-            e.meta.lfu_min = Some(now / 60_000);
+            e.meta.lfu_min = Some(crate::db::unix_minute(now));
         }
         (false, _, Some(idle)) => {
             e.meta.access_ms = now.saturating_sub((idle as u64).saturating_mul(1000));

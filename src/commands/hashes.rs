@@ -69,7 +69,7 @@ fn create<'c>(cx: &'c mut Cx, key: &Bytes) -> Result<&'c mut Hash, ()> {
     let (now, mode) = (cx.now_ms(), cx.mode());
     let out = &mut cx.out;
     cx.ks.dbs[cx.db_index]
-        .get_or_create_as(key, now, mode, || Value::Hash(Hash::new()), as_hash_mut)
+        .get_or_create_as(key, now, mode, || Value::Hash(Box::default()), as_hash_mut)
         .map_err(|e| out.error(e))
 }
 

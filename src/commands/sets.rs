@@ -83,7 +83,7 @@ fn create<'c>(cx: &'c mut Cx, key: &Bytes) -> Result<&'c mut Set, ()> {
     let (now, mode) = (cx.now_ms(), cx.mode());
     let out = &mut cx.out;
     cx.ks.dbs[cx.db_index]
-        .get_or_create_as(key, now, mode, || Value::Set(Set::new()), as_set_mut)
+        .get_or_create_as(key, now, mode, || Value::Set(Box::default()), as_set_mut)
         .map_err(|e| out.error(e))
 }
 
@@ -519,7 +519,7 @@ fn store_combined(cx: &mut Cx, args: &[Bytes], op: Op) {
         for m in found {
             add_member(&mut set, m);
         }
-        cx.db().insert(dst.clone(), Value::Set(set), None);
+        cx.db().insert(dst.clone(), Value::Set(Box::new(set)), None);
         cx.dirty += 1;
     } else {
         let (now, mode) = (cx.now_ms(), cx.mode());

@@ -115,7 +115,7 @@ fn write<'c>(cx: &'c mut Cx, key: &Bytes, create: bool) -> Result<Option<&'c mut
     let out = &mut cx.out;
     let db = &mut cx.ks.dbs[cx.db_index];
     let found = if create {
-        db.get_or_create_as(key, now, mode, || Value::ZSet(ZSet::default()), as_zset_mut)
+        db.get_or_create_as(key, now, mode, || Value::ZSet(Box::default()), as_zset_mut)
             .map(Some)
     } else {
         db.get_as_mut(key, now, mode, as_zset_mut)

@@ -65,7 +65,7 @@ impl Access {
         if self.lfu {
             let counter = self.decayed(meta, now_ms);
             meta.lfu_count = self.log_incr(counter);
-            meta.lfu_min = Some(now_ms / 60_000);
+            meta.lfu_min = Some(unix_minute(now_ms));
         }
     }
 
@@ -75,7 +75,7 @@ impl Access {
         if !std::mem::take(&mut meta.keep_access) {
             meta.access_ms = now_ms;
         }
-        meta.lfu_min.get_or_insert(now_ms / 60_000);
+        meta.lfu_min.get_or_insert(unix_minute(now_ms));
         meta.shared_int = self.share_ints;
     }
 
@@ -84,7 +84,7 @@ impl Access {
         let Some(since) = meta.lfu_min else {
             return meta.lfu_count;
         };
-        let elapsed = (now_ms / 60_000).saturating_sub(since);
+        let elapsed = (now_ms / 60_000).saturating_sub(since as u64);
         let periods = elapsed.checked_div(self.decay_min).unwrap_or(0);
         meta.lfu_count.saturating_sub(periods.min(255) as u8)
     }
@@ -98,6 +98,11 @@ impl Access {
         let p = 1.0 / (base * self.log_factor as f64 + 1.0);
         counter + u8::from(self.unit() < p)
     }
+}
+
+/// The unix minute of `now_ms`, as the LFU clock keeps it (a u32 lasts beyond the year 10000).
+pub fn unix_minute(now_ms: u64) -> u32 {
+    u32::try_from(now_ms / 60_000).unwrap_or(u32::MAX)
 }
 
 #[cfg(test)]

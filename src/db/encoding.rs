@@ -81,7 +81,7 @@ pub struct ObjMeta {
     /// The LFU counter and the unix minute it was last decremented or incremented at
     /// (`None`: the key was just made).
     pub lfu_count: u8,
-    pub lfu_min: Option<u64>,
+    pub lfu_min: Option<u32>,
     /// A small integer value is one of Redis' shared objects (OBJECT REFCOUNT).
     pub shared_int: bool,
     /// RESTORE ... IDLETIME set `access_ms` in the past: the write that follows keeps it, once.
@@ -275,7 +275,7 @@ mod tests {
     #[test]
     fn a_set_goes_from_intset_to_listpack_to_hashtable_and_never_back() {
         let l = EncodingLimits::default();
-        let mut e = entry(Value::Set(IndexSet::from([b("1"), b("2")])));
+        let mut e = entry(Value::Set(Box::new(IndexSet::from([b("1"), b("2")]))));
         e.settle_encoding(&l);
         assert_eq!(e.encoding(&l), Encoding::Intset);
         if let Value::Set(s) = &mut e.value {
@@ -303,7 +303,7 @@ mod tests {
         };
         let mut h = IndexMap::new();
         h.insert(b("a"), b("1"));
-        let mut e = entry(Value::Hash(h));
+        let mut e = entry(Value::Hash(Box::new(h)));
         assert_eq!(e.encoding(&l), Encoding::Listpack);
         if let Value::Hash(h) = &mut e.value {
             h.insert(b("b"), b("2"));

@@ -154,8 +154,8 @@ mod tests {
     #[test]
     fn a_collection_costs_more_as_it_grows_and_converts() {
         let items = |n: usize| (0..n).map(|i| Bytes::from(format!("member:{i}")));
-        let small = Entry::new(Value::Set(items(10).collect()), None);
-        let mut big = Entry::new(Value::Set(items(1000).collect()), None);
+        let small = Entry::new(Value::Set(Box::new(items(10).collect())), None);
+        let mut big = Entry::new(Value::Set(Box::new(items(1000).collect())), None);
         big.meta.encoding = Some(Encoding::Hashtable);
         let (s, b) = (entry_bytes(b"s", &small), entry_bytes(b"s", &big));
         assert!(s > 100 && s < 300, "10 members in a listpack: {s}");

@@ -22,7 +22,7 @@ mod stream_group;
 mod typed;
 mod values;
 
-pub use access::{Access, LFU_INIT_VAL};
+pub use access::{unix_minute, Access, LFU_INIT_VAL};
 pub use encoding::{canonical_int, Encoding, EncodingLimits, ObjMeta};
 pub use keyref::{key_hash, HKey};
 pub use stream::{Stream, StreamId};

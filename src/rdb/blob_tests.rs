@@ -220,15 +220,18 @@ fn sets_load_from_intsets_and_listpacks() {
     let values = [-70000i64, -3, 0, 7, 40000];
     for width in [4usize, 8] {
         let set: IndexSet<Bytes> = values.iter().map(|v| Bytes::from(v.to_string())).collect();
-        assert_eq!(load_blob(11, &intset(width, &values)), Value::Set(set));
+        assert_eq!(
+            load_blob(11, &intset(width, &values)),
+            Value::Set(Box::new(set))
+        );
     }
     assert_eq!(
         load_blob(11, &intset(2, &[-3, 0, 7])),
-        Value::Set(texts(&["-3", "0", "7"]).into_iter().collect())
+        Value::Set(Box::new(texts(&["-3", "0", "7"]).into_iter().collect()))
     );
     assert_eq!(
         load_blob(20, &listpack(&[S(b"a"), I(1), S(b"bb")])),
-        Value::Set(texts(&["a", "1", "bb"]).into_iter().collect())
+        Value::Set(Box::new(texts(&["a", "1", "bb"]).into_iter().collect()))
     );
 }
 
@@ -245,15 +248,15 @@ fn hashes_load_from_zipmaps_ziplists_and_listpacks() {
     let items = [S(b"f"), S(b"v"), S(b"n"), I(12), S(b"big"), S(&big)];
     assert_eq!(
         load_blob(13, &ziplist(&items)),
-        Value::Hash(expected.clone())
+        Value::Hash(Box::new(expected.clone()))
     );
     assert_eq!(
         load_blob(16, &listpack(&items)),
-        Value::Hash(expected.clone())
+        Value::Hash(Box::new(expected.clone()))
     );
     assert_eq!(
         load_blob(9, &zipmap(&[(b"f", b"v"), (b"n", b"12"), (b"big", &big)])),
-        Value::Hash(expected)
+        Value::Hash(Box::new(expected))
     );
 }
 
@@ -264,8 +267,11 @@ fn sorted_sets_load_from_ziplists_and_listpacks() {
     for (m, s) in [("a", 1.5), ("b", -3.0), ("c", f64::INFINITY)] {
         z.insert(b(m), s);
     }
-    assert_eq!(load_blob(12, &ziplist(&items)), Value::ZSet(z.clone()));
-    assert_eq!(load_blob(17, &listpack(&items)), Value::ZSet(z));
+    assert_eq!(
+        load_blob(12, &ziplist(&items)),
+        Value::ZSet(Box::new(z.clone()))
+    );
+    assert_eq!(load_blob(17, &listpack(&items)), Value::ZSet(Box::new(z)));
     assert_eq!(
         error(&file(10, &kv(17, &raw(&listpack(&[S(b"a"), S(b"x")]))))).message,
         "Zset has an invalid score"
@@ -373,22 +379,25 @@ fn a_file_saved_by_redis_7_0_loads_exactly() {
         ),
         (
             b("h"),
-            Value::Hash(
+            Value::Hash(Box::new(
                 [(b("f1"), b("v1")), (b("f2"), b("2"))]
                     .into_iter()
                     .collect(),
-            )
+            ))
             .into_entry(),
         ),
         (
             b("si"),
-            Value::Set(texts(&["-100000", "1", "2", "3"]).into_iter().collect()).into_entry(),
+            Value::Set(Box::new(
+                texts(&["-100000", "1", "2", "3"]).into_iter().collect(),
+            ))
+            .into_entry(),
         ),
         (
             b("ss"),
-            Value::Set(texts(&["a", "b"]).into_iter().collect()).into_entry(),
+            Value::Set(Box::new(texts(&["a", "b"]).into_iter().collect())).into_entry(),
         ),
-        (b("zs"), Value::ZSet(zs).into_entry()),
+        (b("zs"), Value::ZSet(Box::new(zs)).into_entry()),
     ];
     let (db0, mut got) = loaded.dbs[0].clone();
     assert_eq!(db0, 0);

@@ -459,7 +459,7 @@ fn set(elements: Elements) -> Built {
             return Err("Duplicate set members detected".into());
         }
     }
-    Ok((!set.is_empty()).then_some(Value::Set(set)))
+    Ok((!set.is_empty()).then_some(Value::Set(Box::new(set))))
 }
 
 /// A hash from alternating fields and values.
@@ -474,7 +474,7 @@ fn hash(elements: Elements) -> Built {
             return Err("Duplicate hash fields detected".into());
         }
     }
-    Ok((!map.is_empty()).then_some(Value::Hash(map)))
+    Ok((!map.is_empty()).then_some(Value::Hash(Box::new(map))))
 }
 
 fn zset(pairs: Vec<(Bytes, f64)>) -> Built {
@@ -487,7 +487,7 @@ fn zset(pairs: Vec<(Bytes, f64)>) -> Built {
             return Err("Duplicate zset fields detected".into());
         }
     }
-    Ok((!z.is_empty()).then_some(Value::ZSet(z)))
+    Ok((!z.is_empty()).then_some(Value::ZSet(Box::new(z))))
 }
 
 /// A sorted set from alternating members and scores as text (ziplist and listpack encodings).

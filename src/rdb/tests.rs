@@ -24,7 +24,7 @@ fn zset(pairs: &[(&str, f64)]) -> Value {
     for (m, s) in pairs {
         z.insert(b(m), *s);
     }
-    Value::ZSet(z)
+    Value::ZSet(Box::new(z))
 }
 
 /// Every value type in several encodings-to-be, with and without TTLs, in three databases.
@@ -81,8 +81,11 @@ pub(super) fn sample() -> Vec<(usize, DbKeys)> {
             ),
         ),
         (b("biglist"), entry(Value::List(big_list), None)),
-        (b("set"), entry(Value::Set(set), Some(1_800_000_000_001))),
-        (b("hash"), entry(Value::Hash(hash), None)),
+        (
+            b("set"),
+            entry(Value::Set(Box::new(set)), Some(1_800_000_000_001)),
+        ),
+        (b("hash"), entry(Value::Hash(Box::new(hash)), None)),
         (
             b("zset"),
             entry(

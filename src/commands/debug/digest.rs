@@ -55,7 +55,7 @@ pub fn value_digest(digest: &mut Digest, entry: &Entry) {
             }
         }
         Value::Hash(h) => {
-            for (field, value) in h {
+            for (field, value) in h.iter() {
                 let mut one = [0u8; 20];
                 mix(&mut one, field);
                 mix(&mut one, value);

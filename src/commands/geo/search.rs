@@ -374,7 +374,7 @@ fn store(cx: &mut Cx, dest: &Bytes, found: &[Point], (by_distance, event): (bool
         }
         let (now, mode) = (cx.now_ms(), cx.mode());
         cx.db().remove(dest, now, mode);
-        cx.db().insert(dest.clone(), Value::ZSet(z), None);
+        cx.db().insert(dest.clone(), Value::ZSet(Box::new(z)), None);
         cx.dirty += found.len() as u64;
         cx.notify(notify::ZSET, event, dest);
     }

@@ -282,7 +282,7 @@ fn store(cx: &mut Cx, dest: &Bytes, result: IndexMap<Bytes, f64>) {
     }
     let len = result.len();
     cx.db()
-        .insert(dest.clone(), Value::ZSet(to_zset(result)), None);
+        .insert(dest.clone(), Value::ZSet(Box::new(to_zset(result))), None);
     cx.dirty += 1;
     cx.out.int(len as i64);
 }

@@ -89,7 +89,8 @@ pub(super) fn zrangestore(cx: &mut Cx, args: &[Bytes]) {
             cx.dirty += 1;
         }
     } else {
-        cx.db().insert(dst.clone(), Value::ZSet(result), None);
+        cx.db()
+            .insert(dst.clone(), Value::ZSet(Box::new(result)), None);
         cx.dirty += 1;
     }
     cx.out.int(len as i64);
