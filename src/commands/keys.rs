@@ -140,7 +140,7 @@ fn keys(cx: &mut Cx, args: &[Bytes]) {
         .db()
         .iter_live(now)
         .filter(|(k, _)| all || glob_match(pattern, k, false))
-        .map(|(k, _)| k.clone())
+        .map(|(k, _)| Bytes::copy_from_slice(k))
         .collect();
     // Like Redis, stop writing once the client is over its output limit (it will be closed).
     cx.out.array(found.len());

@@ -233,7 +233,7 @@ impl Server {
                 self.evict.next_db = j;
                 let r = self.rng.next_u64();
                 if let Some((k, _)) = self.ks.dbs[j].sample(r, 1, volatile).first() {
-                    return Some((j, (*k).clone()));
+                    return Some((j, Bytes::copy_from_slice(k)));
                 }
             }
             return None;
@@ -277,7 +277,7 @@ impl Server {
                     _ => now_ms.saturating_sub(e.meta.access_ms),
                 },
                 db,
-                key: key.clone(),
+                key: Bytes::copy_from_slice(key),
             })
             .collect();
         for c in sampled {

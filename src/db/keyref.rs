@@ -1,7 +1,7 @@
 //! Key order: keys are stored by (fixed 64-bit hash, bytes), and maps can be queried with a
 //! borrowed `(hash, &[u8])` without allocating.
 
-use bytes::Bytes;
+use super::compact::CompactBytes;
 use std::borrow::Borrow;
 use std::cmp::Ordering;
 
@@ -21,14 +21,21 @@ pub fn key_hash(key: &[u8]) -> u64 {
 #[derive(Clone, Debug)]
 pub struct HKey {
     pub hash: u64,
-    pub key: Bytes,
+    pub key: CompactBytes,
 }
 
 impl HKey {
-    pub fn new(key: Bytes) -> Self {
+    pub fn new(key: &[u8]) -> Self {
         HKey {
-            hash: key_hash(&key),
-            key,
+            hash: key_hash(key),
+            key: CompactBytes::new(key),
+        }
+    }
+    /// The first key of hash order at `hash` (a range bound).
+    pub fn first_at(hash: u64) -> Self {
+        HKey {
+            hash,
+            key: CompactBytes::new(b""),
         }
     }
 }

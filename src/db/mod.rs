@@ -3,13 +3,15 @@
 //! Keys live in a `BTreeMap` ordered by (fixed 64-bit hash, key bytes). That order is deterministic
 //! across runs (KEYS, SCAN and RANDOMKEY reach the wire, and simulations must replay), looks as
 //! unordered as Redis' dict, and gives SCAN a plain integer cursor (the hash to resume from) that
-//! keeps Redis' guarantee: a key present during the whole scan is returned. A second index ordered by
+//! keeps Redis' guarantee: a key present during the whole scan is returned. Keys are stored inline
+//! when short (`compact.rs`) and entries boxed, so a map slot stays 40 bytes. A second index ordered by
 //! expiry time drives active expiry without sampling.
 //!
 //! All mutation goes through `Db` methods so that WATCH sees every modified key (`touched`), and
 //! client-side caching every change (`changes`).
 
 mod access;
+mod compact;
 mod encoding;
 mod expiries;
 mod keyref;
@@ -23,6 +25,7 @@ mod typed;
 mod values;
 
 pub use access::{unix_minute, Access, LFU_INIT_VAL};
+pub use compact::CompactBytes;
 pub use encoding::{canonical_int, Encoding, EncodingLimits, ObjMeta};
 pub use keyref::{key_hash, HKey};
 pub use stream::{Stream, StreamId};
@@ -50,7 +53,8 @@ pub struct KeyspaceStats {
 /// One database.
 #[derive(Debug, Default)]
 pub struct Db {
-    map: BTreeMap<HKey, Entry>,
+    /// Entries are boxed: a map slot is a key and a pointer, whatever the value's type.
+    map: BTreeMap<HKey, Box<Entry>>,
     expiry: expiries::Expiries,
     /// Keys some client WATCHes (with a count of watchers).
     watched: BTreeMap<Bytes, usize>,
@@ -130,7 +134,7 @@ impl Db {
 
     /// The entry as stored, even if its time passed (DEBUG DIGEST-VALUE).
     pub fn raw(&self, key: &[u8]) -> Option<&Entry> {
-        self.map.get(&probe(key) as &dyn KeyRef)
+        self.map.get(&probe(key) as &dyn KeyRef).map(|e| &**e)
     }
 
     /// After a command wrote `key`: records the encoding its value reached (one-way
@@ -193,8 +197,8 @@ impl Db {
     /// on, as Redis' dbSetValue does.
     pub fn insert(&mut self, key: Bytes, value: Value, expire_at_ms: Option<u64>) {
         self.touch(&key);
-        let hk = HKey::new(key);
-        let mut entry = Entry::new(value, expire_at_ms);
+        let hk = HKey::new(&key);
+        let mut entry = Entry::new(value.owned(), expire_at_ms);
         if let Some(old) = self.map.get(&hk) {
             if let Some(t) = old.expire_at_ms {
                 self.expiry.remove(&(t, hk.clone()));
@@ -209,7 +213,7 @@ impl Db {
         }
         entry.meta.bytes = memsize::entry_bytes(&hk.key, &entry);
         self.bytes += entry.meta.bytes;
-        self.map.insert(hk, entry);
+        self.map.insert(hk, Box::new(entry));
     }
 
     /// Removes a key if it exists (expired keys count as absent).
@@ -229,7 +233,7 @@ impl Db {
             self.expiry.remove(&(t, hk));
         }
         self.bytes -= e.meta.bytes;
-        Some(e)
+        Some(*e)
     }
 
     /// Deletes the key if its aggregate became empty (after LPOP, SREM, ...).
@@ -255,7 +259,7 @@ impl Db {
             return false;
         };
         let old = std::mem::replace(&mut e.expire_at_ms, at_ms);
-        let hk = HKey::new(Bytes::copy_from_slice(key));
+        let hk = HKey::new(key);
         if let Some(t) = old {
             self.expiry.remove(&(t, hk.clone()));
         }
@@ -292,7 +296,7 @@ impl Db {
             }
             self.touch_as(&hk.key, false);
             self.remove_raw(&hk.key);
-            self.expired.push(hk.key);
+            self.expired.push(hk.key.to_bytes());
             n += 1;
         }
         n
@@ -330,11 +334,11 @@ impl Db {
     }
 
     /// Live keys in hash order (KEYS, FLUSH bookkeeping, digests).
-    pub fn iter_live(&self, now_ms: u64) -> impl Iterator<Item = (&Bytes, &Entry)> {
+    pub fn iter_live(&self, now_ms: u64) -> impl Iterator<Item = (&[u8], &Entry)> {
         self.map
             .iter()
             .filter(move |(_, e)| Self::live(e, now_ms))
-            .map(|(k, e)| (&k.key, e))
+            .map(|(k, e)| (&*k.key, &**e))
     }
 
     /// Adds loaded entries (a snapshot being loaded). An empty database is built in bulk from the
@@ -351,7 +355,7 @@ impl Db {
             .into_iter()
             .map(|(k, mut e)| {
                 e.meta.bytes = memsize::entry_bytes(&k, &e);
-                (HKey::new(k), e)
+                (HKey::new(&k), Box::new(e))
             })
             .collect();
         self.bytes = self.map.values().map(|e| e.meta.bytes).sum();
@@ -364,8 +368,8 @@ impl Db {
 
     /// Every entry in hash order, including keys whose time passed but are not deleted yet
     /// (what a save writes, as Redis does).
-    pub fn iter_all(&self) -> impl Iterator<Item = (&Bytes, &Entry)> {
-        self.map.iter().map(|(k, e)| (&k.key, e))
+    pub fn iter_all(&self) -> impl Iterator<Item = (&[u8], &Entry)> {
+        self.map.iter().map(|(k, e)| (&*k.key, &**e))
     }
 
     /// One SCAN step from `cursor`: at least `count` keys, expired ones too (all keys sharing the last hash are
@@ -373,16 +377,13 @@ impl Db {
     pub fn scan(&self, cursor: u64, count: usize) -> (u64, Vec<Bytes>) {
         let mut keys = Vec::new();
         let mut last_hash = None;
-        let start = HKey {
-            hash: cursor,
-            key: Bytes::new(),
-        };
+        let start = HKey::first_at(cursor);
         for (k, _) in self.map.range(start..) {
             if keys.len() >= count.max(1) && last_hash != Some(k.hash) {
                 return (k.hash, keys);
             }
             last_hash = Some(k.hash);
-            keys.push(k.key.clone());
+            keys.push(k.key.to_bytes());
         }
         (0, keys)
     }
@@ -398,15 +399,12 @@ impl Db {
 
     /// A random live key chosen from `r` (a uniform u64 from the server's seeded RNG).
     pub fn random_key(&self, r: u64, now_ms: u64) -> Option<Bytes> {
-        let start = HKey {
-            hash: r,
-            key: Bytes::new(),
-        };
+        let start = HKey::first_at(r);
         self.map
             .range(start..)
             .chain(self.map.iter())
             .find(|(_, e)| Self::live(e, now_ms))
-            .map(|(k, _)| k.key.clone())
+            .map(|(k, _)| k.key.to_bytes())
     }
 
     /// Empties the database, touching the watched keys it held.
@@ -454,12 +452,12 @@ impl Db {
         let Some(snap) = self.snap.as_mut().filter(|s| s.detached.is_none()) else {
             return;
         };
-        let hk = HKey::new(Bytes::copy_from_slice(key));
+        let hk = HKey::new(key);
         if snap.cursor.as_ref().is_some_and(|c| &hk <= c) || snap.settled.contains(&hk) {
             return;
         }
         if let Some(e) = self.map.get(&hk) {
-            snap.early.push((hk.key.clone(), e.clone()));
+            snap.early.push((hk.key.to_bytes(), (**e).clone()));
         }
         snap.settled.insert(hk);
     }

@@ -4,28 +4,24 @@
 
 use super::keyref::HKey;
 use super::{Db, Entry};
-use bytes::Bytes;
 
 impl Db {
     /// Up to `n` distinct keys with their entries, in hash order from the random point `r` on
     /// (wrapping), among all keys or among keys with a time to live.
-    pub fn sample(&self, r: u64, n: usize, volatile: bool) -> Vec<(&Bytes, &Entry)> {
-        let start = HKey {
-            hash: r,
-            key: Bytes::new(),
-        };
+    pub fn sample(&self, r: u64, n: usize, volatile: bool) -> Vec<(&[u8], &Entry)> {
+        let start = HKey::first_at(r);
         if volatile {
             let keys = &self.expiry.by_hash;
             let from = keys.range(start..).chain(keys.iter());
             return from
                 .take(n.min(keys.len()))
                 .filter_map(|hk| self.map.get_key_value(hk))
-                .map(|(k, e)| (&k.key, e))
+                .map(|(k, e)| (&*k.key, &**e))
                 .collect();
         }
         let from = self.map.range(start..).chain(self.map.iter());
         from.take(n.min(self.map.len()))
-            .map(|(k, e)| (&k.key, e))
+            .map(|(k, e)| (&*k.key, &**e))
             .collect()
     }
 
@@ -43,6 +39,7 @@ impl Db {
 mod tests {
     use super::*;
     use crate::db::Value;
+    use bytes::Bytes;
 
     #[test]
     fn samples_are_distinct_and_volatile_ones_have_a_ttl() {

@@ -19,7 +19,7 @@ pub(super) struct Snapshot {
     /// Pre-modification entries waiting to be written.
     pub(super) early: Vec<(Bytes, Entry)>,
     /// The map as it was, when the database was emptied or swapped mid-snapshot.
-    pub(super) detached: Option<BTreeMap<HKey, Entry>>,
+    pub(super) detached: Option<BTreeMap<HKey, Box<Entry>>>,
     /// Keys and expires when the snapshot started (RESIZEDB hint).
     start_len: (usize, usize),
 }
@@ -55,7 +55,7 @@ impl Db {
 
     /// Emits up to `budget` snapshot entries in key order. Returns true once every key is written
     /// (early captures excepted: take them with `snapshot_take_early`).
-    pub fn snapshot_step(&mut self, budget: usize, mut emit: impl FnMut(&Bytes, &Entry)) -> bool {
+    pub fn snapshot_step(&mut self, budget: usize, mut emit: impl FnMut(&[u8], &Entry)) -> bool {
         let Db { map, snap, .. } = self;
         let Some(snap) = snap.as_mut() else {
             return true;
@@ -106,7 +106,7 @@ mod tests {
         let mut put = |k: Bytes, v: Value| assert!(out.insert(k, v).is_none(), "written twice");
         db.snapshot_begin();
         let mut i = 0;
-        while !db.snapshot_step(step, |k, e| put(k.clone(), e.value.clone())) {
+        while !db.snapshot_step(step, |k, e| put(Bytes::copy_from_slice(k), e.value.clone())) {
             db.snapshot_take_early()
                 .into_iter()
                 .for_each(|(k, e)| put(k, e.value));
@@ -128,7 +128,7 @@ mod tests {
         }
         let before: BTreeMap<Bytes, Value> = db
             .iter_live(0)
-            .map(|(k, e)| (k.clone(), e.value.clone()))
+            .map(|(k, e)| (Bytes::copy_from_slice(k), e.value.clone()))
             .collect();
         let snap = snapshot(&mut db, 7, |db, i| {
             db.insert(Bytes::from(format!("k{}", i * 13 % 500)), s("new"), None);

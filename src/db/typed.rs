@@ -68,6 +68,7 @@ impl Db {
     pub fn peek(&self, key: &[u8], now_ms: u64, mode: ExpiryMode) -> Option<&Entry> {
         self.map
             .get(&probe(key) as &dyn KeyRef)
+            .map(|e| &**e)
             .filter(|e| Self::visible(e, now_ms, mode))
     }
 }

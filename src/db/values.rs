@@ -82,7 +82,19 @@ pub enum Value {
     Stream(Box<super::Stream>),
 }
 
+/// Longest string value copied out of the request it came in when stored (`Value::owned`).
+const COPY_STRING_MAX: usize = 4096;
+
 impl Value {
+    /// The value as it should be stored: a short string sliced from a client's request is copied
+    /// to an allocation of its own, so the whole request frame is not kept alive with it (a longer
+    /// one is most of its frame anyway).
+    pub fn owned(self) -> Value {
+        match self {
+            Value::Str(s) if s.len() <= COPY_STRING_MAX => Value::Str(Bytes::copy_from_slice(&s)),
+            v => v,
+        }
+    }
     /// The name TYPE replies with.
     pub fn type_name(&self) -> &'static str {
         match self {
