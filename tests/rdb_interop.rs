@@ -40,7 +40,7 @@ fn generate(n: usize, f: impl Fn(usize) -> String) -> Vec<Bytes> {
 }
 
 fn list(items: Vec<Bytes>) -> Value {
-    Value::List(items.into_iter().collect())
+    Value::List(Box::new(items.into_iter().collect()))
 }
 
 fn set(items: Vec<Bytes>) -> Value {
@@ -99,21 +99,63 @@ fn dataset() -> Vec<Key> {
         .map(|i| (b(&format!("m{i}")), i as f64 * 0.1 - 7.0))
         .collect();
     let rows = [
-        (0, "s:small", Value::Str(b("hello")), ttl(1), "embstr"),
-        (0, "s:int", Value::Str(b("12345")), None, "int"),
-        (0, "s:negint", Value::Str(b("-42")), ttl(2), "int"),
-        (0, "s:bigint", Value::Str(b("9876543210123")), None, "int"),
-        (0, "s:empty", Value::Str(Bytes::new()), None, "embstr"),
-        (0, "s:float", Value::Str(b("3.14")), None, "embstr"),
-        (0, "s:binary", Value::Str(Bytes::from(binary)), None, "raw"),
+        (
+            0,
+            "s:small",
+            Value::Str(Into::into(b("hello"))),
+            ttl(1),
+            "embstr",
+        ),
+        (0, "s:int", Value::Str(Into::into(b("12345"))), None, "int"),
+        (
+            0,
+            "s:negint",
+            Value::Str(Into::into(b("-42"))),
+            ttl(2),
+            "int",
+        ),
+        (
+            0,
+            "s:bigint",
+            Value::Str(Into::into(b("9876543210123"))),
+            None,
+            "int",
+        ),
+        (
+            0,
+            "s:empty",
+            Value::Str(Into::into(Bytes::new())),
+            None,
+            "embstr",
+        ),
+        (
+            0,
+            "s:float",
+            Value::Str(Into::into(b("3.14"))),
+            None,
+            "embstr",
+        ),
+        (
+            0,
+            "s:binary",
+            Value::Str(Into::into(Bytes::from(binary))),
+            None,
+            "raw",
+        ),
         (
             0,
             "s:lzf",
-            Value::Str(b(&"redis-".repeat(20))),
+            Value::Str(Into::into(b(&"redis-".repeat(20)))),
             ttl(3),
             "raw",
         ),
-        (0, "s:100", Value::Str(letters.clone()), None, "raw"),
+        (
+            0,
+            "s:100",
+            Value::Str(Into::into(letters.clone())),
+            None,
+            "raw",
+        ),
         (
             0,
             "l:small",
@@ -168,7 +210,13 @@ fn dataset() -> Vec<Key> {
         ),
         (0, "z:small", zset(&small_zset), ttl(9), "listpack"),
         (0, "z:big", zset(&big_zset), None, "skiplist"),
-        (5, "other-db", Value::Str(b("in db 5")), ttl(10), "embstr"),
+        (
+            5,
+            "other-db",
+            Value::Str(Into::into(b("in db 5"))),
+            ttl(10),
+            "embstr",
+        ),
         (5, "other-list", list(strs(&["x", "y"])), None, "quicklist"),
     ];
     rows.into_iter()
@@ -197,7 +245,7 @@ fn commands(k: &Key) -> Vec<Vec<Vec<u8>>> {
     };
     let v = |b: &Bytes| b.to_vec();
     let mut cmds = match &k.value {
-        Value::Str(s) => vec![vec![b"SET".to_vec(), k.name.into(), v(s)]],
+        Value::Str(s) => vec![vec![b"SET".to_vec(), k.name.into(), s.to_vec()]],
         Value::List(l) => with("RPUSH", l.iter().map(v).collect(), 1000),
         Value::Set(s) => with("SADD", s.iter().map(v).collect(), 1000),
         Value::Hash(h) => with(

@@ -60,7 +60,7 @@ fn offset_arg(cx: &mut Cx, arg: &[u8], width: Option<u32>) -> Option<u64> {
 fn read(cx: &mut Cx, key: &[u8]) -> Result<Option<Bytes>, ()> {
     match cx.read(key).map(|e| &e.value) {
         None => Ok(None),
-        Some(Value::Str(s)) => Ok(Some(s.clone())),
+        Some(Value::Str(s)) => Ok(Some(s.to_bytes())),
         Some(_) => {
             cx.wrongtype();
             Err(())
@@ -325,7 +325,7 @@ fn bitop(cx: &mut Cx, args: &[Bytes]) {
     let (dest, now, mode) = (&args[2], cx.now_ms(), cx.mode());
     if len > 0 {
         cx.db()
-            .insert(dest.clone(), Value::Str(Bytes::from(result)), None);
+            .insert(dest.clone(), Value::Str(result.into()), None);
         cx.dirty += 1;
     } else if cx.db().remove(dest, now, mode).is_some() {
         cx.dirty += 1;

@@ -10,7 +10,11 @@ use bytes::Bytes;
 
 fn with_string() -> TestServer {
     let mut t = TestServer::new();
-    t.server.ks.dbs[0].insert(Bytes::from("s"), Value::Str(Bytes::from("x")), None);
+    t.server.ks.dbs[0].insert(
+        Bytes::from("s"),
+        Value::Str(Into::into(Bytes::from("x"))),
+        None,
+    );
     t
 }
 

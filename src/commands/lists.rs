@@ -148,7 +148,7 @@ fn push(cx: &mut Cx, args: &[Bytes], end: End, existing_only: bool) {
                 &args[1],
                 now,
                 mode,
-                || Value::List(List::new()),
+                || Value::List(Box::new(List::new())),
                 as_list_mut,
             )
             .map(Some)

@@ -10,7 +10,11 @@ use bytes::Bytes;
 /// A server whose db 0 holds the string `s` (string commands live in another family).
 fn with_string() -> TestServer {
     let mut t = TestServer::new();
-    t.server.ks.dbs[0].insert(Bytes::from("s"), Value::Str(Bytes::from("x")), None);
+    t.server.ks.dbs[0].insert(
+        Bytes::from("s"),
+        Value::Str(Into::into(Bytes::from("x"))),
+        None,
+    );
     t
 }
 

@@ -228,7 +228,7 @@ fn lookup(cx: &mut Cx, pattern: &[u8], elem: &Bytes) -> Option<Bytes> {
     };
     let key = [&pattern[..star], elem.as_ref(), postfix].concat();
     match (&cx.read(&key)?.value, field) {
-        (Value::Str(s), None) => Some(s.clone()),
+        (Value::Str(s), None) => Some(s.to_bytes()),
         (Value::Hash(h), Some(f)) => h.get(f).cloned(),
         _ => None,
     }
@@ -245,7 +245,8 @@ fn store(cx: &mut Cx, dest: &Bytes, rows: Vec<Option<Bytes>>) {
         }
     } else {
         let list: VecDeque<Bytes> = rows.into_iter().map(Option::unwrap_or_default).collect();
-        cx.db().insert(dest.clone(), Value::List(list), None);
+        cx.db()
+            .insert(dest.clone(), Value::List(Box::new(list)), None);
         cx.dirty += n as u64;
         cx.notify(notify::LIST, "sortstore", dest);
     }

@@ -15,7 +15,8 @@ mod tests;
 
 use super::keys::{already_expired, peek, propagate_as, word};
 use super::{data, flags::*, int_arg, is, CommandSpec, Cx};
-use crate::db::{notify, Entry, Value};
+use crate::db::{notify, CompactBytes, Entry, Value};
+use crate::resp::Out;
 use bytes::Bytes;
 
 pub const COMMANDS: &[CommandSpec] = &[
@@ -56,7 +57,7 @@ struct Replied;
 fn as_string(entry: Option<&Entry>) -> Result<Option<Bytes>, Replied> {
     match entry.map(|e| &e.value) {
         None => Ok(None),
-        Some(Value::Str(s)) => Ok(Some(s.clone())),
+        Some(Value::Str(s)) => Ok(Some(s.to_bytes())),
         Some(_) => Err(Replied),
     }
 }
@@ -67,6 +68,34 @@ fn reply_wrongtype_on_err<T>(cx: &mut Cx, r: Result<T, Replied>) -> Result<T, Re
         cx.wrongtype();
     }
     r
+}
+
+/// Looks up a string and hands it, borrowed, to `f` with the client's output, so the value is
+/// not copied: `counted` for a read command (keyspace hits/misses), else a write's lookup.
+/// Replies WRONGTYPE for another type.
+fn with_string<T>(
+    cx: &mut Cx,
+    key: &[u8],
+    counted: bool,
+    f: impl FnOnce(&mut Out, Option<&[u8]>) -> T,
+) -> Result<T, Replied> {
+    if counted {
+        cx.read(key);
+    } else {
+        peek(cx, key);
+    }
+    let (now, mode) = (cx.now.unix_ms, cx.ks.mode);
+    match cx.ks.dbs[cx.db_index]
+        .peek(key, now, mode)
+        .map(|e| &e.value)
+    {
+        None => Ok(f(&mut cx.out, None)),
+        Some(Value::Str(s)) => Ok(f(&mut cx.out, Some(s))),
+        Some(_) => {
+            cx.wrongtype();
+            Err(Replied)
+        }
+    }
 }
 
 /// Looks up a string for a read command (counted in keyspace hits/misses).
@@ -183,9 +212,7 @@ fn resolve_expire(cx: &mut Cx, kind: ExpireKind, arg: &[u8], cmd: &str) -> Resul
 // ---- GET / SET family ----------------------------------------------------------------------
 
 fn get(cx: &mut Cx, args: &[Bytes]) {
-    if let Ok(v) = read_string(cx, &args[1]) {
-        cx.out.bulk_opt(v.as_deref());
-    }
+    let _ = with_string(cx, &args[1], true, |out, v| out.bulk_opt(v));
 }
 
 /// How a SET-like command answers when it sets, and when NX/XX stops it.
@@ -233,7 +260,8 @@ fn set_generic(
         None if o.keepttl => existing.flatten(),
         None => None,
     };
-    cx.db().insert(key.clone(), Value::Str(val.clone()), ttl);
+    cx.db()
+        .insert(key.clone(), Value::Str(CompactBytes::new(val)), ttl);
     cx.dirty += 1;
     cx.notify(notify::STRING, "set", key);
     if expire.is_some() {
@@ -306,7 +334,8 @@ fn getset(cx: &mut Cx, args: &[Bytes]) {
         return;
     };
     cx.out.bulk_opt(old.as_deref());
-    cx.db().insert(key.clone(), Value::Str(val.clone()), None);
+    cx.db()
+        .insert(key.clone(), Value::Str(CompactBytes::new(val)), None);
     cx.dirty += 1;
     propagate_as(cx, vec![word("SET"), key.clone(), val.clone()]);
 }
@@ -386,8 +415,11 @@ fn mset_generic(cx: &mut Cx, args: &[Bytes], nx: bool) {
         return cx.out.int(0);
     }
     for pair in args[1..].chunks_exact(2) {
-        cx.db()
-            .insert(pair[0].clone(), Value::Str(pair[1].clone()), None);
+        cx.db().insert(
+            pair[0].clone(),
+            Value::Str(CompactBytes::new(&pair[1])),
+            None,
+        );
     }
     cx.dirty += (args.len() / 2) as u64;
     if nx {

@@ -1,5 +1,5 @@
 //! `CompactBytes`: a byte string kept inline when short (up to 22 bytes, the size of the value
-//! itself) and in an exact-size heap box otherwise. Keys are stored this way: no reference count,
+//! itself) and in an exact-size heap box otherwise. Keys and string values are stored this way: no reference count,
 //! no read buffer kept alive by a slice, no allocation at all for most keys (`bench/memory.sh`).
 
 use bytes::Bytes;
@@ -15,8 +15,14 @@ pub struct CompactBytes(Repr);
 
 #[derive(Clone)]
 enum Repr {
-    Inline { len: u8, buf: [u8; INLINE] },
+    Inline {
+        len: u8,
+        buf: [u8; INLINE],
+    },
     Heap(Box<[u8]>),
+    /// A string being grown in place (APPEND, SETRANGE): its vector keeps spare capacity so
+    /// repeated appends stay amortized O(1), as Redis' sds does.
+    Grown(Box<Vec<u8>>),
 }
 
 impl CompactBytes {
@@ -37,6 +43,59 @@ impl CompactBytes {
 
     pub fn to_bytes(&self) -> Bytes {
         Bytes::copy_from_slice(self.as_slice())
+    }
+}
+
+impl Default for CompactBytes {
+    fn default() -> Self {
+        CompactBytes::new(b"")
+    }
+}
+
+impl From<&[u8]> for CompactBytes {
+    fn from(b: &[u8]) -> Self {
+        CompactBytes::new(b)
+    }
+}
+impl From<&str> for CompactBytes {
+    fn from(s: &str) -> Self {
+        CompactBytes::new(s.as_bytes())
+    }
+}
+impl From<Bytes> for CompactBytes {
+    fn from(b: Bytes) -> Self {
+        CompactBytes::new(&b)
+    }
+}
+impl From<Vec<u8>> for CompactBytes {
+    /// Takes over a long vector's allocation (shrunk to its length).
+    fn from(v: Vec<u8>) -> Self {
+        if v.len() <= INLINE {
+            CompactBytes::new(&v)
+        } else {
+            CompactBytes(Repr::Heap(v.into_boxed_slice()))
+        }
+    }
+}
+impl CompactBytes {
+    /// Keeps a long vector with its spare capacity, for a string that is being appended to.
+    pub fn growable(v: Vec<u8>) -> Self {
+        if v.len() <= INLINE {
+            CompactBytes::new(&v)
+        } else {
+            CompactBytes(Repr::Grown(Box::new(v)))
+        }
+    }
+}
+
+impl From<CompactBytes> for Vec<u8> {
+    /// The bytes as a vector, reusing a heap allocation (and a grown one's capacity).
+    fn from(c: CompactBytes) -> Self {
+        match c.0 {
+            Repr::Heap(b) => b.into_vec(),
+            Repr::Grown(v) => *v,
+            inline => CompactBytes::slice_of(&inline).to_vec(),
+        }
     }
 }
 
@@ -87,6 +146,7 @@ impl CompactBytes {
         match r {
             Repr::Inline { len, buf } => &buf[..*len as usize],
             Repr::Heap(b) => b,
+            Repr::Grown(v) => v,
         }
     }
 }
@@ -108,5 +168,10 @@ mod tests {
         assert!(edge < long && CompactBytes::new(b"") < short);
         assert_eq!(CompactBytes::new(&[7; INLINE]), edge);
         assert_eq!(short.to_bytes(), Bytes::from_static(b"key:1"));
+        let mut v = Vec::from(long.clone());
+        v.reserve(100);
+        let grown = CompactBytes::growable(v);
+        assert_eq!(grown, long);
+        assert!(Vec::from(grown).capacity() >= INLINE + 101);
     }
 }

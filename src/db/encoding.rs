@@ -126,7 +126,7 @@ pub fn canonical_int(s: &[u8]) -> bool {
     text.parse::<i64>().is_ok_and(|n| n.to_string() == text)
 }
 
-fn string_encoding(s: &Bytes) -> Encoding {
+fn string_encoding(s: &[u8]) -> Encoding {
     if canonical_int(s) {
         Encoding::Int
     } else if s.len() <= EMBSTR_MAX {
@@ -260,14 +260,20 @@ mod tests {
     #[test]
     fn strings_are_int_embstr_or_raw_by_content() {
         let l = EncodingLimits::default();
-        assert_eq!(entry(Value::Str(b("12345"))).encoding(&l), Encoding::Int);
-        assert_eq!(entry(Value::Str(b("012"))).encoding(&l), Encoding::Embstr);
         assert_eq!(
-            entry(Value::Str(b(&"x".repeat(44)))).encoding(&l),
+            entry(Value::Str(Into::into(b("12345")))).encoding(&l),
+            Encoding::Int
+        );
+        assert_eq!(
+            entry(Value::Str(Into::into(b("012")))).encoding(&l),
             Encoding::Embstr
         );
         assert_eq!(
-            entry(Value::Str(b(&"x".repeat(45)))).encoding(&l),
+            entry(Value::Str(Into::into(b(&"x".repeat(44))))).encoding(&l),
+            Encoding::Embstr
+        );
+        assert_eq!(
+            entry(Value::Str(Into::into(b(&"x".repeat(45))))).encoding(&l),
             Encoding::Raw
         );
     }
@@ -319,7 +325,12 @@ mod tests {
             list_size: 4,
             ..Default::default()
         };
-        let mut e = entry(Value::List((0..5).map(|i| b(&i.to_string())).collect()));
+        let mut e = entry(Value::List(
+            (0..5)
+                .map(|i| b(&i.to_string()))
+                .collect::<std::collections::VecDeque<_>>()
+                .into(),
+        ));
         e.settle_encoding(&l);
         assert_eq!(e.encoding(&l), Encoding::Quicklist);
         if let Value::List(items) = &mut e.value {

@@ -127,7 +127,10 @@ mod tests {
     use super::*;
 
     fn str_entry(v: &str) -> Entry {
-        Entry::new(Value::Str(Bytes::copy_from_slice(v.as_bytes())), None)
+        Entry::new(
+            Value::Str(Into::into(Bytes::copy_from_slice(v.as_bytes()))),
+            None,
+        )
     }
 
     #[test]

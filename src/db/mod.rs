@@ -198,7 +198,7 @@ impl Db {
     pub fn insert(&mut self, key: Bytes, value: Value, expire_at_ms: Option<u64>) {
         self.touch(&key);
         let hk = HKey::new(&key);
-        let mut entry = Entry::new(value.owned(), expire_at_ms);
+        let mut entry = Entry::new(value, expire_at_ms);
         if let Some(old) = self.map.get(&hk) {
             if let Some(t) = old.expire_at_ms {
                 self.expiry.remove(&(t, hk.clone()));
@@ -559,7 +559,7 @@ mod tests {
     use super::*;
 
     fn s(v: &str) -> Value {
-        Value::Str(Bytes::copy_from_slice(v.as_bytes()))
+        Value::Str(Into::into(Bytes::copy_from_slice(v.as_bytes())))
     }
 
     #[test]

@@ -48,7 +48,7 @@ mod tests {
             let ttl = (i % 2 == 0).then_some(1000 + i);
             db.insert(
                 Bytes::from(format!("k{i}")),
-                Value::Str(Bytes::from("v")),
+                Value::Str(Into::into(Bytes::from("v"))),
                 ttl,
             );
         }

@@ -93,7 +93,7 @@ mod tests {
     use super::*;
 
     fn s(v: &str) -> Value {
-        Value::Str(Bytes::copy_from_slice(v.as_bytes()))
+        Value::Str(Into::into(Bytes::copy_from_slice(v.as_bytes())))
     }
 
     /// Runs a snapshot to the end in `step`-sized slices, calling `between` after each slice.

@@ -72,8 +72,8 @@ impl ZSet {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
-    Str(Bytes),
-    List(VecDeque<Bytes>),
+    Str(super::CompactBytes),
+    List(Box<VecDeque<Bytes>>),
     /// Insertion order, as Redis' listpack encoding shows it for small hashes. The aggregates
     /// are boxed so that a string key's entry stays small (`bench/memory.sh`).
     Hash(Box<IndexMap<Bytes, Bytes>>),
@@ -82,19 +82,7 @@ pub enum Value {
     Stream(Box<super::Stream>),
 }
 
-/// Longest string value copied out of the request it came in when stored (`Value::owned`).
-const COPY_STRING_MAX: usize = 4096;
-
 impl Value {
-    /// The value as it should be stored: a short string sliced from a client's request is copied
-    /// to an allocation of its own, so the whole request frame is not kept alive with it (a longer
-    /// one is most of its frame anyway).
-    pub fn owned(self) -> Value {
-        match self {
-            Value::Str(s) if s.len() <= COPY_STRING_MAX => Value::Str(Bytes::copy_from_slice(&s)),
-            v => v,
-        }
-    }
     /// The name TYPE replies with.
     pub fn type_name(&self) -> &'static str {
         match self {

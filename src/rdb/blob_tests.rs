@@ -191,7 +191,13 @@ fn ziplist_and_listpack_lists_decode_every_entry_width() {
     .map(|s| b(s))
     .chain([&s300[..], &s5000, &s20000].map(Bytes::copy_from_slice))
     .collect();
-    let as_list = Value::List(expected.iter().cloned().collect());
+    let as_list = Value::List(
+        expected
+            .iter()
+            .cloned()
+            .collect::<std::collections::VecDeque<_>>()
+            .into(),
+    );
     assert_eq!(load_blob(10, &ziplist(&items)), as_list);
     // Quicklists: nodes of ziplists (14), or container-tagged listpacks and plain nodes (18).
     let (head, rest) = items.split_at(4);
@@ -363,17 +369,24 @@ fn a_file_saved_by_redis_7_0_loads_exactly() {
     let mut want: Vec<(Bytes, Entry)> = vec![
         (
             b("s"),
-            Entry::new(Value::Str(b("hello")), Some(4_102_444_800_000)),
+            Entry::new(Value::Str(Into::into(b("hello"))), Some(4_102_444_800_000)),
         ),
-        (b("n"), Value::Str(b("1234")).into_entry()),
-        (b("big"), Value::Str(b("9876543210")).into_entry()),
-        (b("z"), Value::Str(b(&"x".repeat(40))).into_entry()),
+        (b("n"), Value::Str(Into::into(b("1234"))).into_entry()),
+        (
+            b("big"),
+            Value::Str(Into::into(b("9876543210"))).into_entry(),
+        ),
+        (
+            b("z"),
+            Value::Str(Into::into(b(&"x".repeat(40)))).into_entry(),
+        ),
         (
             b("l"),
             Value::List(
                 texts(&["a", "1", "-5", "300", "70000", "hello"])
                     .into_iter()
-                    .collect(),
+                    .collect::<std::collections::VecDeque<_>>()
+                    .into(),
             )
             .into_entry(),
         ),
@@ -406,7 +419,10 @@ fn a_file_saved_by_redis_7_0_loads_exactly() {
     assert_eq!(got, want);
     assert_eq!(
         loaded.dbs[1],
-        (2, vec![(b("other"), Value::Str(b("x")).into_entry())])
+        (
+            2,
+            vec![(b("other"), Value::Str(Into::into(b("x"))).into_entry())]
+        )
     );
 }
 

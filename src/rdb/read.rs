@@ -373,7 +373,7 @@ fn apply_aux(aux: &mut Aux, name: &[u8], value: Bytes) {
 pub(super) fn value(c: &mut Cursor, t: u8, at: usize) -> Result<Option<Value>> {
     let start = c.pos;
     let built = match t {
-        ty::STRING => return Ok(Some(Value::Str(c.string()?))),
+        ty::STRING => return Ok(Some(Value::Str(c.string()?.into()))),
         ty::LIST => Ok(list(c.strings(1)?)),
         ty::LIST_ZIPLIST => Ok(list(c.blob(encodings::ziplist)?)),
         ty::LIST_QUICKLIST | ty::LIST_QUICKLIST_2 => Ok(list(quicklist(c, t)?)),
@@ -449,7 +449,7 @@ fn quicklist(c: &mut Cursor, t: u8) -> Result<Elements> {
 type Built = std::result::Result<Option<Value>, String>;
 
 fn list(elements: Elements) -> Option<Value> {
-    (!elements.is_empty()).then(|| Value::List(VecDeque::from(elements)))
+    (!elements.is_empty()).then(|| Value::List(Box::new(VecDeque::from(elements))))
 }
 
 fn set(elements: Elements) -> Built {

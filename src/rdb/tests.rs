@@ -16,7 +16,13 @@ fn entry(value: Value, ttl: Option<u64>) -> Entry {
 }
 
 fn list(items: &[&str]) -> Value {
-    Value::List(items.iter().map(|s| b(s)).collect())
+    Value::List(
+        items
+            .iter()
+            .map(|s| b(s))
+            .collect::<std::collections::VecDeque<_>>()
+            .into(),
+    )
 }
 
 fn zset(pairs: &[(&str, f64)]) -> Value {
@@ -49,7 +55,7 @@ pub(super) fn sample() -> Vec<(usize, DbKeys)> {
             (
                 b(k),
                 entry(
-                    Value::Str(b(v)),
+                    Value::Str(Into::into(b(v))),
                     (i % 2 == 0).then_some(1_700_000_000_000 + i as u64),
                 ),
             )
@@ -72,7 +78,10 @@ pub(super) fn sample() -> Vec<(usize, DbKeys)> {
         .map(|s| b(s))
         .collect();
     db0.extend([
-        (b("binary"), entry(Value::Str(Bytes::from(noise)), None)),
+        (
+            b("binary"),
+            entry(Value::Str(Into::into(Bytes::from(noise))), None),
+        ),
         (
             b("list"),
             entry(
@@ -80,7 +89,7 @@ pub(super) fn sample() -> Vec<(usize, DbKeys)> {
                 Some(1_800_000_000_000),
             ),
         ),
-        (b("biglist"), entry(Value::List(big_list), None)),
+        (b("biglist"), entry(Value::List(Box::new(big_list)), None)),
         (
             b("set"),
             entry(Value::Set(Box::new(set)), Some(1_800_000_000_001)),
@@ -105,7 +114,10 @@ pub(super) fn sample() -> Vec<(usize, DbKeys)> {
         (0, db0),
         (
             3,
-            vec![(b("k"), entry(Value::Str(b("v")), Some(2_000_000_000_000)))],
+            vec![(
+                b("k"),
+                entry(Value::Str(Into::into(b("v"))), Some(2_000_000_000_000)),
+            )],
         ),
         (15, vec![(b("123"), entry(list(&["x"]), None))]),
     ]
@@ -236,7 +248,10 @@ fn string_bytes(s: &[u8], compress: bool) -> Vec<u8> {
         compress,
         ..Default::default()
     };
-    let out = entry_bytes(opts, &entry(Value::Str(Bytes::copy_from_slice(s)), None));
+    let out = entry_bytes(
+        opts,
+        &entry(Value::Str(Into::into(Bytes::copy_from_slice(s))), None),
+    );
     assert_eq!(&out[..3], &[0, 1, b'k']);
     out[3..].to_vec()
 }
@@ -272,7 +287,7 @@ fn strings_are_encoded_as_redis_encodes_them() {
 fn expiry_precedes_the_type_as_an_eight_byte_little_endian_time() {
     let out = entry_bytes(
         WriteOptions::default(),
-        &entry(Value::Str(b("v")), Some(0x0102_0304_0506)),
+        &entry(Value::Str(Into::into(b("v"))), Some(0x0102_0304_0506)),
     );
     assert_eq!(out, [0xfc, 6, 5, 4, 3, 2, 1, 0, 0, 0, 1, b'k', 1, b'v']);
 }
@@ -326,7 +341,7 @@ pub(super) fn error(bytes: &[u8]) -> RdbError {
 fn old_versions_load_without_checksum_and_with_second_expiry() {
     let body = [&[0xfd, 0x10, 0, 0, 0][..], &kv(0, &raw(b"v"))].concat();
     let e = only_value(&file(3, &body));
-    assert_eq!(e, entry(Value::Str(b("v")), Some(16_000)));
+    assert_eq!(e, entry(Value::Str(Into::into(b("v"))), Some(16_000)));
     // Negative times (before 1970) load as already expired.
     let body = [&[0xfc][..], &(-5i64).to_le_bytes(), &kv(0, &raw(b"v"))].concat();
     assert_eq!(only_value(&file(9, &body)).expire_at_ms, Some(0));
@@ -358,7 +373,7 @@ fn checksum_mismatch_is_detected_and_zero_means_unchecked() {
     assert!(e.message.starts_with("Wrong RDB checksum"), "{e}");
     assert_eq!(e.offset, n - 8);
     f[n - 8..].fill(0);
-    assert_eq!(only_value(&f).value, Value::Str(b("v")));
+    assert_eq!(only_value(&f).value, Value::Str(Into::into(b("v"))));
     // Trailing garbage after the checksum is ignored, as Redis does.
     let mut f = file(10, &kv(0, &raw(b"v")));
     f.extend_from_slice(b"junk");
@@ -378,7 +393,10 @@ fn hints_resize_and_function_libraries_are_skipped() {
     let loaded = read_rdb(&file(10, &body)).unwrap();
     assert_eq!(
         loaded.dbs,
-        vec![(2, vec![(b("k"), entry(Value::Str(b("v")), None))])]
+        vec![(
+            2,
+            vec![(b("k"), entry(Value::Str(Into::into(b("v"))), None))]
+        )]
     );
 }
 
@@ -458,12 +476,12 @@ fn every_length_width_and_integer_string_loads() {
     let long_len = [&[0x81u8][..], &5u64.to_be_bytes(), b"hello"].concat();
     assert_eq!(
         only_value(&file(10, &kv(0, &long_len))).value,
-        Value::Str(b("hello"))
+        Value::Str(Into::into(b("hello")))
     );
     let mid_len = [&[0x80u8][..], &5u32.to_be_bytes(), b"hello"].concat();
     assert_eq!(
         only_value(&file(10, &kv(0, &mid_len))).value,
-        Value::Str(b("hello"))
+        Value::Str(Into::into(b("hello")))
     );
     for (enc, text) in [
         (&[0xc0u8, 0x80][..], "-128"),
@@ -472,7 +490,7 @@ fn every_length_width_and_integer_string_loads() {
     ] {
         assert_eq!(
             only_value(&file(10, &kv(0, enc))).value,
-            Value::Str(b(text))
+            Value::Str(Into::into(b(text)))
         );
     }
     assert_eq!(

@@ -67,7 +67,11 @@ pub(in crate::commands) fn replaced(p: Propagate) -> Vec<String> {
 /// Stores a list directly (the list commands belong to another family).
 pub(in crate::commands) fn seed_list(t: &mut TestServer, key: &str) {
     let items = VecDeque::from([Bytes::from("a")]);
-    t.server.ks.dbs[0].insert(Bytes::from(key.to_string()), Value::List(items), None);
+    t.server.ks.dbs[0].insert(
+        Bytes::from(key.to_string()),
+        Value::List(Box::new(items)),
+        None,
+    );
 }
 
 fn sorted(f: Frame) -> Vec<Frame> {

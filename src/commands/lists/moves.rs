@@ -54,9 +54,13 @@ fn move_one(cx: &mut Cx, src: &Bytes, dst: &Bytes, from: End, to: End) {
     let Some(value) = popped else {
         return cx.out.null();
     };
-    let made = cx
-        .db()
-        .get_or_create_as(dst, now, mode, || Value::List(List::new()), as_list_mut);
+    let made = cx.db().get_or_create_as(
+        dst,
+        now,
+        mode,
+        || Value::List(Box::new(List::new())),
+        as_list_mut,
+    );
     if let Ok(list) = made {
         match to {
             End::Left => list.push_front(value.clone()),

@@ -1,9 +1,9 @@
 //! String counters (INCR, DECR, INCRBY, DECRBY, INCRBYFLOAT) and byte-level edits (APPEND,
 //! STRLEN, GETRANGE/SUBSTR, SETRANGE). All of them keep the key's TTL when they change it.
 
-use super::{long_double, peek_string, propagate_as, read_string, word, Replied};
+use super::{long_double, peek_string, propagate_as, with_string, word};
 use crate::commands::{int_arg, Cx};
-use crate::db::{Entry, Value};
+use crate::db::{CompactBytes, Entry, Value};
 use bytes::Bytes;
 
 /// Largest string APPEND and SETRANGE may build (Redis' default proto-max-bulk-len).
@@ -35,12 +35,12 @@ pub(crate) fn rewrite_string<T>(
     {
         let mut bytes = Vec::from(std::mem::take(s));
         let r = edit(&mut bytes, true);
-        *s = Bytes::from(bytes);
+        *s = CompactBytes::growable(bytes);
         return r;
     }
     let mut bytes = Vec::new();
     let r = edit(&mut bytes, false);
-    db.insert(key.clone(), Value::Str(Bytes::from(bytes)), None);
+    db.insert(key.clone(), Value::Str(CompactBytes::growable(bytes)), None);
     r
 }
 
@@ -122,10 +122,9 @@ fn length_allowed(cx: &mut Cx, size: u64, extra: u64) -> bool {
 
 pub(super) fn append(cx: &mut Cx, args: &[Bytes]) {
     let (key, tail) = (&args[1], &args[2]);
-    let Ok(cur) = peek_string(cx, key) else {
+    let Ok(size) = with_string(cx, key, false, |_, v| v.map_or(0, |c| c.len() as u64)) else {
         return;
     };
-    let size = cur.map_or(0, |c| c.len() as u64);
     if !length_allowed(cx, size, tail.len() as u64) {
         return;
     }
@@ -135,9 +134,9 @@ pub(super) fn append(cx: &mut Cx, args: &[Bytes]) {
 }
 
 pub(super) fn strlen(cx: &mut Cx, args: &[Bytes]) {
-    if let Ok(v) = read_string(cx, &args[1]) {
-        cx.out.int(v.map_or(0, |v| v.len() as i64));
-    }
+    let _ = with_string(cx, &args[1], true, |out, v| {
+        out.int(v.map_or(0, |v| v.len() as i64))
+    });
 }
 
 /// The bytes GETRANGE returns for inclusive `start..=end`, negative indexes counting from the end.
@@ -162,11 +161,9 @@ pub(super) fn getrange(cx: &mut Cx, args: &[Bytes]) {
     let Some(end) = int_arg(&mut cx.out, &args[3]) else {
         return;
     };
-    match read_string(cx, &args[1]) {
-        Ok(Some(s)) => cx.out.bulk(byte_range(&s, start, end)),
-        Ok(None) => cx.out.bulk(b""),
-        Err(Replied) => {}
-    }
+    let _ = with_string(cx, &args[1], true, |out, v| {
+        out.bulk(v.map_or(&[][..], |s| byte_range(s, start, end)))
+    });
 }
 
 pub(super) fn setrange(cx: &mut Cx, args: &[Bytes]) {
@@ -177,11 +174,11 @@ pub(super) fn setrange(cx: &mut Cx, args: &[Bytes]) {
     if offset < 0 {
         return cx.out.error("ERR offset is out of range");
     }
-    let Ok(cur) = peek_string(cx, key) else {
+    let Ok(size) = with_string(cx, key, false, |_, v| v.map_or(0, |c| c.len() as i64)) else {
         return;
     };
     if patch.is_empty() {
-        return cx.out.int(cur.map_or(0, |c| c.len() as i64));
+        return cx.out.int(size);
     }
     if !length_allowed(cx, offset as u64, patch.len() as u64) {
         return;

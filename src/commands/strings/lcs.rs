@@ -71,7 +71,7 @@ pub(in crate::commands) fn lcs(cx: &mut Cx, args: &[Bytes]) {
 fn input(cx: &mut Cx, key: &[u8]) -> Option<Bytes> {
     match cx.read(key).map(|e| &e.value) {
         None => Some(Bytes::new()),
-        Some(Value::Str(s)) => Some(s.clone()),
+        Some(Value::Str(s)) => Some(s.to_bytes()),
         Some(_) => None,
     }
 }
