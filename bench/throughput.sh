@@ -5,13 +5,13 @@
 # and the benchmark client to core 1 (`taskset`), so neither server gets more CPU than the other.
 # Each figure is the median of $RUNS runs (the two servers alternate). Prints requests/s for each
 # and the redsim/Redis ratio, and the worst ratio at each -P (targets: >= 1.0 at -P 1, >= 1.2 at
-# -P 16). `TESTS` narrows the test list (e.g. TESTS="set get").
+# -P 16). `TESTS` narrows the test list (e.g. TESTS="set get"), `SIZED_TESTS` the -d 1024 one (empty: none).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-300000}
 RUNS=${RUNS:-3}
 TESTS=${TESTS:-"set get incr lpush rpop sadd hset zadd lrange_100 mset"}
-SIZED_TESTS=${SIZED_TESTS:-"set get"}
+SIZED_TESTS=${SIZED_TESTS-"set get"}
 source bench/lib.sh
 require_tools redis-server redis-benchmark redis-cli python3 taskset
 cargo build --release -q --bin redsim-server
