@@ -114,7 +114,7 @@ impl Server {
         };
         if let Some(msg) = self.refusal(id, spec, &args, now, in_multi) {
             let name = self.clients[&id].last_cmd.clone();
-            self.stats.command(&name).rejected += 1;
+            self.stats.command(name).rejected += 1;
             if spec.name != "exec" {
                 return self.reject(id, &msg, in_multi);
             }
@@ -327,7 +327,7 @@ impl Server {
         if let Some(msg) = &error {
             self.stats.error_replied(msg);
         }
-        let stat = self.stats.command(&full_name(spec.name, args));
+        let stat = self.stats.command(full_name(spec.name, args));
         stat.calls += 1;
         stat.failed += u64::from(error.is_some());
         self.serve_ready(now);
