@@ -7,6 +7,7 @@ use crate::config::Config;
 use crate::core::{ConnId, Now, Server};
 use crate::db::{canonical_int, Encoding, EncodingLimits, Entry, Value};
 use bytes::Bytes;
+use std::collections::BTreeMap;
 
 pub const COMMANDS: &[CommandSpec] = &[server("object", -2, READONLY, (2, 2, 1), object)];
 
@@ -35,9 +36,14 @@ const LFU_NOT_SELECTED: &str = "ERR An LFU maxmemory policy is not selected, acc
 
 /// The current encoding thresholds from the config.
 pub fn limits(c: &Config) -> EncodingLimits {
+    c.encoding_limits
+}
+
+/// The encoding thresholds the `noop` directives set (`Config::encoding_limits` keeps them, as
+/// every write needs them).
+pub fn encoding_limits(noop: &BTreeMap<String, String>) -> EncodingLimits {
     let num = |name: &str, default: i64| -> i64 {
-        c.noop
-            .get(name)
+        noop.get(name)
             .and_then(|v| v.parse().ok())
             .unwrap_or(default)
     };

@@ -108,6 +108,8 @@ pub struct Config {
     pub config_file: Option<String>,
     /// Directives accepted and remembered verbatim but with no effect here (see `noop.rs`).
     pub noop: std::collections::BTreeMap<String, String>,
+    /// The encoding thresholds among them, read from `noop` whenever one is set.
+    pub encoding_limits: crate::db::EncodingLimits,
     /// Who may CONFIG SET protected directives (dir, dbfilename).
     pub enable_protected_configs: Allow,
     /// Who may run DEBUG.
@@ -175,6 +177,7 @@ impl Default for Config {
             maxmemory: 0,
             config_file: None,
             noop: Default::default(),
+            encoding_limits: Default::default(),
             enable_protected_configs: Allow::No,
             enable_debug_command: Allow::No,
             pid: 0,

@@ -82,6 +82,7 @@ impl Directive {
             Store::Field { set, .. } => set(c, &value),
             Store::Noop { .. } => {
                 c.noop.insert(self.name.to_string(), value);
+                c.encoding_limits = crate::commands::object::encoding_limits(&c.noop);
             }
         }
         Ok(())

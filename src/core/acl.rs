@@ -22,8 +22,9 @@ impl Server {
         now: Now,
         in_multi: bool,
     ) -> Option<String> {
-        let user = self.clients[&id].user.clone()?;
-        let denied = self.acl.check(&user, spec, args).err()?;
+        let user = self.clients[&id].user.as_deref()?;
+        let denied = self.acl.check(user, spec, args).err()?;
+        let user = user.to_string();
         let msg = self
             .acl
             .denied_message(&user, spec.name, args, denied, false);

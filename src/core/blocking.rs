@@ -102,6 +102,9 @@ impl Server {
 
     /// A command wrote `key`: if someone waits on it, serve them after the command.
     pub(crate) fn signal_key(&mut self, db: usize, key: &Bytes) {
+        if self.blocking.by_key.is_empty() {
+            return;
+        }
         let k = (db, key.clone());
         if self.blocking.by_key.contains_key(&k) && !self.blocking.ready.contains(&k) {
             self.blocking.ready.push_back(k);
@@ -160,7 +163,7 @@ impl Server {
             return;
         };
         if failed {
-            self.stats.command(w.name).failed += 1;
+            self.stats.command(w.name.into()).failed += 1;
         }
         if let Some(c) = self.clients.get_mut(&id) {
             c.blocked_on = None;

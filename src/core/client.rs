@@ -60,7 +60,7 @@ pub struct Client {
     /// the reply goes). Output from the first one on is held back until it is paid, so a
     /// CONFIG REWRITE inside EXEC keeps its place among the other replies.
     pub owed: Vec<(u64, usize)>,
-    pub last_cmd: String,
+    pub last_cmd: std::borrow::Cow<'static, str>,
     pub lib_name: Option<Bytes>,
     pub lib_ver: Option<Bytes>,
     /// CLIENT REPLY OFF: no replies, only push messages.

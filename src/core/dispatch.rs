@@ -7,6 +7,7 @@ use crate::commands::{flags, Call, CommandSpec, Cx, Handler, Propagate};
 use crate::config::LogLevel;
 use crate::resp::{self, Limits, Out, Parsed};
 use bytes::Bytes;
+use std::borrow::Cow;
 
 impl Server {
     /// Parses and runs every complete command in the client's query buffer.
@@ -101,10 +102,9 @@ impl Server {
 
     /// Runs one command as Redis' `processCommand` does.
     fn process_command(&mut self, id: ConnId, args: Vec<Bytes>, now: Now) {
-        let name = String::from_utf8_lossy(&args[0]).to_ascii_lowercase();
-        let spec = self.commands.get(&name).copied();
+        let spec = self.command(&args[0]);
         let c = self.clients.get_mut(&id).expect("caller exists");
-        c.last_cmd = spec.map_or_else(|| "NULL".into(), |s| full_name(s.name, &args));
+        c.last_cmd = spec.map_or(Cow::Borrowed("NULL"), |s| full_name(s.name, &args));
         c.skipping = std::mem::take(&mut c.skip_next);
         let in_multi = c.multi.is_some();
         let Some(spec) = spec else {
@@ -113,8 +113,8 @@ impl Server {
             return;
         };
         if let Some(msg) = self.refusal(id, spec, &args, now, in_multi) {
-            let name = full_name(spec.name, &args);
-            self.stats.command(&name).rejected += 1;
+            let name = self.clients[&id].last_cmd.clone();
+            self.stats.command(name).rejected += 1;
             if spec.name != "exec" {
                 return self.reject(id, &msg, in_multi);
             }
@@ -327,7 +327,7 @@ impl Server {
         if let Some(msg) = &error {
             self.stats.error_replied(msg);
         }
-        let stat = self.stats.command(&full_name(spec.name, args));
+        let stat = self.stats.command(full_name(spec.name, args));
         stat.calls += 1;
         stat.failed += u64::from(error.is_some());
         self.serve_ready(now);
@@ -355,7 +355,9 @@ impl Server {
                     for key in crate::commands::object::keys_of(spec, args) {
                         self.signal_key(db_index, key);
                     }
+                    // A command's own form is copied only for someone to see it.
                     let cmds = match effects {
+                        Propagate::AsIs if before.is_none() && !self.propagates() => Vec::new(),
                         Propagate::AsIs => vec![args.to_vec()],
                         Propagate::Replace(cmds) => cmds,
                     };
@@ -411,28 +413,35 @@ impl Server {
         Some((db_index, r, dirty, effects))
     }
 
-    /// Looks up a command spec by (case-insensitive) name.
+    /// Looks up a command spec by (case-insensitive) name, lowercased on the stack: no command
+    /// name is longer than `NAME_MAX_BYTES`, nor anything but ASCII.
     pub fn command(&self, name: &[u8]) -> Option<&'static CommandSpec> {
-        self.commands
-            .get(&String::from_utf8_lossy(name).to_ascii_lowercase())
-            .copied()
+        let mut lower = [0u8; NAME_MAX_BYTES];
+        let lower = lower.get_mut(..name.len())?;
+        for (l, b) in lower.iter_mut().zip(name) {
+            *l = b.to_ascii_lowercase();
+        }
+        self.commands.get(std::str::from_utf8(lower).ok()?).copied()
     }
 }
 
 /// Redis' full name of a call (`cmd->fullname`): `container|subcommand` for a known
 /// subcommand (CLIENT LIST's `cmd=`, the replica-reply log line, INFO commandstats), else the
 /// command's name.
-fn full_name(name: &str, args: &[Bytes]) -> String {
+fn full_name(name: &'static str, args: &[Bytes]) -> Cow<'static, str> {
     let sub = args.get(1).and_then(|a| {
-        let given = String::from_utf8_lossy(a);
         let subs = crate::commands::subcommands_of(name);
-        subs.iter().find(|(s, _)| s.eq_ignore_ascii_case(&given))
+        subs.iter()
+            .find(|(s, _)| s.as_bytes().eq_ignore_ascii_case(a))
     });
     match sub {
-        Some((s, _)) => format!("{name}|{s}"),
-        None => name.to_string(),
+        Some((s, _)) => Cow::Owned(format!("{name}|{s}")),
+        None => Cow::Borrowed(name),
     }
 }
+
+/// Longer than any command's name.
+const NAME_MAX_BYTES: usize = 32;
 
 /// The commands that act at once inside MULTI instead of being queued (as in Redis).
 const RUN_AT_ONCE_IN_MULTI: [&str; 6] = ["exec", "discard", "multi", "watch", "quit", "reset"];

@@ -75,6 +75,7 @@ use crate::db::Keyspace;
 use bytes::Bytes;
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::SocketAddr;
 
@@ -208,7 +209,7 @@ pub struct Stats {
     /// Ring of (mono_ms, commands processed) samples for instantaneous_ops_per_sec.
     pub ops_samples: VecDeque<(u64, u64)>,
     /// Per command, subcommands as `container|sub` (INFO commandstats).
-    pub commands: BTreeMap<String, CommandStat>,
+    pub commands: BTreeMap<Cow<'static, str>, CommandStat>,
     /// Error replies by their first word (INFO errorstats), at most `ERROR_PREFIXES` of them.
     pub errors: BTreeMap<String, u64>,
 }
@@ -219,12 +220,8 @@ const ERROR_PREFIXES: usize = 128;
 
 impl Stats {
     /// The counters of command `name` (`client|id` for a subcommand).
-    pub fn command(&mut self, name: &str) -> &mut CommandStat {
-        if !self.commands.contains_key(name) {
-            self.commands
-                .insert(name.to_string(), CommandStat::default());
-        }
-        self.commands.get_mut(name).expect("just ensured")
+    pub fn command(&mut self, name: Cow<'static, str>) -> &mut CommandStat {
+        self.commands.entry(name).or_default()
     }
 
     /// An error reply `msg` was sent (Redis' afterErrorReply).

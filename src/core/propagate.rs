@@ -56,6 +56,11 @@ impl Server {
         }
     }
 
+    /// Whether `propagate` feeds anything: a transaction's effects, the AOF, or replication.
+    pub(crate) fn propagates(&self) -> bool {
+        !self.replaying && (self.exec_effects.is_some() || self.aof.is_some() || self.repl_feeds())
+    }
+
     fn feed_effect(&mut self, db: Option<usize>, cmd: &[Bytes]) {
         if let Some(aof) = self.aof.as_mut() {
             aof.feed.push(db, cmd);

@@ -522,7 +522,7 @@ impl Server {
         let Some(err) = out.strip_prefix(b"-") else {
             return;
         };
-        let cmd = match c.last_cmd.as_str() {
+        let cmd = match c.last_cmd.as_ref() {
             "NULL" => "<unknown>".to_string(),
             name => name.to_string(),
         };

@@ -117,12 +117,16 @@ impl Server {
         self.repl.link.is_some()
     }
 
+    /// Whether commands reach a replication stream (a backlog or replicas of ours).
+    pub(crate) fn repl_feeds(&self) -> bool {
+        !self.repl.from_master
+            && !self.is_replica()
+            && (self.repl.backlog.is_some() || !self.repl.replicas.is_empty())
+    }
+
     /// Effects a master generates: encoded (with SELECT) into the stream.
     pub(crate) fn repl_feed_command(&mut self, db: Option<usize>, cmd: &[Bytes]) {
-        if self.repl.from_master
-            || self.is_replica()
-            || (self.repl.backlog.is_none() && self.repl.replicas.is_empty())
-        {
+        if !self.repl_feeds() {
             return;
         }
         self.repl.feed.push(db, cmd);

@@ -9,7 +9,7 @@
 use bytes::{Buf, Bytes, BytesMut};
 
 mod out;
-pub use out::{itoa, Out};
+pub use out::Out;
 
 /// Inline requests and `*`/`$` count lines may not be longer than this (Redis' PROTO_INLINE_MAX_SIZE).
 pub const INLINE_MAX_BYTES: usize = 64 * 1024;
@@ -56,10 +56,14 @@ pub fn parse_request(buf: &BytesMut, limits: Limits) -> Result<Parsed, ProtocolE
 }
 
 fn find_crlf(buf: &[u8], from: usize) -> Option<usize> {
-    buf.get(from..)?
-        .windows(2)
-        .position(|w| w == b"\r\n")
-        .map(|p| p + from)
+    let mut at = from;
+    loop {
+        let cr = at + buf.get(at..)?.iter().position(|&b| b == b'\r')?;
+        if buf.get(cr + 1) == Some(&b'\n') {
+            return Some(cr);
+        }
+        at = cr + 1;
+    }
 }
 
 fn parse_multibulk(buf: &BytesMut, limits: Limits) -> Result<Parsed, ProtocolError> {
@@ -76,44 +80,62 @@ fn parse_multibulk(buf: &BytesMut, limits: Limits) -> Result<Parsed, ProtocolErr
     if !limits.authenticated && count > UNAUTH_MAX_MULTIBULK {
         return Err(ProtocolError::new("unauthenticated multibulk length"));
     }
-    let mut pos = eol + 2;
+    let first = eol + 2;
     if count <= 0 {
-        return Ok(Parsed::Empty(pos));
+        return Ok(Parsed::Empty(first));
     }
     // First pass: make sure the whole frame is here, validating headers as we go.
-    let mut spans = Vec::with_capacity(count.min(1024) as usize);
+    let mut pos = first;
     for _ in 0..count {
-        let Some(&first) = buf.get(pos) else {
-            return Ok(Parsed::Incomplete);
-        };
-        if first != b'$' {
-            return Err(ProtocolError(expected_dollar(first)));
+        match bulk_at(buf, pos, limits)? {
+            Some((_, end)) => pos = end + 2,
+            None => return Ok(Parsed::Incomplete),
         }
-        let Some(eol) = find_crlf(buf, pos + 1) else {
-            if buf.len() - pos > INLINE_MAX_BYTES {
-                return Err(ProtocolError::new("too big bulk count string"));
-            }
-            return Ok(Parsed::Incomplete);
-        };
-        let len = match parse_i64(&buf[pos + 1..eol]) {
-            Some(n) if n >= 0 && n <= limits.proto_max_bulk_len => n,
-            _ => return Err(ProtocolError::new("invalid bulk length")),
-        };
-        if !limits.authenticated && len > UNAUTH_MAX_BULK {
-            return Err(ProtocolError::new("unauthenticated bulk length"));
-        }
-        let start = eol + 2;
-        let end = start + len as usize;
-        if buf.len() < end + 2 {
-            return Ok(Parsed::Incomplete);
-        }
-        spans.push((start, end));
-        pos = end + 2;
     }
-    // Redis does not check the CRLF after each bulk payload; neither do we.
+    // Second pass, over the frame's own copy: its arguments. Redis does not check the CRLF
+    // after each bulk payload; neither do we.
     let frozen = Bytes::copy_from_slice(&buf[..pos]);
-    let args = spans.into_iter().map(|(s, e)| frozen.slice(s..e)).collect();
+    let mut args = Vec::with_capacity(count as usize);
+    let mut at = first;
+    while let Ok(Some((start, end))) = bulk_at(&frozen, at, limits) {
+        args.push(frozen.slice(start..end));
+        at = end + 2;
+    }
     Ok(Parsed::Command(args, pos))
+}
+
+/// The bulk string whose `$len` line starts at `pos`: the span of its payload, or `None` while
+/// it has not all arrived.
+fn bulk_at(
+    buf: &[u8],
+    pos: usize,
+    limits: Limits,
+) -> Result<Option<(usize, usize)>, ProtocolError> {
+    let Some(&first) = buf.get(pos) else {
+        return Ok(None);
+    };
+    if first != b'$' {
+        return Err(ProtocolError(expected_dollar(first)));
+    }
+    let Some(eol) = find_crlf(buf, pos + 1) else {
+        if buf.len() - pos > INLINE_MAX_BYTES {
+            return Err(ProtocolError::new("too big bulk count string"));
+        }
+        return Ok(None);
+    };
+    let len = match parse_i64(&buf[pos + 1..eol]) {
+        Some(n) if n >= 0 && n <= limits.proto_max_bulk_len => n,
+        _ => return Err(ProtocolError::new("invalid bulk length")),
+    };
+    if !limits.authenticated && len > UNAUTH_MAX_BULK {
+        return Err(ProtocolError::new("unauthenticated bulk length"));
+    }
+    let start = eol + 2;
+    let end = start + len as usize;
+    match buf.len() < end + 2 {
+        true => Ok(None),
+        false => Ok(Some((start, end))),
+    }
 }
 
 /// The length of the bulk argument an incomplete multibulk request in `buf` is waiting for,

@@ -62,11 +62,11 @@ impl Out<'_> {
         self.line(b'-', &clean);
     }
     pub fn int(&mut self, n: i64) {
-        self.line(b':', itoa(n).as_bytes());
+        self.line_int(b':', n);
     }
     pub fn bulk(&mut self, b: &[u8]) {
         self.buf.reserve(b.len() + 16);
-        self.line(b'$', itoa(b.len() as i64).as_bytes());
+        self.line_int(b'$', b.len() as i64);
         self.buf.extend_from_slice(b);
         self.buf.extend_from_slice(b"\r\n");
     }
@@ -93,12 +93,12 @@ impl Out<'_> {
         });
     }
     pub fn array(&mut self, len: usize) {
-        self.line(b'*', itoa(len as i64).as_bytes());
+        self.line_int(b'*', len as i64);
     }
     /// A map of `pairs` key/value pairs follows (RESP2: a flat array of twice that).
     pub fn map(&mut self, pairs: usize) {
         if self.is_resp3() {
-            self.line(b'%', itoa(pairs as i64).as_bytes());
+            self.line_int(b'%', pairs as i64);
         } else {
             self.array(pairs * 2);
         }
@@ -106,12 +106,12 @@ impl Out<'_> {
     /// A set of `len` elements follows (RESP2: an array).
     pub fn set(&mut self, len: usize) {
         let kind = if self.is_resp3() { b'~' } else { b'*' };
-        self.line(kind, itoa(len as i64).as_bytes());
+        self.line_int(kind, len as i64);
     }
     /// An out-of-band push message of `len` elements follows (pub/sub; RESP2: an array).
     pub fn push(&mut self, len: usize) {
         let kind = if self.is_resp3() { b'>' } else { b'*' };
-        self.line(kind, itoa(len as i64).as_bytes());
+        self.line_int(kind, len as i64);
     }
     /// RESP3's `#t`/`#f`; RESP2's `:1`/`:0`.
     pub fn boolean(&mut self, b: bool) {
@@ -143,7 +143,7 @@ impl Out<'_> {
     /// follows them. RESP2 has no such thing: callers leave attributes out there.
     pub fn attribute(&mut self, pairs: usize) {
         debug_assert!(self.is_resp3(), "attributes exist only in RESP3");
-        self.line(b'|', itoa(pairs as i64).as_bytes());
+        self.line_int(b'|', pairs as i64);
     }
     /// Plain text meant for humans (INFO, CLIENT LIST): RESP3's verbatim string `=` with the
     /// `txt` format, RESP2's bulk string.
@@ -151,7 +151,7 @@ impl Out<'_> {
         if !self.is_resp3() {
             return self.bulk(text);
         }
-        self.line(b'=', itoa(text.len() as i64 + 4).as_bytes());
+        self.line_int(b'=', text.len() as i64 + 4);
         self.buf.extend_from_slice(b"txt:");
         self.buf.extend_from_slice(text);
         self.buf.extend_from_slice(b"\r\n");
@@ -198,6 +198,9 @@ impl Out<'_> {
     pub fn raw(&mut self, bytes: &[u8]) {
         self.buf.extend_from_slice(bytes);
     }
+    fn line_int(&mut self, prefix: u8, n: i64) {
+        self.line(prefix, Digits::new(n).as_bytes());
+    }
     fn line(&mut self, prefix: u8, s: &[u8]) {
         self.buf.reserve(s.len() + 3);
         self.buf.extend_from_slice(&[prefix]);
@@ -206,8 +209,37 @@ impl Out<'_> {
     }
 }
 
-pub fn itoa(n: i64) -> String {
-    n.to_string()
+/// An integer's decimal digits, written on the stack.
+struct Digits {
+    buf: [u8; 20],
+    start: usize,
+}
+
+impl Digits {
+    fn new(n: i64) -> Self {
+        let mut d = Digits {
+            buf: [0; 20],
+            start: 20,
+        };
+        let mut v = n.unsigned_abs();
+        loop {
+            d.start -= 1;
+            d.buf[d.start] = b'0' + (v % 10) as u8;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        if n < 0 {
+            d.start -= 1;
+            d.buf[d.start] = b'-';
+        }
+        d
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        &self.buf[self.start..]
+    }
 }
 
 #[cfg(test)]
@@ -245,6 +277,13 @@ mod tests {
             "%1\r\n$1\r\nk\r\n~1\r\n#t\r\n>2\r\n_\r\n_\r\n(12345678901234567890\r\n"
         );
         assert_eq!(both(|o| o.boolean(false)).1, "#f\r\n");
+    }
+
+    #[test]
+    fn integers_are_written_in_decimal() {
+        for n in [0, 7, -7, 10, 1234567890, i64::MAX, i64::MIN] {
+            assert_eq!(both(|o| o.int(n)).0, format!(":{n}\r\n"));
+        }
     }
 
     #[test]
