@@ -90,7 +90,7 @@ fn edit_bits<T>(
     edit: impl FnOnce(&mut [u8]) -> T,
 ) -> (bool, T) {
     let need = (last_bit >> 3) as usize + 1;
-    super::strings::rewrite_string(cx, key, |bytes, existed| {
+    super::strings::rewrite_string(cx, key, true, |bytes, existed| {
         let grew = !existed || bytes.len() < need;
         if bytes.len() < need {
             bytes.resize(need, 0);

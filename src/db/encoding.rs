@@ -179,10 +179,19 @@ impl Entry {
         self.next_encoding(from, limits)
     }
 
+    /// A string's encoding: its content's, unless an in-place edit left it raw (`meta.encoding`
+    /// is `Raw`), as Redis leaves a string after APPEND, SETRANGE, SETBIT or PFADD.
+    fn str_encoding(&self, s: &[u8]) -> Encoding {
+        match self.meta.encoding {
+            Some(Encoding::Raw) => Encoding::Raw,
+            _ => string_encoding(s),
+        }
+    }
+
     /// The encoding recorded so far, or the one the value starts in (no config needed).
     pub(crate) fn stored_encoding(&self) -> Encoding {
         match &self.value {
-            Value::Str(s) => string_encoding(s),
+            Value::Str(s) => self.str_encoding(s),
             _ => self
                 .meta
                 .encoding
@@ -200,7 +209,7 @@ impl Entry {
     /// The most compact encoding a value of this type starts in.
     fn created_encoding(&self) -> Encoding {
         match &self.value {
-            Value::Str(s) => string_encoding(s),
+            Value::Str(s) => self.str_encoding(s),
             Value::List(_) => Encoding::Listpack,
             Value::Set(s) if s.iter().all(|m| canonical_int(m)) => Encoding::Intset,
             Value::Set(_) | Value::Hash(_) | Value::ZSet(_) => Encoding::Listpack,
@@ -210,7 +219,7 @@ impl Entry {
 
     fn next_encoding(&self, from: Encoding, l: &EncodingLimits) -> Encoding {
         match &self.value {
-            Value::Str(s) => string_encoding(s),
+            Value::Str(s) => self.str_encoding(s),
             Value::Stream(_) => Encoding::Stream,
             Value::List(items) => {
                 let quick = from == Encoding::Quicklist;

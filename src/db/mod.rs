@@ -216,6 +216,14 @@ impl Db {
         self.map.insert(hk, Box::new(entry));
     }
 
+    /// Marks a stored string raw (Redis' in-place edits) or lets its content decide its
+    /// encoding again. The caller has already looked the key up for writing.
+    pub fn set_string_raw(&mut self, key: &[u8], raw: bool) {
+        if let Some(e) = self.map.get_mut(&probe(key) as &dyn KeyRef) {
+            e.meta.encoding = raw.then_some(Encoding::Raw);
+        }
+    }
+
     /// Removes a key if it exists (expired keys count as absent).
     pub fn remove(&mut self, key: &[u8], now_ms: u64, mode: ExpiryMode) -> Option<Entry> {
         self.expire_if_needed(key, now_ms, mode);

@@ -141,7 +141,7 @@ fn lookup(cx: &mut Cx, key: &[u8], read: bool) -> Result<Option<Vec<u8>>, ()> {
 
 /// Stores the HLL at `key`, keeping its TTL.
 fn store(cx: &mut Cx, key: &Bytes, s: Vec<u8>) {
-    rewrite_string(cx, key, |v, _| *v = s);
+    rewrite_string(cx, key, true, |v, _| *v = s);
 }
 
 fn pfadd(cx: &mut Cx, args: &[Bytes]) {

@@ -10,9 +10,9 @@ use bytes::Bytes;
 const MAX_STRING_LEN: u64 = 512 * 1024 * 1024;
 
 /// Rewrites the string at `key` in place, keeping its TTL, or creates it. The caller has checked
-/// that the key holds a string if it exists. Returns the new length.
-fn edit_string(cx: &mut Cx, key: &Bytes, edit: impl FnOnce(&mut Vec<u8>)) -> usize {
-    rewrite_string(cx, key, |s, _| {
+/// that the key holds a string if it exists. Returns the new length. `raw`: see `rewrite_string`.
+fn edit_string(cx: &mut Cx, key: &Bytes, raw: bool, edit: impl FnOnce(&mut Vec<u8>)) -> usize {
+    rewrite_string(cx, key, raw, |s, _| {
         edit(s);
         s.len()
     })
@@ -21,9 +21,12 @@ fn edit_string(cx: &mut Cx, key: &Bytes, edit: impl FnOnce(&mut Vec<u8>)) -> usi
 /// The string at `key` (empty if absent) handed to `edit` with whether it existed, then stored
 /// back with its TTL (or as a new key). The caller has checked the key holds a string if it
 /// exists. Returns what `edit` returned.
+/// `raw`: the result is stored raw whatever its content, as Redis leaves a string it edited in
+/// place (otherwise its content decides: int, embstr or raw).
 pub(crate) fn rewrite_string<T>(
     cx: &mut Cx,
     key: &Bytes,
+    raw: bool,
     edit: impl FnOnce(&mut Vec<u8>, bool) -> T,
 ) -> T {
     let (now, mode) = (cx.now_ms(), cx.mode());
@@ -36,11 +39,13 @@ pub(crate) fn rewrite_string<T>(
         let mut bytes = Vec::from(std::mem::take(s));
         let r = edit(&mut bytes, true);
         *s = CompactBytes::growable(bytes);
+        db.set_string_raw(key, raw);
         return r;
     }
     let mut bytes = Vec::new();
     let r = edit(&mut bytes, false);
     db.insert(key.clone(), Value::Str(CompactBytes::growable(bytes)), None);
+    db.set_string_raw(key, raw);
     r
 }
 
@@ -57,7 +62,7 @@ fn incr_by(cx: &mut Cx, key: &Bytes, delta: i64) {
     let Some(v) = n.checked_add(delta) else {
         return cx.out.error("ERR increment or decrement would overflow");
     };
-    edit_string(cx, key, |s| *s = v.to_string().into_bytes());
+    edit_string(cx, key, false, |s| *s = v.to_string().into_bytes());
     cx.dirty += 1;
     cx.out.int(v);
 }
@@ -102,7 +107,7 @@ pub(super) fn incrbyfloat(cx: &mut Cx, args: &[Bytes]) {
             return cx.out.error("ERR increment would produce NaN or Infinity")
         }
     };
-    edit_string(cx, key, |s| *s = sum.to_vec());
+    edit_string(cx, key, false, |s| *s = sum.to_vec());
     cx.dirty += 1;
     cx.out.bulk(&sum);
     propagate_as(cx, vec![word("SET"), key.clone(), sum, word("KEEPTTL")]);
@@ -122,13 +127,14 @@ fn length_allowed(cx: &mut Cx, size: u64, extra: u64) -> bool {
 
 pub(super) fn append(cx: &mut Cx, args: &[Bytes]) {
     let (key, tail) = (&args[1], &args[2]);
-    let Ok(size) = with_string(cx, key, false, |_, v| v.map_or(0, |c| c.len() as u64)) else {
+    let Ok(size) = with_string(cx, key, false, |_, v| v.map(|c| c.len() as u64)) else {
         return;
     };
-    if !length_allowed(cx, size, tail.len() as u64) {
+    if !length_allowed(cx, size.unwrap_or(0), tail.len() as u64) {
         return;
     }
-    let len = edit_string(cx, key, |s| s.extend_from_slice(tail));
+    // Redis stores a new key's value by its content, and leaves an appended one raw.
+    let len = edit_string(cx, key, size.is_some(), |s| s.extend_from_slice(tail));
     cx.dirty += 1;
     cx.out.int(len as i64);
 }
@@ -184,7 +190,7 @@ pub(super) fn setrange(cx: &mut Cx, args: &[Bytes]) {
         return;
     }
     let start = offset as usize;
-    let len = edit_string(cx, key, |s| {
+    let len = edit_string(cx, key, true, |s| {
         let end = start + patch.len();
         if s.len() < end {
             s.resize(end, 0);
