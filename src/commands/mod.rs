@@ -120,6 +120,12 @@ impl Cx<'_> {
     }
     /// Reads a key for a read command, counting keyspace hits and misses for INFO.
     pub fn read(&mut self, key: &[u8]) -> Option<&crate::db::Entry> {
+        self.count_read(key);
+        self.ks.dbs[self.db_index].peek(key, self.now.unix_ms, self.ks.mode)
+    }
+    /// The lookup `read` makes (lazy expiry, the access clock, keyspace hits and misses),
+    /// without handing out the entry: for callers that borrow it from `ks` themselves.
+    pub fn count_read(&mut self, key: &[u8]) {
         let (now, mode, idx) = (self.now.unix_ms, self.ks.mode, self.db_index);
         let ks = &mut *self.ks;
         let found = ks.dbs[idx].get(key, now, mode).is_some();
@@ -129,7 +135,6 @@ impl Cx<'_> {
             ks.stats.misses += 1;
             ks.notify(crate::db::notify::KEY_MISS, "keymiss", key, idx);
         }
-        ks.dbs[idx].peek(key, now, mode)
     }
     /// Queues a keyspace event on `key` of the selected database (published after the command).
     pub fn notify(&mut self, class: u32, event: &'static str, key: &[u8]) {

@@ -80,7 +80,7 @@ fn with_string<T>(
     f: impl FnOnce(&mut Out, Option<&[u8]>) -> T,
 ) -> Result<T, Replied> {
     if counted {
-        cx.read(key);
+        cx.count_read(key);
     } else {
         peek(cx, key);
     }

@@ -1,6 +1,7 @@
-//! `CompactBytes`: a byte string kept inline when short (up to 22 bytes, the size of the value
-//! itself) and in an exact-size heap box otherwise. Keys and string values are stored this way: no reference count,
-//! no read buffer kept alive by a slice, no allocation at all for most keys (`bench/memory.sh`).
+//! `CompactBytes`: a byte string kept inline when short (up to 22 bytes: the whole value is 24)
+//! and on the heap otherwise, in an exact-size box, or in a vector with spare room once APPEND or
+//! SETRANGE grew it. Keys and string values are stored this way: no reference count, no request
+//! buffer kept alive by a slice, no allocation at all for most keys (`bench/memory.sh`).
 
 use bytes::Bytes;
 use std::borrow::Borrow;

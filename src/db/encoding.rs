@@ -188,6 +188,11 @@ impl Entry {
         }
     }
 
+    /// Marks a string raw after an in-place edit (`raw`), or lets its content decide again.
+    pub fn set_string_raw(&mut self, raw: bool) {
+        self.meta.encoding = raw.then_some(Encoding::Raw);
+    }
+
     /// The encoding recorded so far, or the one the value starts in (no config needed).
     pub(crate) fn stored_encoding(&self) -> Encoding {
         match &self.value {

@@ -216,11 +216,10 @@ impl Db {
         self.map.insert(hk, Box::new(entry));
     }
 
-    /// Marks a stored string raw (Redis' in-place edits) or lets its content decide its
-    /// encoding again. The caller has already looked the key up for writing.
+    /// `Entry::set_string_raw` on a key the caller has already looked up for writing.
     pub fn set_string_raw(&mut self, key: &[u8], raw: bool) {
         if let Some(e) = self.map.get_mut(&probe(key) as &dyn KeyRef) {
-            e.meta.encoding = raw.then_some(Encoding::Raw);
+            e.set_string_raw(raw);
         }
     }
 

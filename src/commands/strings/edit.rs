@@ -3,7 +3,7 @@
 
 use super::{long_double, peek_string, propagate_as, with_string, word};
 use crate::commands::{int_arg, Cx};
-use crate::db::{CompactBytes, Entry, Value};
+use crate::db::{CompactBytes, Value};
 use bytes::Bytes;
 
 /// Largest string APPEND and SETRANGE may build (Redis' default proto-max-bulk-len).
@@ -31,16 +31,14 @@ pub(crate) fn rewrite_string<T>(
 ) -> T {
     let (now, mode) = (cx.now_ms(), cx.mode());
     let db = cx.db();
-    if let Some(Entry {
-        value: Value::Str(s),
-        ..
-    }) = db.get_mut(key, now, mode)
-    {
-        let mut bytes = Vec::from(std::mem::take(s));
-        let r = edit(&mut bytes, true);
-        *s = CompactBytes::growable(bytes);
-        db.set_string_raw(key, raw);
-        return r;
+    if let Some(e) = db.get_mut(key, now, mode) {
+        if let Value::Str(s) = &mut e.value {
+            let mut bytes = Vec::from(std::mem::take(s));
+            let r = edit(&mut bytes, true);
+            *s = CompactBytes::growable(bytes);
+            e.set_string_raw(raw);
+            return r;
+        }
     }
     let mut bytes = Vec::new();
     let r = edit(&mut bytes, false);
